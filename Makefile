@@ -1,0 +1,51 @@
+# Two commands do everything (README):  make repro   |   make test
+# Both create .venv if missing, install the package, register the Jupyter kernel and materialize
+# data/ first. Every target is idempotent.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KERNEL := robopercept
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+PYTEST_ARGS ?= -n 2
+# pip on the project machines warns about each local index folder it skips; hide only that noise
+PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
+.PHONY: help setup data repro test notebooks profile dag clean-reports
+
+help:
+	@echo "make repro   set up, materialize data/, run 'dvc repro' on the profile in params.yaml (default: cpu)"
+	@echo "make test    set up, materialize data/, run the whole test suite (smoke profile, temp dirs)"
+	@echo "make profile P=paper   switch params.yaml to a profile (smoke | cpu | paper)"
+	@echo "make notebooks         re-sync the paired .ipynb/.py notebooks and strip outputs"
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]' 2>&1 | $(PIP_FILTER)
+	@touch $@
+
+$(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json: $(VENV)/.installed
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
+
+setup: $(VENV)/.installed $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
+
+data: setup
+	$(PY) -m robopercept.data materialize
+
+repro: data
+	dvc repro
+	@dvc status
+
+test: data
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+profile: setup
+	$(PY) -m robopercept profile $(P)
+
+notebooks: setup
+	jupytext --sync notebooks/*.py notebooks/*/*.py 2>/dev/null || jupytext --sync notebooks/*.py
+	$(PY) -m robopercept.reporting.strip notebooks
+
+dag: setup
+	dvc dag

@@ -1,0 +1,84 @@
+# %% [markdown]
+# # 00 · Environment and provenance
+#
+# Every table and figure in `reports/` points here. This notebook records **what ran where**: the
+# package versions, the machine (CPU, GPU, threads), the parameter profile and the seed, and the
+# commit of the code. It also shows the **object catalog** in `data/` — the raw input the simulated
+# robot world draws every dataset from (see `robopercept.world.catalog`).
+#
+# The papers' datasets came from real robots and real bins. None of them can be fetched here, so
+# this repository ships a simulated world (pybullet, rendered on the CPU) that writes each dataset in
+# the real dataset's on-disk format. The catalog below is what fills its bins.
+
+# %% tags=["parameters"]
+profile = "cpu"
+seed = 0
+gallery_objects = 24
+gallery_size = 96
+data_dir = "data"
+reports_dir = "reports"
+
+# %%
+import json
+
+import pandas as pd
+from IPython.display import Image, Markdown, display
+
+from robopercept import paths
+from robopercept.config import EnvironmentConfig
+from robopercept.reporting import figures, provenance, tables
+from robopercept.seed import seed_everything
+from robopercept.world.catalog import load_catalog, summarize
+from robopercept.world.scene import thumbnail
+
+cfg = EnvironmentConfig(gallery_objects=gallery_objects, gallery_size=gallery_size)
+rng = seed_everything(seed)
+figures.use_style()
+out_tables = paths.resolve(reports_dir) / "tables" / "environment"
+out_figures = paths.resolve(reports_dir) / "figures" / "environment"
+
+# %% [markdown]
+# ## Software and machine
+
+# %%
+versions = provenance.package_versions()
+machine = provenance.machine()
+run = {"profile": profile, "seed": seed, "commit": provenance.git_commit()}
+display(pd.DataFrame({"package": list(versions), "version": list(versions.values())}))
+display(pd.DataFrame({"key": list(machine) + list(run), "value": [str(v) for v in [*machine.values(), *run.values()]]}))
+
+# %% [markdown]
+# The metrics file below is what DVC tracks for this stage. It holds only what is stable across
+# reruns of the same code on the same machine (no timings), so `dvc repro` twice gives the same bytes.
+
+# %%
+_ = tables.write_metrics({"run": run, "machine": machine, "packages": versions},
+                     paths.resolve(reports_dir) / "metrics" / "environment" / "provenance.json")
+
+# %% [markdown]
+# ## The object catalog
+#
+# Objects are procedural primitives (boxes, cylinders, thin pouches, balls) and meshes from
+# `pybullet_data`, each with a procedural texture (printed labels, stripes, noise, checker), mass,
+# friction, a gloss flag (glossy items make specular highlights that defeat image subtraction), a
+# category, and a **train/test split**: a dataset built from training objects never contains a test
+# object, as in the papers' held-out-object evaluations.
+
+# %%
+catalog = load_catalog(data_dir)
+counts = pd.DataFrame(summarize(catalog.items)).T.rename_axis("category").reset_index()
+counts.loc[len(counts)] = ["total", counts.train.sum(), counts.test.sum(), counts.glossy.sum()]
+tables.write_table(counts, out_tables, "catalog_summary", caption="Object catalog: objects per category and split.")
+display(counts)
+
+# %%
+idx = rng.choice(len(catalog.items), size=min(cfg.gallery_objects, len(catalog.items)), replace=False)
+shown = sorted((catalog.items[i] for i in idx), key=lambda o: (o.category, o.id))
+thumbs = [thumbnail(catalog, o, cfg.gallery_size) for o in shown]
+fig = figures.image_grid(thumbs, [f"{o.name}\n{o.split}{' · glossy' if o.glossy else ''}" for o in shown], cols=8)
+display(Image(filename=str(figures.save_figure(fig, out_figures / "catalog_gallery.png"))))
+
+# %%
+display(Markdown(f"Catalog: **{len(catalog.items)} objects**, "
+                 f"{len(catalog.objects('train'))} train / {len(catalog.objects('test'))} test, "
+                 f"catalog version {json.loads((catalog.root / 'catalog.json').read_text())['version']}."))

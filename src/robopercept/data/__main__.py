@@ -1,0 +1,38 @@
+"""``python -m robopercept.data {build,verify,materialize}``.
+
+* ``build``        rebuild ``data/`` offline from installed packages (deterministic).
+* ``verify``       check ``data/`` against ``data.dvc`` (exit 1 with the two hashes if they differ).
+* ``materialize``  what ``make`` runs: nothing if ``data/`` already matches; else ``dvc pull`` when a
+                   remote is configured and reachable; else ``build`` + ``verify``. The verified
+                   folder is committed to the local DVC cache so ``dvc repro`` and ``dvc status``
+                   see it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .materialize import DataMismatch, build, materialize, verify
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m robopercept.data", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=("build", "verify", "materialize"))
+    args = ap.parse_args(argv)
+    try:
+        if args.command == "build":
+            print(f"built {build()}")
+        elif args.command == "verify":
+            print(verify())
+        else:
+            print(materialize())
+    except DataMismatch as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Shared fixtures: run a DVC stage's notebook on the smoke profile into a temporary folder."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from robopercept import paths
+from robopercept.config import load_profile
+
+ROOT = paths.root()
+
+
+def _lookup(params: dict, dotted: str):
+    cur = params
+    for part in dotted.split("."):
+        cur = cur[part]
+    return cur
+
+
+def stage_invocation(stage: str, profile: str = "smoke") -> tuple[Path, dict]:
+    """The notebook and ``-p`` parameters of ``stage`` in dvc.yaml, with ``${...}`` taken from
+    ``profile`` (so tests run exactly the stage's command, on other values)."""
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    cmd = dvc["stages"][stage]["cmd"]
+    params = load_profile(profile)
+    rendered = re.sub(r"\$\{([^}]+)\}", lambda m: str(_lookup(params, m.group(1))), cmd)
+    argv = shlex.split(rendered)
+    assert argv[:3] == ["python", "-m", "robopercept.stage"], cmd
+    notebook = ROOT / argv[3]
+    values: dict = {}
+    i = 4
+    while i < len(argv):
+        if argv[i] == "-p":
+            values[argv[i + 1]] = yaml.safe_load(argv[i + 2])
+            i += 3
+        else:
+            i += 1 if argv[i] != "-k" else 2
+    return notebook, values
+
+
+@pytest.fixture
+def run_stage(tmp_path):
+    """``run_stage("environment", extra={...})`` -> (executed notebook path, output root)."""
+    from robopercept.stage import run
+
+    def _run(stage: str, *, out: Path | None = None, extra: dict | None = None):
+        notebook, params = stage_invocation(stage)
+        root = out or tmp_path
+        params.update({"reports_dir": str(root / "reports")})
+        if "artifacts_dir" in _notebook_params(notebook):
+            params["artifacts_dir"] = str(root / "artifacts")
+        params.update(extra or {})
+        nb_out = root / "reports" / "notebooks" / notebook.relative_to(ROOT / "notebooks").with_suffix(".ipynb")
+        run(notebook, params, nb_out)
+        return nb_out, root
+
+    return _run
+
+
+def _notebook_params(notebook: Path) -> dict:
+    from robopercept.stage import parameters_of, read_source
+
+    return parameters_of(read_source(notebook))

@@ -1,0 +1,21 @@
+import json
+
+import pytest
+
+pytestmark = pytest.mark.notebook
+
+
+def test_environment_notebook_smoke_and_deterministic(run_stage, tmp_path):
+    nb1, out1 = run_stage("environment", out=tmp_path / "a")
+    nb2, out2 = run_stage("environment", out=tmp_path / "b")
+    metrics = json.loads((out1 / "reports/metrics/environment/provenance.json").read_text())
+    assert metrics["run"]["profile"] == "smoke"
+    assert metrics["packages"]["torch"].startswith("2.")
+    table = (out1 / "reports/tables/environment/catalog_summary.csv").read_text()
+    assert table.startswith("category,train,test,glossy") and "total" in table
+    gallery1 = (out1 / "reports/figures/environment/catalog_gallery.png").read_bytes()
+    gallery2 = (out2 / "reports/figures/environment/catalog_gallery.png").read_bytes()
+    assert gallery1[:8] == b"\x89PNG\r\n\x1a\n" and gallery1 == gallery2  # byte-stable figure
+    assert (out1 / "reports/metrics/environment/provenance.json").read_bytes() == \
+        (out2 / "reports/metrics/environment/provenance.json").read_bytes()
+    assert "<repo>" not in nb1.read_text() or str(tmp_path) not in nb1.read_text()

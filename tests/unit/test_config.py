@@ -1,0 +1,95 @@
+import dataclasses
+
+import pytest
+import yaml
+
+from robopercept import paths
+from robopercept.config import (PROFILES, ConfigError, EnvironmentConfig, load_profile, read_params,
+                                render_params, validate_params)
+from robopercept.world.config import GraspDataConfig
+
+
+def test_params_yaml_is_the_rendered_cpu_profile():
+    # params.yaml on main must be exactly what `python -m robopercept profile cpu` writes
+    assert (paths.root() / "params.yaml").read_text() == render_params("cpu")
+    assert read_params()["profile"] == "cpu"
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_profile_validates(name):
+    params = load_profile(name)
+    assert params["profile"] == name
+    validate_params(params)
+
+
+def test_profiles_only_override_known_keys(tmp_path):
+    for name in ("cpu", "smoke"):
+        (tmp_path / f"{name}.yaml").write_text((paths.root() / "profiles" / f"{name}.yaml").read_text())
+    (tmp_path / "smoke.yaml").write_text("graspseg_data:\n  n_unlabelled: 3\n")
+    with pytest.raises(ConfigError, match=r"graspseg_data\.n_unlabelled"):
+        load_profile("smoke", tmp_path)
+
+
+def test_unknown_profile_is_refused():
+    with pytest.raises(ConfigError, match="unknown profile 'gpu'"):
+        load_profile("gpu")
+
+
+def _params():
+    return yaml.safe_load(render_params("smoke"))
+
+
+def test_unknown_section_and_key_are_named():
+    p = _params()
+    p["graspseg"] = {}
+    with pytest.raises(ConfigError, match="unknown params section.*graspseg"):
+        validate_params(p)
+    p = _params()
+    p["environment"]["gallery"] = 3
+    with pytest.raises(ConfigError, match=r"environment\.gallery"):
+        validate_params(p)
+
+
+def test_wrong_type_and_negative_size_are_named():
+    p = _params()
+    p["graspseg_data"]["n_unlabeled"] = "many"
+    with pytest.raises(ConfigError, match=r"graspseg_data\.n_unlabeled: expected int"):
+        validate_params(p)
+    p = _params()
+    p["graspseg_data"]["n_labeled_test"] = -1
+    with pytest.raises(ConfigError, match=r"graspseg_data\.n_labeled_test: must be >= 0"):
+        validate_params(p)
+    p = _params()
+    p["seed"] = -3
+    with pytest.raises(ConfigError, match="seed"):
+        validate_params(p)
+
+
+def test_bool_is_not_an_int_and_int_is_a_float():
+    with pytest.raises(ConfigError, match="gallery_objects: expected int"):
+        EnvironmentConfig(gallery_objects=True)
+    cfg = GraspDataConfig(cup_force_n=5)  # int where a float is asked is fine
+    assert cfg.cup_force_n == 5
+
+
+def test_resolution_too_small_for_the_cups():
+    with pytest.raises(ConfigError, match="height: must be >= 48"):
+        GraspDataConfig(height=32, width=48)
+    with pytest.raises(ConfigError, match="cup_spacing_m"):
+        GraspDataConfig(cup_spacing_m=0.01, cup_radius_m=0.009)
+
+
+def test_missing_parameter_is_named():
+    p = _params()
+    del p["environment"]["gallery_size"]
+    # defaults exist for every field, so a missing key falls back; a missing section does not
+    validate_params(p)
+    del p["environment"]
+    with pytest.raises(ConfigError, match="missing params section.*environment"):
+        validate_params(p)
+
+
+def test_config_is_frozen():
+    cfg = EnvironmentConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.gallery_objects = 3  # type: ignore[misc]
