@@ -113,6 +113,16 @@ class Validated:
         """Range checks; raise via :func:`require`."""
 
     @classmethod
+    def from_namespace(cls, namespace: Mapping[str, Any]):
+        """Build from the variables of a notebook's parameters cell (``globals()``): every field
+        of the config is read from the namespace by name."""
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        missing = [n for n in names if n not in namespace]
+        if missing:
+            raise ConfigError(f"{cls._where}: the notebook does not define parameter(s) {', '.join(missing)}")
+        return cls(**{n: namespace[n] for n in names})
+
+    @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], where: str | None = None):
         """Build from a dict, refusing unknown and missing keys by name."""
         where = cls._where if where is None else where

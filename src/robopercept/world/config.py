@@ -25,7 +25,7 @@ class GraspDataConfig(Validated):
     # -- image and dataset sizes ------------------------------------------------------------
     height: int = 160  # image rows (paper: 640)
     width: int = 240  # image columns (paper: 960)
-    n_unlabeled: int = 1200  # successful grasp pairs without labels, training objects
+    n_unlabeled: int = 2000  # successful grasp pairs without labels, training objects
     n_labeled_train: int = 300  # labeled successful grasps, training objects (paper: 1000)
     n_labeled_test: int = 400  # labeled successful grasps, test objects (paper: 6000)
     n_train_objects: int = 160  # catalog training objects drawn from (<= catalog size)
@@ -50,7 +50,7 @@ class GraspDataConfig(Validated):
     # -- nuisances that defeat image subtraction (see world.nuisance) --------------------------
     neighbour_bump_rate: float = 0.35  # chance the gripper disturbs a neighbour on its way out
     neighbour_bump_speed: float = 0.25  # m/s of that disturbance
-    light_change_rate: float = 0.5  # chance the lighting changes between consecutive images
+    light_change_rate: float = 0.35 # chance the lighting changes between consecutive images
     light_change_strength: float = 0.3  # relative change of intensity / direction
     specular_strength: float = 0.8  # peak of specular highlights on glossy surfaces (0..1)
     shadows: bool = True

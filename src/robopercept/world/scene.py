@@ -191,13 +191,35 @@ class BinScene:
             # drop in small batches so objects interleave instead of stacking in a column
             if k % 3 == 2:
                 self.step(40)
-        self.step(steps)
+        self.settle(steps)
         self.discard_outside()
         return insts
 
     def step(self, n: int) -> None:
         for _ in range(n):
             self.p.stepSimulation(physicsClientId=self.cid)
+
+    def settle(self, max_steps: int, *, min_steps: int = 30, chunk: int = 10,
+               lin_tol: float = 0.01, ang_tol: float = 0.2) -> int:
+        """Step until every object is at rest (speeds below the tolerances) or ``max_steps``;
+        return the steps taken. Deterministic: the check happens at fixed step counts."""
+        p, c = self.p, self.cid
+        done = 0
+        while done < max_steps:
+            n = min(chunk, max_steps - done)
+            self.step(n)
+            done += n
+            if done < min_steps:
+                continue
+            at_rest = True
+            for pl in self.placed.values():
+                lin, ang = p.getBaseVelocity(pl.body, physicsClientId=c)
+                if max(map(abs, lin)) > lin_tol or max(map(abs, ang)) > ang_tol:
+                    at_rest = False
+                    break
+            if at_rest:
+                break
+        return done
 
     def pose(self, instance: int) -> tuple[np.ndarray, np.ndarray]:
         pos, orn = self.p.getBasePositionAndOrientation(self.placed[instance].body, physicsClientId=self.cid)

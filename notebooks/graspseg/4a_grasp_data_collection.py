@@ -1,0 +1,195 @@
+# %% [markdown]
+# # graspseg §IV-A · Grasp data collection
+#
+# *Liu, Chen, Abbeel — Self-Supervised Instance Segmentation by Grasping*, Section IV-A.
+#
+# **The paper.** An ABB arm with a 5-cup suction gripper cycles objects between two bins. For every
+# grasp it records the image before the grasp `i_b`, the image after `i_a` and the *grasp mask* `g`
+# (the pixels of the active suction cups). Suction gauges tell whether the object was really picked;
+# only successful grasps are kept, which is what lets a mediocre segmentation model bootstrap the
+# collection. The paper collects 110k pairs and labels 1k training images and 6k test images, on
+# test objects disjoint from the training objects.
+#
+# **Here.** We have no robot, so the simulated world plays it: a tote of catalog objects settled by
+# pybullet physics, an overhead RGB-D camera rendered on the CPU, a 5-cup suction gripper whose cups
+# seal on flat, upward-facing surfaces of a single object and whose lift is a force-capped pull, and
+# a deliberately imperfect picking policy. The same nuisances that make image subtraction reach only
+# ~51 mIOU in the paper's Table I are present, each behind a parameter: neighbours that move,
+# lighting changes, specular highlights, shadows and sensor noise. Sizes are scaled down on the
+# `cpu` profile (see the parameters below; `paper` uses the paper's sizes).
+
+# %% tags=["parameters"]
+profile = "cpu"
+seed = 0
+height = 160
+width = 240
+n_unlabeled = 2000
+n_labeled_train = 300
+n_labeled_test = 400
+n_train_objects = 160
+n_test_objects = 60
+min_objects_per_bin = 6
+max_objects_per_bin = 14
+max_grasp_attempts_per_bin = 10
+settle_steps = 240
+cup_radius_m = 0.009
+cup_spacing_m = 0.022
+min_sealed_cups = 2
+seal_flatness_tol_m = 0.004
+seal_max_angle_deg = 35.0
+cup_force_n = 4.0
+lift_height_m = 0.15
+policy_point_noise_m = 0.012
+policy_angle_noise_deg = 25.0
+policy_mask_error_rate = 0.25
+neighbour_bump_rate = 0.35
+neighbour_bump_speed = 0.25
+light_change_rate = 0.35
+light_change_strength = 0.3
+specular_strength = 0.8
+shadows = True
+rgb_noise_std = 3.0
+depth_noise_std_m = 0.0015
+shard_size = 50
+workers = 2
+n_examples = 6
+data_dir = "data"
+artifacts_dir = "artifacts"
+reports_dir = "reports"
+
+# %%
+import json
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import Image, Markdown, display
+from matplotlib import pyplot as plt
+
+from robopercept import paths
+from robopercept.formats.grasp_pairs import read_sample
+from robopercept.graspseg import baselines, data_stats
+from robopercept.reporting import figures, tables
+from robopercept.seed import seed_everything
+from robopercept.world.config import GraspDataConfig
+from robopercept.world.grasp_data import generate, plan_shards
+
+cfg = GraspDataConfig.from_namespace(globals())  # validated before anything runs
+seed_everything(seed)
+figures.use_style()
+dataset = paths.resolve(artifacts_dir) / "datasets" / "graspseg_grasps"
+out_tables = paths.resolve(reports_dir) / "tables" / "graspseg"
+out_figures = paths.resolve(reports_dir) / "figures" / "graspseg"
+plan = pd.DataFrame([{"split": s.split, "shard": s.index, "grasps": s.count} for s in plan_shards(cfg, seed)])
+display(plan.groupby("split", sort=False).agg(shards=("shard", "count"), grasps=("grasps", "sum")))
+
+# %% [markdown]
+# ## Collecting grasps
+#
+# Shards run in `workers` processes; each shard's content depends only on the seed and the shard's
+# index, so the number of processes does not change a byte. An interrupted run resumes where it
+# stopped (finished shards are kept, a half-written shard is discarded).
+
+# %%
+summary = generate(cfg, seed, data_dir, dataset, progress=False)
+timing = pd.Series(summary["timing_s_cumulative"], name="seconds (all workers)")
+display(Markdown(f"Generated **{summary['generated_now']}** new pairs in {summary['wall_s_now']:.0f} s wall time."))
+display(timing.to_frame().assign(share=lambda d: d.iloc[:, 0] / d.iloc[:, 0].sum()).round(3))
+
+# %% [markdown]
+# ## What the dataset holds
+#
+# Success rate is the suction gauge's verdict over all attempts; only successes are stored. A
+# neighbour "moved" when its centre moved more than 5 mm or it turned more than 10° between the
+# before and the after image.
+
+# %%
+recs = data_stats.records(dataset)
+stats = data_stats.split_table(summary, recs, cfg.height * cfg.width)
+_ = tables.write_table(stats, out_tables, "grasp_data_statistics",
+                       caption=f"Grasp-interaction dataset (simulated, profile {profile}, seed {seed}).")
+display(stats.round(3))
+failures = pd.DataFrame({k: v["failures"] for k, v in summary["splits"].items()}).T
+display(Markdown("Failed attempts by cause (not stored):"))
+display(failures)
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(11, 2.8))
+sns.histplot(recs, x=100 * recs.visible_px / (cfg.height * cfg.width), hue="split", element="step",
+             stat="density", common_norm=False, ax=axes[0])
+axes[0].set_xlabel("grasped object's visible mask (% of image)")
+sns.countplot(recs, x="category", hue="split", ax=axes[1])
+axes[1].set_xlabel("grasped object's category")
+sns.countplot(recs, x="sealed_cups", hue="split", ax=axes[2])
+axes[2].set_xlabel("sealed suction cups")
+display(Image(filename=str(figures.save_figure(fig, out_figures / "grasp_data_distributions.png"))))
+plt.close(fig)
+
+# %% [markdown]
+# ## Why image subtraction fails here
+#
+# Table I's simplest baseline thresholds the blurred grey-level difference of the two images,
+# `|G(i_a) − G(i_b)| > t`. We tune `t` and the blur on the labeled *training* grasps and apply it to
+# the labeled *test* grasps, split by nuisance. (The full baseline suite — MOG, MOG2, LSBP, the
+# contour filter — comes with Table I.)
+
+# %%
+train_triples = [(s.before, s.after, s.visible) for s in
+                 (read_sample(dataset / f) for f in recs[recs.split == "labeled_train"].folder)]
+t_best, k_best, train_miou = baselines.tune_subtract(train_triples)
+diag = data_stats.subtraction_diagnostics(dataset, "labeled_test", t_best, k_best)
+breakdown = data_stats.nuisance_breakdown(diag)
+_ = tables.write_table(breakdown, out_tables, "grasp_data_subtraction_by_nuisance",
+                       caption=f"Subtract (t={t_best:g}, blur {k_best}) on labeled test grasps, by nuisance. "
+                               "Paper, Table I: Subtract 51.1 mIOU, 396% error (real robot data).")
+display(Markdown(f"Tuned on training grasps: t = {t_best:g}, blur {k_best} (train mIOU {100 * train_miou:.1f})."))
+display(breakdown.round(1))
+
+# %% [markdown]
+# Examples: the best and the worst test grasps for subtraction. Columns: before, after,
+# |before − after|, grasp mask `g` over the before image, visible mask, amodal mask of the grasped object.
+
+# %%
+order = diag.sort_values("iou")
+picked = list(order.folder[: n_examples // 2]) + list(order.folder[-(n_examples - n_examples // 2):])
+cells, titles = [], []
+for f in picked:
+    s = read_sample(dataset / f)
+    diff = np.abs(s.before.astype(int) - s.after.astype(int)).sum(-1)
+    overlay = s.before.copy()
+    overlay[s.grasp_mask] = (255, 0, 0)
+    r = diag.set_index("folder").loc[f]
+    tags = ", ".join(k for k in ("neighbour_moved", "lighting_changed", "glossy") if r[k]) or "no nuisance"
+    cells += [s.before, s.after, np.clip(diff, 0, 255).astype(np.uint8), overlay, s.visible, s.amodal]
+    titles += [f"IOU {100 * r.iou:.0f} ({tags})", "after", "|before-after|", "grasp mask g", "visible", "amodal"]
+fig = figures.image_grid(cells, titles, cols=6, size=1.7, cmap="gray")
+display(Image(filename=str(figures.save_figure(fig, out_figures / "grasp_data_examples.png"))))
+plt.close(fig)
+
+# %%
+metrics = {
+    "pairs": {k: v["pairs"] for k, v in summary["splits"].items()},
+    "success_rate": {r.split: r.success_rate for r in stats.itertuples()},
+    "neighbour_moved_rate": float(recs.neighbour_moved.mean()),
+    "lighting_changed_rate": float(recs.lighting_changed.mean()),
+    "subtract": {"threshold": t_best, "ksize": k_best, "test_mIOU": float(100 * diag.iou.mean()),
+                 "test_error_pct": float(100 * diag.error.mean())},
+}
+_ = tables.write_metrics(metrics, paths.resolve(reports_dir) / "metrics" / "graspseg" / "grasp_data.json")
+(paths.resolve(reports_dir) / "datacards").mkdir(parents=True, exist_ok=True)
+_ = (paths.resolve(reports_dir) / "datacards" / "graspseg_grasps.md").write_text((dataset / "DATACARD.md").read_text())
+display(Markdown((dataset / "DATACARD.md").read_text()))
+
+# %% [markdown]
+# ## Reading the numbers against the paper
+#
+# The paper reports no statistics of its collection beyond its size, so the comparison that matters
+# is indirect: the paper's Subtract baseline reaches **51.1 mIOU** with a **396 %** relative error on
+# real data (Table I). The cell below states where our simulated data lands.
+
+# %%
+miou = 100 * diag.iou.mean()
+verdict = ("in the paper's regime (within 15 points of 51.1)" if abs(miou - 51.1) <= 15 else
+           "easier than the paper's data for subtraction" if miou > 51.1 else "harder than the paper's data for subtraction")
+display(Markdown(f"Subtract on our labeled test grasps: **{miou:.1f} mIOU**, {100 * diag.error.mean():.0f} % "
+                 f"relative error — {verdict}. The breakdown above shows which nuisance costs most."))

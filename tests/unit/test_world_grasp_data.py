@@ -1,0 +1,143 @@
+"""graspseg §IV-A dataset: determinism, label invariants, COCO, resumption, bad input."""
+
+import dataclasses
+import filecmp
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from robopercept import paths
+from robopercept.config import ConfigError
+from robopercept.formats import coco
+from robopercept.formats.grasp_pairs import iter_grasp_folders, read_png, read_sample
+from robopercept.world.catalog import load_catalog
+from robopercept.world.config import GraspDataConfig
+from robopercept.world.grasp_data import generate, plan_shards, run_shard
+
+CFG = GraspDataConfig(height=64, width=96, n_unlabeled=4, n_labeled_train=3, n_labeled_test=3,
+                      n_train_objects=20, n_test_objects=10, min_objects_per_bin=3, max_objects_per_bin=5,
+                      settle_steps=60, shard_size=2, workers=1)
+
+
+VOLATILE = {"generation_log.json", "timing.json"}  # wall-clock timings
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name not in VOLATILE}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grasps") / "ds"
+    generate(CFG, 3, paths.data_dir(), out, progress=False)
+    return out
+
+
+def test_same_seed_same_bytes_whatever_the_workers(dataset, tmp_path):
+    other = tmp_path / "two_workers"
+    generate(dataclasses.replace(CFG, workers=2), 3, paths.data_dir(), other, progress=False)
+    a, b = _files(dataset), _files(other)
+    assert a.keys() == b.keys()
+    assert [k for k in a if a[k] != b[k]] == []
+
+
+def test_counts_and_splits(dataset):
+    summary = json.loads((dataset / "dataset.json").read_text())
+    assert {k: v["pairs"] for k, v in summary["splits"].items()} == \
+        {"unlabeled": 4, "labeled_train": 3, "labeled_test": 3}
+    cat = load_catalog()
+    test_ids = {o.id for o in cat.objects("test")}
+    for split in ("unlabeled", "labeled_train", "labeled_test"):
+        for f in iter_grasp_folders(dataset, split):
+            oid = json.loads((f / "record.json").read_text())["grasped"]["object_id"]
+            assert (oid in test_ids) == (split == "labeled_test"), (split, oid)
+
+
+def test_after_image_is_next_before_image(dataset):
+    folders = list(iter_grasp_folders(dataset, "unlabeled"))
+    for a, b in zip(folders, folders[1:]):
+        ra, rb = (json.loads((f / "record.json").read_text()) for f in (a, b))
+        if ra["shard"] == rb["shard"] and rb["attempt"] == ra["attempt"] + 1:
+            assert (a / "after.png").read_bytes() == (b / "before.png").read_bytes()
+
+
+def test_label_invariants(dataset):
+    n = 0
+    for split in ("labeled_train", "labeled_test"):
+        for f in iter_grasp_folders(dataset, split):
+            s = read_sample(f)
+            assert s.visible.any()
+            assert not (s.visible & ~s.amodal).any(), "visible must be a subset of amodal"
+            # the grasp mask lies on the grasped object: every sealed cup is on it
+            on = (s.grasp_mask & s.amodal).sum() / s.grasp_mask.sum()
+            assert on >= 0.35, f"{f}: only {on:.0%} of g on the grasped object"
+            assert s.record["grasp"]["sealed_cups"] >= CFG.min_sealed_cups
+            n += 1
+    assert n == 6
+
+
+def test_coco_masks_match_instance_images(dataset):
+    for split in ("labeled_train", "labeled_test"):
+        api = coco.load(dataset / split / "annotations.coco.json")
+        assert len(api.getImgIds()) == 3
+        for img in api.loadImgs(api.getImgIds()):
+            ids = read_png(dataset / split / img["file_name"].replace("before.png", "instances.png"))
+            anns = api.loadAnns(api.getAnnIds(imgIds=img["id"]))
+            assert {a["instance"] for a in anns} == set(np.unique(ids[ids > 0]).tolist())
+            for a in anns:
+                np.testing.assert_array_equal(api.annToMask(a).astype(bool), ids == a["instance"])
+                amodal = coco.decode(a["amodal_segmentation"])
+                assert not (api.annToMask(a).astype(bool) & ~amodal).any()
+
+
+def test_resume_after_a_crash(dataset, tmp_path):
+    out = tmp_path / "resume"
+    specs = plan_shards(CFG, 3)
+    cat = load_catalog()
+    run_shard(specs[0], CFG, cat, out)  # one finished shard ...
+    finished = out / specs[0].split / specs[0].name
+    mtime = (finished / "shard.json").stat().st_mtime_ns
+    half = out / specs[1].split / (specs[1].name + ".tmp")  # ... and one killed half-way
+    (half / "000000").mkdir(parents=True)
+    (half / "000000" / "before.png").write_bytes(b"truncated")
+    # the plan file of the interrupted run
+    from robopercept.world import grasp_data
+
+    (out / "plan.json").write_text(json.dumps(grasp_data.plan_identity(CFG, 3), sort_keys=True, indent=1) + "\n")
+    summary = generate(CFG, 3, paths.data_dir(), out, progress=False)
+    assert summary["generated_now"] == 10 - specs[0].count  # the finished shard was not redone
+    assert (finished / "shard.json").stat().st_mtime_ns == mtime
+    assert not list(out.rglob("*.tmp"))
+    a, b = _files(dataset), _files(out)
+    assert [k for k in a if a[k] != b.get(k)] == []
+
+
+def test_changed_parameters_start_over(dataset, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(dataset, out)
+    generate(dataclasses.replace(CFG, n_unlabeled=2), 3, paths.data_dir(), out, progress=False)
+    assert len(list(iter_grasp_folders(out, "unlabeled"))) == 2
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(ConfigError, match="n_unlabeled: must be >= 0"):
+        GraspDataConfig(n_unlabeled=-5)
+    with pytest.raises(ConfigError, match="height"):
+        GraspDataConfig(height=20)
+    with pytest.raises(ConfigError, match="n_test_objects.*asked for 500"):
+        generate(dataclasses.replace(CFG, n_test_objects=500), 0, paths.data_dir(), tmp_path / "x", progress=False)
+    assert not (tmp_path / "x").exists()  # refused before writing anything
+    empty = tmp_path / "empty"
+    shutil.copytree(paths.data_dir() / "catalog", empty / "catalog")
+    fn = empty / "catalog" / "catalog.json"
+    doc = json.loads(fn.read_text())
+    doc["objects"] = [o for o in doc["objects"] if o["split"] == "train"]
+    fn.write_text(json.dumps(doc))
+    with pytest.raises(ConfigError, match="split 'test' is empty"):
+        generate(CFG, 0, empty, tmp_path / "y", progress=False)
+    with pytest.raises(FileNotFoundError, match="has no record.json"):
+        read_sample(tmp_path)
