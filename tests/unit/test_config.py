@@ -93,3 +93,15 @@ def test_config_is_frozen():
     cfg = EnvironmentConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.gallery_objects = 3  # type: ignore[misc]
+
+
+def test_environment_yml_has_the_same_pins_as_pyproject():
+    import tomllib
+
+    proj = tomllib.loads((paths.root() / "pyproject.toml").read_text())["project"]
+    pins = set(proj["dependencies"]) | set(proj["optional-dependencies"]["dev"])
+    env = yaml.safe_load((paths.root() / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert set(pip_section) - {"-e ."} == pins
+    assert "opencv-contrib-python-headless" in " ".join(pins)
+    assert not [p for p in pins if p.startswith(("opencv-python", "opencv-contrib-python=="))]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..formats.grasp_pairs import SPLITS, iter_grasp_folders, read_sample
-from .baselines import subtract
+from .baselines import grey_blur, subtract
 from .metrics import iou, relative_error
 
 
@@ -58,8 +58,12 @@ def subtraction_diagnostics(root: Path, split: str, threshold: float, ksize: int
         if s.visible is None:
             raise ValueError(f"{folder} has no labels; subtraction diagnostics need a labeled split")
         pred = subtract(s.before, s.after, threshold, ksize)
+        gb, ga = grey_blur(s.before, 1), grey_blur(s.after, 1)
         rows.append({"folder": str(folder.relative_to(root)), "iou": iou(pred, s.visible),
                      "error": relative_error(pred, s.visible),
+                     # how much the grasped object's pixels changed in grey level: near 0 when the
+                     # object and what lies under it have the same luminance (isoluminant colours)
+                     "grey_contrast": float(np.abs(gb[s.visible] - ga[s.visible]).mean()),
                      "neighbour_moved": bool(s.record["neighbours_moved"]),
                      "lighting_changed": s.record["lighting_changed"], "glossy": s.record["grasped"]["glossy"]})
     return pd.DataFrame(rows)
