@@ -93,7 +93,10 @@ display(plan.groupby("split", sort=False).agg(shards=("shard", "count"), grasps=
 # %%
 summary = generate(cfg, seed, data_dir, dataset, progress=False)
 timing = pd.Series(summary["timing_s_cumulative"], name="seconds (all workers)")
-display(Markdown(f"Generated **{summary['generated_now']}** new pairs in {summary['wall_s_now']:.0f} s wall time."))
+total_pairs = sum(v["pairs"] for v in summary["splits"].values())
+display(Markdown(f"The dataset holds **{total_pairs}** pairs; this run generated {summary['generated_now']} of them in "
+                 f"{summary['wall_s_now']:.0f} s (the rest were finished shards of an earlier run). Time spent "
+                 "generating the whole dataset, summed over worker processes:"))
 display(timing.to_frame().assign(share=lambda d: d.iloc[:, 0] / d.iloc[:, 0].sum()).round(3))
 
 # %% [markdown]

@@ -327,7 +327,7 @@ def _check_inputs(cfg: GraspDataConfig, catalog: Catalog) -> None:
 def generate(cfg: GraspDataConfig, seed: int, data_dir: str | Path, out_dir: str | Path, *,
              progress: bool = True) -> dict:
     """Generate (or resume) the dataset in ``out_dir``; return the summary written to dataset.json."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from .. import paths
 
