@@ -7,7 +7,6 @@ pinned packages, and :func:`verify` checks the bytes against the hash ``data.dvc
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -49,29 +48,47 @@ def build(data_dir: Path | None = None) -> Path:
     return out
 
 
-def _workspace_matches() -> tuple[bool, str]:
-    res = _dvc("status", "data.dvc", "--json", check=False)
-    if res.returncode != 0:
-        return False, res.stderr.strip() or res.stdout.strip()
-    status = json.loads(res.stdout or "{}")
-    return (not status), json.dumps(status)
+def _hash_of_workspace() -> str:
+    """DVC's own md5 of ``data/``, computed by ``dvc commit`` (which also fills the local cache).
+
+    ``dvc status`` cannot be used on a fresh clone: with an empty cache it reports "not in cache"
+    even when the bytes match. ``dvc commit`` rewrites ``data.dvc`` with the workspace's hash, so the
+    recorded file is restored byte for byte afterwards whatever the outcome.
+    """
+    fn = paths.root() / "data.dvc"
+    original = fn.read_text()
+    try:
+        res = _dvc("commit", "--force", "data.dvc", check=False)
+        if res.returncode != 0:
+            raise DataMismatch(f"`dvc commit data.dvc` failed: {res.stderr.strip() or res.stdout.strip()}")
+        return recorded_hash()
+    finally:
+        fn.write_text(original)
 
 
 def verify() -> str:
-    """Raise :class:`DataMismatch` unless ``data/`` matches ``data.dvc``."""
+    """Raise :class:`DataMismatch` unless ``data/`` has the md5 that ``data.dvc`` records."""
     rec = recorded_hash()
     if rec is None:
         raise DataMismatch("data.dvc does not exist yet; create it with `dvc add data` after `build`")
     if not paths.data_dir().exists():
         raise DataMismatch("data/ does not exist; run `python -m robopercept.data materialize`")
-    ok, detail = _workspace_matches()
-    if not ok:
+    actual = _hash_of_workspace()
+    if actual != rec:
         raise DataMismatch(
-            f"data/ differs from data.dvc (recorded md5 {rec}; dvc status: {detail}). If you rebuilt it "
+            f"data/ differs from data.dvc (recorded md5 {rec}, workspace md5 {actual}). If you rebuilt it "
             "offline, your installed package versions probably differ from the pinned ones "
             "(pyproject.toml); reinstall with `make setup`, or pull data/ from the team's DVC remote."
         )
     return f"data/ matches data.dvc ({rec})"
+
+
+def _matches() -> bool:
+    try:
+        verify()
+        return True
+    except DataMismatch:
+        return False
 
 
 def _has_remote() -> bool:
@@ -85,14 +102,12 @@ def materialize() -> str:
         build()
         _dvc("add", "data")
         return "built data/ and created data.dvc (first run); commit data.dvc"
-    if paths.data_dir().exists() and _workspace_matches()[0]:
+    if paths.data_dir().exists() and _matches():
         how = "already present"
-    elif _has_remote() and _dvc("pull", "data.dvc", check=False).returncode == 0 and _workspace_matches()[0]:
+    elif _has_remote() and _dvc("pull", "data.dvc", check=False).returncode == 0 and _matches():
         how = "pulled from the DVC remote"
     else:
         build()
-        verify()
+        verify()  # also commits the verified bytes to the local cache for `dvc status` / `dvc repro`
         how = "rebuilt offline and verified"
-    # put the verified bytes into the local cache so `dvc status` / `dvc repro` are clean
-    _dvc("commit", "--force", "data.dvc")
     return f"data/ {how}: matches data.dvc ({recorded_hash()})"

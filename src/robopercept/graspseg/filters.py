@@ -1,0 +1,74 @@
+"""§III-B.1: filters that keep only confident, unoccluded, single-object predictions.
+
+* occlusion: ``S_v / S_a > t_occ`` with ``S = Σ m̂`` (t_occ = 0.95);
+* uncertainty: average relative entropy ``Σ H(m̂_v) / Σ m̂_v < t_ent`` (t_ent = 0.1), eq. (3)
+  ``H(m̂) = −m̂ log m̂ − (1 − m̂) log(1 − m̂)``;
+* contours: ``cv2.findContours`` on the binary mask; keep predictions with 1–2 contours of at least
+  1000 pixels at 640×960 (scaled by image area to the resolution used).
+
+The contour filter applies to any binary mask (the baselines' too); the other two need the
+model's probabilities. A prediction with no pixels is always filtered (§IV-C).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+PAPER_PIXELS = 640 * 960
+PAPER_MIN_CONTOUR = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class FilterConfig:
+    t_occ: float = 0.95
+    t_ent: float = 0.1
+    min_contour_px_at_paper_res: int = PAPER_MIN_CONTOUR
+    max_contours: int = 2
+
+    def min_contour_px(self, height: int, width: int) -> float:
+        return self.min_contour_px_at_paper_res * height * width / PAPER_PIXELS
+
+
+def binary_entropy(p: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+    p = np.clip(p, eps, 1 - eps)
+    return -p * np.log(p) - (1 - p) * np.log(1 - p)  # eq. (3)
+
+
+def occlusion_ratio(p_visible: np.ndarray, p_amodal: np.ndarray) -> float:
+    s_a = float(p_amodal.sum())
+    return float(p_visible.sum()) / s_a if s_a > 0 else 0.0  # S_v / S_a
+
+
+def relative_entropy(p_visible: np.ndarray) -> float:
+    s_v = float(p_visible.sum())
+    return float(binary_entropy(p_visible).sum()) / s_v if s_v > 0 else float("inf")  # ΣH(m̂_v) / Σm̂_v
+
+
+def large_contours(mask: np.ndarray, min_area: float) -> int:
+    """Number of external contours of ``mask`` with area >= ``min_area`` pixels."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return sum(1 for c in contours if max(cv2.contourArea(c), len(c)) >= min_area or
+               (cv2.contourArea(c) >= min_area))
+
+
+def contour_filter(mask: np.ndarray, cfg: FilterConfig = FilterConfig()) -> bool:
+    if not mask.any():
+        return False
+    n = large_contours(mask, cfg.min_contour_px(*mask.shape))
+    return 1 <= n <= cfg.max_contours
+
+
+def model_filter(p_visible: np.ndarray, p_amodal: np.ndarray, cfg: FilterConfig = FilterConfig()) -> dict[str, bool]:
+    """Each filter's verdict and the overall ``keep`` for a model prediction (probabilities)."""
+    mask = p_visible > 0.5
+    verdict = {
+        "nonempty": bool(mask.any()),
+        "occlusion": occlusion_ratio(p_visible, p_amodal) > cfg.t_occ,
+        "entropy": relative_entropy(p_visible) < cfg.t_ent,
+        "contours": contour_filter(mask, cfg),
+    }
+    verdict["keep"] = all(verdict.values())
+    return verdict

@@ -1,0 +1,58 @@
+"""§III-A, eq. (1)–(2): six weighted binary cross-entropies on the visible and the amodal channel.
+
+``CE(m̂, m, w) = −1/n Σ_i w_i (m_i log m̂_i + (1 − m_i) log(1 − m̂_i))`` (eq. 1; the printed equation
+omits the minus sign of a cross-entropy, which we restore) and ``L = Σ_{j=1..6} CE(m̂, m, w^(j))``
+(eq. 2) with
+
+* ``w^(1) = m`` and ``w^(2) = 1 − m`` — the paper prints ``w^(2) = −m``; a *balanced* weighting only
+  makes sense as positives and negatives, so we read it as ``1 − m`` (shared/papers/README);
+* ``w^(3..6) = maxpool(m, k)`` with ``k = (11, 51, 101, 201)`` at 640×960, which weights a band
+  around the object; the kernels are scaled by ``H / 640`` to the resolution used (odd, >= 1).
+
+The loss is applied to both channels (visible and amodal) and summed.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+PAPER_KERNELS = (11, 51, 101, 201)
+PAPER_HEIGHT = 640
+
+
+def scaled_kernels(height: int, kernels=PAPER_KERNELS) -> tuple[int, ...]:
+    """The paper's max-pool kernels scaled from 640 rows to ``height`` rows, kept odd."""
+    out = []
+    for k in kernels:
+        s = max(1, int(round(k * height / PAPER_HEIGHT)))
+        out.append(s if s % 2 == 1 else s + 1)
+    return tuple(out)
+
+
+def loss_weights(m: torch.Tensor, kernels: tuple[int, ...]) -> list[torch.Tensor]:
+    """The six weight maps of eq. (2) for a target mask ``m`` (N, 1, H, W) in {0, 1}."""
+    ws = [m, 1 - m]  # w(1) = m, w(2) = 1 − m (balanced weighting)
+    for k in kernels:
+        ws.append(F.max_pool2d(m, kernel_size=k, stride=1, padding=k // 2))  # w(3..6) = maxpool(m, k)
+    return ws
+
+
+def weighted_bce(logits: torch.Tensor, m: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Eq. (1): −1/n Σ w_i (m_i log m̂_i + (1 − m_i) log(1 − m̂_i)), with m̂ = σ(logits)."""
+    return (w * F.binary_cross_entropy_with_logits(logits, m, reduction="none")).mean()
+
+
+def grasp_segmentation_loss(logits: torch.Tensor, visible: torch.Tensor, amodal: torch.Tensor,
+                            kernels: tuple[int, ...]) -> torch.Tensor:
+    """Eq. (2) summed over the visible (channel 0) and amodal (channel 1) predictions."""
+    if logits.shape[1] != 2:
+        raise ValueError(f"expected 2 output channels (visible, amodal), got {logits.shape[1]}")
+    total = logits.new_zeros(())
+    for c, target in enumerate((visible, amodal)):
+        t = target.float()
+        if t.shape != logits[:, c : c + 1].shape:
+            raise ValueError(f"target shape {tuple(t.shape)} does not match prediction {tuple(logits[:, c:c+1].shape)}")
+        for w in loss_weights(t, kernels):
+            total = total + weighted_bce(logits[:, c : c + 1], t, w)  # L = Σ_j CE(m̂, m, w(j))
+    return total

@@ -1,0 +1,114 @@
+"""§III-A, Fig. 2: the grasp segmentation model.
+
+Input: the before image ``i_b``, the after image ``i_a``, their difference ``i_b − i_a`` and the grasp
+mask ``g``, concatenated on channels (3 + 3 + 3 + 1 = 10). Backbone: ResNet + FPN (torchvision); the
+first convolution is freshly initialised (10 input channels), every other backbone weight can be
+loaded from a Mask R-CNN checkpoint (:func:`load_detection_backbone`). Head: from the stride-4 FPN
+level, two gated residual blocks ``y = x + σ(C2(x))·C1(x)``, each followed by a stride-2 transposed
+convolution, back to the input resolution; a 2-channel output (visible, amodal) of logits.
+
+The paper uses ResNet-50; ``backbone="resnet18"`` is the cpu profile's smaller stand-in (the table
+footer says which ran). Batch norm is trainable (``nn.BatchNorm2d``) so the same model also trains
+from scratch, the ablation the paper does not have but our missing COCO weights make necessary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+
+IN_CHANNELS = 10
+BACKBONES = ("resnet18", "resnet34", "resnet50")
+
+
+class GatedResidualBlock(nn.Module):
+    """``y = x + σ(C2(x)) · C1(x)`` (§III-A): a residual block whose update is gated per pixel."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.c1 = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU())
+        self.c2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.sigmoid(self.c2(x)) * self.c1(x)  # y = x + σ(C2(x))·C1(x)
+
+
+def make_backbone(name: str) -> nn.Module:
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {BACKBONES}")
+    return resnet_fpn_backbone(backbone_name=name, weights=None, norm_layer=nn.BatchNorm2d, trainable_layers=5)
+
+
+class GraspSegmentationModel(nn.Module):
+    def __init__(self, backbone: str = "resnet50", head_channels: tuple[int, int] = (128, 64)):
+        super().__init__()
+        self.backbone_name = backbone
+        self.backbone = make_backbone(backbone)
+        # fresh first convolution for the 10-channel input (the paper initialises it randomly)
+        self.backbone.body.conv1 = nn.Conv2d(IN_CHANNELS, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        fpn = self.backbone.out_channels
+        c1, c2 = head_channels
+        self.block1 = GatedResidualBlock(fpn)
+        self.up1 = nn.ConvTranspose2d(fpn, c1, kernel_size=4, stride=2, padding=1)
+        self.block2 = GatedResidualBlock(c1)
+        self.up2 = nn.ConvTranspose2d(c1, c2, kernel_size=4, stride=2, padding=1)
+        self.head = nn.Conv2d(c2, 2, kernel_size=1)
+
+    @staticmethod
+    def inputs(before: torch.Tensor, after: torch.Tensor, grasp_mask: torch.Tensor) -> torch.Tensor:
+        """``[i_b, i_a, i_b − i_a, g]``: images as float in [0, 1] (N, 3, H, W), g as (N, 1, H, W)."""
+        if before.shape != after.shape:
+            raise ValueError(f"before and after differ in shape: {tuple(before.shape)} vs {tuple(after.shape)}")
+        if grasp_mask.shape[-2:] != before.shape[-2:]:
+            raise ValueError(f"grasp mask {tuple(grasp_mask.shape)} does not match images {tuple(before.shape)}")
+        return torch.cat([before - 0.5, after - 0.5, before - after, grasp_mask.float() - 0.5], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, 2, H, W): channel 0 visible, channel 1 amodal."""
+        if x.shape[1] != IN_CHANNELS:
+            raise ValueError(f"expected {IN_CHANNELS} input channels [i_b, i_a, i_b - i_a, g], got {x.shape[1]}")
+        h, w = x.shape[-2:]
+        f = self.backbone(x)["0"]  # stride-4 FPN level
+        f = self.up1(self.block1(f))
+        f = self.up2(self.block2(f))
+        out = self.head(f)
+        if out.shape[-2:] != (h, w):  # sizes not divisible by 32
+            out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
+        return out
+
+
+def load_detection_backbone(model: GraspSegmentationModel, checkpoint: str | Path) -> dict[str, int]:
+    """Load every backbone weight but the first convolution from a Mask R-CNN checkpoint.
+
+    Accepts torchvision's ``maskrcnn_resnet50_fpn`` COCO file (a bare state dict) or this
+    repository's own checkpoints (``{"model": state_dict, "config": ...}``). Keys are matched after
+    stripping ``backbone.``; ``body.conv1`` is skipped (different input channels). Returns counts of
+    loaded and skipped tensors; raises if the checkpoint holds no matching backbone.
+    """
+    path = Path(checkpoint)
+    if not path.exists():
+        raise FileNotFoundError(f"pretrained checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for a corrupt file
+        raise ValueError(f"cannot read checkpoint {path}: {e}") from None
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    own = model.backbone.state_dict()
+    picked, skipped = {}, 0
+    for key, value in state.items():
+        if not key.startswith("backbone."):
+            continue
+        k = key[len("backbone."):]
+        if k.startswith("body.conv1.") or k not in own or own[k].shape != value.shape:
+            skipped += 1
+            continue
+        picked[k] = value
+    if not picked:
+        raise ValueError(f"checkpoint {path} holds no backbone weights matching a {model.backbone_name} FPN backbone")
+    model.backbone.load_state_dict(picked, strict=False)
+    return {"loaded": len(picked), "skipped": skipped, "expected": len(own)}
