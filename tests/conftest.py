@@ -43,14 +43,12 @@ def stage_invocation(stage: str, profile: str = "smoke") -> tuple[Path, dict]:
     return notebook, values
 
 
-@pytest.fixture
-def run_stage(tmp_path):
-    """``run_stage("environment", extra={...})`` -> (executed notebook path, output root)."""
+def _stage_runner(default_root: Path):
     from robopercept.stage import run
 
     def _run(stage: str, *, out: Path | None = None, extra: dict | None = None):
         notebook, params = stage_invocation(stage)
-        root = out or tmp_path
+        root = out or default_root
         params.update({"reports_dir": str(root / "reports")})
         if "artifacts_dir" in _notebook_params(notebook):
             params["artifacts_dir"] = str(root / "artifacts")
@@ -60,6 +58,22 @@ def run_stage(tmp_path):
         return nb_out, root
 
     return _run
+
+
+@pytest.fixture
+def run_stage(tmp_path):
+    """``run_stage("environment", extra={...})`` -> (executed notebook path, output root)."""
+    return _stage_runner(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def graspseg_pipeline(tmp_path_factory):
+    """The graspseg stages in DVC order on the smoke profile, into one temporary folder."""
+    root = tmp_path_factory.mktemp("graspseg")
+    run = _stage_runner(root)
+    for stage in ("graspseg_grasp_data", "graspseg_pretrain", "graspseg_train", "graspseg_table1"):
+        run(stage)
+    return root
 
 
 def _notebook_params(notebook: Path) -> dict:

@@ -167,11 +167,15 @@ class EnvironmentConfig(Validated):
 
 def _sections() -> dict[str, type[Validated]]:
     """Section name -> config class. Paper sections register here as they land."""
+    from .graspseg.config import GraspModelConfig, PretrainConfig, Table1Config
     from .world.config import GraspDataConfig
 
     return {
         "environment": EnvironmentConfig,
         "graspseg_data": GraspDataConfig,
+        "graspseg_pretrain": PretrainConfig,
+        "graspseg_model": GraspModelConfig,
+        "graspseg_table1": Table1Config,
     }
 
 

@@ -5,8 +5,8 @@ import pytest
 pytestmark = pytest.mark.notebook
 
 
-def test_grasp_data_notebook_smoke(run_stage, tmp_path):
-    nb, out = run_stage("graspseg_grasp_data")
+def test_grasp_data_notebook_smoke(graspseg_pipeline):
+    out = graspseg_pipeline
     metrics = json.loads((out / "reports/metrics/graspseg/grasp_data.json").read_text())
     assert metrics["pairs"] == {"unlabeled": 6, "labeled_train": 4, "labeled_test": 4}
     assert 0 < metrics["success_rate"]["unlabeled"] <= 1

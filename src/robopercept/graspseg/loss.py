@@ -34,7 +34,9 @@ def loss_weights(m: torch.Tensor, kernels: tuple[int, ...]) -> list[torch.Tensor
     """The six weight maps of eq. (2) for a target mask ``m`` (N, 1, H, W) in {0, 1}."""
     ws = [m, 1 - m]  # w(1) = m, w(2) = 1 − m (balanced weighting)
     for k in kernels:
-        ws.append(F.max_pool2d(m, kernel_size=k, stride=1, padding=k // 2))  # w(3..6) = maxpool(m, k)
+        # w(3..6) = maxpool(m, k): a k x k max is a k x 1 max of a 1 x k max (same result, 2k not k² work)
+        rows = F.max_pool2d(m, kernel_size=(1, k), stride=1, padding=(0, k // 2))
+        ws.append(F.max_pool2d(rows, kernel_size=(k, 1), stride=1, padding=(k // 2, 0)))
     return ws
 
 

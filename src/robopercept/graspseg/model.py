@@ -44,16 +44,23 @@ def make_backbone(name: str) -> nn.Module:
 
 
 class GraspSegmentationModel(nn.Module):
-    def __init__(self, backbone: str = "resnet50", head_channels: tuple[int, int] = (128, 64)):
+    def __init__(self, backbone: str = "resnet50", head_channels: tuple[int, int, int] = (256, 128, 64)):
+        """``head_channels``: widths of the first gated block, the second, and the last upsampled
+        features (the paper does not give them; (256, 128, 64) keeps the FPN width). A first width
+        below the FPN's 256 adds a 1x1 reduction (the cpu profile uses (64, 32, 16))."""
         super().__init__()
+        if len(head_channels) != 3 or min(head_channels) < 1:
+            raise ValueError(f"head_channels must be three positive widths, got {head_channels}")
         self.backbone_name = backbone
+        self.head_channels = tuple(head_channels)
         self.backbone = make_backbone(backbone)
         # fresh first convolution for the 10-channel input (the paper initialises it randomly)
         self.backbone.body.conv1 = nn.Conv2d(IN_CHANNELS, 64, kernel_size=7, stride=2, padding=3, bias=False)
         fpn = self.backbone.out_channels
-        c1, c2 = head_channels
-        self.block1 = GatedResidualBlock(fpn)
-        self.up1 = nn.ConvTranspose2d(fpn, c1, kernel_size=4, stride=2, padding=1)
+        c0, c1, c2 = head_channels
+        self.reduce = nn.Identity() if c0 == fpn else nn.Conv2d(fpn, c0, kernel_size=1)
+        self.block1 = GatedResidualBlock(c0)
+        self.up1 = nn.ConvTranspose2d(c0, c1, kernel_size=4, stride=2, padding=1)
         self.block2 = GatedResidualBlock(c1)
         self.up2 = nn.ConvTranspose2d(c1, c2, kernel_size=4, stride=2, padding=1)
         self.head = nn.Conv2d(c2, 2, kernel_size=1)
@@ -73,7 +80,7 @@ class GraspSegmentationModel(nn.Module):
             raise ValueError(f"expected {IN_CHANNELS} input channels [i_b, i_a, i_b - i_a, g], got {x.shape[1]}")
         h, w = x.shape[-2:]
         f = self.backbone(x)["0"]  # stride-4 FPN level
-        f = self.up1(self.block1(f))
+        f = self.up1(self.block1(self.reduce(f)))
         f = self.up2(self.block2(f))
         out = self.head(f)
         if out.shape[-2:] != (h, w):  # sizes not divisible by 32

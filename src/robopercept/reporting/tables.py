@@ -37,9 +37,17 @@ def write_metrics(metrics: dict, path: str | os.PathLike[str]) -> Path:
     """JSON metrics (sorted keys, floats rounded to 6 significant digits) for DVC ``metrics:``."""
     import json
 
+    import math
+
+    import numpy as np
+
     def _round(v):
-        if isinstance(v, float):
-            return float(f"{v:.6g}")
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (float, np.floating)):
+            return None if math.isnan(v) else float(f"{float(v):.6g}")  # JSON has no NaN
+        if isinstance(v, np.integer):
+            return int(v)
         if isinstance(v, dict):
             return {k: _round(x) for k, x in v.items()}
         if isinstance(v, (list, tuple)):

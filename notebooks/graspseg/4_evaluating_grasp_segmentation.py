@@ -1,0 +1,205 @@
+# %% [markdown]
+# # graspseg §IV · Evaluating grasp segmentation (Table I, Fig. 2)
+#
+# **The paper.** The grasp segmentation model is compared with image subtraction
+# (`|G(i_a) − G(i_b)| > t`, `G` = Gaussian blur of the greyscale image) and three background
+# subtraction methods from OpenCV (MOG, MOG2, LSBP), each with and without the contour filter of
+# §III-B.1; the models additionally use the occlusion and entropy filters. Metrics (§IV-C), on grasps
+# of held-out test objects against the grasped object's visible mask: mIOU, relative error
+# (incorrect pixels / ground-truth pixels) and recall (share of predictions kept by the filter; an
+# empty prediction is always dropped). mIOU and error are computed on kept predictions only.
+#
+# **Here.** The same protocol on the simulated grasp dataset (§IV-A notebook): baselines tuned on
+# labeled *training* grasps only, models from the §III-A notebook, everything evaluated on the labeled
+# test grasps (test objects). A background model is learned from a two-frame "video": the before
+# image fed 5 times with learning rate 1, then the after image classified with learning rate 0.
+
+# %% tags=["parameters"]
+profile = "cpu"
+seed = 0
+tune_max_pairs = 100
+t_occ = 0.95
+t_ent = 0.1
+min_contour_px_at_paper_res = 1000
+n_examples = 4
+min_object_grasps = 3
+artifacts_dir = "artifacts"
+reports_dir = "reports"
+
+# %%
+import time
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+from IPython.display import Image, Markdown, display
+from matplotlib import pyplot as plt
+
+from robopercept import paths
+from robopercept.formats.grasp_pairs import iter_grasp_folders, read_sample
+from robopercept.graspseg import baselines, evaluate
+from robopercept.graspseg.config import Table1Config
+from robopercept.graspseg.data import GraspSegDataset
+from robopercept.graspseg.filters import FilterConfig, binary_entropy
+from robopercept.graspseg.train import load_checkpoint, predict
+from robopercept.graspseg.variants import VARIANTS
+from robopercept.reporting import claims, figures, tables
+from robopercept.seed import seed_everything
+
+cfg = Table1Config.from_namespace(globals())
+seed_everything(seed)
+figures.use_style()
+fcfg = FilterConfig(t_occ=cfg.t_occ, t_ent=cfg.t_ent, min_contour_px_at_paper_res=cfg.min_contour_px_at_paper_res)
+dataset = paths.resolve(artifacts_dir) / "datasets" / "graspseg_grasps"
+models_dir = paths.resolve(artifacts_dir) / "models" / "graspseg" / "variants"
+out_tables = paths.resolve(reports_dir) / "tables" / "graspseg"
+out_figures = paths.resolve(reports_dir) / "figures" / "graspseg"
+test = [read_sample(f) for f in iter_grasp_folders(dataset, "labeled_test")]
+tune = [read_sample(f) for f in list(iter_grasp_folders(dataset, "labeled_train"))[: cfg.tune_max_pairs]]
+gts = [s.visible for s in test]
+display(Markdown(f"{len(test)} test grasps (test objects); baselines tuned on {len(tune)} training grasps."))
+
+# %% [markdown]
+# ## Baselines: tuning on training grasps
+
+# %%
+triples = [(s.before, s.after, s.visible) for s in tune]
+t_sub, k_sub, train_sub = baselines.tune_subtract(triples)
+tuned = [{"method": "Subtract", "parameter": f"t={t_sub:g}", "blur": k_sub, "train_mIOU": 100 * train_sub}]
+bg_params = {}
+for method in baselines.BACKGROUND_METHODS:
+    value, ksize, score = baselines.tune_background(method, triples)
+    bg_params[method] = (value, ksize)
+    tuned.append({"method": method, "parameter": f"{baselines.TUNING_GRIDS[method][0]}={value:g}", "blur": ksize,
+                  "train_mIOU": 100 * score})
+tuned = pd.DataFrame(tuned)
+display(tuned.round(1))
+
+# %% [markdown]
+# ## Evaluation on the test objects
+
+# %%
+results = [evaluate.evaluate_masks("Subtract", lambda i: baselines.subtract(test[i].before, test[i].after, t_sub, k_sub),
+                                   gts, fcfg)]
+for method, (value, ksize) in bg_params.items():
+    results.append(evaluate.evaluate_masks(
+        method, lambda i, m=method, v=value, k=ksize: baselines.background_subtract(test[i].before, test[i].after, m, v, k),
+        gts, fcfg))
+test_ds = GraspSegDataset(list(iter_grasp_folders(dataset, "labeled_test")))
+probs, ckpts, verdicts = {}, {}, {}
+for name in VARIANTS:
+    model, ckpts[name] = load_checkpoint(models_dir / f"{name}.pt")
+    t0 = time.perf_counter()
+    probs[name] = predict(model, test_ds, batch_size=1)
+    seconds = (time.perf_counter() - t0) / len(test_ds)
+    result, verdicts[name] = evaluate.evaluate_probabilities(name, probs[name], gts, seconds, fcfg)
+    results.append(result)
+table = evaluate.table1(results)
+backbone = ckpts["Grasp-100"]["settings"]["backbone"]
+_ = tables.write_table(
+    table, out_tables, "table1",
+    caption=(f"Table I — grasp segmentation on held-out test objects (simulated, profile {profile}, "
+             f"{len(test)} test grasps, backbone {backbone}). Columns `paper_*`: Liu et al., Table I, real robot "
+             "data. Grasp-100-Scratch rows are our ablation (no pretrained backbone); the paper has no such row."))
+display(table.round(1))
+
+# %% [markdown]
+# Inference time per grasp pair on this machine (CPU, batch 1 for the models), and which filter
+# drops the models' predictions:
+
+# %%
+timing = pd.DataFrame([{"method": r.name, "ms_per_pair": 1000 * r.seconds_per_pair} for r in results])
+_ = tables.write_table(timing, out_tables, "table1_inference_time",
+                       caption=f"Inference time per grasp pair, {torch.get_num_threads()} CPU threads.")
+drops = pd.DataFrame({name: 100 * (1 - v[["nonempty", "occlusion", "entropy", "contours"]].mean())
+                      for name, v in verdicts.items()}).T.add_suffix(" fails %")
+display(timing.round(1), drops.round(1))
+
+# %% [markdown]
+# ## The paper's claims on this run
+
+# %%
+verdict = claims.evaluate_claims(paths.root() / "src/robopercept/graspseg/claims_table1.yaml", table)
+_ = tables.write_table(verdict[["id", "claim", "holds"]], out_tables, "table1_claims",
+                       caption="graspseg §IV-C claims checked against our Table I.")
+display(verdict[["id", "claim", "holds", "note"]])
+held = int(verdict.holds.fillna(False).astype(bool).sum())
+display(Markdown(f"**{held} of {len(verdict)} claims hold on this run.** Not holding: "
+                 + (", ".join(f"`{i}`" for i in verdict.id[verdict.holds != True]) or "none") + "."))  # noqa: E712
+
+# %%
+t = table.set_index("method")
+gap = t.loc["Grasp-200", "mIOU"] - t.loc["Grasp-200", "paper_mIOU"]
+sub_gap = t.loc["Subtract", "mIOU"] - t.loc["Subtract", "paper_mIOU"]
+scratch = t.loc["Grasp-100", "mIOU"] - t.loc["Grasp-100-Scratch", "mIOU"]
+display(Markdown(
+    f"**Against the paper.** Our Subtract is {abs(sub_gap):.1f} points {'above' if sub_gap > 0 else 'below'} the "
+    f"paper's ({t.loc['Subtract', 'mIOU']:.1f} vs 51.1): the simulated nuisances put the baseline in the paper's "
+    f"regime. Our Grasp-200 is {abs(gap):.1f} points {'above' if gap > 0 else 'below'} the paper's "
+    f"({t.loc['Grasp-200', 'mIOU']:.1f} vs 86.8). The pretrained stand-in changes Grasp-100 by {scratch:+.1f} points "
+    "against training from scratch. Where our model rows fall short of the paper's, the likely causes are the "
+    f"budget (a {backbone} trained for at most {ckpts['Grasp-100']['settings']['max_steps']} steps on 2 CPU cores "
+    "instead of a COCO-pretrained ResNet-50 trained to convergence on a GPU) and the stand-in pretraining, which "
+    "is much weaker than COCO; where a filter claim fails, the thresholds (t_occ, t_ent) were set by the paper for "
+    "its model's calibration, not ours."))
+
+# %% [markdown]
+# ## Fig. 2: where subtraction fails
+#
+# Test grasps with a nuisance (a neighbour moved, the light changed, or a glossy object), where
+# Subtract does worst relative to Grasp-200. Columns: inputs, Subtract, the model's visible and amodal
+# predictions, the entropy of the visible prediction (bright = uncertain), and the ground truth.
+
+# %%
+sub_iou = results[0].iou
+model_iou = next(r for r in results if r.name == "Grasp-200").iou
+hard = [i for i, s in enumerate(test) if s.record["neighbours_moved"] or s.record["lighting_changed"]
+        or s.record["grasped"]["glossy"]]
+hard = sorted(hard, key=lambda i: sub_iou[i] - model_iou[i])[: cfg.n_examples]
+cells, titles = [], []
+for i in hard:
+    s, p = test[i], probs["Grasp-200"][i]
+    overlay = s.before.copy()
+    overlay[s.grasp_mask] = (255, 0, 0)
+    tags = ", ".join(k for k, v in (("neighbour moved", s.record["neighbours_moved"]),
+                                     ("light changed", s.record["lighting_changed"]),
+                                     ("glossy", s.record["grasped"]["glossy"])) if v)
+    cells += [overlay, s.after, baselines.subtract(s.before, s.after, t_sub, k_sub), p[0], p[1],
+              binary_entropy(p[0]), s.visible]
+    titles += [f"before + g ({tags})", "after", f"Subtract IOU {100 * sub_iou[i]:.0f}",
+               f"visible IOU {100 * model_iou[i]:.0f}", "amodal", "entropy", "ground truth"]
+fig = figures.image_grid(cells, titles, cols=7, size=1.6, cmap="gray")
+display(Image(filename=str(figures.save_figure(fig, out_figures / "fig2_hard_cases.png"))))
+plt.close(fig)
+
+# %% [markdown]
+# ## Per-object breakdown
+#
+# mIOU per test object (objects with at least `min_object_grasps` test grasps) for Subtract and Grasp-200: which
+# objects are hard for whom.
+
+# %%
+per = pd.DataFrame({"object": [s.record["grasped"]["object"] for s in test],
+                    "category": [s.record["grasped"]["category"] for s in test],
+                    "glossy": [s.record["grasped"]["glossy"] for s in test],
+                    "Subtract": 100 * sub_iou, "Grasp-200": 100 * model_iou})
+per_obj = (per.groupby(["object", "category", "glossy"])
+           .agg(grasps=("Subtract", "size"), Subtract=("Subtract", "mean"), Grasp_200=("Grasp-200", "mean"))
+           .reset_index().query(f"grasps >= {cfg.min_object_grasps}").sort_values("Grasp_200"))
+_ = tables.write_table(per_obj, out_tables, "table1_per_object",
+                       caption=f"mIOU per test object (>= {cfg.min_object_grasps} test grasps), Subtract vs Grasp-200.")
+display(per_obj.round(1))
+fig, ax = plt.subplots(figsize=(5, 3.2))
+sns.scatterplot(per_obj, x="Subtract", y="Grasp_200", hue="category", style="glossy", ax=ax)
+ax.plot([0, 100], [0, 100], color="grey", lw=0.8)
+ax.set(xlabel="Subtract mIOU per object", ylabel="Grasp-200 mIOU per object", xlim=(0, 100), ylim=(0, 100))
+display(Image(filename=str(figures.save_figure(fig, out_figures / "table1_per_object.png"))))
+plt.close(fig)
+
+# %%
+metrics = {"table1": {r["method"]: {"mIOU": r["mIOU"], "error_pct": r["error_pct"], "recall_pct": r["recall_pct"]}
+                      for r in table.to_dict("records")},
+           "claims": {r["id"]: r["holds"] for r in verdict.to_dict("records")},
+           "claims_held": held, "test_grasps": len(test), "backbone": backbone}
+_ = tables.write_metrics(metrics, paths.resolve(reports_dir) / "metrics" / "graspseg" / "table1.json")

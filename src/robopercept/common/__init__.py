@@ -1,0 +1,1 @@
+"""Pieces shared by several papers (moved down here so paper packages never import each other)."""
