@@ -115,7 +115,13 @@ def load_detection_backbone(model: GraspSegmentationModel, checkpoint: str | Pat
             skipped += 1
             continue
         picked[k] = value
-    if not picked:
-        raise ValueError(f"checkpoint {path} holds no backbone weights matching a {model.backbone_name} FPN backbone")
+    # every backbone tensor but conv1 must come from the checkpoint (BatchNorm's step counter excepted:
+    # torchvision's COCO file uses FrozenBatchNorm2d, which has none)
+    required = {k for k in own if not k.startswith("body.conv1.") and not k.endswith("num_batches_tracked")}
+    missing = sorted(required - set(picked))
+    if not picked or missing:
+        raise ValueError(f"checkpoint {path} holds no backbone weights matching a {model.backbone_name} FPN backbone "
+                         f"({len(missing)} of {len(required)} tensors missing or of another shape, e.g. "
+                         f"{', '.join(missing[:3])})")
     model.backbone.load_state_dict(picked, strict=False)
     return {"loaded": len(picked), "skipped": skipped, "expected": len(own)}

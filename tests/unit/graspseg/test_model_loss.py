@@ -1,0 +1,123 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from robopercept.graspseg.loss import grasp_segmentation_loss, loss_weights, scaled_kernels, weighted_bce
+from robopercept.graspseg.model import GatedResidualBlock, GraspSegmentationModel, load_detection_backbone
+from robopercept.graspseg.train import TrainSettings, load_checkpoint, save_checkpoint
+
+
+def test_gated_block_shapes_and_gate():
+    torch.manual_seed(0)
+    blk = GatedResidualBlock(4).eval()
+    x = torch.randn(2, 4, 6, 5)
+    assert blk(x).shape == x.shape
+    # gate closed (sigmoid -> 0): the block is the identity, y = x
+    torch.nn.init.zeros_(blk.c2.weight)
+    torch.nn.init.constant_(blk.c2.bias, -50.0)
+    assert torch.allclose(blk(x), x)
+    # gate open (sigmoid -> 1): y = x + C1(x)
+    torch.nn.init.constant_(blk.c2.bias, 50.0)
+    assert torch.allclose(blk(x), x + blk.c1(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("hw", [(64, 96), (67, 101)])
+def test_model_output_at_input_resolution(hw):
+    m = GraspSegmentationModel("resnet18", (16, 8, 4)).eval()
+    b, a = torch.rand(1, 3, *hw), torch.rand(1, 3, *hw)
+    g = torch.zeros(1, 1, *hw)
+    x = m.inputs(b, a, g)
+    assert x.shape == (1, 10, *hw)
+    torch.testing.assert_close(x[:, 6:9], b - a)  # the i_b - i_a channels
+    with torch.no_grad():
+        assert m(x).shape == (1, 2, *hw)
+
+
+def test_model_bad_inputs():
+    m = GraspSegmentationModel("resnet18", (16, 8, 4))
+    with pytest.raises(ValueError, match="differ in shape"):
+        m.inputs(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 9), torch.zeros(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="10 input channels"):
+        m(torch.rand(1, 3, 32, 32))
+    with pytest.raises(ValueError, match="unknown backbone"):
+        GraspSegmentationModel("vgg16")
+
+
+def test_loss_weights_and_hand_computed_loss():
+    m = torch.zeros(1, 1, 3, 3)
+    m[0, 0, 1, 1] = 1.0
+    w = loss_weights(m, (3, 1, 1, 1))
+    torch.testing.assert_close(w[0], m)
+    torch.testing.assert_close(w[1], 1 - m)
+    assert w[2].sum() == 9  # a 3x3 max-pool spreads the centre pixel over the whole 3x3 map
+    torch.testing.assert_close(w[3], m)
+    # all logits 0 -> every pixel's BCE is log 2; eq. (1) averages w * log 2 over the 9 pixels
+    logits = torch.zeros(1, 1, 3, 3)
+    assert math.isclose(float(weighted_bce(logits, m, w[0])), math.log(2) / 9, rel_tol=1e-6)
+    assert math.isclose(float(weighted_bce(logits, m, w[1])), 8 * math.log(2) / 9, rel_tol=1e-6)
+    # eq. (2) on both channels with kernels (3, 1, 1, 1): weights sum to 1 + 8 + 9 + 1 + 1 + 1 = 21 per channel
+    total = grasp_segmentation_loss(torch.zeros(1, 2, 3, 3), m, m, (3, 1, 1, 1))
+    assert math.isclose(float(total), 2 * 21 * math.log(2) / 9, rel_tol=1e-6)
+
+
+def test_separable_maxpool_equals_square_maxpool():
+    torch.manual_seed(1)
+    m = (torch.rand(2, 1, 20, 30) > 0.9).float()
+    for k in (3, 7, 11):
+        ref = F.max_pool2d(m, k, stride=1, padding=k // 2)
+        torch.testing.assert_close(loss_weights(m, (k,))[2], ref)
+
+
+def test_kernel_scaling():
+    assert scaled_kernels(640) == (11, 51, 101, 201)
+    assert scaled_kernels(160) == (3, 13, 25, 51)
+    assert all(k % 2 == 1 for k in scaled_kernels(97))
+
+
+def test_loss_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="2 output channels"):
+        grasp_segmentation_loss(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), (3,))
+    with pytest.raises(ValueError, match="does not match"):
+        grasp_segmentation_loss(torch.zeros(1, 2, 4, 4), torch.zeros(1, 1, 5, 4), torch.zeros(1, 1, 5, 4), (3,))
+
+
+def test_checkpoint_round_trip_weights_only(tmp_path):
+    settings = TrainSettings(head_channels=(16, 8, 4))
+    m = GraspSegmentationModel("resnet18", settings.head_channels).eval()
+    path = save_checkpoint(m, tmp_path / "g.pt", settings=settings, variant="Grasp-100", history=[{"step": 1}],
+                           init=None)
+    m2, ckpt = load_checkpoint(path)
+    assert ckpt["variant"] == "Grasp-100" and ckpt["init"] == "scratch"
+    x = torch.rand(1, 10, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), m2(x))
+    torch.save({"weights": {}}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="not a grasp segmentation checkpoint"):
+        load_checkpoint(tmp_path / "bad.pt")
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_loads_a_torchvision_mask_rcnn_checkpoint(tmp_path):
+    """The real loading path for COCO weights, on a tiny Mask R-CNN checkpoint written here."""
+    from torchvision.models.detection import MaskRCNN
+    from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+
+    torch.manual_seed(0)
+    det = MaskRCNN(resnet_fpn_backbone(backbone_name="resnet18", weights=None), num_classes=3)
+    torch.save(det.state_dict(), tmp_path / "maskrcnn.pth")  # torchvision's format: a bare state dict
+    m = GraspSegmentationModel("resnet18", (16, 8, 4))
+    counts = load_detection_backbone(m, tmp_path / "maskrcnn.pth")
+    assert counts["skipped"] >= 1  # conv1 (3 vs 10 channels)
+    torch.testing.assert_close(m.backbone.body.layer1[0].conv1.weight, det.backbone.body.layer1[0].conv1.weight)
+    torch.testing.assert_close(m.backbone.fpn.layer_blocks[0][0].weight, det.backbone.fpn.layer_blocks[0][0].weight)
+    assert m.backbone.body.conv1.weight.shape[1] == 10
+    other = GraspSegmentationModel("resnet34", (16, 8, 4))
+    with pytest.raises(ValueError, match="no backbone weights matching"):
+        load_detection_backbone(other, tmp_path / "maskrcnn.pth")
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot read checkpoint"):
+        load_detection_backbone(m, tmp_path / "junk.pth")
