@@ -13,6 +13,14 @@
 # labeled *training* grasps only, models from the §III-A notebook, everything evaluated on the labeled
 # test grasps (test objects). A background model is learned from a two-frame "video": the before
 # image fed 5 times with learning rate 1, then the after image classified with learning rate 0.
+#
+# **One deliberate deviation: the entropy threshold.** The paper's `t_ent = 0.1` was chosen "to provide
+# a reasonable trade-off between precision and recall" *for its model*. The relative entropy
+# `ΣH(m̂_v)/Σm̂_v` sums the entropy of every pixel, background included, so the threshold depends on
+# how confident a model is about the background — a property of its training budget. We therefore
+# choose `t_ent` the way the paper describes, per model, on the validation grasps of training objects
+# (the F1-best threshold for retrieving masks with IOU ≥ `good_iou`), and report the rows with the
+# paper's 0.1 as well, in their own table.
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -23,6 +31,10 @@ t_ent = 0.1
 min_contour_px_at_paper_res = 1000
 n_examples = 4
 min_object_grasps = 3
+calibrate_t_ent = True
+good_iou = 0.75
+n_large = 200
+n_val = 100
 artifacts_dir = "artifacts"
 reports_dir = "reports"
 
@@ -39,11 +51,12 @@ from matplotlib import pyplot as plt
 from robopercept import paths
 from robopercept.formats.grasp_pairs import iter_grasp_folders, read_sample
 from robopercept.graspseg import baselines, evaluate
-from robopercept.graspseg.config import Table1Config
+from robopercept.graspseg.config import GraspModelConfig, Table1Config
 from robopercept.graspseg.data import GraspSegDataset
-from robopercept.graspseg.filters import FilterConfig, binary_entropy
+from robopercept.graspseg.filters import FilterConfig, binary_entropy, calibrate_entropy_threshold, relative_entropy
+from robopercept.graspseg.metrics import iou
 from robopercept.graspseg.train import load_checkpoint, predict
-from robopercept.graspseg.variants import VARIANTS
+from robopercept.graspseg.variants import VARIANTS, split_labeled_train
 from robopercept.reporting import claims, figures, tables
 from robopercept.seed import seed_everything
 
@@ -87,22 +100,50 @@ for method, (value, ksize) in bg_params.items():
         method, lambda i, m=method, v=value, k=ksize: baselines.background_subtract(test[i].before, test[i].after, m, v, k),
         gts, fcfg))
 test_ds = GraspSegDataset(list(iter_grasp_folders(dataset, "labeled_test")))
-probs, ckpts, verdicts = {}, {}, {}
+# the validation grasps the training stage held out (training objects), shared split rule
+_, val_folders = split_labeled_train(dataset, GraspModelConfig(n_small=1, n_large=n_large, n_val=n_val))
+val_ds = GraspSegDataset(val_folders)
+probs, ckpts, verdicts, thresholds, paper_rows = {}, {}, {}, [], []
 for name in VARIANTS:
     model, ckpts[name] = load_checkpoint(models_dir / f"{name}.pt")
     t0 = time.perf_counter()
     probs[name] = predict(model, test_ds, batch_size=1)
     seconds = (time.perf_counter() - t0) / len(test_ds)
-    result, verdicts[name] = evaluate.evaluate_probabilities(name, probs[name], gts, seconds, fcfg)
+    val_probs = predict(model, val_ds)
+    val_rel = [relative_entropy(p[0]) for p in val_probs]
+    val_iou = [iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)]
+    t_model = calibrate_entropy_threshold(val_rel, val_iou, cfg.good_iou) if cfg.calibrate_t_ent else cfg.t_ent
+    mcfg = FilterConfig(t_occ=cfg.t_occ, t_ent=t_model, min_contour_px_at_paper_res=cfg.min_contour_px_at_paper_res)
+    result, verdicts[name] = evaluate.evaluate_probabilities(name, probs[name], gts, seconds, mcfg)
     results.append(result)
+    paper_result, _ = evaluate.evaluate_probabilities(name, probs[name], gts, seconds, fcfg)
+    paper_rows.append(paper_result.row(True))
+    thresholds.append({"model": name, "t_ent_used": t_model, "t_ent_paper": cfg.t_ent,
+                       "val_median_rel_entropy": float(np.median(val_rel)),
+                       "val_recall_at_t_ent_used": 100 * float(np.mean(np.array(val_rel) < t_model))})
 table = evaluate.table1(results)
 backbone = ckpts["Grasp-100"]["settings"]["backbone"]
 _ = tables.write_table(
     table, out_tables, "table1",
     caption=(f"Table I — grasp segmentation on held-out test objects (simulated, profile {profile}, "
              f"{len(test)} test grasps, backbone {backbone}). Columns `paper_*`: Liu et al., Table I, real robot "
-             "data. Grasp-100-Scratch rows are our ablation (no pretrained backbone); the paper has no such row."))
+             "data. Grasp-100-Scratch rows are our ablation (no pretrained backbone); the paper has no such row. "
+             + ("Model -Filter rows use t_ent calibrated per model on validation grasps of training objects "
+                "(table1_entropy_thresholds); with the paper's t_ent = 0.1 see that table."
+                if cfg.calibrate_t_ent else f"All filters use the paper's thresholds (t_ent = {cfg.t_ent:g}).")))
 display(table.round(1))
+
+# %% [markdown]
+# The entropy threshold each model's -Filter rows used, and the same rows with the paper's `t_ent`:
+
+# %%
+thresholds = pd.DataFrame(thresholds).merge(
+    pd.DataFrame(paper_rows).rename(columns=lambda c: f"paper_t_ent_{c}" if c != "method" else "method")
+    .assign(model=lambda d: d.method.str.replace("-Filter", "", regex=False)).drop(columns="method"), on="model")
+_ = tables.write_table(thresholds, out_tables, "table1_entropy_thresholds",
+                       caption="Entropy threshold per model (calibrated on validation grasps vs the paper's 0.1), "
+                               "and the -Filter rows on the test grasps with the paper's threshold.")
+display(thresholds.round(3))
 
 # %% [markdown]
 # Inference time per grasp pair on this machine (CPU, batch 1 for the models), and which filter
@@ -141,8 +182,10 @@ display(Markdown(
     "against training from scratch. Where our model rows fall short of the paper's, the likely causes are the "
     f"budget (a {backbone} trained for at most {ckpts['Grasp-100']['settings']['max_steps']} steps on 2 CPU cores "
     "instead of a COCO-pretrained ResNet-50 trained to convergence on a GPU) and the stand-in pretraining, which "
-    "is much weaker than COCO; where a filter claim fails, the thresholds (t_occ, t_ent) were set by the paper for "
-    "its model's calibration, not ours."))
+    "is much weaker than COCO. With the paper's own t_ent = 0.1 our models' filters keep "
+    f"{', '.join(f'{r.model} {r.paper_t_ent_recall_pct:.0f} %' for r in thresholds.itertuples())} of the test "
+    "predictions: our models are far less confident about the background than the paper's, which is why the "
+    "threshold is calibrated per model above."))
 
 # %% [markdown]
 # ## Fig. 2: where subtraction fails

@@ -38,6 +38,7 @@ def test_table1_stage(graspseg_pipeline):
     assert table.recall_pct.between(0, 100).all()
     claims = pd.read_csv(out / "reports/tables/graspseg/table1_claims.csv")
     assert len(claims) == 9
+    assert (out / "reports/tables/graspseg/table1_entropy_thresholds.csv").exists()
     metrics = json.loads((out / "reports/metrics/graspseg/table1.json").read_text())
     assert metrics["test_grasps"] == 4 and set(metrics["claims"]) == set(claims.id)
     for fig in ("fig2_hard_cases", "table1_per_object"):

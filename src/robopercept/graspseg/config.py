@@ -71,6 +71,8 @@ class Table1Config(Validated):
     min_contour_px_at_paper_res: int = 1000  # scaled by image area from 640x960
     n_examples: int = 4
     min_object_grasps: int = 3  # per-object breakdown: objects with at least this many test grasps
+    calibrate_t_ent: bool = True  # choose t_ent per model on validation grasps (filters.calibrate_entropy_threshold)
+    good_iou: float = 0.75  # what counts as a good mask for that calibration
 
     def check(self) -> None:
         require(self.min_object_grasps >= 1, "min_object_grasps", "must be >= 1")
@@ -79,3 +81,4 @@ class Table1Config(Validated):
         require(self.t_ent > 0, "t_ent", "must be > 0")
         require(self.min_contour_px_at_paper_res >= 0, "min_contour_px_at_paper_res", "must be >= 0")
         require(self.n_examples >= 1, "n_examples", "must be >= 1")
+        require(0 < self.good_iou <= 1, "good_iou", "must be in (0, 1]")

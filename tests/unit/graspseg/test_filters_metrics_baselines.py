@@ -142,3 +142,15 @@ def test_claims_file_parses_against_a_full_table():
     # contradicts (MOG2-Filter's and Grasp-100-NoAug-Filter's error vs unfiltered are fine; recall all drop)
     assert res.set_index("id").loc["grasp_beats_subtraction", "holds"]
     assert res.set_index("id").loc["five_fold_error_reduction", "holds"]
+
+
+def test_entropy_threshold_calibration():
+    from robopercept.graspseg.filters import calibrate_entropy_threshold
+
+    rel = np.array([0.5, 0.8, 1.0, 2.0, 3.0])
+    ious = np.array([0.9, 0.85, 0.8, 0.3, 0.2])  # good masks are the least uncertain ones
+    t = calibrate_entropy_threshold(rel, ious, good_iou=0.75)
+    assert 1.0 <= t < 2.0  # keeps exactly the three good masks (F1 = 1)
+    assert calibrate_entropy_threshold(rel, np.zeros(5)) == 0.1  # no good mask: the paper's value
+    with pytest.raises(ValueError):
+        calibrate_entropy_threshold(np.array([]), np.array([]))
