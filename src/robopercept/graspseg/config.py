@@ -71,7 +71,7 @@ class Table1Config(Validated):
     min_contour_px_at_paper_res: int = 1000  # scaled by image area from 640x960
     n_examples: int = 4
     min_object_grasps: int = 3  # per-object breakdown: objects with at least this many test grasps
-    calibrate_t_ent: bool = True  # choose t_ent per model on validation grasps (filters.calibrate_entropy_threshold)
+    calibrate_t_ent: bool = True  # choose one t_ent on validation grasps (filters.calibrate_entropy_threshold)
     good_iou: float = 0.75  # what counts as a good mask for that calibration
 
     def check(self) -> None:
