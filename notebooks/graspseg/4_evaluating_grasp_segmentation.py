@@ -171,8 +171,10 @@ _ = tables.write_table(verdict[["id", "claim", "holds"]], out_tables, "table1_cl
                        caption="graspseg §IV-C claims checked against our Table I.")
 display(verdict[["id", "claim", "holds", "note"]])
 held = int(verdict.holds.fillna(False).astype(bool).sum())
-display(Markdown(f"**{held} of {len(verdict)} claims hold on this run.** Not holding: "
-                 + (", ".join(f"`{i}`" for i in verdict.id[verdict.holds != True]) or "none") + "."))  # noqa: E712
+missed = verdict[verdict.holds != True]  # noqa: E712  (None = could not be evaluated)
+display(Markdown(f"**{held} of {len(verdict)} claims hold on this run.**" + "".join(
+    f"\n\n- `{r.id}` does not hold{' (' + r.note + ')' if r.note else ''}. Likely reason: {r.if_missed}"
+    for r in missed.itertuples())))
 
 # %%
 t = table.set_index("method")

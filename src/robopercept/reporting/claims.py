@@ -1,6 +1,7 @@
 """Claims of a paper, checked against a regenerated table.
 
-A claims file (YAML) lists the paper's claims in words, each with an ``expr``: a comparison over the
+A claims file (YAML) lists the paper's claims in words, each with an ``if_missed`` (the likely reason
+in our setup, shown by the notebook only when the claim fails) and an ``expr``: a comparison over the
 table's cells written as ``metric('row')`` (e.g. ``mIOU('Grasp-200') > mIOU('Grasp-100')``), with
 ``min``/``max``/``all`` over rows and arithmetic. Expressions are parsed with :mod:`ast` and only
 those constructs are allowed, so a claims file cannot run code.
@@ -86,5 +87,6 @@ def evaluate_claims(claims_file: str | Path, table: pd.DataFrame) -> pd.DataFram
             note = ""
         except ClaimError as e:
             holds, note = None, str(e)
-        rows.append({"id": c["id"], "claim": c["claim"], "expr": c["expr"], "holds": holds, "note": note})
+        rows.append({"id": c["id"], "claim": c["claim"], "expr": c["expr"], "holds": holds, "note": note,
+                     "if_missed": c.get("if_missed", "")})
     return pd.DataFrame(rows)

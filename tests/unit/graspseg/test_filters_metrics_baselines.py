@@ -154,3 +154,15 @@ def test_entropy_threshold_calibration():
     assert calibrate_entropy_threshold(rel, np.zeros(5)) == 0.1  # no good mask: the paper's value
     with pytest.raises(ValueError):
         calibrate_entropy_threshold(np.array([]), np.array([]))
+
+
+def test_committed_claim_verdicts_match_the_committed_table():
+    """reports/ on main: re-evaluating the claims file on table1.csv gives the committed verdicts."""
+    from robopercept import paths
+
+    reports = paths.root() / "reports/tables/graspseg"
+    table = pd.read_csv(reports / "table1.csv")
+    committed = pd.read_csv(reports / "table1_claims.csv", dtype=str, keep_default_na=False)
+    res = evaluate_claims(paths.root() / "src/robopercept/graspseg/claims_table1.yaml", table)
+    assert list(res.id) == list(committed.id)
+    assert [("" if h is None else str(bool(h))) for h in res.holds] == list(committed.holds)
