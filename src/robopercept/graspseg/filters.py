@@ -48,10 +48,22 @@ def relative_entropy(p_visible: np.ndarray) -> float:
 
 
 def large_contours(mask: np.ndarray, min_area: float) -> int:
-    """Number of external contours of ``mask`` with area >= ``min_area`` pixels."""
+    """Number of external contours of ``mask`` enclosing at least ``min_area`` pixels.
+
+    The paper counts pixels; ``cv2.contourArea`` (the polygon through the boundary pixels' centres)
+    would undercount, down to 0 for a one-pixel-wide line, so each contour is filled within its
+    bounding box and its pixels counted.
+    """
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return sum(1 for c in contours if max(cv2.contourArea(c), len(c)) >= min_area or
-               (cv2.contourArea(c) >= min_area))
+    n = 0
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if w * h < min_area:
+            continue
+        filled = np.zeros((h, w), np.uint8)
+        cv2.drawContours(filled, [c], -1, 1, thickness=cv2.FILLED, offset=(-x, -y))
+        n += int(filled.sum() >= min_area)
+    return n
 
 
 def contour_filter(mask: np.ndarray, cfg: FilterConfig = FilterConfig()) -> bool:

@@ -4,8 +4,8 @@ import pytest
 
 from robopercept.graspseg import baselines
 from robopercept.graspseg.evaluate import MethodResult, evaluate_masks, table1
-from robopercept.graspseg.filters import (FilterConfig, binary_entropy, contour_filter, model_filter,
-                                          occlusion_ratio, relative_entropy)
+from robopercept.graspseg.filters import (FilterConfig, binary_entropy, contour_filter, large_contours,
+                                          model_filter, occlusion_ratio, relative_entropy)
 from robopercept.graspseg.metrics import iou, relative_error
 from robopercept.reporting.claims import evaluate_claims
 
@@ -27,6 +27,11 @@ def test_contour_filter_counts_large_blobs():
     assert not contour_filter(three, CFG)  # 3 contours: more than one object or spurious blobs
     assert contour_filter(one | blob(120, 100, 2), CFG)  # a tiny speck does not count
     assert not contour_filter(np.zeros((H, W), bool), CFG)  # empty prediction: filtered
+    line = np.zeros((H, W), bool)
+    line[40, 20:120] = True  # 100 px, one pixel wide: polygon area 0, but 100 pixels
+    assert large_contours(line, CFG.min_contour_px(H, W)) == 1
+    ring = blob(80, 120, 30) & ~blob(80, 120, 20)  # external contour encloses the hole too
+    assert large_contours(ring, 2000) == 1 and large_contours(ring, 3000) == 0
 
 
 def test_entropy_and_occlusion_filters():
