@@ -86,6 +86,7 @@ def background_subtract(before: np.ndarray, after: np.ndarray, method: str, valu
 
     if before.shape != after.shape:
         raise ValueError(f"before and after differ in shape: {before.shape} vs {after.shape}")
+    cv2.setRNGSeed(0)  # LSBP samples with OpenCV's global RNG: same inputs, same mask
     model = make_background_model(method, value)
     b, a = before[..., ::-1].copy(), after[..., ::-1].copy()  # OpenCV wants BGR
     if ksize > 1:

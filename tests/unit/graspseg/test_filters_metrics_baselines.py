@@ -171,3 +171,10 @@ def test_committed_claim_verdicts_match_the_committed_table():
     res = evaluate_claims(paths.root() / "src/robopercept/graspseg/claims_table1.yaml", table)
     assert list(res.id) == list(committed.id)
     assert [("" if h is None else str(bool(h))) for h in res.holds] == list(committed.holds)
+
+
+def test_background_subtraction_is_deterministic():
+    before, after, _ = synthetic_pair()
+    a = baselines.background_subtract(before, after, "LSBP", 16)
+    b = baselines.background_subtract(before, after, "LSBP", 16)
+    np.testing.assert_array_equal(a, b)
