@@ -39,7 +39,6 @@ artifacts_dir = "artifacts"
 reports_dir = "reports"
 
 # %%
-import time
 
 import numpy as np
 import pandas as pd
@@ -53,9 +52,7 @@ from robopercept.formats.grasp_pairs import iter_grasp_folders, read_sample
 from robopercept.graspseg import baselines, evaluate
 from robopercept.graspseg.config import GraspModelConfig, Table1Config
 from robopercept.graspseg.data import GraspSegDataset
-from robopercept.graspseg.filters import FilterConfig, binary_entropy, calibrate_entropy_threshold, relative_entropy
-from robopercept.graspseg.metrics import iou
-from robopercept.graspseg.train import load_checkpoint, predict
+from robopercept.graspseg.filters import FilterConfig, binary_entropy
 from robopercept.graspseg.variants import VARIANTS, split_labeled_train
 from robopercept.reporting import claims, figures, tables
 from robopercept.seed import seed_everything
@@ -103,28 +100,11 @@ test_ds = GraspSegDataset(list(iter_grasp_folders(dataset, "labeled_test")))
 # the validation grasps the training stage held out (training objects), shared split rule
 _, val_folders = split_labeled_train(dataset, GraspModelConfig(n_small=1, n_large=n_large, n_val=n_val))
 val_ds = GraspSegDataset(val_folders)
-probs, ckpts, verdicts, seconds, val_rel, val_iou = {}, {}, {}, {}, {}, {}
-for name in VARIANTS:
-    model, ckpts[name] = load_checkpoint(models_dir / f"{name}.pt")
-    t0 = time.perf_counter()
-    probs[name] = predict(model, test_ds, batch_size=1)
-    seconds[name] = (time.perf_counter() - t0) / len(test_ds)
-    val_probs = predict(model, val_ds)
-    val_rel[name] = np.array([relative_entropy(p[0]) for p in val_probs])
-    val_iou[name] = np.array([iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)])
-# one threshold for every model, as in the paper, chosen on the pooled validation predictions
-t_used = (calibrate_entropy_threshold(np.concatenate(list(val_rel.values())), np.concatenate(list(val_iou.values())),
-                                      cfg.good_iou) if cfg.calibrate_t_ent else cfg.t_ent)
-mcfg = FilterConfig(t_occ=cfg.t_occ, t_ent=t_used, min_contour_px_at_paper_res=cfg.min_contour_px_at_paper_res)
-thresholds, paper_rows = [], []
-for name in VARIANTS:
-    result, verdicts[name] = evaluate.evaluate_probabilities(name, probs[name], gts, seconds[name], mcfg)
-    results.append(result)
-    paper_result, _ = evaluate.evaluate_probabilities(name, probs[name], gts, seconds[name], fcfg)
-    paper_rows.append(paper_result.row(True))
-    thresholds.append({"model": name, "t_ent_used": t_used, "t_ent_paper": cfg.t_ent,
-                       "val_median_rel_entropy": float(np.median(val_rel[name])),
-                       "val_recall_at_t_ent_used": 100 * float(np.mean(val_rel[name] < t_used))})
+models = evaluate.evaluate_models(list(VARIANTS), models_dir, test_ds, val_ds, gts, fcfg,
+                                  calibrate=cfg.calibrate_t_ent, good_iou=cfg.good_iou)
+results += models.results
+probs, ckpts, verdicts, t_used = models.probs, models.checkpoints, models.verdicts, models.t_used
+thresholds, paper_rows = models.thresholds, models.paper_rows
 table = evaluate.table1(results)
 backbone = ckpts["Grasp-100"]["settings"]["backbone"]
 _ = tables.write_table(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -99,3 +100,49 @@ def table1(results: Sequence[MethodResult]) -> pd.DataFrame:
         paper = PAPER_TABLE1.get(m, (np.nan, np.nan, np.nan))
         out.append({**rows[m], "paper_mIOU": paper[0], "paper_error_pct": paper[1], "paper_recall_pct": paper[2]})
     return pd.DataFrame(out)
+
+
+@dataclasses.dataclass
+class ModelEvaluation:
+    """Everything Table I needs from the grasp segmentation models."""
+
+    results: list[MethodResult]  # -Filter rows use the shared threshold ``t_used``
+    probs: dict[str, np.ndarray]  # test probabilities (N, 2, H, W) per model
+    checkpoints: dict[str, dict]
+    verdicts: dict[str, pd.DataFrame]  # per-filter verdicts on the test grasps
+    t_used: float
+    thresholds: list[dict]  # per model: threshold used, validation confidence and recall
+    paper_rows: list[dict]  # -Filter rows with the paper's own thresholds
+
+
+def evaluate_models(names, models_dir, test_ds, val_ds, gts: Sequence[np.ndarray], paper_cfg: FilterConfig,
+                    calibrate: bool, good_iou: float) -> ModelEvaluation:
+    """Predict the test and validation grasps with each model, choose one entropy threshold for all
+    models on the pooled validation predictions (as the paper uses one ``t_ent``; see
+    ``filters.calibrate_entropy_threshold``) unless ``calibrate`` is off, and evaluate both ways."""
+    from .filters import calibrate_entropy_threshold, relative_entropy
+    from .train import load_checkpoint, predict
+
+    probs, ckpts, seconds, val_rel, val_iou = {}, {}, {}, {}, {}
+    for name in names:
+        model, ckpts[name] = load_checkpoint(Path(models_dir) / f"{name}.pt")
+        t0 = time.perf_counter()
+        probs[name] = predict(model, test_ds, batch_size=1)
+        seconds[name] = (time.perf_counter() - t0) / len(test_ds)
+        val_probs = predict(model, val_ds)
+        val_rel[name] = np.array([relative_entropy(p[0]) for p in val_probs])
+        val_iou[name] = np.array([iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)])
+    t_used = (calibrate_entropy_threshold(np.concatenate(list(val_rel.values())),
+                                          np.concatenate(list(val_iou.values())), good_iou)
+              if calibrate else paper_cfg.t_ent)
+    model_cfg = dataclasses.replace(paper_cfg, t_ent=t_used)
+    out = ModelEvaluation([], probs, ckpts, {}, t_used, [], [])
+    for name in names:
+        result, out.verdicts[name] = evaluate_probabilities(name, probs[name], gts, seconds[name], model_cfg)
+        out.results.append(result)
+        paper_result, _ = evaluate_probabilities(name, probs[name], gts, seconds[name], paper_cfg)
+        out.paper_rows.append(paper_result.row(True))
+        out.thresholds.append({"model": name, "t_ent_used": t_used, "t_ent_paper": paper_cfg.t_ent,
+                               "val_median_rel_entropy": float(np.median(val_rel[name])),
+                               "val_recall_at_t_ent_used": 100 * float(np.mean(val_rel[name] < t_used))})
+    return out
