@@ -168,7 +168,8 @@ class EnvironmentConfig(Validated):
 def _sections() -> dict[str, type[Validated]]:
     """Section name -> config class. Paper sections register here as they land."""
     from .graspseg.config import GraspModelConfig, PretrainConfig, Table1Config
-    from .world.config import GraspDataConfig
+    from .mlgsl.config import ClutterConfig, EvalConfig, RobotConfig, TrainConfig
+    from .world.config import GraspDataConfig, JacquardDataConfig
 
     return {
         "environment": EnvironmentConfig,
@@ -176,6 +177,11 @@ def _sections() -> dict[str, type[Validated]]:
         "graspseg_pretrain": PretrainConfig,
         "graspseg_model": GraspModelConfig,
         "graspseg_table1": Table1Config,
+        "mlgsl_data": JacquardDataConfig,
+        "mlgsl_clutter": ClutterConfig,
+        "mlgsl_train": TrainConfig,
+        "mlgsl_eval": EvalConfig,
+        "mlgsl_robot": RobotConfig,
     }
 
 

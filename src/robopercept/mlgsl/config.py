@@ -1,0 +1,98 @@
+"""Configs of mlgsl's stages (params.yaml sections), validated on construction."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+from ..config import Validated, require
+
+
+@dataclasses.dataclass(frozen=True)
+class ClutterConfig(Validated):
+    """``mlgsl_clutter``: §III-D, cluttered samples composed from single-object ones."""
+
+    _where: typing.ClassVar[str] = "mlgsl_clutter"
+    n_train: int = 600  # composed from training samples
+    n_test: int = 100  # composed from test samples
+    min_objects: int = 2
+    max_objects: int = 4
+    zoom: float = 0.15
+
+    def check(self) -> None:
+        require(self.n_train >= 1, "n_train", "must be >= 1")
+        require(self.n_test >= 1, "n_test", "must be >= 1")
+        require(self.min_objects >= 2, "min_objects", "must be >= 2 (one object is not clutter)")
+        require(self.max_objects >= self.min_objects, "max_objects", "must be >= min_objects")
+        require(0 <= self.zoom < 0.9, "zoom", "must be in [0, 0.9)")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Validated):
+    """``mlgsl_train``: §IV-C training of every model of the paper's experiments."""
+
+    _where: typing.ClassVar[str] = "mlgsl_train"
+    image_size: int = 96  # paper: 300
+    depth: str = "stereo"  # which Jacquard depth the models read ("stereo" or "perfect")
+    n_val: int = 100  # training-object samples held out of training for model selection
+    n_small: int = 100  # the "1k" dataset (paper: 1k vs 10k images)
+    epochs: int = 8  # paper: 50
+    batch_size: int = 16
+    lr: float = 0.001
+    augment_zoom: float = 0.1  # zoom range of the augmentation, 1 +- this
+    n_seeds: int = 2  # every model is trained with this many seeds (paper: "different seeds")
+    workers: int = 2  # runs trained in parallel processes (1 torch thread each)
+
+    def check(self) -> None:
+        require(self.image_size >= 32, "image_size", "must be >= 32")
+        require(self.depth in ("stereo", "perfect"), "depth", "must be 'stereo' or 'perfect'")
+        require(self.n_val >= 1, "n_val", "must be >= 1")
+        require(self.n_small >= 1, "n_small", "must be >= 1")
+        require(self.epochs >= 1, "epochs", "must be >= 1")
+        require(self.batch_size >= 1, "batch_size", "must be >= 1")
+        require(self.lr > 0, "lr", "must be > 0")
+        require(0 <= self.augment_zoom < 0.5, "augment_zoom", "must be in [0, 0.5)")
+        require(self.n_seeds >= 1, "n_seeds", "must be >= 1")
+        require(self.workers >= 1, "workers", "must be >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig(Validated):
+    """``mlgsl_eval``: §IV-A metrics."""
+
+    _where: typing.ClassVar[str] = "mlgsl_eval"
+    peak_distance_at_300: int = 20  # GG-CNN's minimum distance between detected peaks, scaled
+    smooth_sigma_at_300: float = 2.0  # Gaussian smoothing of Q̂ before peak detection, scaled
+    n_accuracy_images: int = 60  # test images whose sampled grasps are tried in the simulator
+    n_accuracy_grasps: int = 100  # grasps sampled uniformly per image (paper: 100)
+    quality_threshold: float = 0.5  # q̂ > this predicts success
+    n_examples: int = 4
+
+    def check(self) -> None:
+        require(self.peak_distance_at_300 >= 1, "peak_distance_at_300", "must be >= 1")
+        require(self.smooth_sigma_at_300 >= 0, "smooth_sigma_at_300", "must be >= 0")
+        require(self.n_accuracy_images >= 1, "n_accuracy_images", "must be >= 1")
+        require(self.n_accuracy_grasps >= 1, "n_accuracy_grasps", "must be >= 1")
+        require(0 < self.quality_threshold < 1, "quality_threshold", "must be in (0, 1)")
+        require(self.n_examples >= 1, "n_examples", "must be >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class RobotConfig(Validated):
+    """``mlgsl_robot``: §V as simulated robot trials."""
+
+    _where: typing.ClassVar[str] = "mlgsl_robot"
+    n_objects: int = 36  # test objects grasped one at a time (paper: 18 objects)
+    drops_per_object: int = 3  # each object is grasped this many times, from new drops
+    clutter_runs: int = 10  # paper: 10
+    clutter_objects: int = 6
+    max_consecutive_failures: int = 5  # paper: 5
+    ctpg_repeats: int = 50
+
+    def check(self) -> None:
+        require(self.n_objects >= 1, "n_objects", "must be >= 1")
+        require(self.drops_per_object >= 1, "drops_per_object", "must be >= 1")
+        require(self.clutter_runs >= 1, "clutter_runs", "must be >= 1")
+        require(self.clutter_objects >= 2, "clutter_objects", "must be >= 2")
+        require(self.max_consecutive_failures >= 1, "max_consecutive_failures", "must be >= 1")
+        require(self.ctpg_repeats >= 1, "ctpg_repeats", "must be >= 1")

@@ -1,0 +1,195 @@
+"""mlgsl §IV-C: the models of every experiment, trained the same way.
+
+:data:`RUNS` lists them (the paper's experiments, Table I, Figs. 4-6 and the in-text results):
+four losses with 16 labels per image, MLGSL and ImgMSE with 2 and 4 labels, with the small ("1k")
+dataset, SAM at three places, and MLGSL on the cluttered dataset. Each is trained with
+``n_seeds`` seeds; every epoch the Top-1/Top-5 success is measured on held-out samples of
+*training* objects (validation; model selection — "trained ... for 50 epochs to select the best
+one") and on the test objects (the curves of Figs. 4 and 6). Adam, the same learning rate,
+batch size and augmentation for all. Runs are independent processes (1 torch thread each), so the
+result of a run does not depend on how many run in parallel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..seed import derive_seed
+from .config import EvalConfig, TrainConfig
+from .data import GraspDataset, collate, load_items
+from .evaluate import Selection, label_jaw_px, topk_success
+from .loss import LOSS_FUNCTIONS
+from .model import GraspFCN
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    name: str  # as the tables and figures show it
+    loss: str
+    labels: int | None = None  # labels per training image (None: all, up to 16)
+    data: str = "full"  # "full" | "small" | "clutter"
+    attention: str = "none"
+
+    @property
+    def slug(self) -> str:
+        return (self.name.replace(" + ", "_").replace(" ", "_").replace("(", "").replace(")", "")
+                .replace("+", "plus").replace(",", ""))
+
+
+RUNS: tuple[Run, ...] = (
+    Run("MLGSL", "MLGSL"),
+    Run("ImgMSE", "ImgMSE"),
+    Run("MLGSL+Log", "MLGSL+Log"),
+    Run("PixMSE", "PixMSE"),
+    Run("MLGSL (2 labels)", "MLGSL", labels=2),
+    Run("ImgMSE (2 labels)", "ImgMSE", labels=2),
+    Run("MLGSL (4 labels)", "MLGSL", labels=4),
+    Run("ImgMSE (4 labels)", "ImgMSE", labels=4),
+    Run("MLGSL (1k)", "MLGSL", data="small"),
+    Run("ImgMSE (1k)", "ImgMSE", data="small"),
+    Run("MLGSL (1k, 2 labels)", "MLGSL", labels=2, data="small"),
+    Run("ImgMSE (1k, 2 labels)", "ImgMSE", labels=2, data="small"),
+    Run("MLGSL + SAM (down)", "MLGSL", attention="down"),
+    Run("MLGSL + SAM (up)", "MLGSL", attention="up"),
+    Run("MLGSL + SAM (all)", "MLGSL", attention="all"),
+    Run("MLGSL (clutter)", "MLGSL", data="clutter"),
+)
+RUN_BY_NAME = {r.name: r for r in RUNS}
+
+
+def checkpoint_path(models_dir: str | Path, run: Run, seed_index: int) -> Path:
+    return Path(models_dir) / f"{run.slug}_seed{seed_index}.pt"
+
+
+def _datasets(run: Run, cfg: TrainConfig, jacquard_root: Path, clutter_root: Path, seed: int):
+    root = clutter_root if run.data == "clutter" else jacquard_root
+    n_total = len(list((root / "train").rglob("*_grasps.txt")))
+    if n_total <= cfg.n_val:
+        raise ValueError(f"{root / 'train'}: {n_total} samples, need more than n_val={cfg.n_val}")
+    n_train = n_total - cfg.n_val
+    if run.data == "small":
+        if cfg.n_small > n_train:
+            raise ValueError(f"n_small={cfg.n_small} exceeds the {n_train} training samples")
+        n_train = cfg.n_small
+    everything = load_items(root, "train", cfg.image_size, depth=cfg.depth, labels_per_image=run.labels, seed=seed)
+    train, val = everything[:n_train], everything[n_total - cfg.n_val:]
+    test = load_items(jacquard_root, "test", cfg.image_size, depth=cfg.depth)
+    return train, val, test
+
+
+def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, base_seed: int,
+              jacquard_root: str | Path, clutter_root: str | Path, models_dir: str | Path,
+              live_dir: str | Path | None = None) -> dict:
+    """Train one (run, seed); save the best-on-validation checkpoint; return its summary."""
+    seed = derive_seed(base_seed, "mlgsl", run.name, seed_index)
+    torch.manual_seed(seed)
+    train, val, test = _datasets(run, cfg, Path(jacquard_root), Path(clutter_root), seed)
+    sel = Selection(cfg.image_size, ecfg.peak_distance_at_300, ecfg.smooth_sigma_at_300, label_jaw_px(test))
+    model = GraspFCN(run.attention)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    loss_fn = LOSS_FUNCTIONS[run.loss]
+    ds = GraspDataset(train, augment_zoom=cfg.augment_zoom, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    with_maps = run.loss == "ImgMSE"
+    loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
+                                         collate_fn=lambda b: collate(b, with_maps))
+    live = None
+    if live_dir is not None:
+        from dvclive import Live
+
+        live = Live(str(Path(live_dir) / f"{run.slug}_seed{seed_index}"), save_dvc_exp=False, dvcyaml=None,
+                    report=None)
+    history, best, best_state = [], -1.0, None
+    t0 = time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        ds.epoch = epoch
+        model.train()
+        losses = []
+        for x, labels in loader:
+            loss = loss_fn(model(x), labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        v = topk_success(model, val, sel)
+        t = topk_success(model, test, sel)
+        rec = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_top1": v["top1"], "val_top5": v["top5"],
+               "test_top1": t["top1"], "test_top5": t["top5"], "seconds": round(time.perf_counter() - t0, 1)}
+        history.append(rec)
+        if live is not None:
+            for k in ("train_loss", "val_top1", "test_top1"):
+                live.log_metric(k, rec[k])
+            live.next_step()
+        if v["top1"] > best:
+            best, best_state = v["top1"], {k: t.clone() for k, t in model.state_dict().items()}
+            best_epoch = epoch
+    if live is not None:
+        live.end()
+    model.load_state_dict(best_state)
+    path = checkpoint_path(models_dir, run, seed_index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"model": model.state_dict(), "run": dataclasses.asdict(run), "seed_index": seed_index, "seed": seed,
+                "config": dataclasses.asdict(cfg), "history": history, "best_epoch": best_epoch,
+                "n_train": len(train), "jaw_px": sel.jaw_px}, tmp)
+    tmp.replace(path)
+    return {"run": run.name, "seed_index": seed_index, "n_train": len(train), "best_epoch": best_epoch,
+            "val_top1": best, "seconds": round(time.perf_counter() - t0, 1), "history": history}
+
+
+def load_model(path: str | Path) -> tuple[GraspFCN, dict]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"mlgsl checkpoint {path} does not exist (run the mlgsl_train stage)")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("model", "run", "history"):
+        if key not in ckpt:
+            raise ValueError(f"{path} is not an mlgsl checkpoint (no {key!r})")
+    model = GraspFCN(ckpt["run"]["attention"])
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    return model, ckpt
+
+
+def _worker(args) -> dict:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+    return train_run(*args)
+
+
+def train_all(cfg: TrainConfig, ecfg: EvalConfig, base_seed: int, jacquard_root: str | Path,
+              clutter_root: str | Path, models_dir: str | Path, live_dir: str | Path | None,
+              runs: tuple[Run, ...] = RUNS, progress: bool = True) -> list[dict]:
+    """Every (run, seed), ``cfg.workers`` at a time; summaries in RUNS order."""
+    from tqdm import tqdm
+
+    jobs = [(run, s, cfg, ecfg, base_seed, str(jacquard_root), str(clutter_root), str(models_dir),
+             None if live_dir is None else str(live_dir)) for run in runs for s in range(cfg.n_seeds)]
+    results: dict[tuple[str, int], dict] = {}
+    bar = tqdm(total=len(jobs), desc="mlgsl runs", disable=not progress)
+    if cfg.workers == 1:
+        for job in jobs:
+            r = train_run(*job)
+            results[(r["run"], r["seed_index"])] = r
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=get_context("spawn")) as ex:
+            futs = [ex.submit(_worker, job) for job in jobs]
+            for fut in as_completed(futs):
+                r = fut.result()
+                results[(r["run"], r["seed_index"])] = r
+                bar.update()
+    bar.close()
+    out = [results[(run.name, s)] for run in runs for s in range(cfg.n_seeds)]
+    Path(models_dir).mkdir(parents=True, exist_ok=True)
+    (Path(models_dir) / "summary.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
