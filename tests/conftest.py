@@ -80,3 +80,13 @@ def _notebook_params(notebook: Path) -> dict:
     from robopercept.stage import parameters_of, read_source
 
     return parameters_of(read_source(notebook))
+
+
+@pytest.fixture(scope="session")
+def mlgsl_pipeline(tmp_path_factory):
+    """The mlgsl stages in DVC order on the smoke profile, into one temporary folder."""
+    root = tmp_path_factory.mktemp("mlgsl")
+    run = _stage_runner(root)
+    for stage in ("mlgsl_data", "mlgsl_train", "mlgsl_results", "mlgsl_robot"):
+        run(stage)
+    return root

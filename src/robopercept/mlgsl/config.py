@@ -36,7 +36,7 @@ class TrainConfig(Validated):
     depth: str = "stereo"  # which Jacquard depth the models read ("stereo" or "perfect")
     n_val: int = 100  # training-object samples held out of training for model selection
     n_small: int = 100  # the "1k" dataset (paper: 1k vs 10k images)
-    epochs: int = 8  # paper: 50
+    epochs: int = 6  # paper: 50
     batch_size: int = 16
     lr: float = 0.001
     augment_zoom: float = 0.1  # zoom range of the augmentation, 1 +- this

@@ -94,12 +94,13 @@ def augment(depth: np.ndarray, grasps: list[GraspRect], rng: np.random.Generator
     h, w = depth.shape
     rot = float(rng.uniform(-math.pi, math.pi))
     s = float(rng.uniform(1 - zoom, 1 + zoom))
-    # OpenCV's angle is counter-clockwise on screen, like our grasp angles
-    M = cv2.getRotationMatrix2D((w / 2, h / 2), math.degrees(rot), s)
+    # OpenCV's angle is counter-clockwise on screen, like our grasp angles; its pixel centres are
+    # at integer coordinates, like ours, so label centres transform with M as they are
+    M = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), math.degrees(rot), s)
     out = cv2.warpAffine(depth, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     moved = []
     for g in grasps:
-        c, r = M @ np.array([g.col + 0.5, g.row + 0.5, 1.0]) - 0.5
+        c, r = M @ np.array([g.col, g.row, 1.0])
         if 0 <= r < h and 0 <= c < w:
             moved.append(GraspRect(float(r), float(c), g.angle + rot, g.opening * s, g.jaw * s))
     return out, moved

@@ -30,6 +30,17 @@ IOU_THRESHOLD = 0.25
 ANGLE_THRESHOLD = math.radians(30)
 
 
+def rasterize(corners: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Boolean mask of the pixels whose centres lie inside the polygon (``corners`` as (col, row),
+    pixel (r, c) centred at (c, r))."""
+    from skimage.draw import polygon
+
+    rr, cc = polygon(corners[:, 1], corners[:, 0], shape)
+    mask = np.zeros(shape, bool)
+    mask[rr, cc] = True
+    return mask
+
+
 def rect_iou(a: GraspRect, b: GraspRect) -> float:
     pa, pb = a.corners().astype(np.float32), b.corners().astype(np.float32)
     inter, _ = cv2.intersectConvexConvex(pa, pb)

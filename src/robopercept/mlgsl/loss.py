@@ -27,12 +27,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-import cv2
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from ..formats.jacquard import GraspRect
+from .grasps import rasterize
 
 LOSSES = ("MLGSL", "ImgMSE", "MLGSL+Log", "PixMSE")
 LOG_EPS = 1e-3
@@ -98,18 +98,16 @@ LOSS_FUNCTIONS: dict[str, Callable] = {"MLGSL": mlgsl_loss, "ImgMSE": imgmse_los
 
 def imgmse_targets(grasps: list[GraspRect], shape: tuple[int, int], width_norm_px: float) -> np.ndarray:
     """GG-CNN's label maps (4 x H x W float32): inside the compact rectangle of each label
-    (length opening/3, one jaw wide), Q̄ = 1, C̄ = cos 2φ, S̄ = sin 2φ, W̄ = opening / width_norm_px;
+    (length opening/3, one jaw wide; pixels whose centre is inside), Q̄ = 1, C̄ = cos 2φ, S̄ = sin 2φ, W̄ = opening / width_norm_px;
     0 elsewhere. Later labels overwrite earlier ones where they overlap."""
     out = np.zeros((4, *shape), np.float32)
     for g in grasps:
         compact = GraspRect(g.row, g.col, g.angle, g.opening / 3, g.jaw)
-        mask = np.zeros(shape, np.uint8)
-        cv2.fillConvexPoly(mask, np.round(compact.corners()).astype(np.int32), 1)
-        if not mask.any():  # tiny rectangle: at least its centre pixel
+        m = rasterize(compact.corners(), shape)
+        if not m.any():  # tiny rectangle: at least its centre pixel
             r, c = int(round(g.row)), int(round(g.col))
             if 0 <= r < shape[0] and 0 <= c < shape[1]:
-                mask[r, c] = 1
-        m = mask.astype(bool)
+                m[r, c] = True
         out[0][m] = 1.0
         out[1][m] = np.cos(2 * g.angle)
         out[2][m] = np.sin(2 * g.angle)

@@ -30,7 +30,7 @@ def show_maps(axes, depth: np.ndarray, maps: dict[str, np.ndarray], selected: li
         draw_grasps(axes[0], labels, "red")
     axes[1].imshow(maps["q"], cmap="jet", vmin=0, vmax=max(1e-6, float(maps["q"].max())))
     axes[2].imshow(np.degrees(decode_angle(maps["cos"], maps["sin"])), cmap="hsv", vmin=-90, vmax=90)
-    axes[3].imshow(maps["width"], cmap="jet", vmin=0)
+    axes[3].imshow(maps["width"], cmap="jet", vmin=0, vmax=max(1e-6, float(maps["width"].max())))
     axes[4].imshow(depth, cmap="gray")
     draw_grasps(axes[4], selected, "lime")
     if titles:

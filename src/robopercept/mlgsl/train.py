@@ -193,3 +193,17 @@ def train_all(cfg: TrainConfig, ecfg: EvalConfig, base_seed: int, jacquard_root:
     Path(models_dir).mkdir(parents=True, exist_ok=True)
     (Path(models_dir) / "summary.json").write_text(json.dumps(out, indent=1) + "\n")
     return out
+
+
+def best_seed_checkpoint(models_dir: str | Path, run: Run, n_seeds: int) -> Path:
+    """The seed of ``run`` with the best validation Top-1 (what one would deploy)."""
+    best, best_path = -1.0, None
+    for s in range(n_seeds):
+        path = checkpoint_path(models_dir, run, s)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        val = ckpt["history"][ckpt["best_epoch"] - 1]["val_top1"]
+        if val > best:
+            best, best_path = val, path
+    if best_path is None:
+        raise FileNotFoundError(f"no checkpoint of {run.name} in {models_dir}")
+    return best_path

@@ -199,7 +199,8 @@ class TableWorld:
 
     def pixel_to_world(self, depth: np.ndarray, row: float, col: float) -> tuple[float, float, float]:
         K = self.camera.K
-        z = float(depth[int(round(row)), int(round(col))])
+        h, w = depth.shape
+        z = float(depth[min(h - 1, max(0, int(round(row)))), min(w - 1, max(0, int(round(col))))])
         x_c = (col + 0.5 - K[0, 2]) / K[0, 0] * z
         y_c = (row + 0.5 - K[1, 2]) / K[1, 1] * z
         p = self.camera.T_world_from_camera @ np.array([x_c, y_c, z, 1.0])
@@ -224,6 +225,9 @@ class TableWorld:
             r, c = int(rows[k]), int(cols[k])
             angle = float(rng.uniform(-math.pi / 2, math.pi / 2))
             rc, cc, width_px = centred_candidate(mask, r, c, angle, jaw_px)
+            if not (0 <= round(rc) < mask.shape[0] and 0 <= round(cc) < mask.shape[1]):
+                outcomes["centre_outside_view"] += 1  # the object leaves the image there
+                continue
             x, y, z = self.pixel_to_world(depth, rc, cc)
             ppm = self.meters_to_pixels(max(z, 0.0))
             opening = width_px / ppm + float(rng.uniform(cfg.opening_margin_min_m, cfg.opening_margin_max_m))

@@ -1,0 +1,98 @@
+"""mlgsl §IV-C: every trained run evaluated once, and the paper's numbers for comparison.
+
+:func:`evaluate_runs` gives one row per (run, seed): Top-1 / Top-5 on the test objects, Top-1 and
+the collision-free ratio on the cluttered test scenes, and — for the runs of Table I — accuracy and
+recall against simulated trials (:class:`robopercept.mlgsl.robot.TrialOracle`). :func:`aggregate`
+averages the seeds (mean, std, best), the way the paper reports "81.6 ± 1.2 %".
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..seed import derive_seed
+from .data import Item
+from .evaluate import Selection, accuracy_recall, collision_free_ratio, predict, sample_uniform, topk_success
+from .train import RUNS, Run, checkpoint_path, load_model
+
+TABLE1_RUNS = ("MLGSL", "MLGSL (2 labels)", "ImgMSE", "ImgMSE (2 labels)")
+
+# The paper's numbers (Table I; §IV-C.3-5 in the text). Shown only in columns labeled "paper".
+PAPER_TABLE1 = {
+    "MLGSL": {"top1": 82.8, "top5": 91.0, "accuracy": 80.2, "recall": 75.7},
+    "MLGSL (2 labels)": {"top1": 81.6, "top5": 90.3, "accuracy": 77.3, "recall": 73.4},
+    "ImgMSE": {"top1": 82.5, "top5": 89.7, "accuracy": 85.2, "recall": 92.3},
+    "ImgMSE (2 labels)": {"top1": 42.4, "top5": 45.2, "accuracy": 41.9, "recall": 17.4},
+}
+PAPER_TEXT = {
+    "MLGSL (1k)": {"top1": 69.8},  # §IV-C.3: "converge to 69.8%"
+    "ImgMSE (1k)": {"top1": 60.2},
+    "attention": {"top1_mean": 81.6, "top1_std": 1.2},  # §IV-C.4: all architectures
+    "collision_free": {"MLGSL": 67.3, "MLGSL (clutter)": 84.2},  # §IV-C.5, single vs clutter training
+}
+
+
+def evaluate_runs(models_dir: str | Path, n_seeds: int, test: list[Item], clutter_test: list[Item], image_size: int,
+                  peak_distance_at_300: int, smooth_sigma_at_300: float, finger_px: float, oracle=None,
+                  test_scenes: list[dict] | None = None, test_perfect: list[np.ndarray] | None = None,
+                  n_accuracy_images: int = 0, n_accuracy_grasps: int = 100, quality_threshold: float = 0.5,
+                  seed: int = 0, runs: tuple[Run, ...] = RUNS) -> pd.DataFrame:
+    rows = []
+    for run in runs:
+        for s in range(n_seeds):
+            model, ckpt = load_model(checkpoint_path(models_dir, run, s))
+            sel = Selection(image_size, peak_distance_at_300, smooth_sigma_at_300, float(ckpt["jaw_px"]))
+            single = topk_success(model, test, sel)
+            clut = topk_success(model, clutter_test, sel, ks=(1,))
+            row = {"run": run.name, "seed": s, "top1": single["top1"], "top5": single["top5"],
+                   "top1_epoch1": ckpt["history"][0]["test_top1"], "best_epoch": ckpt["best_epoch"],
+                   "clutter_top1": clut["top1"],
+                   "collision_free": collision_free_ratio(model, clutter_test, sel, finger_px)}
+            if oracle is not None and run.name in TABLE1_RUNS and n_accuracy_images > 0:
+                row.update(accuracy_recall_of(model, sel, test[:n_accuracy_images], test_scenes, test_perfect,
+                                              oracle, n_accuracy_grasps, quality_threshold,
+                                              derive_seed(seed, "mlgsl_accuracy", s)))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def accuracy_recall_of(model, sel: Selection, items: list[Item], scenes, perfect, oracle, n: int, threshold: float,
+                       seed: int) -> dict[str, float]:
+    """§IV-A: ``n`` grasps per image sampled uniformly, predicted ``q̂ > threshold`` vs the trial."""
+    rng = np.random.default_rng(seed)
+    maps = predict(model, [it.depth for it in items])
+    pred, true = [], []
+    for m, it, scene, depth in zip(maps, items, scenes, perfect):
+        grasps, q = sample_uniform(m, n, rng, sel)
+        pred.extend(q > threshold)
+        true.extend(oracle.outcomes(scene, depth, grasps, it.scale))
+    return accuracy_recall(np.array(pred), np.array(true))
+
+
+def aggregate(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds (and std, best Top-1), one row per run, in RUNS order."""
+    metrics = [c for c in per_seed.columns if c not in ("run", "seed")]
+    g = per_seed.groupby("run", sort=False)
+    out = g[metrics].mean()
+    out["top1_std"] = g["top1"].std(ddof=0)
+    out["top1_best"] = g["top1"].max()
+    out["seeds"] = g.size()
+    return out.reset_index()
+
+
+def table1(agg: pd.DataFrame) -> pd.DataFrame:
+    """Table I: ours (mean over seeds) beside the paper's."""
+    rows = []
+    idx = agg.set_index("run")
+    for name in TABLE1_RUNS:
+        r = idx.loc[name]
+        paper = PAPER_TABLE1[name]
+        rows.append({"method": name, "Top-1": r["top1"], "Top-5": r["top5"],
+                     "Accuracy": r.get("accuracy", math.nan), "Recall": r.get("recall", math.nan),
+                     "Top-1 (paper)": paper["top1"], "Top-5 (paper)": paper["top5"],
+                     "Accuracy (paper)": paper["accuracy"], "Recall (paper)": paper["recall"]})
+    return pd.DataFrame(rows)

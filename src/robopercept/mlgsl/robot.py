@@ -1,0 +1,187 @@
+"""mlgsl §IV-A (accuracy/recall ground truth) and §V (Table II, clutter removal) as simulated robot
+trials.
+
+* :class:`TrialOracle` re-creates a test sample's scene from its ``_scene.json`` and tries grasps
+  given in model pixels with the simulated gripper — the ground-truth quality ``q_i`` of §IV-A
+  (the paper used a pretrained grasp-quality discriminator [2]; in simulation the trial itself is
+  available, so we use it).
+* :func:`single_object_trials` — Table II: each test object is dropped on the table
+  ``drops_per_object`` times; the planner sees the stereo depth, picks its best grasp (the highest
+  peak of Q̂, as the robot of Fig. 1 does) and the gripper executes it. Every method sees the same
+  drops. CTPG is the wall time from the depth image to the grasp (pre-processing, network,
+  selection), measured separately by :func:`ctpg_ms`.
+* :func:`clutter_removal` — §V clutter: ``clutter_objects`` test objects dropped together; the robot
+  grasps one at a time (the most confident grasp first); a lifted object is removed and the rest
+  settle; a failed attempt is undone (the scene returns to its state before the attempt — a
+  simplification: a real failed grasp may nudge objects) and the robot re-plans on a new, noisy
+  depth image. A run ends when the table is clear or after
+  ``max_consecutive_failures`` failures in a row. Removal rate = removed / placed over all runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..formats.jacquard import GraspRect
+from ..seed import derive_seed
+from ..world.catalog import Catalog
+from ..world.config import JacquardDataConfig
+from ..world.jacquard_data import TableWorld, stereo_depth
+from .data import prepare_depth
+from .evaluate import Selection, predict
+from .model import GraspFCN
+
+
+class TrialOracle:
+    """Simulated trials of grasps predicted on stored test samples."""
+
+    def __init__(self, catalog: Catalog, data_cfg: JacquardDataConfig):
+        self.world = TableWorld(catalog, data_cfg)
+        self.catalog = catalog
+
+    def close(self) -> None:
+        self.world.close()
+
+    def outcomes(self, scene: dict, perfect_depth: np.ndarray, grasps_model_px: list[GraspRect],
+                 scale: float) -> list[bool]:
+        """Try each grasp (model pixels; ``scale`` = model px per stored px) on the stored scene."""
+        if scene is None or "objects" not in scene:
+            raise ValueError("this sample has no _scene.json: simulated trials need our simulated samples "
+                             "(real Jacquard has no object poses)")
+        self.world.place(scene, self.catalog)
+        res = []
+        for g in grasps_model_px:
+            pg = self.world.grasp_from_pixels(perfect_depth, g.scaled(1.0 / scale))
+            res.append(self.world.gripper.trial(pg).success)
+        return res
+
+
+@dataclasses.dataclass
+class Planner:
+    """A trained model + how it reads grasps; ``plan`` goes from a stored-resolution depth image to
+    one grasp in stored pixels."""
+
+    name: str
+    model: GraspFCN
+    sel: Selection
+    stored_size: int
+
+    def maps(self, depth: np.ndarray) -> dict[str, np.ndarray]:
+        return predict(self.model, [prepare_depth(depth, self.sel.image_size)])[0]
+
+    def plan(self, depth: np.ndarray, k: int = 1) -> list[GraspRect]:
+        m = self.maps(depth)
+        return [g.scaled(self.stored_size / self.sel.image_size) for g in self.sel.top(m, k)]
+
+
+def ctpg_ms(planner: Planner, depth: np.ndarray, repeats: int) -> float:
+    """Median wall time (ms) of one plan (pre-processing + network + selection), batch 1."""
+    planner.plan(depth)  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        planner.plan(depth)
+        times.append(time.perf_counter() - t)
+    return 1000.0 * float(np.median(times))
+
+
+def _observe_depth(world: TableWorld, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    cfg = world.cfg
+    frame = world.observe(rng)
+    stereo = stereo_depth(frame.depth, rng, noise_std_m=cfg.stereo_noise_std_m, edge_m=cfg.stereo_edge_m,
+                          holes=cfg.stereo_holes)
+    return frame.depth, stereo
+
+
+def single_object_trials(planners: list[Planner], catalog: Catalog, data_cfg: JacquardDataConfig, n_objects: int,
+                         drops: int, seed: int) -> list[dict]:
+    """One record per (object, drop, planner)."""
+    world = TableWorld(catalog, data_cfg)
+    objects = catalog.objects("test", limit=min(n_objects, data_cfg.n_test_objects))
+    records = []
+    try:
+        for obj in objects:
+            for d in range(drops):
+                rng = np.random.default_rng(derive_seed(seed, "mlgsl_robot", obj.id, d))
+                for _ in range(data_cfg.max_poses_per_sample):
+                    (inst,) = world.drop([obj], rng)
+                    if world.in_view(inst):
+                        break
+                world.gripper.save()
+                perfect, stereo = _observe_depth(world, rng)
+                for pl in planners:
+                    (g,) = pl.plan(stereo)
+                    res = world.gripper.trial(world.grasp_from_pixels(perfect, g))
+                    records.append({"method": pl.name, "object": obj.name, "shape": obj.shape, "drop": d,
+                                    "success": res.success, "outcome": res.outcome})
+    finally:
+        world.close()
+    return records
+
+
+def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataConfig, runs: int, n_objects: int,
+                    max_failures: int, seed: int) -> list[dict]:
+    """One record per run: placed, removed, attempts, outcome counts."""
+    world = TableWorld(catalog, data_cfg)
+    pool = catalog.objects("test", limit=data_cfg.n_test_objects)
+    out = []
+    try:
+        for run in range(runs):
+            rng = np.random.default_rng(derive_seed(seed, "mlgsl_clutter_run", run))
+            objs = [pool[i] for i in rng.choice(len(pool), size=n_objects, replace=False)]
+            world.drop(objs, rng, spread_m=0.05)
+            insts = [i for i in list(world.scene.placed) if world.in_view(i, margin=0.9)]
+            for i in list(world.scene.placed):
+                if i not in insts:
+                    world.scene.remove(i)
+            placed = len(insts)
+            removed = attempts = fails = 0
+            outcomes: dict[str, int] = {}
+            while world.scene.placed and fails < max_failures:
+                world.gripper.save()
+                perfect, stereo = _observe_depth(world, rng)
+                (g,) = planner.plan(stereo)
+                res = world.gripper.trial(world.grasp_from_pixels(perfect, g))  # the scene is restored after
+                attempts += 1
+                outcomes[res.outcome] = outcomes.get(res.outcome, 0) + 1
+                if res.success:
+                    world.scene.remove(res.target)
+                    removed += 1
+                    fails = 0
+                    world.scene.settle(data_cfg.settle_steps)
+                    for i in list(world.scene.placed):  # fell out of view: gone, not removed
+                        if not world.in_view(i, margin=1.0):
+                            world.scene.remove(i)
+                else:
+                    fails += 1
+            out.append({"method": planner.name, "run": run, "placed": placed, "removed": removed,
+                        "attempts": attempts, **{f"n_{k}": v for k, v in outcomes.items()}})
+    finally:
+        world.close()
+    return out
+
+
+def load_planner(name: str, checkpoint: str | Path, image_size: int, stored_size: int, peak_distance_at_300: int,
+                 smooth_sigma_at_300: float) -> Planner:
+    from .train import load_model
+
+    model, ckpt = load_model(checkpoint)
+    torch.set_grad_enabled(False)
+    sel = Selection(image_size, peak_distance_at_300, smooth_sigma_at_300, float(ckpt["jaw_px"]))
+    return Planner(name, model, sel, stored_size)
+
+
+# Table II as the paper reports it (real robot, Fig. 7 objects; CTPG on a GTX 1060). Reference only.
+PAPER_TABLE2 = {
+    "GGCNN [15]": {"required data": "10k x 16", "SR (%)": 83.3, "k/n": "30/36", "CTPG (ms)": 21},
+    "GGCNN2 [16]": {"required data": "10k x 16", "SR (%)": 88.9, "k/n": "48/54", "CTPG (ms)": 21},
+    "GQCNN [2]": {"required data": "7m x 1", "SR (%)": 91.7, "k/n": "33/36", "CTPG (ms)": 570},
+    "FC-GQCNN [19]": {"required data": "7m x 1", "SR (%)": 90.7, "k/n": "49/54", "CTPG (ms)": 29},
+    "CGPN [13]": {"required data": "30k x 20", "SR (%)": 85.2, "k/n": "46/54", "CTPG (ms)": 410},
+    "MLGSL (Ours)": {"required data": "10k x 2", "SR (%)": 90.7, "k/n": "98/108", "CTPG (ms)": 21},
+}

@@ -1,0 +1,69 @@
+"""The four mlgsl stages end to end on the smoke profile, and their outputs' contracts."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from robopercept.formats import jacquard
+from robopercept.mlgsl import results as R
+from robopercept.mlgsl.train import RUNS
+
+pytestmark = pytest.mark.notebook
+
+
+def test_data_stage_writes_jacquard_format(mlgsl_pipeline):
+    root = mlgsl_pipeline / "artifacts/datasets/mlgsl_jacquard"
+    train = jacquard.list_samples(root / "train")
+    test = jacquard.list_samples(root / "test")
+    assert len(train) == 12 and len(test) == 6
+    s = jacquard.read_sample(*test[0])
+    assert s.rgb.shape == (64, 64, 3) and s.perfect_depth.dtype.name == "float32"
+    assert len(s.grasps) >= 4 and s.scene["objects"][0]["object_id"] >= 0
+    train_objects = {jacquard.read_sample(*t).scene["objects"][0]["object_id"] for t in train}
+    test_objects = {jacquard.read_sample(*t).scene["objects"][0]["object_id"] for t in test}
+    assert not train_objects & test_objects  # disjoint objects
+    clutter = jacquard.list_samples(mlgsl_pipeline / "artifacts/datasets/mlgsl_clutter/train")
+    assert len(clutter) == 8 and jacquard.read_sample(*clutter[0]).instances is not None
+    stats = pd.read_csv(mlgsl_pipeline / "reports/tables/mlgsl/dataset_statistics.csv")
+    assert set(stats.split) == {"train", "test"} and (stats.labels_per_s_per_process > 0).all()
+
+
+def test_train_stage_trains_every_run(mlgsl_pipeline):
+    runs = pd.read_csv(mlgsl_pipeline / "reports/tables/mlgsl/training_runs.csv")
+    assert list(runs.run) == [r.name for r in RUNS]  # smoke: one seed
+    ckpt = torch.load(mlgsl_pipeline / f"artifacts/models/mlgsl/{RUNS[0].slug}_seed0.pt", weights_only=True)
+    assert ckpt["run"]["loss"] == "MLGSL" and ckpt["history"][0]["epoch"] == 1
+    for fig in ("fig4_losses", "fig6_labels_per_image"):
+        assert (mlgsl_pipeline / f"reports/figures/mlgsl/{fig}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_results_stage_table1_and_claims(mlgsl_pipeline):
+    out = mlgsl_pipeline / "reports"
+    t1 = pd.read_csv(out / "tables/mlgsl/table1.csv")
+    assert list(t1.method) == list(R.TABLE1_RUNS)
+    assert list(t1["Top-1 (paper)"]) == [82.8, 81.6, 82.5, 42.4]  # the paper's, in their own columns
+    assert t1[["Top-1", "Top-5", "Accuracy", "Recall"]].apply(lambda c: c.dropna().between(0, 100).all()).all()
+    assert (t1["Top-5"] >= t1["Top-1"]).all()
+    claims = pd.read_csv(out / "tables/mlgsl/claims.csv")
+    spec = yaml.safe_load(Path(R.__file__).with_name("claims.yaml").read_text())
+    assert list(claims.id) == [c["id"] for c in spec["claims"]]
+    metrics = json.loads((out / "metrics/mlgsl/training_results.json").read_text())
+    assert metrics["claims_total"] == len(spec["claims"])
+    for fig in ("fig3_maps", "fig5_mlgsl_vs_imgmse"):
+        assert (out / f"figures/mlgsl/{fig}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_robot_stage_table2(mlgsl_pipeline):
+    out = mlgsl_pipeline / "reports/tables/mlgsl"
+    t2 = pd.read_csv(out / "table2.csv")
+    assert len(t2) == 4 and t2["k/n"].str.match(r"^\d+/2$").all()  # smoke: 2 objects x 1 drop
+    assert (t2["CTPG (ms, this CPU)"] > 0).all()
+    paper = pd.read_csv(out / "table2_paper.csv")
+    assert "GQCNN [2]" in set(paper["method (paper)"])  # reference rows only in the paper's table
+    assert not set(paper["method (paper)"]) & set(t2.method)
+    removal = pd.read_csv(out / "clutter_removal.csv")
+    assert (removal.removed <= removal.placed).all() and len(removal) == 2
