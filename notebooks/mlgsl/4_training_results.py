@@ -37,7 +37,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt

@@ -35,7 +35,6 @@ reports_dir = "reports"
 # %%
 import json
 
-import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown, display

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..formats.jacquard import GraspRect
 from ..seed import derive_seed
@@ -171,7 +170,6 @@ def load_planner(name: str, checkpoint: str | Path, image_size: int, stored_size
     from .train import load_model
 
     model, ckpt = load_model(checkpoint)
-    torch.set_grad_enabled(False)
     sel = Selection(image_size, peak_distance_at_300, smooth_sigma_at_300, float(ckpt["jaw_px"]))
     return Planner(name, model, sel, stored_size)
 
