@@ -80,7 +80,7 @@ oracle = TrialOracle(load_catalog(paths.resolve(data_dir)), data_cfg)
 per_seed = R.evaluate_runs(models_dir, n_seeds, test, clutter_test, image_size, peak_distance_at_300,
                            smooth_sigma_at_300, finger_px, oracle, [s.scene for s in acc_samples],
                            [s.perfect_depth for s in acc_samples], len(acc_samples), n_accuracy_grasps,
-                           quality_threshold, seed)
+                           quality_threshold, seed, test_masks=R.object_masks(acc_samples, image_size))
 oracle.close()
 agg = R.aggregate(per_seed)
 _ = tables.write_table(per_seed, out_tables, "runs_per_seed", caption="Every run and seed on the test objects.")
@@ -98,13 +98,25 @@ _ = tables.write_table(t1, out_tables, "table1",
 display(t1.round(1))
 
 # %% [markdown]
-# Accuracy and recall depend on how many of the uniformly sampled grasps are positive at all; the
-# rates behind them:
+# Accuracy and recall depend on how many of the sampled grasps are positive at all. Sampled
+# uniformly over the *image* (the paper's wording), almost every grasp lands on the table and fails,
+# so accuracy mostly counts correctly rejected table pixels; sampled uniformly over the *object*
+# (our addition, columns "on object"), the same metrics say how well Q̂ separates good from bad grasps
+# where it matters. The rates behind them:
 
 # %%
-rates = agg.set_index("run").loc[list(R.TABLE1_RUNS), ["accuracy", "recall", "precision",
-                                                       "true_positive_rate_of_samples", "predicted_positive_rate"]]
+rate_cols = ["accuracy", "recall", "precision", "true_positive_rate_of_samples", "predicted_positive_rate"]
+rates = agg.set_index("run").loc[list(R.TABLE1_RUNS), rate_cols + [c + "_on_object" for c in rate_cols]]
 display(rates.round(1))
+r = agg.set_index("run")
+display(Markdown(
+    f"Over the image, {r.loc['MLGSL', 'true_positive_rate_of_samples']:.1f} % of the sampled grasps succeed in the "
+    f"simulator, on the object {r.loc['MLGSL', 'true_positive_rate_of_samples_on_object']:.1f} %. MLGSL predicts "
+    f"q̂ > {quality_threshold} for {r.loc['MLGSL', 'predicted_positive_rate_on_object']:.1f} % of the on-object grasps, "
+    f"ImgMSE for {r.loc['ImgMSE', 'predicted_positive_rate_on_object']:.1f} %: MLGSL's loss only fixes Q̂ *up to a "
+    "scale* (it is normalised into a distribution), so its absolute values are not calibrated success rates and a "
+    "0.5 threshold cuts it conservatively — the effect the paper describes (\"a conservative estimation of the grasp "
+    "quality\"). Recall is where this shows; accuracy over the whole image is dominated by the table."))
 
 # %% [markdown]
 # ## Fewer images (§IV-C.3), attention (§IV-C.4), clutter (§IV-C.5)
@@ -118,6 +130,18 @@ small = pd.DataFrame([{"method": n, "Top-1": idx.loc[n, "top1"], "Top-1 std": id
 _ = tables.write_table(small, out_tables, "fewer_images",
                        caption="The small dataset ('1k' in the paper; our size in training_runs) vs the full one.")
 display(small.round(1))
+tr = pd.DataFrame(json.loads((models_dir / "summary.json").read_text())).groupby("run").agg(
+    n_train=("n_train", "first"), best_epoch=("best_epoch", "mean"))
+display(Markdown(
+    f"**Where we disagree with the paper.** ImgMSE reaches {idx.loc['ImgMSE', 'top1']:.1f} % Top-1 with 16 labels and "
+    f"{tr.loc['ImgMSE', 'n_train']} images, but {idx.loc['ImgMSE (1k)', 'top1']:.1f} % with "
+    f"{tr.loc['ImgMSE (1k)', 'n_train']} images and {idx.loc['ImgMSE (2 labels)', 'top1']:.1f} % / "
+    f"{idx.loc['ImgMSE (4 labels)', 'top1']:.1f} % with 2 / 4 labels (paper: 60.2 % and 42.4 %). Fig. 4 shows why: "
+    f"ImgMSE's first useful epoch on the full data is its third (Top-1 after epoch 1: "
+    f"{idx.loc['ImgMSE', 'top1_epoch1']:.1f} %) — with every unlabeled pixel a negative, the all-zero map is a strong "
+    "local optimum, and sparser labels or fewer steps never leave it within our 6-epoch budget (the paper trains 50). "
+    "The direction of the paper's finding holds (MLGSL learns from sparse labels and small data, ImgMSE does not), "
+    "but our gap is larger than the paper's for that reason."))
 att = pd.DataFrame([{"attention": a, "Top-1": idx.loc[n, "top1"], "Top-1 std": idx.loc[n, "top1_std"],
                      "Top-5": idx.loc[n, "top5"]}
                     for a, n in (("none", "MLGSL"), ("down", "MLGSL + SAM (down)"), ("up", "MLGSL + SAM (up)"),
@@ -125,6 +149,11 @@ att = pd.DataFrame([{"attention": a, "Top-1": idx.loc[n, "top1"], "Top-1 std": i
 _ = tables.write_table(att, out_tables, "attention",
                        caption="SAM placement (paper: all placements converge to 81.6 ± 1.2 % Top-1).")
 display(att.round(1))
+display(Markdown(
+    f"Attention: the best placement reaches {att['Top-1'].max():.1f} % against {att.loc[0, 'Top-1']:.1f} % without "
+    f"(seed std {att['Top-1 std'].max():.1f}); the paper finds all placements equal (81.6 ± 1.2 %) after 50 epochs. "
+    "Our budget is 6 epochs, where SAM may change the speed of convergence more than its end point; with 2 seeds "
+    "this difference is not a robust finding either way."))
 col = pd.DataFrame([{"training data": d, "model": n, "collision-free %": idx.loc[n, "collision_free"],
                      "Top-1 on clutter %": idx.loc[n, "clutter_top1"], "Top-1 single objects %": idx.loc[n, "top1"],
                      "collision-free % (paper)": R.PAPER_TEXT["collision_free"][n]}

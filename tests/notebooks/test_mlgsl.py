@@ -60,7 +60,7 @@ def test_results_stage_table1_and_claims(mlgsl_pipeline):
 def test_robot_stage_table2(mlgsl_pipeline):
     out = mlgsl_pipeline / "reports/tables/mlgsl"
     t2 = pd.read_csv(out / "table2.csv")
-    assert len(t2) == 4 and t2["k/n"].str.match(r"^\d+/2$").all()  # smoke: 2 objects x 1 drop
+    assert len(t2) == 5 and t2["k/n"].str.match(r"^\d+/2$").all()  # smoke: 2 objects x 1 drop
     assert (t2["CTPG (ms, this CPU)"] > 0).all()
     paper = pd.read_csv(out / "table2_paper.csv")
     assert "GQCNN [2]" in set(paper["method (paper)"])  # reference rows only in the paper's table

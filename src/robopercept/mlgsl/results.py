@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..seed import derive_seed
+from . import grasps as G
 from .data import Item
 from .evaluate import Selection, accuracy_recall, collision_free_ratio, predict, sample_uniform, topk_success
 from .train import RUNS, Run, checkpoint_path, load_model
@@ -40,7 +41,11 @@ def evaluate_runs(models_dir: str | Path, n_seeds: int, test: list[Item], clutte
                   peak_distance_at_300: int, smooth_sigma_at_300: float, finger_px: float, oracle=None,
                   test_scenes: list[dict] | None = None, test_perfect: list[np.ndarray] | None = None,
                   n_accuracy_images: int = 0, n_accuracy_grasps: int = 100, quality_threshold: float = 0.5,
-                  seed: int = 0, runs: tuple[Run, ...] = RUNS) -> pd.DataFrame:
+                  seed: int = 0, runs: tuple[Run, ...] = RUNS,
+                  test_masks: list[np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per (run, seed). ``test_masks`` (object masks at the model's size) adds accuracy/recall
+    for grasps sampled uniformly *on the object* (columns ``*_on_object``), next to the paper's
+    sampling over the whole image."""
     rows = []
     for run in runs:
         for s in range(n_seeds):
@@ -53,24 +58,53 @@ def evaluate_runs(models_dir: str | Path, n_seeds: int, test: list[Item], clutte
                    "clutter_top1": clut["top1"],
                    "collision_free": collision_free_ratio(model, clutter_test, sel, finger_px)}
             if oracle is not None and run.name in TABLE1_RUNS and n_accuracy_images > 0:
-                row.update(accuracy_recall_of(model, sel, test[:n_accuracy_images], test_scenes, test_perfect,
-                                              oracle, n_accuracy_grasps, quality_threshold,
-                                              derive_seed(seed, "mlgsl_accuracy", s)))
+                items = test[:n_accuracy_images]
+                row.update(accuracy_recall_of(model, sel, items, test_scenes, test_perfect, oracle, n_accuracy_grasps,
+                                              quality_threshold, derive_seed(seed, "mlgsl_accuracy", s)))
+                if test_masks is not None:
+                    on = accuracy_recall_of(model, sel, items, test_scenes, test_perfect, oracle, n_accuracy_grasps,
+                                            quality_threshold, derive_seed(seed, "mlgsl_accuracy_object", s),
+                                            regions=test_masks)
+                    row.update({f"{k}_on_object": v for k, v in on.items()})
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def accuracy_recall_of(model, sel: Selection, items: list[Item], scenes, perfect, oracle, n: int, threshold: float,
-                       seed: int) -> dict[str, float]:
-    """§IV-A: ``n`` grasps per image sampled uniformly, predicted ``q̂ > threshold`` vs the trial."""
+                       seed: int, regions: list[np.ndarray] | None = None) -> dict[str, float]:
+    """§IV-A: ``n`` grasps per image sampled uniformly (over the image, or over ``regions``),
+    predicted ``q̂ > threshold`` vs the simulated trial."""
     rng = np.random.default_rng(seed)
     maps = predict(model, [it.depth for it in items])
     pred, true = [], []
-    for m, it, scene, depth in zip(maps, items, scenes, perfect):
-        grasps, q = sample_uniform(m, n, rng, sel)
+    for k, (m, it, scene, depth) in enumerate(zip(maps, items, scenes, perfect)):
+        if regions is None:
+            grasps, q = sample_uniform(m, n, rng, sel)
+        else:
+            grasps, q = sample_in_region(m, regions[k], n, rng, sel)
         pred.extend(q > threshold)
         true.extend(oracle.outcomes(scene, depth, grasps, it.scale))
     return accuracy_recall(np.array(pred), np.array(true))
+
+
+def sample_in_region(maps: dict[str, np.ndarray], region: np.ndarray, n: int, rng: np.random.Generator,
+                     sel: Selection) -> tuple[list, np.ndarray]:
+    """``n`` grasps at pixels drawn uniformly inside ``region`` (bool, the maps' size)."""
+    rows, cols = np.nonzero(region)
+    if not len(rows):
+        raise ValueError("empty region: nothing to sample on")
+    idx = rng.integers(0, len(rows), size=n)
+    grasps = [G.grasp_at(maps, int(rows[i]), int(cols[i]), width_scale_px=sel.width_scale_px, jaw_px=sel.jaw_px)
+              for i in idx]
+    return grasps, np.array([float(maps["q"][rows[i], cols[i]]) for i in idx])
+
+
+def object_masks(samples, size: int) -> list[np.ndarray]:
+    """Stored object masks resized (nearest) to the model's input size."""
+    import cv2
+
+    return [cv2.resize(s.mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST).astype(bool)
+            for s in samples]
 
 
 def aggregate(per_seed: pd.DataFrame) -> pd.DataFrame:
@@ -93,6 +127,8 @@ def table1(agg: pd.DataFrame) -> pd.DataFrame:
         paper = PAPER_TABLE1[name]
         rows.append({"method": name, "Top-1": r["top1"], "Top-5": r["top5"],
                      "Accuracy": r.get("accuracy", math.nan), "Recall": r.get("recall", math.nan),
+                     "Accuracy (on object)": r.get("accuracy_on_object", math.nan),
+                     "Recall (on object)": r.get("recall_on_object", math.nan),
                      "Top-1 (paper)": paper["top1"], "Top-5 (paper)": paper["top5"],
                      "Accuracy (paper)": paper["accuracy"], "Recall (paper)": paper["recall"]})
     return pd.DataFrame(rows)

@@ -10,6 +10,8 @@ trials.
   peak of Q̂, as the robot of Fig. 1 does) and the gripper executes it. Every method sees the same
   drops. CTPG is the wall time from the depth image to the grasp (pre-processing, network,
   selection), measured separately by :func:`ctpg_ms`.
+  A diagnostic planner can ignore the predicted width and open the gripper fully
+  (``fixed_opening_m``), which separates errors of Ŵ from errors of the grasp point and angle.
 * :func:`clutter_removal` — §V clutter: ``clutter_objects`` test objects dropped together; the robot
   grasps one at a time (the most confident grasp first); a lifted object is removed and the rest
   settle; a failed attempt is undone (the scene returns to its state before the attempt — a
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..formats.jacquard import GraspRect
 from ..seed import derive_seed
@@ -69,6 +72,7 @@ class Planner:
     model: GraspFCN
     sel: Selection
     stored_size: int
+    fixed_opening_m: float | None = None  # diagnostic: ignore Ŵ and open the gripper this wide
 
     def maps(self, depth: np.ndarray) -> dict[str, np.ndarray]:
         return predict(self.model, [prepare_depth(depth, self.sel.image_size)])[0]
@@ -97,11 +101,26 @@ def _observe_depth(world: TableWorld, rng: np.random.Generator) -> tuple[np.ndar
     return frame.depth, stereo
 
 
+def spread_objects(catalog: Catalog, n_objects: int, n_pool: int) -> list:
+    """``n_objects`` test objects evenly spaced over the first ``n_pool`` (the catalog is ordered by
+    shape, so the first ``n`` would all be boxes)."""
+    pool = catalog.objects("test", limit=n_pool)
+    n = min(n_objects, len(pool))
+    return [pool[int(i)] for i in np.unique(np.round(np.linspace(0, len(pool) - 1, n)).astype(int))]
+
+
+def _execute(world: TableWorld, pl: Planner, perfect: np.ndarray, g: GraspRect):
+    pg = world.grasp_from_pixels(perfect, g)
+    if pl.fixed_opening_m is not None:
+        pg = dataclasses.replace(pg, opening=pl.fixed_opening_m)
+    return world.gripper.trial(pg)
+
+
 def single_object_trials(planners: list[Planner], catalog: Catalog, data_cfg: JacquardDataConfig, n_objects: int,
                          drops: int, seed: int) -> list[dict]:
-    """One record per (object, drop, planner)."""
+    """One record per (object, drop, planner); every planner sees the same drops."""
     world = TableWorld(catalog, data_cfg)
-    objects = catalog.objects("test", limit=min(n_objects, data_cfg.n_test_objects))
+    objects = spread_objects(catalog, n_objects, data_cfg.n_test_objects)
     records = []
     try:
         for obj in objects:
@@ -115,7 +134,7 @@ def single_object_trials(planners: list[Planner], catalog: Catalog, data_cfg: Ja
                 perfect, stereo = _observe_depth(world, rng)
                 for pl in planners:
                     (g,) = pl.plan(stereo)
-                    res = world.gripper.trial(world.grasp_from_pixels(perfect, g))
+                    res = _execute(world, pl, perfect, g)
                     records.append({"method": pl.name, "object": obj.name, "shape": obj.shape, "drop": d,
                                     "success": res.success, "outcome": res.outcome})
     finally:
@@ -133,7 +152,7 @@ def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataCo
         for run in range(runs):
             rng = np.random.default_rng(derive_seed(seed, "mlgsl_clutter_run", run))
             objs = [pool[i] for i in rng.choice(len(pool), size=n_objects, replace=False)]
-            world.drop(objs, rng, spread_m=0.05)
+            world.drop(objs, rng, spread_m=0.09)
             insts = [i for i in list(world.scene.placed) if world.in_view(i, margin=0.9)]
             for i in list(world.scene.placed):
                 if i not in insts:
@@ -145,7 +164,7 @@ def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataCo
                 world.gripper.save()
                 perfect, stereo = _observe_depth(world, rng)
                 (g,) = planner.plan(stereo)
-                res = world.gripper.trial(world.grasp_from_pixels(perfect, g))  # the scene is restored after
+                res = _execute(world, planner, perfect, g)  # the scene is restored after the trial
                 attempts += 1
                 outcomes[res.outcome] = outcomes.get(res.outcome, 0) + 1
                 if res.success:
@@ -166,12 +185,15 @@ def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataCo
 
 
 def load_planner(name: str, checkpoint: str | Path, image_size: int, stored_size: int, peak_distance_at_300: int,
-                 smooth_sigma_at_300: float) -> Planner:
+                 smooth_sigma_at_300: float, fixed_opening_m: float | None = None) -> Planner:
     from .train import load_model
 
     model, ckpt = load_model(checkpoint)
+    # channels-last weights let oneDNN pick its fast convolution kernels on the CPU: ~3x faster at
+    # 300x300, identical outputs (benchmark: python -m robopercept.mlgsl.benchmark)
+    model = model.to(memory_format=torch.channels_last)
     sel = Selection(image_size, peak_distance_at_300, smooth_sigma_at_300, float(ckpt["jaw_px"]))
-    return Planner(name, model, sel, stored_size)
+    return Planner(name, model, sel, stored_size, fixed_opening_m)
 
 
 # Table II as the paper reports it (real robot, Fig. 7 objects; CTPG on a GTX 1060). Reference only.
