@@ -14,7 +14,9 @@
 # variants of Table I are trained below. On the cpu profile the backbone is a ResNet-18 with a
 # narrower head, the learning rate is larger and training stops after a fixed budget or when the
 # validation mIOU (grasps of *training* objects held out from training) stops improving — see the
-# parameters. The `paper` profile uses ResNet-50, a 256-wide head and lr 5e-6.
+# parameters. The `paper` profile uses ResNet-50, a 256-wide head and lr 5e-6. The backbone's
+# initialisation is `pretrained_checkpoint`: `"stand-in"` (default) is the checkpoint of the previous
+# notebook; a path to torchvision's COCO `maskrcnn_resnet50_fpn` weights gives the paper's setting.
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -29,6 +31,7 @@ batch_size = 8
 max_steps = 150
 eval_every = 25
 patience = 3
+pretrained_checkpoint = "stand-in"
 artifacts_dir = "artifacts"
 reports_dir = "reports"
 
@@ -50,7 +53,10 @@ cfg = GraspModelConfig.from_namespace(globals())
 seed_everything(seed)
 figures.use_style()
 dataset = paths.resolve(artifacts_dir) / "datasets" / "graspseg_grasps"
-pretrained = paths.resolve(artifacts_dir) / "models" / "graspseg" / "backbone_pretrained.pt"
+pretrained = (paths.resolve(artifacts_dir) / "models" / "graspseg" / "backbone_pretrained.pt"
+              if pretrained_checkpoint == "stand-in" else paths.resolve(pretrained_checkpoint))
+if not pretrained.exists():
+    raise FileNotFoundError(f"pretrained_checkpoint: {pretrained} does not exist")
 models_dir = paths.resolve(artifacts_dir) / "models" / "graspseg" / "variants"
 out_tables = paths.resolve(reports_dir) / "tables" / "graspseg"
 out_figures = paths.resolve(reports_dir) / "figures" / "graspseg"

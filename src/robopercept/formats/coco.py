@@ -81,7 +81,8 @@ class CocoWriter:
     def write(self, path: str | Path) -> Path:
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), separators=(",", ":")), encoding="utf-8")
+        # sorted keys: a resumed run (shards read back from disk) and a fresh one write the same bytes
+        tmp.write_text(json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True), encoding="utf-8")
         tmp.replace(path)
         return path
 

@@ -86,14 +86,21 @@ def background_subtract(before: np.ndarray, after: np.ndarray, method: str, valu
 
     if before.shape != after.shape:
         raise ValueError(f"before and after differ in shape: {before.shape} vs {after.shape}")
-    cv2.setRNGSeed(0)  # LSBP samples with OpenCV's global RNG: same inputs, same mask
-    model = make_background_model(method, value)
-    b, a = before[..., ::-1].copy(), after[..., ::-1].copy()  # OpenCV wants BGR
-    if ksize > 1:
-        b, a = cv2.GaussianBlur(b, (ksize, ksize), 0), cv2.GaussianBlur(a, (ksize, ksize), 0)
-    for _ in range(WARMUP):
-        model.apply(b, learningRate=1.0)
-    return model.apply(a, learningRate=0.0) > 127
+    # LSBP samples with OpenCV's RNG, which is per *thread*: seeding it and running single-threaded
+    # makes the mask a function of the inputs (multi-threaded, worker threads draw from unseeded RNGs)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        cv2.setRNGSeed(0)
+        model = make_background_model(method, value)
+        b, a = before[..., ::-1].copy(), after[..., ::-1].copy()  # OpenCV wants BGR
+        if ksize > 1:
+            b, a = cv2.GaussianBlur(b, (ksize, ksize), 0), cv2.GaussianBlur(a, (ksize, ksize), 0)
+        for _ in range(WARMUP):
+            model.apply(b, learningRate=1.0)
+        return model.apply(a, learningRate=0.0) > 127
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def tune_background(method: str, pairs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]):

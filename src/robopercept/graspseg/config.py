@@ -43,9 +43,14 @@ class GraspModelConfig(Validated):
     max_steps: int = 150
     eval_every: int = 25
     patience: int = 3
+    # "stand-in": the graspseg_pretrain stage's checkpoint; else a path to a Mask R-CNN checkpoint
+    # (e.g. torchvision's COCO maskrcnn_resnet50_fpn weights, with backbone: resnet50)
+    pretrained_checkpoint: str = "stand-in"
 
     def check(self) -> None:
         require(self.backbone in BACKBONES, "backbone", f"must be one of {BACKBONES}")
+        require(self.pretrained_checkpoint.strip() != "", "pretrained_checkpoint",
+                "must be 'stand-in' or a path to a Mask R-CNN checkpoint")
         require(self.head_width >= 4, "head_width", "must be >= 4")
         require(1 <= self.n_small <= self.n_large, "n_small", "must be in 1..n_large")
         require(self.n_val >= 1, "n_val", "must be >= 1")

@@ -9,14 +9,15 @@ trials.
   ``drops_per_object`` times; the planner sees the stereo depth, picks its best grasp (the highest
   peak of Q̂, as the robot of Fig. 1 does) and the gripper executes it. Every method sees the same
   drops. CTPG is the wall time from the depth image to the grasp (pre-processing, network,
-  selection), measured separately by :func:`ctpg_ms`.
+  selection), measured separately by :func:`ctpg_ms`. A predicted opening wider than the gripper
+  opens is executed fully open.
   A diagnostic planner can ignore the predicted width and open the gripper fully
   (``fixed_opening_m``), which separates errors of Ŵ from errors of the grasp point and angle.
 * :func:`clutter_removal` — §V clutter: ``clutter_objects`` test objects dropped together; the robot
   grasps one at a time (the most confident grasp first); a lifted object is removed and the rest
   settle; a failed attempt is undone (the scene returns to its state before the attempt — a
   simplification: a real failed grasp may nudge objects) and the robot re-plans on a new, noisy
-  depth image. A run ends when the table is clear or after
+  depth image, taking its next-best grasp after each failure in a row. A run ends when the table is clear or after
   ``max_consecutive_failures`` failures in a row. Removal rate = removed / placed over all runs.
 """
 
@@ -110,9 +111,10 @@ def spread_objects(catalog: Catalog, n_objects: int, n_pool: int) -> list:
 
 
 def _execute(world: TableWorld, pl: Planner, perfect: np.ndarray, g: GraspRect):
+    """Run the planned grasp; an opening wider than the gripper's is executed fully open."""
     pg = world.grasp_from_pixels(perfect, g)
-    if pl.fixed_opening_m is not None:
-        pg = dataclasses.replace(pg, opening=pl.fixed_opening_m)
+    opening = pl.fixed_opening_m if pl.fixed_opening_m is not None else pg.opening
+    pg = dataclasses.replace(pg, opening=min(opening, world.gripper.spec.max_opening_m))
     return world.gripper.trial(pg)
 
 
@@ -163,7 +165,9 @@ def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataCo
             while world.scene.placed and fails < max_failures:
                 world.gripper.save()
                 perfect, stereo = _observe_depth(world, rng)
-                (g,) = planner.plan(stereo)
+                # after k failures on an unchanged scene, the (k+1)-th best grasp (a robot that does not
+                # repeat a grasp that just failed)
+                g = planner.plan(stereo, k=fails + 1)[-1]
                 res = _execute(world, planner, perfect, g)  # the scene is restored after the trial
                 attempts += 1
                 outcomes[res.outcome] = outcomes.get(res.outcome, 0) + 1

@@ -174,7 +174,15 @@ def test_committed_claim_verdicts_match_the_committed_table():
 
 
 def test_background_subtraction_is_deterministic():
+    import cv2
+
     before, after, _ = synthetic_pair()
-    a = baselines.background_subtract(before, after, "LSBP", 16)
-    b = baselines.background_subtract(before, after, "LSBP", 16)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(4)  # OpenCV's RNG is per thread: determinism must not depend on this
+    try:
+        a = baselines.background_subtract(before, after, "LSBP", 16)
+        b = baselines.background_subtract(before, after, "LSBP", 16)
+        assert cv2.getNumThreads() == 4  # restored after the call
+    finally:
+        cv2.setNumThreads(threads)
     np.testing.assert_array_equal(a, b)
