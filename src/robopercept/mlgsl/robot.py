@@ -35,6 +35,7 @@ from ..seed import derive_seed
 from ..world.catalog import Catalog
 from ..world.config import JacquardDataConfig
 from ..world.jacquard_data import TableWorld, stereo_depth
+from ..world.jaw_gripper import FINGER_T, TrialResult
 from .data import prepare_depth
 from .evaluate import Selection, predict
 from .model import GraspFCN
@@ -115,6 +116,8 @@ def _execute(world: TableWorld, pl: Planner, perfect: np.ndarray, g: GraspRect):
     pg = world.grasp_from_pixels(perfect, g)
     opening = pl.fixed_opening_m if pl.fixed_opening_m is not None else pg.opening
     pg = dataclasses.replace(pg, opening=min(opening, world.gripper.spec.max_opening_m))
+    if pg.opening <= FINGER_T:  # the fingers cannot even be placed
+        return TrialResult(False, "opening_too_small", None)
     return world.gripper.trial(pg)
 
 
