@@ -166,6 +166,13 @@ display(col.round(1))
 
 # %% [markdown]
 # ## Fig. 3 and Fig. 5 · What the maps look like
+#
+# Fig. 3: a model trained with 2 labels per image (MLGSL); left the input with two of the labels,
+# then Q̂, Φ̂, Ŵ and the five selected grasps. The five are the strongest local maxima of the smoothed
+# Q̂ — GG-CNN's peak detection without its absolute threshold (0.2), which has no meaning for MLGSL's
+# scale-free Q̂ — so when Q̂ has one mode, the others are weak maxima elsewhere. Φ̂ and Ŵ are only
+# supervised at labeled pixels (MLGSL) or inside the label rectangles (ImgMSE): off the object they
+# are unconstrained and show the transposed convolutions' checkerboard.
 
 # %%
 sel_of = {}
@@ -176,8 +183,8 @@ for name in ("MLGSL", "ImgMSE", "MLGSL (1k, 2 labels)", "ImgMSE (1k, 2 labels)",
     sel_of[name] = Selection(image_size, peak_distance_at_300, smooth_sigma_at_300, float(ckpt["jaw_px"]))
     maps_of[name] = predict(model, [it.depth for it in show])
 fig, axes = plt.subplots(len(show), 5, figsize=(10, 2.1 * len(show)), squeeze=False)
-for row, it, m in zip(axes, show, maps_of["MLGSL (2 labels)"]):
-    show_maps(row, it.depth, m, sel_of["MLGSL (2 labels)"].top(m, 5), it.all_grasps[:2], titles=row is axes[0])
+for i, (it, m) in enumerate(zip(show, maps_of["MLGSL (2 labels)"])):
+    show_maps(axes[i], it.depth, m, sel_of["MLGSL (2 labels)"].top(m, 5), it.all_grasps[:2], titles=i == 0)
 display(Image(filename=str(figures.save_figure(fig, out_figures / "fig3_maps.png"))))
 plt.close(fig)
 
@@ -189,7 +196,9 @@ for i, it in enumerate(show):
     for j, name in enumerate(cols, start=1):
         m = maps_of[name][i]
         axes[i, j].imshow(it.depth, cmap="gray")
-        axes[i, j].imshow(m["q"], cmap="jet", alpha=0.55, vmin=0, vmax=max(1e-6, float(m["q"].max())))
+        # colours stretched to each map's own range: MLGSL's Q̂ is only defined up to scale
+        axes[i, j].imshow(m["q"], cmap="jet", alpha=0.55, vmin=float(m["q"].min()),
+                          vmax=max(float(m["q"].min()) + 1e-6, float(m["q"].max())))
         draw_grasps(axes[i, j], sel_of[name].top(m, 1), "red")
 for ax, t in zip(axes[0], ["input depth"] + cols):
     ax.set_title(t, fontsize=8)

@@ -60,6 +60,10 @@ def test_run_writes_a_normalized_notebook(tiny, tmp_path):
         assert "papermill" not in cell.metadata and "execution" not in cell.metadata
     text = out.read_text()
     assert "cwd-independent 2.0 x" in text
+    assert [c["id"] for c in nb.cells] == [f"cell-{k:03d}" for k in range(len(nb.cells))]
+    first = out.read_bytes()
+    run(tiny, {"n": 4, "out": str(tmp_path / "v.json")}, out)
+    assert out.read_bytes() == first  # a rerun writes the same bytes (no random cell ids, no timestamps)
 
 
 def test_failed_run_writes_nothing(tmp_path):

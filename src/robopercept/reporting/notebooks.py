@@ -36,7 +36,9 @@ def normalize_notebook(nb, input_path: Path | None = None):
         nb.metadata["papermill"]["input_path"] = str(p.relative_to(root)) if p.is_relative_to(root) else p.name
     for key in ("widgets",):
         nb.metadata.pop(key, None)
-    for cell in nb.cells:
+    for k, cell in enumerate(nb.cells):
+        if "id" in cell:  # nbformat draws random cell ids; number them so reruns give the same bytes
+            cell["id"] = f"cell-{k:03d}"
         for key in _CELL_META_DROP:
             cell.metadata.pop(key, None)
         if cell.cell_type != "code":
