@@ -66,14 +66,20 @@ def run_stage(tmp_path):
     return _stage_runner(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def graspseg_pipeline(tmp_path_factory):
-    """The graspseg stages in DVC order on the smoke profile, into one temporary folder."""
-    root = tmp_path_factory.mktemp("graspseg")
+def _pipeline(tmp_path_factory, name: str, stages: tuple[str, ...]) -> Path:
+    """Run ``stages`` in DVC order on the smoke profile, into one temporary folder."""
+    root = tmp_path_factory.mktemp(name)
     run = _stage_runner(root)
-    for stage in ("graspseg_grasp_data", "graspseg_pretrain", "graspseg_train", "graspseg_table1"):
+    for stage in stages:
         run(stage)
     return root
+
+
+@pytest.fixture(scope="session")
+def graspseg_pipeline(tmp_path_factory):
+    """The graspseg stages on the smoke profile, into one temporary folder."""
+    return _pipeline(tmp_path_factory, "graspseg",
+                     ("graspseg_grasp_data", "graspseg_pretrain", "graspseg_train", "graspseg_table1"))
 
 
 def _notebook_params(notebook: Path) -> dict:
@@ -84,9 +90,5 @@ def _notebook_params(notebook: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def mlgsl_pipeline(tmp_path_factory):
-    """The mlgsl stages in DVC order on the smoke profile, into one temporary folder."""
-    root = tmp_path_factory.mktemp("mlgsl")
-    run = _stage_runner(root)
-    for stage in ("mlgsl_data", "mlgsl_train", "mlgsl_results", "mlgsl_robot"):
-        run(stage)
-    return root
+    """The mlgsl stages on the smoke profile, into one temporary folder."""
+    return _pipeline(tmp_path_factory, "mlgsl", ("mlgsl_data", "mlgsl_train", "mlgsl_results", "mlgsl_robot"))

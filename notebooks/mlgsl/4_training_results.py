@@ -48,14 +48,12 @@ from robopercept.mlgsl.config import EvalConfig
 from robopercept.mlgsl.data import load_items
 from robopercept.mlgsl.evaluate import Selection, predict
 from robopercept.mlgsl.plots import draw_grasps, show_maps
-from robopercept.mlgsl.robot import TrialOracle
+from robopercept.mlgsl.robot import TrialOracle, dataset_config, finger_px
 from robopercept.mlgsl.train import RUN_BY_NAME, checkpoint_path, load_model
 from robopercept.reporting import figures, tables
 from robopercept.reporting.claims import evaluate_claims
 from robopercept.seed import seed_everything
 from robopercept.world.catalog import load_catalog
-from robopercept.world.config import JacquardDataConfig
-from robopercept.world.jacquard_data import FINGER_T_M, table_camera
 
 ecfg = EvalConfig.from_namespace(globals())
 seed_everything(seed)
@@ -65,9 +63,7 @@ clutter_root = paths.resolve(artifacts_dir) / "datasets" / "mlgsl_clutter"
 models_dir = paths.resolve(artifacts_dir) / "models" / "mlgsl"
 out_tables = paths.resolve(reports_dir) / "tables" / "mlgsl"
 out_figures = paths.resolve(reports_dir) / "figures" / "mlgsl"
-plan = json.loads((jacquard_root / "plan.json").read_text())
-data_cfg = JacquardDataConfig.from_mapping(plan["config"] | {"workers": 1})
-finger_px = FINGER_T_M * table_camera(data_cfg.render_size, data_cfg.view_m).pixels_per_meter(0.0)
+data_cfg = dataset_config(jacquard_root)
 test = load_items(jacquard_root, "test", image_size, depth=depth)
 clutter_test = load_items(clutter_root, "test", image_size, depth=depth)
 acc_samples = [jacquard.read_sample(f, sid, depth_only=True) for f, sid in jacquard.list_samples(jacquard_root / "test")[:n_accuracy_images]]
@@ -78,7 +74,7 @@ display(Markdown(f"{len(test)} single-object test images ({sum(len(i.all_grasps)
 # %%
 oracle = TrialOracle(load_catalog(paths.resolve(data_dir)), data_cfg)
 per_seed = R.evaluate_runs(models_dir, n_seeds, test, clutter_test, image_size, peak_distance_at_300,
-                           smooth_sigma_at_300, finger_px, oracle, [s.scene for s in acc_samples],
+                           smooth_sigma_at_300, finger_px(data_cfg), oracle, [s.scene for s in acc_samples],
                            [s.perfect_depth for s in acc_samples], len(acc_samples), n_accuracy_grasps,
                            quality_threshold, seed, test_masks=R.object_masks(acc_samples, image_size))
 oracle.close()

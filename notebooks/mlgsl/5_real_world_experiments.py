@@ -33,8 +33,6 @@ artifacts_dir = "artifacts"
 reports_dir = "reports"
 
 # %%
-import json
-
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
@@ -43,12 +41,12 @@ from robopercept import paths
 from robopercept.formats import jacquard
 from robopercept.mlgsl.benchmark import measure
 from robopercept.mlgsl.config import RobotConfig
-from robopercept.mlgsl.robot import PAPER_TABLE2, clutter_removal, ctpg_ms, load_planner, single_object_trials
+from robopercept.mlgsl.robot import (PAPER_TABLE2, clutter_removal, ctpg_ms, dataset_config, load_planner,
+                                     single_object_trials)
 from robopercept.mlgsl.train import RUN_BY_NAME, best_seed_checkpoint
 from robopercept.reporting import tables
 from robopercept.seed import seed_everything
 from robopercept.world.catalog import load_catalog
-from robopercept.world.config import JacquardDataConfig
 
 rcfg = RobotConfig.from_namespace(globals())
 seed_everything(seed)
@@ -56,8 +54,7 @@ torch.set_num_threads(2)
 jacquard_root = paths.resolve(artifacts_dir) / "datasets" / "mlgsl_jacquard"
 models_dir = paths.resolve(artifacts_dir) / "models" / "mlgsl"
 out_tables = paths.resolve(reports_dir) / "tables" / "mlgsl"
-plan = json.loads((jacquard_root / "plan.json").read_text())
-data_cfg = JacquardDataConfig.from_mapping(plan["config"] | {"workers": 1})
+data_cfg = dataset_config(jacquard_root)
 catalog = load_catalog(paths.resolve(data_dir))
 deployed = {"MLGSL (2 labels)": "MLGSL (Ours, 2 labels)", "MLGSL": "MLGSL (Ours, 16 labels)",
             "ImgMSE": "GG-CNN loss (ImgMSE, 16 labels)", "ImgMSE (2 labels)": "GG-CNN loss (ImgMSE, 2 labels)"}

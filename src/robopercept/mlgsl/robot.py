@@ -24,6 +24,7 @@ trials.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -34,11 +35,25 @@ from ..formats.jacquard import GraspRect
 from ..seed import derive_seed
 from ..world.catalog import Catalog
 from ..world.config import JacquardDataConfig
-from ..world.jacquard_data import TableWorld, stereo_depth
+from ..world.jacquard_data import TableWorld, stereo_depth, table_camera
 from ..world.jaw_gripper import FINGER_T, TrialResult
 from .data import prepare_depth
 from .evaluate import Selection, predict
 from .model import GraspFCN
+
+
+def dataset_config(jacquard_root: str | Path) -> JacquardDataConfig:
+    """The config a simulated Jacquard dataset was generated with (its ``plan.json``), so trials
+    re-create its table, camera and gripper exactly."""
+    plan_fn = Path(jacquard_root) / "plan.json"
+    if not plan_fn.exists():
+        raise FileNotFoundError(f"{plan_fn} missing: simulated trials need a dataset made by the mlgsl_data stage")
+    return JacquardDataConfig.from_mapping(json.loads(plan_fn.read_text())["config"] | {"workers": 1})
+
+
+def finger_px(data_cfg: JacquardDataConfig) -> float:
+    """The gripper's finger thickness in stored pixels (at table height)."""
+    return FINGER_T * table_camera(data_cfg.render_size, data_cfg.view_m).pixels_per_meter(0.0)
 
 
 class TrialOracle:

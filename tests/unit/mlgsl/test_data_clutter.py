@@ -84,3 +84,15 @@ def test_compose_keeps_only_collision_free_visible_labels():
             assert sample.instances[int(round(g.row)), int(round(g.col))] > 0
             assert not jaw_collision(g, sample.instances, 2.0)
         assert (sample.perfect_depth[sample.mask] < 0.75).all()
+
+
+def test_dataset_config_needs_a_generated_dataset(tmp_path):
+    from robopercept.mlgsl.robot import dataset_config, finger_px
+    from robopercept.world.config import JacquardDataConfig
+
+    with pytest.raises(FileNotFoundError, match="plan.json missing"):
+        dataset_config(tmp_path)
+    cfg = JacquardDataConfig(render_size=128, view_m=0.26)
+    (tmp_path / "plan.json").write_text(__import__("json").dumps({"config": {**cfg.__dict__, "workers": 2}}))
+    assert dataset_config(tmp_path) == JacquardDataConfig(render_size=128, view_m=0.26, workers=1)
+    assert finger_px(cfg) == pytest.approx(0.008 * 128 / 0.26, rel=0.05)  # 8 mm fingers, 0.26 m over 128 px
