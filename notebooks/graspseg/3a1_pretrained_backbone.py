@@ -9,7 +9,7 @@
 # 6 s per step on 2 CPU cores (measured), too slow to learn anything in the cpu budget. The stand-in:
 #
 # 1. a *generic* instance-segmentation set of simulated bins — training objects only, so it shares
-#    no object with any test split — written in COCO format by `robopercept.world.bin_images`;
+#    no object with any test split — written in COCO format by `robopercept.common.pretrain_bins`;
 # 2. the same torchvision ResNet-FPN backbone the grasp model uses, trained with a light dense head
 #    to label every pixel with its category and whether it lies on an instance boundary
 #    (`robopercept.common.pretrain`);
@@ -45,7 +45,7 @@ from robopercept.common.pretrain import PretrainSettings, dense_targets, pretrai
 from robopercept.graspseg.config import PretrainConfig
 from robopercept.reporting import figures
 from robopercept.seed import seed_everything
-from robopercept.world.bin_images import generate_bin_images
+from robopercept.common.pretrain_bins import generate_bin_images
 
 cfg = PretrainConfig.from_namespace(globals())
 seed_everything(seed)

@@ -71,8 +71,8 @@ from robopercept.formats.grasp_pairs import read_sample
 from robopercept.graspseg import baselines, data_stats
 from robopercept.reporting import figures, tables
 from robopercept.seed import seed_everything
-from robopercept.world.config import GraspDataConfig
-from robopercept.world.grasp_data import generate, plan_shards
+from robopercept.graspseg.config import GraspDataConfig
+from robopercept.graspseg.grasp_collection import generate, plan_shards
 
 cfg = GraspDataConfig.from_namespace(globals())  # validated before anything runs
 seed_everything(seed)

@@ -68,8 +68,8 @@ from robopercept.mlgsl.config import ClutterConfig
 from robopercept.mlgsl.plots import draw_grasps
 from robopercept.reporting import figures, tables
 from robopercept.seed import seed_everything
-from robopercept.world.config import JacquardDataConfig
-from robopercept.world.jacquard_data import FINGER_T_M, generate, table_camera
+from robopercept.mlgsl.config import JacquardDataConfig
+from robopercept.mlgsl.jacquard_sim import FINGER_T_M, generate, table_camera
 
 cfg = JacquardDataConfig.from_namespace(globals())
 clutter_cfg = ClutterConfig(n_train=clutter_n_train, n_test=clutter_n_test, min_objects=clutter_min_objects,

@@ -6,7 +6,7 @@ import yaml
 from robopercept import paths
 from robopercept.config import (PROFILES, ConfigError, EnvironmentConfig, load_profile, read_params,
                                 render_params, validate_params)
-from robopercept.world.config import GraspDataConfig
+from robopercept.graspseg.config import GraspDataConfig
 
 
 def test_params_yaml_is_the_rendered_cpu_profile():

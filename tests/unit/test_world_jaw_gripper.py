@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from robopercept.world.catalog import load_catalog
-from robopercept.world.config import JacquardDataConfig
-from robopercept.world.jacquard_data import TableWorld, centred_candidate, cross_section_px, stereo_depth
+from robopercept.mlgsl.config import JacquardDataConfig
+from robopercept.mlgsl.jacquard_sim import TableWorld, centred_candidate, cross_section_px, stereo_depth
 from robopercept.world.jaw_gripper import PlanarGrasp
 
 

@@ -8,7 +8,7 @@ import pytest
 from robopercept.world.camera import BinCamera
 from robopercept.world.catalog import load_catalog
 from robopercept.world.nuisance import initial_lighting, next_lighting, normals_from_depth, observe
-from robopercept.world.policy import choose_grasp
+from robopercept.graspseg.collection_policy import choose_grasp
 from robopercept.world.scene import BinScene, Frame, Lighting
 from robopercept.world.suction import Grasp, cup_pixels, grasp_mask, lift, seal_cups
 

@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 
+from .config import BACKBONES  # one list, importable without torch
+
 IN_CHANNELS = 10
-BACKBONES = ("resnet18", "resnet34", "resnet50")
 
 
 class GatedResidualBlock(nn.Module):

@@ -9,7 +9,7 @@ constraints." Here:
   (table depth − depth); it is rotated, zoomed and moved to a random spot;
 * the scene keeps, per pixel, the highest surface (a later object lying on an earlier one covers
   it) and the index of the object there (``instances``, 0 = table); depth = table depth − height,
-  the stereo depth is re-simulated from it (:func:`robopercept.world.jacquard_data.stereo_depth`);
+  the stereo depth is re-simulated from it (:func:`robopercept.mlgsl.jacquard_sim.stereo_depth`);
 * each object's labels move with it and are **kept only if** their centre is still on that object
   and neither jaw footprint (the finger's thickness × the jaw width, just outside the opening)
   covers a pixel of another object: :func:`jaw_collision`.
@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from ..formats.jacquard import GraspRect, JacquardSample
-from ..world.jacquard_data import stereo_depth
+from .jacquard_sim import stereo_depth
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,6 +9,64 @@ from ..config import Validated, require
 
 
 @dataclasses.dataclass(frozen=True)
+class JacquardDataConfig(Validated):
+    """``mlgsl_data``: the Jacquard-like single-object dataset (mlgsl §III-D, Jacquard [22]).
+
+    One catalog object dropped on a table, seen from above; grasp candidates are tried with the
+    simulated parallel-jaw gripper (``world.jaw_gripper``) and the successful ones are the labels.
+    """
+
+    _where: typing.ClassVar[str] = "mlgsl_data"
+
+    render_size: int = 128  # stored image side (Jacquard: 1024); the model resizes (paper: 300)
+    view_m: float = 0.26  # metres of table spanned by the image side
+    n_train: int = 1000  # training samples (training objects)
+    n_test: int = 200  # test samples (test objects)
+    n_train_objects: int = 160
+    n_test_objects: int = 60
+    labels_per_image: int = 16  # stop trying candidates once this many grasps succeeded
+    min_labels: int = 4  # a pose with fewer successful grasps is dropped (sparse sets keep 4)
+    max_trials: int = 120  # grasp candidates tried per pose
+    max_poses_per_sample: int = 6  # re-drops before giving up on an object
+    opening_margin_min_m: float = 0.004  # the opening tried = measured cross-section + U(min, max)
+    opening_margin_max_m: float = 0.03
+    max_opening_m: float = 0.10
+    jaw_m: float = 0.02
+    grasp_depth_m: float = 0.01  # the paper's epsilon (Fig. 2b)
+    grip_force_n: float = 25.0
+    settle_steps: int = 300
+    stereo_noise_std_m: float = 0.002  # at 0.75 m; grows with depth squared
+    stereo_edge_m: float = 0.01  # depth jumps larger than this within 3x3 pixels become holes
+    stereo_holes: int = 3  # random dropout blobs per image
+    shard_size: int = 50
+    workers: int = 2
+
+    def check(self) -> None:
+        require(self.render_size >= 32, "render_size", "must be >= 32 pixels")
+        require(0.05 <= self.view_m <= 1.0, "view_m", "must be in [0.05, 1] m")
+        require(self.n_train >= 1, "n_train", "must be >= 1")
+        require(self.n_test >= 1, "n_test", "must be >= 1")
+        require(self.n_train_objects >= 1, "n_train_objects", "must be >= 1")
+        require(self.n_test_objects >= 1, "n_test_objects", "must be >= 1")
+        require(self.labels_per_image >= 2, "labels_per_image", "must be >= 2")
+        require(1 <= self.min_labels <= self.labels_per_image, "min_labels", "must be in 1..labels_per_image")
+        require(self.max_trials >= self.labels_per_image, "max_trials", "must be >= labels_per_image")
+        require(self.max_poses_per_sample >= 1, "max_poses_per_sample", "must be >= 1")
+        require(0 <= self.opening_margin_min_m <= self.opening_margin_max_m, "opening_margin_max_m",
+                "must be >= opening_margin_min_m >= 0")
+        require(0.02 <= self.max_opening_m <= 0.3, "max_opening_m", "must be in [0.02, 0.3] m")
+        require(0.005 <= self.jaw_m <= 0.1, "jaw_m", "must be in [0.005, 0.1] m")
+        require(self.grasp_depth_m >= 0, "grasp_depth_m", "must be >= 0")
+        require(self.grip_force_n > 0, "grip_force_n", "must be > 0")
+        require(self.settle_steps >= 10, "settle_steps", "must be >= 10")
+        for name in ("stereo_noise_std_m", "stereo_edge_m"):
+            require(getattr(self, name) >= 0, name, "must be >= 0")
+        require(self.stereo_holes >= 0, "stereo_holes", "must be >= 0")
+        require(self.shard_size >= 1, "shard_size", "must be >= 1")
+        require(self.workers >= 1, "workers", "must be >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
 class ClutterConfig(Validated):
     """``mlgsl_clutter``: §III-D, cluttered samples composed from single-object ones."""
 

@@ -34,8 +34,8 @@ import torch
 from ..formats.jacquard import GraspRect
 from ..seed import derive_seed
 from ..world.catalog import Catalog
-from ..world.config import JacquardDataConfig
-from ..world.jacquard_data import TableWorld, stereo_depth, table_camera
+from .config import JacquardDataConfig
+from .jacquard_sim import TableWorld, stereo_depth, table_camera
 from ..world.jaw_gripper import FINGER_T, TrialResult
 from .data import prepare_depth
 from .evaluate import Selection, predict

@@ -1,20 +1,20 @@
-"""A simulated parallel-jaw gripper and its grasp trials (mlgsl: the labels of the Jacquard-like
-dataset, the true quality of predicted grasps, and the robot experiments of Table II).
+"""A simulated parallel-jaw gripper and its grasp trials (labels of grasp datasets, the true quality
+of predicted grasps, simulated robot experiments).
 
 The gripper is one pybullet multibody: a palm held by a fixed constraint (moved by changing the
 constraint's pose) and two box fingers on prismatic joints that close towards each other under a
 force limit. A trial of a planar grasp ``(x, y, angle, opening, jaw)`` in world units:
 
 1. **reach** — the open gripper is placed with its finger tips ``depth_m`` below the surface at the
-   grasp centre (the paper's ε = 1 cm, Fig. 2b), never lower than ``floor_clearance_m`` above the
+   grasp centre (ε, e.g. 1 cm), never lower than ``floor_clearance_m`` above the
    table. A jaw that would end up inside an object means the gripper cannot get there:
    the trial fails as ``collision`` (``collided_with`` says which object, the target or another);
 2. **close** — both fingers close with ``grip_force_n``;
 3. **lift** — the palm rises ``lift_m``, then holds; the grasp succeeds when the object under the
    centre rose with it (by at least half the lift).
 
-Jacquard's ground truth was produced the same way (a simulated robot trying grasps; the
-successful ones are the labels). Every trial starts from the same saved physics state, so a trial
+Simulated grasp datasets are labeled this way (a simulated robot tries grasps; the successful
+ones are the labels). Every trial starts from the same saved physics state, so a trial
 is a deterministic function of the grasp and the scene.
 """
 
@@ -33,13 +33,13 @@ PARK = [0.0, 0.0, 2.0]
 class GripperSpec:
     max_opening_m: float = 0.09
     grip_force_n: float = 25.0
-    depth_m: float = 0.01  # the paper's epsilon: finger tips this far below the surface at the centre
+    depth_m: float = 0.01  # epsilon: finger tips this far below the surface at the centre
     floor_clearance_m: float = 0.003
     lift_m: float = 0.10
     close_steps: int = 48
     lift_steps: int = 96
     hold_steps: int = 24
-    jaw_m: float = 0.02  # width of a finger (Jacquard's "jaw size"); one physical gripper, one width
+    jaw_m: float = 0.02  # width of a finger (the "jaw size" of grasp rectangles); one physical gripper, one width
 
 
 @dataclasses.dataclass(frozen=True)

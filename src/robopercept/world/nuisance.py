@@ -1,7 +1,7 @@
-"""Nuisances that defeat image subtraction (graspseg §IV-B, Table I), each with a rate or strength.
+"""Nuisances that defeat image subtraction (before/after image pairs of a bin), each with a rate or strength.
 
 Image subtraction assumes the only pixels that change between the before and the after image
-belong to the grasped object. In a real bin that fails because (graspseg Fig. 2):
+belong to the grasped object. In a real bin that fails because:
 
 * **neighbours move** — physics (``world.scene``) lets objects slide into the hole the grasped one
   leaves; in addition, with probability ``neighbour_bump_rate`` the gripper disturbs a neighbour

@@ -1,4 +1,4 @@
-"""The 5-cup suction gripper (graspseg §IV-A): cup layout, the grasp mask ``g``, seals, the lift.
+"""The 5-cup suction gripper (as on a bin-picking robot): cup layout, the grasp mask ``g``, seals, the lift.
 
 A grasp is a point on the bin (world x, y), an angle and the set of *active* cups. The cups sit in
 a plus pattern: one in the middle and four at ``cup_spacing_m`` along the gripper's two axes.

@@ -88,7 +88,7 @@ def test_compose_keeps_only_collision_free_visible_labels():
 
 def test_dataset_config_needs_a_generated_dataset(tmp_path):
     from robopercept.mlgsl.robot import dataset_config, finger_px
-    from robopercept.world.config import JacquardDataConfig
+    from robopercept.mlgsl.config import JacquardDataConfig
 
     with pytest.raises(FileNotFoundError, match="plan.json missing"):
         dataset_config(tmp_path)

@@ -7,28 +7,26 @@ disjoint objects). Here one *shard* is a run of the simulated robot on a sequenc
 
 1. fill the tote with ``min..max_objects_per_bin`` random objects of the split and let them settle;
 2. repeat until the bin is empty or ``max_grasp_attempts_per_bin`` attempts were made:
-   the policy (``world.policy``) picks a grasp on the before image; the cups seal or not
+   the policy (``graspseg.collection_policy``) picks a grasp on the before image; the cups seal or not
    (``world.suction``); a sealed object is lifted against gravity and its neighbours, and leaves
    the bin (it goes to the other bin); the gripper may brush a neighbour; everything settles;
    the after image is rendered under the (possibly changed) light (``world.nuisance``);
 3. the after image of one attempt is the before image of the next, exactly.
 
 Successful grasps are written (``formats.grasp_pairs``); failures only count in the shard's stats.
-A shard's content depends on ``(seed, split, shard index)`` only, never on the number of worker
-processes; shards are written to ``shard_NNNNN.tmp`` and renamed when complete, so an interrupted
-run resumes without redoing finished shards and never leaves a half-written shard behind.
+Shards run on the one shard runner (:mod:`robopercept.world.shards`): each builds a fresh simulated
+bin, so its bytes depend only on (this code, data/, parameters, seed, split, shard index) — never
+on the worker count, on which shards ran before it, or on an interrupted earlier run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
-import os
-import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
@@ -36,21 +34,29 @@ import numpy as np
 from ..formats import coco
 from ..formats.grasp_pairs import LABELED, SPLITS, depth_to_png, write_png
 from ..seed import derive_seed
-from .camera import BinCamera
-from .catalog import CATEGORIES, Catalog, load_catalog
+from ..world.camera import BinCamera
+from ..world.catalog import CATEGORIES, Catalog, load_catalog
+from ..world.nuisance import gloss_map, initial_lighting, next_lighting, observe
+from ..world.scene import BinScene, Frame
+from ..world.shards import Shard, plan_identity, run_plan
+from ..world.suction import bump_neighbour, cup_pixels, grasp_mask, lift, seal_cups
+from .collection_policy import choose_grasp
 from .config import GraspDataConfig
-from .nuisance import gloss_map, initial_lighting, next_lighting, observe
-from .policy import choose_grasp
-from .scene import BinScene, Frame
-from .suction import Grasp, bump_neighbour, cup_pixels, grasp_mask, lift, seal_cups
 
-DATASET_VERSION = 1
+# The modules whose code a shard's bytes depend on (the plan identity hashes them; the stage's
+# dvc.yaml deps list the same files).
+CODE_MODULES = ("robopercept.world.scene", "robopercept.world.camera", "robopercept.world.catalog",
+                "robopercept.world.nuisance", "robopercept.world.suction", "robopercept.world.shards",
+                "robopercept.formats.grasp_pairs", "robopercept.formats.coco", "robopercept.seed", "robopercept.graspseg.grasp_collection",
+                "robopercept.graspseg.collection_policy", "robopercept.graspseg.config")
 MOVED_MM = 5.0  # a neighbour "moved" if its centre moved more than this ...
 MOVED_DEG = 10.0  # ... or it turned by more than this
 
 
 @dataclasses.dataclass(frozen=True)
 class ShardSpec:
+    """What :func:`_collect` needs to know about its shard."""
+
     split: str
     index: int
     count: int  # successful grasps to collect
@@ -68,18 +74,23 @@ class ShardSpec:
     def object_split(self) -> str:
         return "test" if self.split == "labeled_test" else "train"
 
+    @classmethod
+    def of(cls, shard: Shard) -> "ShardSpec":
+        return cls(shard.get("split"), shard.get("index"), shard.count, shard.seed)
+
 
 def split_sizes(cfg: GraspDataConfig) -> dict[str, int]:
     return {"unlabeled": cfg.n_unlabeled, "labeled_train": cfg.n_labeled_train, "labeled_test": cfg.n_labeled_test}
 
 
-def plan_shards(cfg: GraspDataConfig, seed: int) -> list[ShardSpec]:
-    specs = []
+def plan_shards(cfg: GraspDataConfig, seed: int) -> list[Shard]:
+    shards = []
     for split, total in split_sizes(cfg).items():
         for k in range(math.ceil(total / cfg.shard_size)):
             count = min(cfg.shard_size, total - k * cfg.shard_size)
-            specs.append(ShardSpec(split, k, count, derive_seed(seed, "graspseg_data", split, k)))
-    return specs
+            shards.append(Shard(f"{split}/shard_{k:05d}", count, derive_seed(seed, "graspseg_data", split, k),
+                                (("split", split), ("index", k))))
+    return shards
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,43 +124,11 @@ def _quat_angle_deg(q1, q2) -> float:
     return math.degrees(2 * math.acos(min(1.0, d)))
 
 
-def run_shard(spec: ShardSpec, cfg: GraspDataConfig, catalog: Catalog, out_dir: Path,
-              scene: BinScene | None = None) -> dict:
-    """Collect ``spec.count`` successful grasps into ``out_dir/<split>/<shard>``; return its stats."""
-    final = out_dir / spec.split / spec.name
-    if (final / "shard.json").exists():
-        return _load_shard_stats(final)
-    tmp = out_dir / spec.split / (spec.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    own_scene = scene is None
-    camera = BinCamera.for_size(cfg.height, cfg.width)
-    scene = scene or BinScene(catalog, camera)
-    try:
-        stats = _collect(spec, cfg, catalog, scene, tmp)
-    finally:
-        if own_scene:
-            scene.close()
-        else:
-            scene.clear()
-    # timings vary run to run: they go to their own file so shard.json (and every other file of
-    # the shard) is a pure function of (seed, split, shard index)
-    timing = stats.pop("timing_s")
-    (tmp / "timing.json").write_text(json.dumps(timing, sort_keys=True) + "\n")
-    (tmp / "shard.json").write_text(json.dumps(stats, sort_keys=True) + "\n")
-    stats["timing_s"] = timing
-    if final.exists():  # a shard folder without shard.json is an incomplete leftover
-        shutil.rmtree(final)
-    tmp.replace(final)
-    return stats
-
-
-def _load_shard_stats(folder: Path) -> dict:
-    stats = json.loads((folder / "shard.json").read_text())
-    timing_fn = folder / "timing.json"
-    stats["timing_s"] = json.loads(timing_fn.read_text()) if timing_fn.exists() else {}
-    return stats
+def collect_shard(shard: Shard, folder: Path, *, cfg: GraspDataConfig, data_dir: str) -> dict:
+    """The runner's task: collect ``shard.count`` successful grasps into ``folder`` in a fresh bin."""
+    catalog = load_catalog(data_dir)
+    with BinScene(catalog, BinCamera.for_size(cfg.height, cfg.width)) as scene:
+        return _collect(ShardSpec.of(shard), cfg, catalog, scene, folder)
 
 
 def _collect(spec: ShardSpec, cfg: GraspDataConfig, catalog: Catalog, scene: BinScene, folder: Path) -> dict:
@@ -284,8 +263,8 @@ def _collect(spec: ShardSpec, cfg: GraspDataConfig, catalog: Catalog, scene: Bin
     return {
         "split": spec.split, "shard": spec.index, "seed": spec.seed, "successes": successes, "attempts": attempts,
         "bins": bins, "failures": failures, "objects_per_bin": objects_per_bin,
-        "timing_s": {k: round(v, 4) for k, v in timer.t.items()},
         "coco": coco_shard.to_dict() if spec.labeled else None,
+        "_timing": {k: round(v, 4) for k, v in timer.t.items()},  # kept out of shard.json by the runner
     }
 
 
@@ -293,23 +272,10 @@ def _collect(spec: ShardSpec, cfg: GraspDataConfig, catalog: Catalog, scene: Bin
 # The whole dataset
 # ---------------------------------------------------------------------------------------------
 
-_WORKER_SCENE: dict[tuple, BinScene] = {}
-
-
-def _worker(spec: ShardSpec, cfg: GraspDataConfig, data_dir: str, out_dir: str) -> dict:
-    """Process-pool entry: one scene per worker process, reused across its shards."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    catalog = load_catalog(data_dir)
-    key = (data_dir, cfg.height, cfg.width)
-    if key not in _WORKER_SCENE:
-        _WORKER_SCENE[key] = BinScene(catalog, BinCamera.for_size(cfg.height, cfg.width))
-    return run_shard(spec, cfg, catalog, Path(out_dir), scene=_WORKER_SCENE[key])
-
-
-def plan_identity(cfg: GraspDataConfig, seed: int) -> dict:
-    """What the dataset's bytes depend on: everything but the number of worker processes."""
-    config = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "workers"}
-    return {"version": DATASET_VERSION, "seed": seed, "config": config}
+def identity(cfg: GraspDataConfig, seed: int, data_dir: str | Path) -> dict:
+    """What the dataset's bytes depend on (stored in plan.json; any change starts over)."""
+    return plan_identity(generator="graspseg grasp collection", config=dataclasses.asdict(cfg), seed=seed,
+                         code_modules=CODE_MODULES, inputs={"data": data_dir})
 
 
 def _check_inputs(cfg: GraspDataConfig, catalog: Catalog) -> None:
@@ -325,81 +291,44 @@ def _check_inputs(cfg: GraspDataConfig, catalog: Catalog) -> None:
 
 
 def generate(cfg: GraspDataConfig, seed: int, data_dir: str | Path, out_dir: str | Path, *,
-             progress: bool = True) -> dict:
-    """Generate (or resume) the dataset in ``out_dir``; return the summary written to dataset.json."""
-    from tqdm import tqdm
-
+             progress: bool = True, executor: Executor | None = None) -> dict:
+    """Generate (or resume) the dataset in ``out_dir``; return the summary written to dataset.json
+    plus this call's log (``generated_now``, ``wall_s_now``, ``timing_s`` — not written anywhere)."""
     from .. import paths
 
     data_dir, out_dir = paths.resolve(data_dir), paths.resolve(out_dir)
-    catalog = load_catalog(data_dir)
-    _check_inputs(cfg, catalog)
-    plan = plan_identity(cfg, seed)
-    plan_fn = out_dir / "plan.json"
-    if out_dir.exists() and (not plan_fn.exists() or json.loads(plan_fn.read_text()) != plan):
-        shutil.rmtree(out_dir)  # written for other parameters: start over rather than mix
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plan_fn.write_text(json.dumps(plan, sort_keys=True, indent=1) + "\n")
-    for leftover in out_dir.glob("*/shard_*.tmp"):
-        shutil.rmtree(leftover)
-    specs = plan_shards(cfg, seed)
-    stats: dict[tuple[str, int], dict] = {}
-    todo = [s for s in specs if not (out_dir / s.split / s.name / "shard.json").exists()]
-    for s in specs:
-        if s not in todo:
-            stats[(s.split, s.index)] = _load_shard_stats(out_dir / s.split / s.name)
-    bar = tqdm(total=sum(s.count for s in specs), initial=sum(s.count for s in specs if s not in todo),
-               desc="grasp pairs", unit="pair", disable=not progress, mininterval=5)
-    t0 = time.perf_counter()
-    if cfg.workers == 1 or len(todo) <= 1:
-        scene = BinScene(catalog, BinCamera.for_size(cfg.height, cfg.width)) if todo else None
-        try:
-            for s in todo:
-                stats[(s.split, s.index)] = run_shard(s, cfg, catalog, out_dir, scene=scene)
-                bar.update(s.count)
-        finally:
-            if scene is not None:
-                scene.close()
-    else:
-        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=get_context("spawn")) as ex:
-            futs = {ex.submit(_worker, s, cfg, str(data_dir), str(out_dir)): s for s in todo}
-            for fut in as_completed(futs):
-                s = futs[fut]
-                stats[(s.split, s.index)] = fut.result()
-                bar.update(s.count)
-    bar.close()
-    wall = time.perf_counter() - t0
-    return _finalize(cfg, seed, out_dir, specs, stats, BinCamera.for_size(cfg.height, cfg.width),
-                     generated=sum(s.count for s in todo), wall_s=wall)
+    _check_inputs(cfg, load_catalog(data_dir))
+    shards = plan_shards(cfg, seed)
+    task = functools.partial(collect_shard, cfg=cfg, data_dir=str(data_dir))
+    res = run_plan(out_dir, identity(cfg, seed, data_dir), shards, task, workers=cfg.workers, executor=executor,
+                   progress=progress, desc="grasp pairs", unit="pair")
+    summary = _finalize(cfg, seed, out_dir, shards, res.stats, BinCamera.for_size(cfg.height, cfg.width))
+    log = {"generated_now": sum(s.count for s in shards if s.key in res.generated), "wall_s_now": round(res.wall_s, 2),
+           "workers": cfg.workers, "repaired_shards": res.repaired, "timing_s": res.timing_total()}
+    return {**summary, **log}
 
 
-def _finalize(cfg, seed, out_dir: Path, specs, stats, camera: BinCamera, generated: int, wall_s: float) -> dict:
+def _finalize(cfg, seed, out_dir: Path, shards: list[Shard], stats: dict[str, dict], camera: BinCamera) -> dict:
     (out_dir / "camera.json").write_text(json.dumps(camera.as_dict(), indent=1) + "\n")
-    summary = {"version": DATASET_VERSION, "seed": seed, "height": cfg.height, "width": cfg.width, "splits": {}}
+    summary = {"seed": seed, "height": cfg.height, "width": cfg.width, "splits": {}}
     for split in SPLITS:
-        shards = [stats[(s.split, s.index)] for s in specs if s.split == split]
-        if split in LABELED and shards:
+        shard_stats = [stats[s.key] for s in shards if s.get("split") == split]
+        if split in LABELED and shard_stats:
             writer = coco.CocoWriter(list(CATEGORIES), description=f"graspseg simulated grasps, {split} before images")
-            for sh in shards:
+            for sh in shard_stats:
                 writer.merge(sh["coco"])
             writer.write(out_dir / split / "annotations.coco.json")
         summary["splits"][split] = {
-            "pairs": sum(sh["successes"] for sh in shards),
-            "attempts": sum(sh["attempts"] for sh in shards),
-            "bins": sum(sh["bins"] for sh in shards),
-            "failures": {k: sum(sh["failures"][k] for sh in shards) for k in (shards[0]["failures"] if shards else {})},
-            "shards": len(shards),
+            "pairs": sum(sh["successes"] for sh in shard_stats),
+            "attempts": sum(sh["attempts"] for sh in shard_stats),
+            "bins": sum(sh["bins"] for sh in shard_stats),
+            "failures": {k: sum(sh["failures"][k] for sh in shard_stats)
+                         for k in (shard_stats[0]["failures"] if shard_stats else {})},
+            "shards": len(shard_stats),
         }
-    timing = {}
-    for sh in stats.values():
-        for k, v in sh["timing_s"].items():
-            timing[k] = timing.get(k, 0.0) + v
     (out_dir / "dataset.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     (out_dir / "DATACARD.md").write_text(datacard(cfg, summary))
-    log = {"timing_s_cumulative": {k: round(v, 3) for k, v in timing.items()},
-           "generated_now": generated, "wall_s_now": round(wall_s, 2), "workers": cfg.workers}
-    (out_dir / "generation_log.json").write_text(json.dumps(log, indent=1, sort_keys=True) + "\n")
-    return {**summary, **log}
+    return summary
 
 
 def datacard(cfg: GraspDataConfig, summary: dict) -> str:
@@ -409,9 +338,9 @@ def datacard(cfg: GraspDataConfig, summary: dict) -> str:
                      for k, v in summary["splits"].items())
     return f"""# Data card: simulated grasp interactions (graspseg §IV-A)
 
-Generated by `robopercept.world.grasp_data` (pybullet, TinyRenderer on the CPU) at
+Generated by `robopercept.graspseg.grasp_collection` (pybullet, TinyRenderer on the CPU) at
 {cfg.height}x{cfg.width} pixels, seed {summary['seed']}. Layout and file formats:
-`robopercept.formats.grasp_pairs`; every parameter: `robopercept.world.config.GraspDataConfig`.
+`robopercept.formats.grasp_pairs`; every parameter: `robopercept.graspseg.config.GraspDataConfig`.
 
 | split | pairs | attempts | success rate | objects | labels |
 | --- | --- | --- | --- | --- | --- |
@@ -423,7 +352,7 @@ objects; only attempts the suction gauge reports as successful are stored: `befo
 active cups), sensor depth (uint16 mm) and `record.json`. Labeled splits add the grasped object's
 visible and amodal masks, the instance-id image and a COCO file (RLE) of every before image.
 
-**Collection policy.** Deliberately imperfect (`world.policy`): target among the 3 most exposed
+**Collection policy.** Deliberately imperfect (`graspseg.collection_policy`): target among the 3 most exposed
 objects, under-segmentation with rate {cfg.policy_mask_error_rate}, grasp-point noise
 {cfg.policy_point_noise_m} m, angle noise {cfg.policy_angle_noise_deg} deg.
 

@@ -16,22 +16,20 @@ For each sample:
 4. the sample is written in Jacquard's on-disk format (:mod:`robopercept.formats.jacquard`),
    plus a ``_scene.json`` sidecar (object, pose) so later stages can re-run trials.
 
-Shards of ``shard_size`` samples depend only on ``(seed, split, shard index)``; they are written
-to ``shard_NNNNN.tmp`` and renamed when complete, so an interrupted run resumes and the bytes do
-not depend on the number of worker processes.
+Shards of ``shard_size`` samples run on the one shard runner (:mod:`robopercept.world.shards`), each
+in a fresh table world, so their bytes depend only on (this code, data/, parameters, seed, split,
+shard index): not on the worker count, the order shards ran in, or an interrupted earlier run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
-import os
-import shutil
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import Executor
 from pathlib import Path
 
 import cv2
@@ -39,14 +37,20 @@ import numpy as np
 
 from ..formats import jacquard
 from ..seed import derive_seed
-from .camera import CAMERA_HEIGHT_M, BinCamera
-from .catalog import Catalog, CatalogObject, load_catalog
+from ..world.camera import CAMERA_HEIGHT_M, BinCamera
+from ..world.catalog import Catalog, CatalogObject, load_catalog
+from ..world.jaw_gripper import FINGER_T as FINGER_T_M  # noqa: F401  (re-exported for mlgsl.robot)
+from ..world.jaw_gripper import GripperSpec, JawGripper, PlanarGrasp
+from ..world.scene import BinScene, Lighting
+from ..world.shards import Shard, plan_identity, run_plan
 from .config import JacquardDataConfig
-from .jaw_gripper import FINGER_T as FINGER_T_M
-from .jaw_gripper import GripperSpec, JawGripper, PlanarGrasp
-from .scene import BinScene, Lighting
 
-DATASET_VERSION = 1
+# The modules whose code a shard's bytes depend on (hashed into the plan identity; the stage's
+# dvc.yaml deps list the same files).
+CODE_MODULES = ("robopercept.world.scene", "robopercept.world.camera", "robopercept.world.catalog",
+                "robopercept.world.jaw_gripper", "robopercept.world.shards", "robopercept.formats.jacquard",
+                "robopercept.seed",
+                "robopercept.mlgsl.jacquard_sim", "robopercept.mlgsl.config")
 SPLITS = ("train", "test")
 TABLE_ROLLING_FRICTION = 0.01  # a table mat: round objects stop rolling instead of leaving the view
 
@@ -116,25 +120,13 @@ def centred_candidate(mask: np.ndarray, row: int, col: int, angle: float,
     return row - shift * math.sin(angle), col + shift * math.cos(angle), fwd + back
 
 
-@dataclasses.dataclass(frozen=True)
-class ShardSpec:
-    split: str
-    index: int
-    count: int
-    seed: int
-    first: int  # global index of the shard's first sample
-
-    @property
-    def name(self) -> str:
-        return f"shard_{self.index:05d}"
-
-
-def plan_shards(cfg: JacquardDataConfig, seed: int) -> list[ShardSpec]:
-    specs = []
+def plan_shards(cfg: JacquardDataConfig, seed: int) -> list[Shard]:
+    shards = []
     for split, n in (("train", cfg.n_train), ("test", cfg.n_test)):
         for i, start in enumerate(range(0, n, cfg.shard_size)):
-            specs.append(ShardSpec(split, i, min(cfg.shard_size, n - start), derive_seed(seed, "mlgsl", split, i), start))
-    return specs
+            shards.append(Shard(f"{split}/shard_{i:05d}", min(cfg.shard_size, n - start),
+                                derive_seed(seed, "mlgsl", split, i), (("split", split), ("first", start))))
+    return shards
 
 
 class TableWorld:
@@ -274,28 +266,22 @@ def _sample(world: TableWorld, obj: CatalogObject, rng: np.random.Generator, sam
     return None, outcomes, trials
 
 
-def run_shard(spec: ShardSpec, cfg: JacquardDataConfig, catalog: Catalog, out_dir: Path,
-              world: TableWorld | None = None) -> dict:
-    final = out_dir / spec.split / spec.name
-    if (final / "shard.json").exists():
-        return json.loads((final / "shard.json").read_text())
-    tmp = out_dir / spec.split / (spec.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    own = world is None
-    world = world or TableWorld(catalog, cfg)
-    rng = np.random.default_rng(spec.seed)
-    limit = cfg.n_test_objects if spec.split == "test" else cfg.n_train_objects
-    pool = catalog.objects(spec.split, limit=limit)
+def sample_shard(shard: Shard, folder: Path, *, cfg: JacquardDataConfig, data_dir: str) -> dict:
+    """The runner's task: ``shard.count`` samples written to ``folder``, in a fresh table world."""
+    catalog = load_catalog(data_dir)
+    split, first = shard.get("split"), shard.get("first")
+    world = TableWorld(catalog, cfg)
+    rng = np.random.default_rng(shard.seed)
+    limit = cfg.n_test_objects if split == "test" else cfg.n_train_objects
+    pool = catalog.objects(split, limit=limit)
     stats = {"samples": 0, "trials": 0, "labels": 0, "skipped_objects": 0, "outcomes": Counter(),
              "per_shape": {}}
     t0 = time.perf_counter()
     try:
         k = 0
-        while stats["samples"] < spec.count:
+        while stats["samples"] < shard.count:
             obj = pool[int(rng.integers(len(pool)))]
-            sid = f"{spec.first + stats['samples']:06d}_{obj.name}"
+            sid = f"{first + stats['samples']:06d}_{obj.name}"
             sample, oc, n = _sample(world, obj, rng, sid)
             stats["trials"] += n
             stats["outcomes"].update(oc)
@@ -305,49 +291,32 @@ def run_shard(spec: ShardSpec, cfg: JacquardDataConfig, catalog: Catalog, out_di
                 stats["skipped_objects"] += 1
                 shape["skipped"] += 1
             else:
-                jacquard.write_sample(tmp, sample)
+                jacquard.write_sample(folder, sample)
                 stats["samples"] += 1
                 stats["labels"] += len(sample.grasps)
                 shape["samples"] += 1
                 shape["labels"] += len(sample.grasps)
             k += 1
-            if k > 50 * spec.count:
-                raise RuntimeError(f"{spec.split}/{spec.name}: gave up, fewer than {cfg.min_labels} successful grasps "
+            if k > 50 * shard.count:
+                raise RuntimeError(f"{shard.key}: gave up, fewer than {cfg.min_labels} successful grasps "
                                    "on almost every object (check the gripper parameters)")
     finally:
-        if own:
-            world.close()
+        world.close()
     stats["outcomes"] = dict(sorted(stats["outcomes"].items()))
-    (tmp / "timing.json").write_text(json.dumps({"wall_s": round(time.perf_counter() - t0, 3)}) + "\n")
-    (tmp / "shard.json").write_text(json.dumps(stats, sort_keys=True) + "\n")
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.replace(final)
+    stats["_timing"] = {"wall_s": round(time.perf_counter() - t0, 3)}  # handed back, never written
     return stats
 
 
-_WORKER_WORLD: dict = {}
-
-
-def _worker(spec: ShardSpec, cfg: JacquardDataConfig, data_dir: str, out_dir: str) -> dict:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    catalog = load_catalog(data_dir)
-    key = (data_dir, cfg)
-    if key not in _WORKER_WORLD:
-        _WORKER_WORLD[key] = TableWorld(catalog, cfg)
-    return run_shard(spec, cfg, catalog, Path(out_dir), world=_WORKER_WORLD[key])
-
-
-def plan_identity(cfg: JacquardDataConfig, seed: int) -> dict:
-    config = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "workers"}
-    return {"version": DATASET_VERSION, "seed": seed, "config": config}
+def identity(cfg: JacquardDataConfig, seed: int, data_dir: str | Path) -> dict:
+    """What the dataset's bytes depend on (stored in plan.json; any change starts over)."""
+    return plan_identity(generator="mlgsl Jacquard-like samples", config=dataclasses.asdict(cfg), seed=seed,
+                         code_modules=CODE_MODULES, inputs={"data": data_dir})
 
 
 def generate(cfg: JacquardDataConfig, seed: int, data_dir: str | Path, out_dir: str | Path, *,
-             progress: bool = True) -> dict:
-    """Generate (or resume) the dataset in ``out_dir``; return the summary written to dataset.json."""
-    from tqdm import tqdm
-
+             progress: bool = True, executor: Executor | None = None) -> dict:
+    """Generate (or resume) the dataset in ``out_dir``; return the summary written to dataset.json
+    plus this call's log (``generated_now``, ``wall_s_now``, ``timing_s`` — not written anywhere)."""
     from .. import paths
     from ..config import ConfigError
 
@@ -359,56 +328,31 @@ def generate(cfg: JacquardDataConfig, seed: int, data_dir: str | Path, out_dir: 
             catalog.objects(split, limit=n)
         except ValueError as e:
             raise ConfigError(f"mlgsl_data.{key}: {e}") from None
-    plan = plan_identity(cfg, seed)
-    plan_fn = out_dir / "plan.json"
-    if out_dir.exists() and (not plan_fn.exists() or json.loads(plan_fn.read_text()) != plan):
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plan_fn.write_text(json.dumps(plan, sort_keys=True, indent=1) + "\n")
-    specs = plan_shards(cfg, seed)
-    done = {s: json.loads((out_dir / s.split / s.name / "shard.json").read_text())
-            for s in specs if (out_dir / s.split / s.name / "shard.json").exists()}
-    todo = [s for s in specs if s not in done]
-    bar = tqdm(total=sum(s.count for s in specs), initial=sum(s.count for s in done), desc="samples",
-               disable=not progress, mininterval=5)
-    t0 = time.perf_counter()
-    if cfg.workers == 1 or len(todo) <= 1:
-        world = TableWorld(catalog, cfg) if todo else None
-        try:
-            for s in todo:
-                done[s] = run_shard(s, cfg, catalog, out_dir, world)
-                bar.update(s.count)
-        finally:
-            if world is not None:
-                world.close()
-    else:
-        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=get_context("spawn")) as ex:
-            futs = {ex.submit(_worker, s, cfg, str(data_dir), str(out_dir)): s for s in todo}
-            for fut in as_completed(futs):
-                done[futs[fut]] = fut.result()
-                bar.update(futs[fut].count)
-    bar.close()
-    wall = time.perf_counter() - t0
+    shards = plan_shards(cfg, seed)
+    task = functools.partial(sample_shard, cfg=cfg, data_dir=str(data_dir))
+    res = run_plan(out_dir, identity(cfg, seed, data_dir), shards, task, workers=cfg.workers, executor=executor,
+                   progress=progress, desc="samples", unit="sample")
     camera = table_camera(cfg.render_size, cfg.view_m)
     (out_dir / "camera.json").write_text(json.dumps(camera.as_dict(), indent=1) + "\n")
-    summary: dict = {"version": DATASET_VERSION, "seed": seed, "render_size": cfg.render_size, "view_m": cfg.view_m,
+    summary: dict = {"seed": seed, "render_size": cfg.render_size, "view_m": cfg.view_m,
                      "jaw_m": cfg.jaw_m, "splits": {}}
     for split in SPLITS:
-        shards = [done[s] for s in specs if s.split == split]
+        shard_stats = [res.stats[s.key] for s in shards if s.get("split") == split]
         outcomes: Counter = Counter()
         per_shape: dict = {}
-        for sh in shards:
+        for sh in shard_stats:
             outcomes.update(sh["outcomes"])
             for shape, v in sh["per_shape"].items():
                 acc = per_shape.setdefault(shape, Counter())
                 acc.update(v)
         summary["splits"][split] = {
-            "samples": sum(sh["samples"] for sh in shards), "trials": sum(sh["trials"] for sh in shards),
-            "labels": sum(sh["labels"] for sh in shards), "skipped_objects": sum(sh["skipped_objects"] for sh in shards),
+            "samples": sum(sh["samples"] for sh in shard_stats), "trials": sum(sh["trials"] for sh in shard_stats),
+            "labels": sum(sh["labels"] for sh in shard_stats),
+            "skipped_objects": sum(sh["skipped_objects"] for sh in shard_stats),
             "outcomes": dict(sorted(outcomes.items())),
             "per_shape": {k: dict(sorted(v.items())) for k, v in sorted(per_shape.items())},
         }
     (out_dir / "dataset.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-    log = {"generated_now": sum(s.count for s in todo), "wall_s_now": round(wall, 2), "workers": cfg.workers}
-    (out_dir / "generation_log.json").write_text(json.dumps(log, indent=1, sort_keys=True) + "\n")
+    log = {"generated_now": sum(s.count for s in shards if s.key in res.generated), "wall_s_now": round(res.wall_s, 2),
+           "workers": cfg.workers, "repaired_shards": res.repaired, "timing_s": res.timing_total()}
     return {**summary, **log}

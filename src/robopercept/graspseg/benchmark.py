@@ -1,4 +1,4 @@
-"""Benchmark grasp-pair generation: ``python -m robopercept.world.benchmark``.
+"""Benchmark grasp-pair generation: ``python -m robopercept.graspseg.benchmark``.
 
 Generates ``--pairs`` unlabeled grasp pairs (no amodal labeling) at the given resolution with 1
 and 2 worker processes into a temporary folder and prints pairs per second and where the time goes
@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import paths
 from ..config import load_profile
 from .config import GraspDataConfig
-from .grasp_data import generate
+from .grasp_collection import generate
 
 
 def bench(cfg: GraspDataConfig, pairs: int, workers: int, seed: int = 0) -> dict:
@@ -28,7 +28,7 @@ def bench(cfg: GraspDataConfig, pairs: int, workers: int, seed: int = 0) -> dict
         t0 = time.perf_counter()
         summary = generate(run_cfg, seed, paths.data_dir(), Path(tmp) / "ds", progress=False)
         wall = time.perf_counter() - t0
-    timing = summary["timing_s_cumulative"]
+    timing = summary["timing_s"]
     total = sum(timing.values())
     return {"workers": workers, "pairs": pairs, "height": cfg.height, "width": cfg.width,
             "wall_s": round(wall, 2), "pairs_per_s": round(pairs / wall, 2),
@@ -37,7 +37,7 @@ def bench(cfg: GraspDataConfig, pairs: int, workers: int, seed: int = 0) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m robopercept.world.benchmark", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m robopercept.graspseg.benchmark", description=__doc__)
     ap.add_argument("--profile", default="cpu", help="take the resolution and physics settings from this profile")
     ap.add_argument("--pairs", type=int, default=200)
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")

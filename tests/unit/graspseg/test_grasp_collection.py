@@ -14,8 +14,8 @@ from robopercept.config import ConfigError
 from robopercept.formats import coco
 from robopercept.formats.grasp_pairs import iter_grasp_folders, read_png, read_sample
 from robopercept.world.catalog import load_catalog
-from robopercept.world.config import GraspDataConfig
-from robopercept.world.grasp_data import generate, plan_shards, run_shard
+from robopercept.graspseg.config import GraspDataConfig
+from robopercept.graspseg.grasp_collection import generate, plan_shards, run_shard
 
 CFG = GraspDataConfig(height=64, width=96, n_unlabeled=4, n_labeled_train=3, n_labeled_test=3,
                       n_train_objects=20, n_test_objects=10, min_objects_per_bin=3, max_objects_per_bin=5,
@@ -105,7 +105,7 @@ def test_resume_after_a_crash(dataset, tmp_path):
     (half / "000000").mkdir(parents=True)
     (half / "000000" / "before.png").write_bytes(b"truncated")
     # the plan file of the interrupted run
-    from robopercept.world import grasp_data
+    from robopercept.graspseg import grasp_collection as grasp_data
 
     (out / "plan.json").write_text(json.dumps(grasp_data.plan_identity(CFG, 3), sort_keys=True, indent=1) + "\n")
     summary = generate(CFG, 3, paths.data_dir(), out, progress=False)
