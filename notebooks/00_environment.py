@@ -11,31 +11,28 @@
 # the real dataset's on-disk format. The catalog below is what fills its bins.
 
 # %% tags=["parameters"]
-profile = "cpu"
-seed = 0
-gallery_objects = 24
-gallery_size = 96
+params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
 data_dir = "data"
 reports_dir = "reports"
 
 # %%
 import json
 
+import numpy as np
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
 from robopercept import paths
-from robopercept.config import EnvironmentConfig
+from robopercept.notebook import setup
 from robopercept.reporting import figures, provenance, tables
-from robopercept.seed import seed_everything
 from robopercept.world.catalog import load_catalog, summarize
 from robopercept.world.scene import thumbnail
 
-cfg = EnvironmentConfig(gallery_objects=gallery_objects, gallery_size=gallery_size)
-rng = seed_everything(seed)
-figures.use_style()
-out_tables = paths.resolve(reports_dir) / "tables" / "environment"
-out_figures = paths.resolve(reports_dir) / "figures" / "environment"
+run = setup("environment", params, paper="environment", data_dir=data_dir, reports_dir=reports_dir)
+cfg = run["environment"]
+rng = np.random.default_rng(run.seed)
+out_tables = run.tables
+out_figures = run.figures
 
 # %% [markdown]
 # ## Software and machine
@@ -43,17 +40,19 @@ out_figures = paths.resolve(reports_dir) / "figures" / "environment"
 # %%
 versions = provenance.package_versions()
 machine = provenance.machine()
-run = {"profile": profile, "seed": seed, "commit": provenance.git_commit()}
+run_info = {"profile": run.profile, "seed": run.seed}
 display(pd.DataFrame({"package": list(versions), "version": list(versions.values())}))
-display(pd.DataFrame({"key": list(machine) + list(run), "value": [str(v) for v in [*machine.values(), *run.values()]]}))
+display(pd.DataFrame({"key": list(machine) + list(run_info), "value": [str(v) for v in [*machine.values(), *run_info.values()]]}))
 
 # %% [markdown]
 # The metrics file below is what DVC tracks for this stage. It holds only what is stable across
-# reruns of the same code on the same machine (no timings), so `dvc repro` twice gives the same bytes.
+# reruns of the same code on the same machine (no timings, no commit), so `dvc repro` twice gives the same bytes.
+# The commit, profile and time of every stage run are recorded by `robopercept.stage` apart from the
+# DVC-tracked outputs, in `reports/timings/stages/<stage>.json`.
 
 # %%
-_ = tables.write_metrics({"run": run, "machine": machine, "packages": versions},
-                     paths.resolve(reports_dir) / "metrics" / "environment" / "provenance.json")
+_ = tables.write_metrics({"run": run_info, "machine": machine, "packages": versions},
+                     run.metrics / "provenance.json")
 
 # %% [markdown]
 # ## The object catalog

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 from pathlib import Path
 
 import pytest
@@ -15,46 +13,27 @@ from robopercept.config import load_profile
 ROOT = paths.root()
 
 
-def _lookup(params: dict, dotted: str):
-    cur = params
-    for part in dotted.split("."):
-        cur = cur[part]
-    return cur
-
-
-def stage_invocation(stage: str, profile: str = "smoke") -> tuple[Path, dict]:
-    """The notebook and ``-p`` parameters of ``stage`` in dvc.yaml, with ``${...}`` taken from
-    ``profile`` (so tests run exactly the stage's command, on other values)."""
+def stage_notebook(stage: str) -> Path:
+    """The notebook a dvc.yaml stage runs."""
     dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    cmd = dvc["stages"][stage]["cmd"]
-    params = load_profile(profile)
-    rendered = re.sub(r"\$\{([^}]+)\}", lambda m: str(_lookup(params, m.group(1))), cmd)
-    argv = shlex.split(rendered)
-    assert argv[:3] == ["python", "-m", "robopercept.stage"], cmd
-    notebook = ROOT / argv[3]
-    values: dict = {}
-    i = 4
-    while i < len(argv):
-        if argv[i] == "-p":
-            values[argv[i + 1]] = yaml.safe_load(argv[i + 2])
-            i += 3
-        else:
-            i += 1 if argv[i] != "-k" else 2
-    return notebook, values
+    argv = dvc["stages"][stage]["cmd"].split()
+    assert argv[:3] == ["python", "-m", "robopercept.stage"], argv
+    return ROOT / argv[3]
 
 
 def _stage_runner(default_root: Path):
     from robopercept.stage import run
 
-    def _run(stage: str, *, out: Path | None = None, extra: dict | None = None):
-        notebook, params = stage_invocation(stage)
+    def _run(stage: str, *, out: Path | None = None, extra: dict | None = None, params: dict | None = None):
+        """Run ``stage`` exactly as DVC would, on the smoke profile, into ``out`` (reports/, artifacts/)."""
+        notebook = stage_notebook(stage)
         root = out or default_root
-        params.update({"reports_dir": str(root / "reports")})
+        args = {}
         if "artifacts_dir" in _notebook_params(notebook):
-            params["artifacts_dir"] = str(root / "artifacts")
-        params.update(extra or {})
-        nb_out = root / "reports" / "notebooks" / notebook.relative_to(ROOT / "notebooks").with_suffix(".ipynb")
-        run(notebook, params, nb_out)
+            args["artifacts_dir"] = str(root / "artifacts")
+        args.update(extra or {})
+        nb_out = run(notebook, params=params or load_profile("smoke"), notebook_args=args,
+                     reports_dir=root / "reports")
         return nb_out, root
 
     return _run
@@ -79,7 +58,7 @@ def _pipeline(tmp_path_factory, name: str, stages: tuple[str, ...]) -> Path:
 def graspseg_pipeline(tmp_path_factory):
     """The graspseg stages on the smoke profile, into one temporary folder."""
     return _pipeline(tmp_path_factory, "graspseg",
-                     ("graspseg_grasp_data", "graspseg_pretrain", "graspseg_train", "graspseg_table1"))
+                     ("pretrained_backbone", "graspseg_grasp_data", "graspseg_train", "graspseg_table1"))
 
 
 def _notebook_params(notebook: Path) -> dict:

@@ -165,24 +165,31 @@ class EnvironmentConfig(Validated):
         require(self.gallery_size >= 32, "gallery_size", "must be >= 32 pixels")
 
 
-def _sections() -> dict[str, type[Validated]]:
-    """Section name -> config class. Paper sections register here as they land."""
-    from .graspseg.config import GraspModelConfig, PretrainConfig, Table1Config
-    from .mlgsl.config import ClutterConfig, EvalConfig, RobotConfig, TrainConfig
-    from .world.config import GraspDataConfig, JacquardDataConfig
+# The core knows the list of packages that declare sections, nothing more. Each one's ``config``
+# module holds ``SECTIONS = {"<section>": ConfigClass, ...}`` and imports neither torch nor
+# torchvision, so a profile or params.yaml is validated in a fraction of a second.
+SECTION_PACKAGES = ("robopercept.common", "robopercept.graspseg", "robopercept.mlgsl")
 
-    return {
-        "environment": EnvironmentConfig,
-        "graspseg_data": GraspDataConfig,
-        "graspseg_pretrain": PretrainConfig,
-        "graspseg_model": GraspModelConfig,
-        "graspseg_table1": Table1Config,
-        "mlgsl_data": JacquardDataConfig,
-        "mlgsl_clutter": ClutterConfig,
-        "mlgsl_train": TrainConfig,
-        "mlgsl_eval": EvalConfig,
-        "mlgsl_robot": RobotConfig,
-    }
+
+def _sections() -> dict[str, type[Validated]]:
+    """Section name -> config class, gathered from :data:`SECTION_PACKAGES`."""
+    import importlib
+
+    out: dict[str, type[Validated]] = {"environment": EnvironmentConfig}
+    for pkg in SECTION_PACKAGES:
+        for name, cls in importlib.import_module(f"{pkg}.config").SECTIONS.items():
+            if name in out:
+                raise ConfigError(f"params section {name!r} is declared twice ({pkg}.config and another)")
+            out[name] = cls
+    return out
+
+
+def section_class(name: str) -> type[Validated]:
+    """The config class of one params.yaml section (error naming the section if unknown)."""
+    sections = _sections()
+    if name not in sections:
+        raise ConfigError(f"unknown params section {name!r}; known: {', '.join(sorted(sections))}")
+    return sections[name]
 
 
 TOP_LEVEL: dict[str, type] = {"profile": str, "seed": int}

@@ -4,14 +4,14 @@ import pandas as pd
 import pytest
 import torch
 
-from robopercept.graspseg.evaluate import PAPER_TABLE1
+from robopercept.graspseg.table1 import PAPER_TABLE1
 from robopercept.graspseg.variants import VARIANTS
 
 pytestmark = pytest.mark.notebook
 
 
 def test_pretrain_stage_writes_a_mask_rcnn_layout_checkpoint(graspseg_pipeline):
-    ckpt = torch.load(graspseg_pipeline / "artifacts/models/graspseg/backbone_pretrained.pt", weights_only=True)
+    ckpt = torch.load(graspseg_pipeline / "artifacts/models/pretrain/backbone.pt", weights_only=True)
     assert any(k.startswith("backbone.body.layer1") for k in ckpt["model"])
     assert any(k.startswith("backbone.fpn.") for k in ckpt["model"])
     assert len(ckpt["history"]) == 2  # smoke: 2 steps

@@ -35,7 +35,7 @@ def test_data_stage_writes_jacquard_format(mlgsl_pipeline):
 def test_train_stage_trains_every_run(mlgsl_pipeline):
     runs = pd.read_csv(mlgsl_pipeline / "reports/tables/mlgsl/training_runs.csv")
     assert list(runs.run) == [r.name for r in RUNS]  # smoke: one seed
-    ckpt = torch.load(mlgsl_pipeline / f"artifacts/models/mlgsl/{RUNS[0].slug}_seed0.pt", weights_only=True)
+    ckpt = torch.load(mlgsl_pipeline / f"artifacts/models/mlgsl/{RUNS[0].slug}_seed0/model.pt", weights_only=True)
     assert ckpt["run"]["loss"] == "MLGSL" and ckpt["history"][0]["epoch"] == 1
     for fig in ("fig4_losses", "fig6_labels_per_image"):
         assert (mlgsl_pipeline / f"reports/figures/mlgsl/{fig}.png").read_bytes()[:4] == b"\x89PNG"

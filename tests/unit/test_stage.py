@@ -1,35 +1,56 @@
+"""The stage runner: params read from params.yaml (no shell), checks before the kernel, atomic reports."""
+
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
-from robopercept.config import ConfigError
-from robopercept.stage import check_parameters, parameters_of, parse_value, run
+from robopercept.config import ConfigError, load_profile
+from robopercept.stage import StageFailed, check_parameters, parameters_of, run, stage_of
 
 NB = '''# %% tags=["parameters"]
-n = 2
-rate = 0.5
-name = "x"
-out = "out.json"
+params = {}
+data_dir = "data"
+reports_dir = "reports"
 
 # %%
-import json, datetime, os
-print("cwd-independent", n * rate, name)
-json.dump({"value": n * rate}, open(out, "w"))
+import json, os
+if params["environment"]["gallery_objects"] == 7:
+    raise RuntimeError("boom")
+os.makedirs(os.path.join(reports_dir, "tables", "tiny"), exist_ok=True)
+json.dump({"checkpoint": params["graspseg_model"]["pretrained_checkpoint"], "seed": params["seed"]},
+          open(os.path.join(reports_dir, "tables", "tiny", "v.json"), "w"))
+print("ran", params["stage"])
 '''
+
+DVC = {"stages": {"tiny": {
+    "cmd": "python -m robopercept.stage notebooks/tiny.py",
+    "params": ["profile", "seed", "environment", "graspseg_model"],
+    "deps": ["notebooks/tiny.py"],
+    "outs": [{"reports/notebooks/tiny.ipynb": {"cache": False, "persist": True}},
+             {"reports/tables/tiny/v.json": {"cache": False, "persist": True}}]}}}
 
 
 @pytest.fixture
-def tiny(tmp_path):
-    src = tmp_path / "tiny.py"
-    src.write_text(NB)
-    return src
+def project(tmp_path, monkeypatch):
+    """A throw-away project root with one stage running a tiny notebook."""
+    params = load_profile("smoke")  # read from the real profiles before the root moves
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "tiny.py").write_text(NB)
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(DVC))
+    (tmp_path / "pyproject.toml").write_text("")
+    monkeypatch.setenv("ROBOPERCEPT_ROOT", str(tmp_path))
+    return tmp_path, params
 
 
-def test_parameters_are_read_from_the_tagged_cell(tiny):
+def test_parameters_are_read_from_the_tagged_cell(project):
     import jupytext
 
-    assert parameters_of(jupytext.read(tiny)) == {"n": 2, "rate": 0.5, "name": "x", "out": "out.json"}
+    root, _ = project
+    assert parameters_of(jupytext.read(root / "notebooks" / "tiny.py")) == {
+        "params": {}, "data_dir": "data", "reports_dir": "reports"}
 
 
 def test_unknown_and_mistyped_parameters_fail_before_running():
@@ -43,38 +64,71 @@ def test_unknown_and_mistyped_parameters_fail_before_running():
     check_parameters(defaults, {"rate": 1}, "tiny")  # an int is a valid float
 
 
-def test_parse_value():
-    assert parse_value("3") == 3 and parse_value("0.25") == 0.25 and parse_value("true") is True
-    assert parse_value("cpu") == "cpu"
+def test_stage_is_found_by_its_notebook(project):
+    root, _ = project
+    spec = stage_of(root / "notebooks" / "tiny.py")
+    assert spec.name == "tiny" and spec.sections == ("profile", "seed", "environment", "graspseg_model")
+    assert spec.report_outs == ("notebooks/tiny.ipynb", "tables/tiny/v.json")
 
 
-def test_run_writes_a_normalized_notebook(tiny, tmp_path):
-    out = tmp_path / "reports" / "tiny.ipynb"
-    run(tiny, {"n": 4, "out": str(tmp_path / "v.json")}, out)
+def test_a_hostile_string_reaches_the_notebook_literally(project):
+    """No value passes through a shell: `$(...)`, spaces and quotes arrive as the literal string."""
+    root, params = project
+    hostile = "$(touch pwned) it's \"quoted\" `id`"
+    params["graspseg_model"]["pretrained_checkpoint"] = hostile
+    out = run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    assert json.loads((root / "reports" / "tables" / "tiny" / "v.json").read_text())["checkpoint"] == hostile
+    assert not list(root.rglob("pwned")) and not Path("pwned").exists()
     nb = nbformat.read(out, as_version=4)
-    assert json.loads((tmp_path / "v.json").read_text()) == {"value": 2.0}
-    pm = nb.metadata["papermill"]
-    assert pm["parameters"] == {"n": 4, "out": str(tmp_path / "v.json")}
-    assert not {"start_time", "end_time", "duration"} & set(pm)
-    for cell in nb.cells:
-        assert "papermill" not in cell.metadata and "execution" not in cell.metadata
-    text = out.read_text()
-    assert "cwd-independent 2.0 x" in text
-    assert [c["id"] for c in nb.cells] == [f"cell-{k:03d}" for k in range(len(nb.cells))]
+    assert "ran tiny" in json.dumps(nb.cells[-1].outputs)
+    assert "robopercept-tiny-" not in out.read_text()  # the scratch folder never shows in the published notebook
+
+
+def test_reruns_give_the_same_bytes(project):
+    root, params = project
+    out = run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
     first = out.read_bytes()
-    run(tiny, {"n": 4, "out": str(tmp_path / "v.json")}, out)
-    assert out.read_bytes() == first  # a rerun writes the same bytes (no random cell ids, no timestamps)
+    nb = nbformat.read(out, as_version=4)
+    assert [c["id"] for c in nb.cells] == [f"cell-{k:03d}" for k in range(len(nb.cells))]
+    assert not {"start_time", "end_time", "duration"} & set(nb.metadata["papermill"])
+    run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    assert out.read_bytes() == first
+    assert json.loads((root / "reports" / "timings" / "stages" / "tiny.json").read_text())["stage"] == "tiny"
 
 
-def test_failed_run_writes_nothing(tmp_path):
-    src = tmp_path / "bad.py"
-    src.write_text(NB.replace('print("cwd', 'raise RuntimeError("boom")\nprint("cwd'))
-    out = tmp_path / "reports" / "bad.ipynb"
-    with pytest.raises(Exception, match="boom"):
-        run(src, {"out": str(tmp_path / "v.json")}, out)
-    assert not out.exists() and not (tmp_path / "reports").exists()
+def test_failed_run_leaves_previous_reports(project):
+    root, params = project
+    out = run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    before = {p: p.read_bytes() for p in (root / "reports").rglob("*") if p.is_file() and "timings" not in p.parts}
+    bad = json.loads(json.dumps(params))
+    bad["environment"]["gallery_objects"] = 7
+    with pytest.raises(StageFailed) as err:
+        run(root / "notebooks" / "tiny.py", params=bad, reports_dir=root / "reports")
+    msg = str(err.value)
+    assert "stage tiny failed in code cell" in msg and "boom" in msg and "notebooks/tiny.py" in msg
+    kept = Path(msg.split("kept at ")[1].split(";")[0])
+    assert kept.exists()  # the failed notebook is kept and named
+    after = {p: p.read_bytes() for p in (root / "reports").rglob("*") if p.is_file() and "timings" not in p.parts}
+    assert after == before and out.exists()
 
 
-def test_unknown_parameter_refused_before_kernel(tiny, tmp_path):
-    with pytest.raises(ConfigError, match="unknown parameter"):
-        run(tiny, {"bogus": 1}, tmp_path / "x.ipynb")
+def test_bad_params_refused_before_the_kernel(project):
+    root, params = project
+    params["environment"]["gallery_objects"] = -1
+    with pytest.raises(ConfigError, match="environment.gallery_objects"):
+        run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    params = load_profile("smoke") if False else json.loads(json.dumps(project[1]))
+    params["environment"]["n_labelled_val"] = 7
+    with pytest.raises(ConfigError, match="unknown parameter.*n_labelled_val"):
+        run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    assert not (root / "reports" / "notebooks").exists()
+
+
+def test_dvc_yaml_interpolates_nothing():
+    from robopercept import paths
+
+    text = (paths.root() / "dvc.yaml").read_text()
+    assert "-p " not in text and "${" not in text
+    for name, st in yaml.safe_load(text)["stages"].items():
+        assert st["cmd"].split()[:3] == ["python", "-m", "robopercept.stage"], name
+        assert {"profile", "seed"} <= set(st["params"]), name

@@ -112,12 +112,9 @@ def pretrain_backbone(settings: PretrainSettings, ds: CocoInstances, live=None) 
 def save_backbone_checkpoint(model: DenseDetectorPretext, path: str | Path, settings: PretrainSettings,
                              history: list[dict], dataset: str) -> Path:
     """Backbone under Mask R-CNN key names (``backbone.*``) plus the pretext head and the settings."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from . import checkpoints
+
     state = {f"backbone.{k}": v for k, v in model.backbone.state_dict().items()}
     state.update({f"pretext_head.{k}": v for k, v in model.head.state_dict().items()})
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": state, "settings": dataclasses.asdict(settings), "history": history,
-                "dataset": dataset, "kind": "dense pretext stand-in for COCO Mask R-CNN"}, tmp)
-    tmp.replace(path)
-    return path
+    return checkpoints.save({"model": state, "settings": dataclasses.asdict(settings), "history": history,
+                             "dataset": dataset, "kind": "dense pretext stand-in for COCO Mask R-CNN"}, path)

@@ -3,10 +3,18 @@
 A fresh clone has no DVC remote to pull from unless a team configures one (README: "Adding a
 DVC remote"). So ``data/`` is also rebuildable: :func:`build` regenerates it from installed,
 pinned packages, and :func:`verify` checks the bytes against the hash ``data.dvc`` records.
+
+``data.manifest.json`` (in git, beside ``data.dvc``) lists the md5 of every file of ``data/``. It is
+what :func:`check_files` compares against — file by file, naming what differs — and what every
+stage that reads ``data/`` checks before it starts (``robopercept.stage``). That matters because
+``dvc repro`` itself accepts a changed ``data/``: it re-hashes the folder and rewrites ``data.dvc``
+to match, so ``data.dvc`` alone cannot catch a corrupted catalog.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,9 +30,12 @@ class DataMismatch(RuntimeError):
 
 
 def _dvc(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    exe = shutil.which("dvc")
+    import sys
+
+    beside = Path(sys.executable).parent / "dvc"  # the environment's own dvc, even when not on PATH
+    exe = str(beside) if beside.exists() else shutil.which("dvc")
     if exe is None:
-        raise RuntimeError("the `dvc` command is not on PATH; run inside the project's .venv (make setup)")
+        raise RuntimeError(f"no `dvc` next to {sys.executable} nor on PATH; install the project (make setup)")
     return subprocess.run([exe, *args], cwd=paths.root(), capture_output=True, text=True, check=check)
 
 
@@ -38,6 +49,55 @@ def recorded_hash(dvc_file: Path | None = None) -> str | None:
         return doc["outs"][0]["md5"]
     except (KeyError, IndexError, TypeError):
         raise DataMismatch(f"{fn} is malformed: no outs[0].md5") from None
+
+
+MANIFEST = "data.manifest.json"
+
+
+def manifest_path() -> Path:
+    return paths.root() / MANIFEST
+
+
+def file_hashes(data_dir: Path | None = None) -> dict[str, str]:
+    """md5 of every file under ``data/`` by relative path."""
+    root = data_dir or paths.data_dir()
+    return {str(f.relative_to(root)): hashlib.md5(f.read_bytes()).hexdigest()
+            for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+def write_manifest(data_dir: Path | None = None) -> Path:
+    fn = manifest_path()
+    fn.write_text(json.dumps({"files": file_hashes(data_dir)}, indent=1, sort_keys=True) + "\n")
+    return fn
+
+
+def check_files(data_dir: Path | None = None) -> str:
+    """Raise :class:`DataMismatch` naming every file of ``data/`` that differs from the manifest."""
+    root = data_dir or paths.data_dir()
+    fn = manifest_path()
+    if not fn.exists():
+        raise DataMismatch(f"{fn} is missing; it is committed with data.dvc (recreate it with "
+                           "`python -m robopercept.data manifest` from a verified data/)")
+    try:
+        want = json.loads(fn.read_text())["files"]
+    except (ValueError, KeyError, TypeError):
+        raise DataMismatch(f"{fn} is not a valid manifest (expected {{\"files\": {{path: md5}}}})") from None
+    if not root.exists():
+        raise DataMismatch(f"{root} does not exist; run `python -m robopercept.data materialize` (or `make data`)")
+    have = file_hashes(root)
+    changed = sorted(k for k in want if k in have and have[k] != want[k])
+    missing = sorted(set(want) - set(have))
+    extra = sorted(set(have) - set(want))
+    if changed or missing or extra:
+        parts = []
+        for label, names in (("changed", changed), ("missing", missing), ("unexpected", extra)):
+            if names:
+                shown = ", ".join(f"data/{n}" for n in names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+                parts.append(f"{label}: {shown}")
+        raise DataMismatch("data/ differs from data.manifest.json (" + "; ".join(parts) + "). Restore it with "
+                           "`python -m robopercept.data materialize`; if `dvc repro` already rewrote data.dvc, "
+                           "`git checkout data.dvc` first.")
+    return f"data/ matches data.manifest.json ({len(want)} files)"
 
 
 def build(data_dir: Path | None = None) -> Path:
@@ -73,6 +133,7 @@ def verify() -> str:
         raise DataMismatch("data.dvc does not exist yet; create it with `dvc add data` after `build`")
     if not paths.data_dir().exists():
         raise DataMismatch("data/ does not exist; run `python -m robopercept.data materialize`")
+    check_files()  # names the files that differ
     actual = _hash_of_workspace()
     if actual != rec:
         raise DataMismatch(
@@ -101,7 +162,8 @@ def materialize() -> str:
     if recorded_hash() is None:
         build()
         _dvc("add", "data")
-        return "built data/ and created data.dvc (first run); commit data.dvc"
+        write_manifest()
+        return "built data/ and created data.dvc and data.manifest.json (first run); commit both"
     if paths.data_dir().exists() and _matches():
         how = "already present"
     elif _has_remote() and _dvc("pull", "data.dvc", check=False).returncode == 0 and _matches():

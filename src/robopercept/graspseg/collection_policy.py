@@ -23,8 +23,8 @@ import math
 import cv2
 import numpy as np
 
-from .camera import BinCamera
-from .suction import Grasp
+from ..world.camera import BinCamera
+from ..world.suction import Grasp
 
 MIN_TARGET_PIXELS = 30
 

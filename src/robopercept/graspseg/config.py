@@ -6,7 +6,7 @@ import dataclasses
 import typing
 
 from ..config import Validated, require
-BACKBONES = ("resnet18", "resnet34", "resnet50")  # torchvision ResNets with an FPN (graspseg.model)
+from ..common.config import BACKBONES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,30 +99,11 @@ class GraspDataConfig(Validated):
 
 
 @dataclasses.dataclass(frozen=True)
-class PretrainConfig(Validated):
-    """``graspseg_pretrain``: the stand-in for COCO pretraining (common.pretrain)."""
-
-    _where: typing.ClassVar[str] = "graspseg_pretrain"
-    n_images: int = 400  # simulated bins of training objects, COCO-annotated
-    backbone: str = "resnet18"  # paper: resnet50
-    steps: int = 250
-    batch_size: int = 8
-    lr: float = 0.001
-
-    def check(self) -> None:
-        require(self.n_images >= 1, "n_images", "must be >= 1")
-        require(self.backbone in BACKBONES, "backbone", f"must be one of {BACKBONES}")
-        require(self.steps >= 1, "steps", "must be >= 1")
-        require(self.batch_size >= 1, "batch_size", "must be >= 1")
-        require(self.lr > 0, "lr", "must be > 0")
-
-
-@dataclasses.dataclass(frozen=True)
 class GraspModelConfig(Validated):
     """``graspseg_model``: §III-A training of the grasp segmentation variants of Table I."""
 
     _where: typing.ClassVar[str] = "graspseg_model"
-    backbone: str = "resnet18"  # paper: resnet50 (must match graspseg_pretrain.backbone to load it)
+    backbone: str = "resnet18"  # paper: resnet50 (must match pretrain.backbone to load the stand-in)
     head_width: int = 64  # gated-block widths (w, w/2, w/4); the paper's FPN width is 256
     n_small: int = 100  # labeled grasps of Grasp-100 and Grasp-100-NoAug
     n_large: int = 200  # labeled grasps of Grasp-200
@@ -132,7 +113,7 @@ class GraspModelConfig(Validated):
     max_steps: int = 150
     eval_every: int = 25
     patience: int = 3
-    # "stand-in": the graspseg_pretrain stage's checkpoint; else a path to a Mask R-CNN checkpoint
+    # "stand-in": the shared pretrained_backbone stage's checkpoint; else a path to a Mask R-CNN checkpoint
     # (e.g. torchvision's COCO maskrcnn_resnet50_fpn weights, with backbone: resnet50)
     pretrained_checkpoint: str = "stand-in"
 
@@ -176,3 +157,10 @@ class Table1Config(Validated):
         require(self.min_contour_px_at_paper_res >= 0, "min_contour_px_at_paper_res", "must be >= 0")
         require(self.n_examples >= 1, "n_examples", "must be >= 1")
         require(0 < self.good_iou <= 1, "good_iou", "must be in (0, 1]")
+
+
+SECTIONS = {
+    "graspseg_data": GraspDataConfig,
+    "graspseg_model": GraspModelConfig,
+    "graspseg_table1": Table1Config,
+}

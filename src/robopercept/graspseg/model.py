@@ -97,13 +97,10 @@ def load_detection_backbone(model: GraspSegmentationModel, checkpoint: str | Pat
     stripping ``backbone.``; ``body.conv1`` is skipped (different input channels). Returns counts of
     loaded and skipped tensors; raises if the checkpoint holds no matching backbone.
     """
+    from ..common import checkpoints
+
     path = Path(checkpoint)
-    if not path.exists():
-        raise FileNotFoundError(f"pretrained checkpoint {path} does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many types for a corrupt file
-        raise ValueError(f"cannot read checkpoint {path}: {e}") from None
+    state = checkpoints.load(path, stage="pretrained_backbone", required=(), kind="pretrained checkpoint")
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     own = model.backbone.state_dict()

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..common import checkpoints
 from .data import GraspSegDataset, collate
 from .loss import grasp_segmentation_loss, scaled_kernels
 from .metrics import iou
@@ -107,24 +108,14 @@ def train_grasp_model(settings: TrainSettings, train: GraspSegDataset, val: Gras
 
 def save_checkpoint(model: GraspSegmentationModel, path: str | Path, *, settings: TrainSettings, variant: str,
                     history: list[dict], init: str | None) -> Path:
-    """Weights plus the config that made them (loadable with ``weights_only=True``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": model.state_dict(), "variant": variant, "init": init or "scratch",
-                "settings": dataclasses.asdict(settings), "history": history}, tmp)
-    tmp.replace(path)
-    return path
+    """Weights plus the config that made them (loadable with ``weights_only=True``; no wall-clock)."""
+    return checkpoints.save({"model": model.state_dict(), "variant": variant, "init": init or "scratch",
+                             "settings": dataclasses.asdict(settings), "history": history}, path)
 
 
 def load_checkpoint(path: str | Path) -> tuple[GraspSegmentationModel, dict]:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"grasp segmentation checkpoint {path} does not exist")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("model", "settings", "variant"):
-        if key not in ckpt:
-            raise ValueError(f"{path} is not a grasp segmentation checkpoint (no {key!r})")
+    ckpt = checkpoints.load(path, stage="graspseg_train", required=("model", "settings", "variant"),
+                            kind="grasp segmentation checkpoint")
     model = GraspSegmentationModel(ckpt["settings"]["backbone"], tuple(ckpt["settings"]["head_channels"]))
     model.load_state_dict(ckpt["model"])
     model.eval()

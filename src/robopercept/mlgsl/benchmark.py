@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .data import prepare_depth
-from .evaluate import Selection, predict
+from .metrics import Selection, predict
 from .model import GraspFCN
 
 

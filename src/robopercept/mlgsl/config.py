@@ -154,3 +154,12 @@ class RobotConfig(Validated):
         require(self.clutter_objects >= 2, "clutter_objects", "must be >= 2")
         require(self.max_consecutive_failures >= 1, "max_consecutive_failures", "must be >= 1")
         require(self.ctpg_repeats >= 1, "ctpg_repeats", "must be >= 1")
+
+
+SECTIONS = {
+    "mlgsl_data": JacquardDataConfig,
+    "mlgsl_clutter": ClutterConfig,
+    "mlgsl_train": TrainConfig,
+    "mlgsl_eval": EvalConfig,
+    "mlgsl_robot": RobotConfig,
+}

@@ -17,7 +17,7 @@ import pandas as pd
 from ..seed import derive_seed
 from . import grasps as G
 from .data import Item
-from .evaluate import Selection, accuracy_recall, collision_free_ratio, predict, sample_uniform, topk_success
+from .metrics import Selection, accuracy_recall, collision_free_ratio, predict, sample_uniform, topk_success
 from .train import RUNS, Run, checkpoint_path, load_model
 
 TABLE1_RUNS = ("MLGSL", "MLGSL (2 labels)", "ImgMSE", "ImgMSE (2 labels)")

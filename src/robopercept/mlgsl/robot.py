@@ -38,7 +38,7 @@ from .config import JacquardDataConfig
 from .jacquard_sim import TableWorld, stereo_depth, table_camera
 from ..world.jaw_gripper import FINGER_T, TrialResult
 from .data import prepare_depth
-from .evaluate import Selection, predict
+from .metrics import Selection, predict
 from .model import GraspFCN
 
 

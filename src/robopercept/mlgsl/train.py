@@ -6,27 +6,30 @@ dataset, SAM at three places, and MLGSL on the cluttered dataset. Each is traine
 ``n_seeds`` seeds; every epoch the Top-1/Top-5 success is measured on held-out samples of
 *training* objects (validation; model selection — "trained ... for 50 epochs to select the best
 one") and on the test objects (the curves of Figs. 4 and 6). Adam, the same learning rate,
-batch size and augmentation for all. Runs are independent processes (1 torch thread each), so the
-result of a run does not depend on how many run in parallel.
+batch size and augmentation for all. Every (run, seed) is one shard of the shard runner
+(:mod:`robopercept.world.shards`): an independent process with 1 torch thread, its checkpoint in
+``<models_dir>/<run>_seed<k>/model.pt``, so a run's result does not depend on how many run in
+parallel, and a killed sweep resumes from the runs that finished.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..common import checkpoints
 from ..seed import derive_seed
+from ..world.shards import Shard, plan_identity, run_plan
 from .config import EvalConfig, TrainConfig
 from .data import GraspDataset, collate, load_items
-from .evaluate import Selection, label_jaw_px, topk_success
+from .metrics import Selection, label_jaw_px, topk_success
 from .loss import LOSS_FUNCTIONS
 from .model import GraspFCN
 
@@ -66,8 +69,19 @@ RUNS: tuple[Run, ...] = (
 RUN_BY_NAME = {r.name: r for r in RUNS}
 
 
+STAGE = "mlgsl_train"
+CODE_MODULES = ("robopercept.mlgsl.train", "robopercept.mlgsl.model", "robopercept.mlgsl.loss",
+                "robopercept.mlgsl.data", "robopercept.mlgsl.metrics", "robopercept.mlgsl.grasps",
+                "robopercept.mlgsl.config", "robopercept.formats.jacquard", "robopercept.common.checkpoints",
+                "robopercept.world.shards")
+
+
+def shard_key(run: Run, seed_index: int) -> str:
+    return f"{run.slug}_seed{seed_index}"
+
+
 def checkpoint_path(models_dir: str | Path, run: Run, seed_index: int) -> Path:
-    return Path(models_dir) / f"{run.slug}_seed{seed_index}.pt"
+    return Path(models_dir) / shard_key(run, seed_index) / "model.pt"
 
 
 def _datasets(run: Run, cfg: TrainConfig, jacquard_root: Path, clutter_root: Path, seed: int):
@@ -87,9 +101,10 @@ def _datasets(run: Run, cfg: TrainConfig, jacquard_root: Path, clutter_root: Pat
 
 
 def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, base_seed: int,
-              jacquard_root: str | Path, clutter_root: str | Path, models_dir: str | Path,
+              jacquard_root: str | Path, clutter_root: str | Path, out_folder: str | Path,
               live_dir: str | Path | None = None) -> dict:
-    """Train one (run, seed); save the best-on-validation checkpoint; return its summary."""
+    """Train one (run, seed); save the best-on-validation checkpoint as ``out_folder/model.pt``;
+    return its summary (timings under ``_timing``, which the shard runner keeps out of files)."""
     seed = derive_seed(base_seed, "mlgsl", run.name, seed_index)
     torch.manual_seed(seed)
     train, val, test = _datasets(run, cfg, Path(jacquard_root), Path(clutter_root), seed)
@@ -135,63 +150,49 @@ def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, bas
     if live is not None:
         live.end()
     model.load_state_dict(best_state)
-    path = checkpoint_path(models_dir, run, seed_index)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": model.state_dict(), "run": dataclasses.asdict(run), "seed_index": seed_index, "seed": seed,
-                "config": dataclasses.asdict(cfg), "history": history, "best_epoch": best_epoch,
-                "n_train": len(train), "jaw_px": sel.jaw_px}, tmp)
-    tmp.replace(path)
+    checkpoints.save({"model": model.state_dict(), "run": dataclasses.asdict(run), "seed_index": seed_index,
+                      "seed": seed, "config": dataclasses.asdict(cfg), "history": history, "best_epoch": best_epoch,
+                      "n_train": len(train), "jaw_px": sel.jaw_px}, Path(out_folder) / "model.pt")
     return {"run": run.name, "seed_index": seed_index, "n_train": len(train), "best_epoch": best_epoch,
-            "val_top1": best, "seconds": round(time.perf_counter() - t0, 1), "history": history}
+            "val_top1": best, "history": checkpoints.strip_volatile(history),
+            "_timing": {"seconds": round(time.perf_counter() - t0, 1)}}
 
 
 def load_model(path: str | Path) -> tuple[GraspFCN, dict]:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"mlgsl checkpoint {path} does not exist (run the mlgsl_train stage)")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("model", "run", "history"):
-        if key not in ckpt:
-            raise ValueError(f"{path} is not an mlgsl checkpoint (no {key!r})")
+    ckpt = checkpoints.load(path, stage=STAGE, required=("model", "run", "history"), kind="mlgsl checkpoint")
     model = GraspFCN(ckpt["run"]["attention"])
     model.load_state_dict(ckpt["model"])
     model.eval()
     return model, ckpt
 
 
-def _worker(args) -> dict:
-    os.environ["OMP_NUM_THREADS"] = "1"
+def _train_shard(shard: Shard, folder: Path, *, cfg: TrainConfig, ecfg: EvalConfig, base_seed: int,
+                 jacquard_root: str, clutter_root: str, live_dir: str | None) -> dict:
+    """The runner's task: one (run, seed) in this worker (1 torch thread, see world.shards)."""
     torch.set_num_threads(1)
-    return train_run(*args)
+    return train_run(RUN_BY_NAME[shard.get("run")], shard.get("seed_index"), cfg, ecfg, base_seed, jacquard_root,
+                     clutter_root, folder, live_dir)
 
 
 def train_all(cfg: TrainConfig, ecfg: EvalConfig, base_seed: int, jacquard_root: str | Path,
               clutter_root: str | Path, models_dir: str | Path, live_dir: str | Path | None,
-              runs: tuple[Run, ...] = RUNS, progress: bool = True) -> list[dict]:
-    """Every (run, seed), ``cfg.workers`` at a time; summaries in RUNS order."""
-    from tqdm import tqdm
-
-    jobs = [(run, s, cfg, ecfg, base_seed, str(jacquard_root), str(clutter_root), str(models_dir),
-             None if live_dir is None else str(live_dir)) for run in runs for s in range(cfg.n_seeds)]
-    results: dict[tuple[str, int], dict] = {}
-    bar = tqdm(total=len(jobs), desc="mlgsl runs", disable=not progress)
-    if cfg.workers == 1:
-        for job in jobs:
-            r = train_run(*job)
-            results[(r["run"], r["seed_index"])] = r
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=get_context("spawn")) as ex:
-            futs = [ex.submit(_worker, job) for job in jobs]
-            for fut in as_completed(futs):
-                r = fut.result()
-                results[(r["run"], r["seed_index"])] = r
-                bar.update()
-    bar.close()
-    out = [results[(run.name, s)] for run in runs for s in range(cfg.n_seeds)]
-    Path(models_dir).mkdir(parents=True, exist_ok=True)
-    (Path(models_dir) / "summary.json").write_text(json.dumps(out, indent=1) + "\n")
+              runs: tuple[Run, ...] = RUNS, progress: bool = True, executor: Executor | None = None) -> list[dict]:
+    """Every (run, seed), ``cfg.workers`` at a time on the shard runner; summaries in RUNS order
+    (timings of the runs trained by this call under ``_timing``)."""
+    shards = [Shard(shard_key(run, s), 1, derive_seed(base_seed, "mlgsl", run.name, s),
+                    (("run", run.name), ("seed_index", s))) for run in runs for s in range(cfg.n_seeds)]
+    ident = plan_identity(generator="mlgsl training sweep", config={"train": dataclasses.asdict(cfg),
+                          "eval": dataclasses.asdict(ecfg), "runs": [dataclasses.asdict(r) for r in runs]},
+                          seed=base_seed, code_modules=CODE_MODULES,
+                          inputs={"jacquard": jacquard_root, "clutter": clutter_root})
+    ident["config"]["train"].pop("workers", None)
+    task = functools.partial(_train_shard, cfg=cfg, ecfg=ecfg, base_seed=base_seed, jacquard_root=str(jacquard_root),
+                             clutter_root=str(clutter_root), live_dir=None if live_dir is None else str(live_dir))
+    res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
+                   desc="mlgsl runs", unit="run")
+    out = [{**res.stats[s.key], **({"_timing": res.timings[s.key]} if s.key in res.timings else {})} for s in shards]
+    (Path(models_dir) / "summary.json").write_text(
+        json.dumps([{k: v for k, v in r.items() if k != "_timing"} for r in out], indent=1, sort_keys=True) + "\n")
     return out
 
 
@@ -200,7 +201,7 @@ def best_seed_checkpoint(models_dir: str | Path, run: Run, n_seeds: int) -> Path
     best, best_path = -1.0, None
     for s in range(n_seeds):
         path = checkpoint_path(models_dir, run, s)
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = checkpoints.load(path, stage=STAGE, required=("history", "best_epoch"), kind="mlgsl checkpoint")
         val = ckpt["history"][ckpt["best_epoch"] - 1]["val_top1"]
         if val > best:
             best, best_path = val, path

@@ -22,10 +22,11 @@ def _scrub(text: str, replacements: list[tuple[str, str]]) -> str:
     return text
 
 
-def normalize_notebook(nb, input_path: Path | None = None):
-    """Return ``nb`` with volatile metadata removed (modifies and returns the same object)."""
+def normalize_notebook(nb, input_path: Path | None = None, replacements: list[tuple[str, str]] | None = None):
+    """Return ``nb`` with volatile metadata removed (modifies and returns the same object).
+    ``replacements`` (old, new) are applied first, to sources and outputs (e.g. a scratch folder)."""
     root = str(paths.root())
-    repl = [(root, "<repo>")]
+    repl = list(replacements or []) + [(root, "<repo>")]
     home = os.path.expanduser("~")
     if home and home != "/":
         repl.append((home, "~"))
@@ -41,6 +42,7 @@ def normalize_notebook(nb, input_path: Path | None = None):
             cell["id"] = f"cell-{k:03d}"
         for key in _CELL_META_DROP:
             cell.metadata.pop(key, None)
+        cell.source = _scrub(cell.source, repl[:-1]) if replacements else cell.source
         if cell.cell_type != "code":
             continue
         for out in cell.get("outputs", []):

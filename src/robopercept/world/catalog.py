@@ -76,7 +76,10 @@ class Catalog:
             raise ValueError(f"catalog at {self.root} is empty")
 
     def objects(self, split: Split, limit: int | None = None) -> list[CatalogObject]:
-        """Objects of one split (first ``limit`` by id). Raises if the split is empty."""
+        """Objects of one split, in id order. ``limit`` < the split's size takes a subset that covers
+        every shape: objects are taken round-robin over the shapes (each shape in id order), so a
+        small profile still sees boxes, cylinders, pouches, balls and meshes. Raises if the split
+        is empty."""
         if split not in ("train", "test"):
             raise ValueError(f"unknown split {split!r}; expected 'train' or 'test'")
         objs = [o for o in self.items if o.split == split]
@@ -87,7 +90,19 @@ class Catalog:
                 raise ValueError(f"object limit must be >= 1, got {limit}")
             if limit > len(objs):
                 raise ValueError(f"asked for {limit} {split} objects but the catalog has {len(objs)}")
-            objs = objs[:limit]
+            if limit < len(objs):
+                by_shape: dict[str, list[CatalogObject]] = {}
+                for o in objs:
+                    by_shape.setdefault(o.shape, []).append(o)
+                chosen: list[CatalogObject] = []
+                k = 0
+                while len(chosen) < limit:
+                    for group in by_shape.values():
+                        if k < len(group) and len(chosen) < limit:
+                            chosen.append(group[k])
+                    k += 1
+                keep = {o.id for o in chosen}
+                objs = [o for o in objs if o.id in keep]
         return objs
 
     def get(self, object_id: int) -> CatalogObject:

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from robopercept.graspseg import baselines
-from robopercept.graspseg.evaluate import MethodResult, evaluate_masks, table1
+from robopercept.graspseg.table1 import MethodResult, evaluate_masks, table1
 from robopercept.graspseg.filters import (FilterConfig, binary_entropy, contour_filter, large_contours,
                                           model_filter, occlusion_ratio, relative_entropy)
 from robopercept.graspseg.metrics import iou, relative_error
@@ -138,7 +138,7 @@ claims:
 
 def test_claims_file_parses_against_a_full_table():
     from robopercept import paths
-    from robopercept.graspseg.evaluate import PAPER_TABLE1
+    from robopercept.graspseg.table1 import PAPER_TABLE1
 
     rows = [{"method": m, "mIOU": v[0], "error_pct": v[1], "recall_pct": v[2]} for m, v in PAPER_TABLE1.items()]
     res = evaluate_claims(paths.root() / "src/robopercept/graspseg/claims_table1.yaml", pd.DataFrame(rows))

@@ -15,14 +15,15 @@ from robopercept.formats import coco
 from robopercept.formats.grasp_pairs import iter_grasp_folders, read_png, read_sample
 from robopercept.world.catalog import load_catalog
 from robopercept.graspseg.config import GraspDataConfig
-from robopercept.graspseg.grasp_collection import generate, plan_shards, run_shard
+from robopercept.graspseg.grasp_collection import collect_shard, generate, identity, plan_shards
+from robopercept.world.shards import run_one
 
 CFG = GraspDataConfig(height=64, width=96, n_unlabeled=4, n_labeled_train=3, n_labeled_test=3,
                       n_train_objects=20, n_test_objects=10, min_objects_per_bin=3, max_objects_per_bin=5,
                       settle_steps=60, shard_size=2, workers=1)
 
 
-VOLATILE = {"generation_log.json", "timing.json"}  # wall-clock timings
+VOLATILE = set()  # nothing volatile is written into a dataset any more
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -94,26 +95,63 @@ def test_coco_masks_match_instance_images(dataset):
                 assert not (api.annToMask(a).astype(bool) & ~amodal).any()
 
 
+def _task():
+    import functools
+
+    return functools.partial(collect_shard, cfg=CFG, data_dir=str(paths.data_dir()))
+
+
 def test_resume_after_a_crash(dataset, tmp_path):
     out = tmp_path / "resume"
-    specs = plan_shards(CFG, 3)
-    cat = load_catalog()
-    run_shard(specs[0], CFG, cat, out)  # one finished shard ...
-    finished = out / specs[0].split / specs[0].name
+    shards = plan_shards(CFG, 3)
+    out.mkdir()
+    (out / "plan.json").write_text(json.dumps(identity(CFG, 3, paths.data_dir()), sort_keys=True, indent=1) + "\n")
+    run_one(_task(), shards[0], str(out))  # one finished shard ...
+    finished = out / shards[0].key
     mtime = (finished / "shard.json").stat().st_mtime_ns
-    half = out / specs[1].split / (specs[1].name + ".tmp")  # ... and one killed half-way
+    half = out / (shards[1].key + ".tmp")  # ... and one killed half-way
     (half / "000000").mkdir(parents=True)
     (half / "000000" / "before.png").write_bytes(b"truncated")
-    # the plan file of the interrupted run
-    from robopercept.graspseg import grasp_collection as grasp_data
-
-    (out / "plan.json").write_text(json.dumps(grasp_data.plan_identity(CFG, 3), sort_keys=True, indent=1) + "\n")
     summary = generate(CFG, 3, paths.data_dir(), out, progress=False)
-    assert summary["generated_now"] == 10 - specs[0].count  # the finished shard was not redone
+    assert summary["generated_now"] == 10 - shards[0].count  # the finished shard was not redone
     assert (finished / "shard.json").stat().st_mtime_ns == mtime
     assert not list(out.rglob("*.tmp"))
     a, b = _files(dataset), _files(out)
     assert [k for k in a if a[k] != b.get(k)] == []
+
+
+def test_shard_alone_equals_shard_after_others(dataset, tmp_path):
+    """Fresh simulation state per shard: shard k run first, alone, gives the bytes it has after 0..k-1."""
+    shards = plan_shards(CFG, 3)
+    last = shards[-1]
+    run_one(_task(), last, str(tmp_path))
+    a = _files(dataset / last.key)
+    b = _files(tmp_path / last.key)
+    assert a.keys() == b.keys() and [k for k in a if a[k] != b[k]] == []
+
+
+def test_corrupt_shard_is_regenerated(dataset, tmp_path):
+    out = tmp_path / "corrupt"
+    shutil.copytree(dataset, out)
+    victim = next(out.rglob("record.json"))
+    victim.write_text(victim.read_text()[:10])  # truncated
+    summary = generate(CFG, 3, paths.data_dir(), out, progress=False)
+    assert len(summary["repaired_shards"]) == 1
+    a, b = _files(dataset), _files(out)
+    assert [k for k in a if a[k] != b.get(k)] == []
+
+
+def test_code_change_starts_over(dataset, tmp_path, monkeypatch):
+    """The plan identity hashes the generator's code: edited code never resumes stale shards."""
+    from robopercept.graspseg import grasp_collection
+
+    out = tmp_path / "edited"
+    shutil.copytree(dataset, out)
+    marker = out / "unlabeled" / "shard_00000" / "stale.txt"
+    marker.write_text("from the old code")
+    monkeypatch.setattr(grasp_collection, "CODE_MODULES", grasp_collection.CODE_MODULES + ("robopercept.paths",))
+    generate(CFG, 3, paths.data_dir(), out, progress=False)
+    assert not marker.exists()
 
 
 def test_changed_parameters_start_over(dataset, tmp_path):

@@ -95,10 +95,15 @@ def test_checkpoint_round_trip_weights_only(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(m(x), m2(x))
     torch.save({"weights": {}}, tmp_path / "bad.pt")
-    with pytest.raises(ValueError, match="not a grasp segmentation checkpoint"):
+    from robopercept.common.checkpoints import CheckpointError
+
+    with pytest.raises(CheckpointError, match="bad.pt is not a grasp segmentation checkpoint.*graspseg_train"):
         load_checkpoint(tmp_path / "bad.pt")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(CheckpointError, match="missing.pt does not exist; the `graspseg_train` stage makes it"):
         load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "trunc.pt").write_bytes(path.read_bytes()[:100])  # a truncated file names itself and its stage
+    with pytest.raises(CheckpointError, match="trunc.pt.*truncated or corrupt.*graspseg_train"):
+        load_checkpoint(tmp_path / "trunc.pt")
 
 
 def test_loads_a_torchvision_mask_rcnn_checkpoint(tmp_path):
@@ -119,5 +124,5 @@ def test_loads_a_torchvision_mask_rcnn_checkpoint(tmp_path):
     with pytest.raises(ValueError, match="no backbone weights matching"):
         load_detection_backbone(other, tmp_path / "maskrcnn.pth")
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="cannot read checkpoint"):
+    with pytest.raises(ValueError, match="cannot read pretrained checkpoint .*junk.pth"):
         load_detection_backbone(m, tmp_path / "junk.pth")

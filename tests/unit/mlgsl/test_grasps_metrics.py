@@ -7,7 +7,7 @@ import pytest
 
 from robopercept.formats.jacquard import GraspRect
 from robopercept.mlgsl import grasps as G
-from robopercept.mlgsl.evaluate import accuracy_recall
+from robopercept.mlgsl.metrics import accuracy_recall
 
 
 def test_iou_identical():

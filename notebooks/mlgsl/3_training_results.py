@@ -17,16 +17,7 @@
 # pretrained GQ-CNN discriminator as a stand-in for that.
 
 # %% tags=["parameters"]
-profile = "cpu"
-seed = 0
-image_size = 96
-depth = "stereo"
-n_seeds = 2
-peak_distance_at_300 = 20
-smooth_sigma_at_300 = 2.0
-n_accuracy_images = 60
-n_accuracy_grasps = 100
-quality_threshold = 0.5
+params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
 n_examples = 4
 data_dir = "data"
 artifacts_dir = "artifacts"
@@ -44,43 +35,42 @@ from matplotlib import pyplot as plt
 from robopercept import paths
 from robopercept.formats import jacquard
 from robopercept.mlgsl import results as R
-from robopercept.mlgsl.config import EvalConfig
+from robopercept.notebook import setup
 from robopercept.mlgsl.data import load_items
-from robopercept.mlgsl.evaluate import Selection, predict
+from robopercept.mlgsl.metrics import Selection, predict
 from robopercept.mlgsl.plots import draw_grasps, show_maps
 from robopercept.mlgsl.robot import TrialOracle, dataset_config, finger_px
 from robopercept.mlgsl.train import RUN_BY_NAME, checkpoint_path, load_model
 from robopercept.reporting import figures, tables
 from robopercept.reporting.claims import evaluate_claims
-from robopercept.seed import seed_everything
 from robopercept.world.catalog import load_catalog
 
-ecfg = EvalConfig.from_namespace(globals())
-seed_everything(seed)
-figures.use_style()
-jacquard_root = paths.resolve(artifacts_dir) / "datasets" / "mlgsl_jacquard"
-clutter_root = paths.resolve(artifacts_dir) / "datasets" / "mlgsl_clutter"
-models_dir = paths.resolve(artifacts_dir) / "models" / "mlgsl"
-out_tables = paths.resolve(reports_dir) / "tables" / "mlgsl"
-out_figures = paths.resolve(reports_dir) / "figures" / "mlgsl"
+run = setup("mlgsl_results", params, paper="mlgsl", data_dir=data_dir, artifacts_dir=artifacts_dir,
+            reports_dir=reports_dir)
+tcfg, ecfg = run["mlgsl_train"], run["mlgsl_eval"]
+jacquard_root = run.datasets / "mlgsl_jacquard"
+clutter_root = run.datasets / "mlgsl_clutter"
+models_dir = run.models / "mlgsl"
+out_tables = run.tables
+out_figures = run.figures
 data_cfg = dataset_config(jacquard_root)
-test = load_items(jacquard_root, "test", image_size, depth=depth)
-clutter_test = load_items(clutter_root, "test", image_size, depth=depth)
-acc_samples = [jacquard.read_sample(f, sid, depth_only=True) for f, sid in jacquard.list_samples(jacquard_root / "test")[:n_accuracy_images]]
+test = load_items(jacquard_root, "test", tcfg.image_size, depth=tcfg.depth)
+clutter_test = load_items(clutter_root, "test", tcfg.image_size, depth=tcfg.depth)
+acc_samples = [jacquard.read_sample(f, sid, depth_only=True) for f, sid in jacquard.list_samples(jacquard_root / "test")[:ecfg.n_accuracy_images]]
 display(Markdown(f"{len(test)} single-object test images ({sum(len(i.all_grasps) for i in test) / len(test):.1f} labels "
                  f"each, test objects), {len(clutter_test)} cluttered test scenes; accuracy/recall on "
-                 f"{len(acc_samples)} images × {n_accuracy_grasps} grasps."))
+                 f"{len(acc_samples)} images × {ecfg.n_accuracy_grasps} grasps."))
 
 # %%
-oracle = TrialOracle(load_catalog(paths.resolve(data_dir)), data_cfg)
-per_seed = R.evaluate_runs(models_dir, n_seeds, test, clutter_test, image_size, peak_distance_at_300,
-                           smooth_sigma_at_300, finger_px(data_cfg), oracle, [s.scene for s in acc_samples],
-                           [s.perfect_depth for s in acc_samples], len(acc_samples), n_accuracy_grasps,
-                           quality_threshold, seed, test_masks=R.object_masks(acc_samples, image_size))
+oracle = TrialOracle(load_catalog(run.data), data_cfg)
+per_seed = R.evaluate_runs(models_dir, tcfg.n_seeds, test, clutter_test, tcfg.image_size, ecfg.peak_distance_at_300,
+                           ecfg.smooth_sigma_at_300, finger_px(data_cfg), oracle, [s.scene for s in acc_samples],
+                           [s.perfect_depth for s in acc_samples], len(acc_samples), ecfg.n_accuracy_grasps,
+                           ecfg.quality_threshold, run.seed, test_masks=R.object_masks(acc_samples, tcfg.image_size))
 oracle.close()
 agg = R.aggregate(per_seed)
 _ = tables.write_table(per_seed, out_tables, "runs_per_seed", caption="Every run and seed on the test objects.")
-_ = tables.write_table(agg, out_tables, "runs", caption=f"Every run, mean over {n_seeds} seed(s); top1_std over seeds.")
+_ = tables.write_table(agg, out_tables, "runs", caption=f"Every run, mean over {tcfg.n_seeds} seed(s); top1_std over seeds.")
 display(agg.round(1))
 
 # %% [markdown]
@@ -108,7 +98,7 @@ r = agg.set_index("run")
 display(Markdown(
     f"Over the image, {r.loc['MLGSL', 'true_positive_rate_of_samples']:.1f} % of the sampled grasps succeed in the "
     f"simulator, on the object {r.loc['MLGSL', 'true_positive_rate_of_samples_on_object']:.1f} %. MLGSL predicts "
-    f"q̂ > {quality_threshold} for {r.loc['MLGSL', 'predicted_positive_rate_on_object']:.1f} % of the on-object grasps, "
+    f"q̂ > {ecfg.quality_threshold} for {r.loc['MLGSL', 'predicted_positive_rate_on_object']:.1f} % of the on-object grasps, "
     f"ImgMSE for {r.loc['ImgMSE', 'predicted_positive_rate_on_object']:.1f} %: MLGSL's loss only fixes Q̂ *up to a "
     "scale* (it is normalised into a distribution), so its absolute values are not calibrated success rates and a "
     "0.5 threshold cuts it conservatively — the effect the paper describes (\"a conservative estimation of the grasp "
@@ -173,10 +163,10 @@ display(col.round(1))
 # %%
 sel_of = {}
 maps_of = {}
-show = test[:n_examples]
+show = test[:ecfg.n_examples]
 for name in ("MLGSL", "ImgMSE", "MLGSL (1k, 2 labels)", "ImgMSE (1k, 2 labels)", "MLGSL (2 labels)"):
     model, ckpt = load_model(checkpoint_path(models_dir, RUN_BY_NAME[name], 0))
-    sel_of[name] = Selection(image_size, peak_distance_at_300, smooth_sigma_at_300, float(ckpt["jaw_px"]))
+    sel_of[name] = Selection(tcfg.image_size, ecfg.peak_distance_at_300, ecfg.smooth_sigma_at_300, float(ckpt["jaw_px"]))
     maps_of[name] = predict(model, [it.depth for it in show])
 fig, axes = plt.subplots(len(show), 5, figsize=(10, 2.1 * len(show)), squeeze=False)
 for i, (it, m) in enumerate(zip(show, maps_of["MLGSL (2 labels)"])):
@@ -218,4 +208,4 @@ _ = tables.write_metrics({**{f"{r['method']}/{k}": r[k] for r in t1.to_dict("rec
                           "collision_free/single": float(col.iloc[0]["collision-free %"]),
                           "collision_free/clutter": float(col.iloc[1]["collision-free %"]),
                           "claims_hold": int((claims.holds == True).sum()), "claims_total": len(claims)},  # noqa: E712
-                         paths.resolve(reports_dir) / "metrics" / "mlgsl" / "training_results.json")
+                         run.metrics / "training_results.json")

@@ -16,18 +16,7 @@
 # seed with the best validation Top-1 is deployed (the paper deploys its best model).
 
 # %% tags=["parameters"]
-profile = "cpu"
-seed = 0
-image_size = 96
-n_seeds = 2
-peak_distance_at_300 = 20
-smooth_sigma_at_300 = 2.0
-n_objects = 36
-drops_per_object = 3
-clutter_runs = 10
-clutter_objects = 6
-max_consecutive_failures = 5
-ctpg_repeats = 50
+params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
 data_dir = "data"
 artifacts_dir = "artifacts"
 reports_dir = "reports"
@@ -40,32 +29,32 @@ from IPython.display import Markdown, display
 from robopercept import paths
 from robopercept.formats import jacquard
 from robopercept.mlgsl.benchmark import measure
-from robopercept.mlgsl.config import RobotConfig
+from robopercept.notebook import setup
 from robopercept.mlgsl.robot import (PAPER_TABLE2, clutter_removal, ctpg_ms, dataset_config, load_planner,
                                      single_object_trials)
 from robopercept.mlgsl.train import RUN_BY_NAME, best_seed_checkpoint
 from robopercept.reporting import tables
-from robopercept.seed import seed_everything
 from robopercept.world.catalog import load_catalog
 
-rcfg = RobotConfig.from_namespace(globals())
-seed_everything(seed)
+run = setup("mlgsl_robot", params, paper="mlgsl", data_dir=data_dir, artifacts_dir=artifacts_dir,
+            reports_dir=reports_dir)
+tcfg, ecfg, rcfg = run["mlgsl_train"], run["mlgsl_eval"], run["mlgsl_robot"]
 torch.set_num_threads(2)
-jacquard_root = paths.resolve(artifacts_dir) / "datasets" / "mlgsl_jacquard"
-models_dir = paths.resolve(artifacts_dir) / "models" / "mlgsl"
-out_tables = paths.resolve(reports_dir) / "tables" / "mlgsl"
+jacquard_root = run.datasets / "mlgsl_jacquard"
+models_dir = run.models / "mlgsl"
+out_tables = run.tables
 data_cfg = dataset_config(jacquard_root)
-catalog = load_catalog(paths.resolve(data_dir))
+catalog = load_catalog(run.data)
 deployed = {"MLGSL (2 labels)": "MLGSL (Ours, 2 labels)", "MLGSL": "MLGSL (Ours, 16 labels)",
             "ImgMSE": "GG-CNN loss (ImgMSE, 16 labels)", "ImgMSE (2 labels)": "GG-CNN loss (ImgMSE, 2 labels)"}
-planners = {label: load_planner(label, best_seed_checkpoint(models_dir, RUN_BY_NAME[run], n_seeds), image_size,
-                                data_cfg.render_size, peak_distance_at_300, smooth_sigma_at_300)
+planners = {label: load_planner(label, best_seed_checkpoint(models_dir, RUN_BY_NAME[run], tcfg.n_seeds), tcfg.image_size,
+                                data_cfg.render_size, ecfg.peak_distance_at_300, ecfg.smooth_sigma_at_300)
             for run, label in deployed.items()}
 # a diagnostic, not a method of the paper: MLGSL's grasp point and angle, with the gripper opened fully
 # instead of to the predicted width Ŵ
 diagnostic = "MLGSL (2 labels), gripper fully open [diagnostic]"
-planners[diagnostic] = load_planner(diagnostic, best_seed_checkpoint(models_dir, RUN_BY_NAME["MLGSL (2 labels)"], n_seeds),
-                                    image_size, data_cfg.render_size, peak_distance_at_300, smooth_sigma_at_300,
+planners[diagnostic] = load_planner(diagnostic, best_seed_checkpoint(models_dir, RUN_BY_NAME["MLGSL (2 labels)"], tcfg.n_seeds),
+                                    tcfg.image_size, data_cfg.render_size, ecfg.peak_distance_at_300, ecfg.smooth_sigma_at_300,
                                     fixed_opening_m=data_cfg.max_opening_m)
 
 # %% [markdown]
@@ -73,21 +62,21 @@ planners[diagnostic] = load_planner(diagnostic, best_seed_checkpoint(models_dir,
 
 # %%
 records = pd.DataFrame(single_object_trials(list(planners.values()), catalog, data_cfg, rcfg.n_objects,
-                                            rcfg.drops_per_object, seed))
+                                            rcfg.drops_per_object, run.seed))
 example_depth = jacquard.read_sample(*jacquard.list_samples(jacquard_root / "test")[0], depth_only=True).stereo_depth
 rows = []
 for label, pl in planners.items():
     r = records[records.method == label]
     rows.append({"method": label, "required data": f"{len(jacquard.list_samples(jacquard_root / 'train'))} x "
                                                     f"{'2' if '2 labels' in label else '16'}",
-                 "SR (%)": 100 * r.success.mean(), "k/n": f"{int(r.success.sum())}/{len(r)}",
-                 "CTPG (ms, this CPU)": ctpg_ms(pl, example_depth, rcfg.ctpg_repeats)})
+                 "SR (%)": 100 * r.success.mean(), "k/n": f"{int(r.success.sum())}/{len(r)}"})
+ctpg = {label: ctpg_ms(pl, example_depth, rcfg.ctpg_repeats) for label, pl in planners.items()}
 ours = pd.DataFrame(rows)
 paper = pd.DataFrame([{"method (paper)": k, **v} for k, v in PAPER_TABLE2.items()])
 _ = tables.write_table(ours, out_tables, "table2",
                        caption=f"Table II (ours): {records.object.nunique()} test objects x {rcfg.drops_per_object} "
-                               f"drops, simulated parallel-jaw gripper; CTPG median over {rcfg.ctpg_repeats} plans at "
-                               f"{image_size}x{image_size}, 2 CPU threads.")
+                               f"drops, simulated parallel-jaw gripper. CTPG (a timing) is in "
+                               "reports/timings/mlgsl/ctpg.json.")
 _ = tables.write_table(paper, out_tables, "table2_paper",
                        caption="Table II as the paper reports it (real robot; CTPG on a GTX 1060). Reference only.")
 display(ours.round(1))
@@ -119,27 +108,27 @@ display(Markdown(
 # ## CTPG at the paper's input size (benchmark)
 
 # %%
-bench = pd.DataFrame([measure(s, rcfg.ctpg_repeats, 2, stored=s, channels_last=cl) for s in sorted({image_size, 300})
+bench = pd.DataFrame([measure(s, rcfg.ctpg_repeats, 2, stored=s, channels_last=cl) for s in sorted({tcfg.image_size, 300})
                       for cl in (True, False)])
-_ = tables.write_table(bench, out_tables, "ctpg_benchmark",
-                       caption="Computation time per grasp on this machine (2 CPU threads, batch 1): "
-                               "`python -m robopercept.mlgsl.benchmark --size 96 300` (channels-last weights, as deployed; "
-                               "`--no-channels-last` for the NCHW rows). Paper: 21 ms on a GTX 1060.")
-display(bench)
+# timings are kept apart from DVC-tracked outputs (and from this notebook's outputs, so reruns give the same bytes)
+_ = run.write_timings("ctpg", {"planners_ms_at_image_size": ctpg, "benchmark": bench.to_dict("records"),
+                               "command": "python -m robopercept.mlgsl.benchmark --size 96 300"})
+display(Markdown("Computation time per grasp on this machine (2 CPU threads, batch 1) is written to "
+                 "`reports/timings/mlgsl/ctpg.json` (README, Benchmarks). Paper: 21 ms on a GTX 1060."))
 
 # %% [markdown]
 # ## Clutter removal (§V): single-object vs cluttered training
 
 # %%
 clutter_planners = {"MLGSL, single-object data": load_planner(
-                        "MLGSL, single-object data", best_seed_checkpoint(models_dir, RUN_BY_NAME["MLGSL"], n_seeds),
-                        image_size, data_cfg.render_size, peak_distance_at_300, smooth_sigma_at_300),
+                        "MLGSL, single-object data", best_seed_checkpoint(models_dir, RUN_BY_NAME["MLGSL"], tcfg.n_seeds),
+                        tcfg.image_size, data_cfg.render_size, ecfg.peak_distance_at_300, ecfg.smooth_sigma_at_300),
                     "MLGSL, cluttered data": load_planner(
-                        "MLGSL, cluttered data", best_seed_checkpoint(models_dir, RUN_BY_NAME["MLGSL (clutter)"], n_seeds),
-                        image_size, data_cfg.render_size, peak_distance_at_300, smooth_sigma_at_300)}
+                        "MLGSL, cluttered data", best_seed_checkpoint(models_dir, RUN_BY_NAME["MLGSL (clutter)"], tcfg.n_seeds),
+                        tcfg.image_size, data_cfg.render_size, ecfg.peak_distance_at_300, ecfg.smooth_sigma_at_300)}
 runs = pd.DataFrame([r for pl in clutter_planners.values()
                      for r in clutter_removal(pl, catalog, data_cfg, rcfg.clutter_runs, rcfg.clutter_objects,
-                                              rcfg.max_consecutive_failures, seed)]).fillna(0)
+                                              rcfg.max_consecutive_failures, run.seed)]).fillna(0)
 removal = runs.groupby("method", sort=False).agg(placed=("placed", "sum"), removed=("removed", "sum"),
                                                  attempts=("attempts", "sum")).reset_index()
 removal["removal rate (%)"] = 100 * removal.removed / removal.placed
@@ -164,14 +153,10 @@ display(Markdown(
 sr = ours.set_index("method")["SR (%)"]
 rr = removal.set_index("method")["removal rate (%)"]
 _ = tables.write_metrics({"single/" + k: float(v) for k, v in sr.items()}
-                         | {"clutter_removal/" + k: float(v) for k, v in rr.items()}
-                         | {"ctpg_ms/" + str(int(r["size"])): float(r["total_ms_median"])
-                            for _, r in bench[bench.channels_last].iterrows()},
-                         paths.resolve(reports_dir) / "metrics" / "mlgsl" / "robot.json")
+                         | {"clutter_removal/" + k: float(v) for k, v in rr.items()},
+                         run.metrics / "robot.json")
 display(Markdown(
     f"Simulated single-object success: MLGSL (2 labels) {sr['MLGSL (Ours, 2 labels)']:.1f} %, ImgMSE (16 labels) "
     f"{sr['GG-CNN loss (ImgMSE, 16 labels)']:.1f} %, ImgMSE (2 labels) {sr['GG-CNN loss (ImgMSE, 2 labels)']:.1f} % "
     f"(paper, real robot: MLGSL 90.7 %, GG-CNN 83.3 %, GG-CNN2 88.9 %). Clutter removal: single-object training "
-    f"{rr.iloc[0]:.0f} %, cluttered training {rr.iloc[1]:.0f} % (paper: 70 % vs 90 %). CTPG at 300×300 on this CPU: "
-    f"{float(bench[(bench['size'] == 300) & bench.channels_last].total_ms_median.iloc[0]):.1f} ms (paper: 21 ms on a "
-    "GTX 1060)."))
+    f"{rr.iloc[0]:.0f} %, cluttered training {rr.iloc[1]:.0f} % (paper: 70 % vs 90 %)."))

@@ -19,15 +19,7 @@
 # What the stand-in buys is measured in Table I by the "Grasp-100-Scratch" ablation row.
 
 # %% tags=["parameters"]
-profile = "cpu"
-seed = 0
-height = 160
-width = 240
-n_images = 400
-backbone = "resnet18"
-steps = 250
-batch_size = 8
-lr = 0.001
+params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
 data_dir = "data"
 artifacts_dir = "artifacts"
 reports_dir = "reports"
@@ -42,39 +34,39 @@ from matplotlib import pyplot as plt
 from robopercept import paths
 from robopercept.common.coco_data import CocoInstances
 from robopercept.common.pretrain import PretrainSettings, dense_targets, pretrain_backbone, save_backbone_checkpoint
-from robopercept.graspseg.config import PretrainConfig
+from robopercept.notebook import setup
 from robopercept.reporting import figures
-from robopercept.seed import seed_everything
 from robopercept.common.pretrain_bins import generate_bin_images
 
-cfg = PretrainConfig.from_namespace(globals())
-seed_everything(seed)
-figures.use_style()
-sim_set = paths.resolve(artifacts_dir) / "datasets" / "sim_bins_coco"
-checkpoint = paths.resolve(artifacts_dir) / "models" / "graspseg" / "backbone_pretrained.pt"
-out_figures = paths.resolve(reports_dir) / "figures" / "graspseg"
+run = setup("pretrained_backbone", params, paper="pretrain", data_dir=data_dir, artifacts_dir=artifacts_dir,
+            reports_dir=reports_dir)
+cfg = run["pretrain"]
+sim_set = run.datasets / "pretrain_bins"
+checkpoint = run.models / "pretrain" / "backbone.pt"
+out_figures = run.figures
 
 # %% [markdown]
 # ## The generic simulated set
 
 # %%
-_ = generate_bin_images(sim_set, cfg.n_images, height, width, seed, data_dir=data_dir)
+_ = generate_bin_images(cfg, run.seed, run.data, sim_set)
 ds = CocoInstances(sim_set)
 n_instances = len(ds.api.getAnnIds())
 display(Markdown(f"{len(ds)} images, {n_instances} instances ({n_instances / len(ds):.1f} per image), "
-                 f"{height}x{width} pixels, training objects only."))
+                 f"{cfg.height}x{cfg.width} pixels, training objects only."))
 
 # %% [markdown]
 # ## Pretraining
 
 # %%
-settings = PretrainSettings(backbone=cfg.backbone, lr=cfg.lr, batch_size=cfg.batch_size, steps=cfg.steps, seed=seed)
-with Live(dir=str(paths.resolve(reports_dir) / "training" / "graspseg" / "pretrain"), save_dvc_exp=False,
+settings = PretrainSettings(backbone=cfg.backbone, lr=cfg.lr, batch_size=cfg.batch_size, steps=cfg.steps, seed=run.seed)
+with Live(dir=str(run.training), save_dvc_exp=False,
           dvcyaml=None, report=None) as live:
     model, history = pretrain_backbone(settings, ds, live=live)
 _ = save_backbone_checkpoint(model, checkpoint, settings, history, dataset=str(sim_set.name))
 hist = pd.DataFrame(history)
-display(Markdown(f"{len(hist)} steps in {hist.seconds.iloc[-1]:.0f} s; foreground category accuracy over the "
+_ = run.write_timings("pretrained_backbone", {"steps": len(hist), "seconds": float(hist.seconds.iloc[-1])})
+display(Markdown(f"{len(hist)} steps; foreground category accuracy over the "
                  f"last 20 steps {hist.foreground_accuracy.tail(20).mean():.2f}."))
 
 # %%

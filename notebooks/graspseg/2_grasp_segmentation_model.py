@@ -19,19 +19,8 @@
 # notebook; a path to torchvision's COCO `maskrcnn_resnet50_fpn` weights gives the paper's setting.
 
 # %% tags=["parameters"]
-profile = "cpu"
-seed = 0
-backbone = "resnet18"
-head_width = 64
-n_small = 100
-n_large = 200
-n_val = 100
-lr = 0.0003
-batch_size = 8
-max_steps = 150
-eval_every = 25
-patience = 3
-pretrained_checkpoint = "stand-in"
+params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
+data_dir = "data"
 artifacts_dir = "artifacts"
 reports_dir = "reports"
 
@@ -42,24 +31,23 @@ from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
 from robopercept import paths
-from robopercept.graspseg.config import GraspModelConfig
+from robopercept.notebook import setup
 from robopercept.graspseg.loss import PAPER_KERNELS, scaled_kernels
 from robopercept.graspseg.train import load_checkpoint
 from robopercept.graspseg.variants import VARIANTS, train_variants
 from robopercept.reporting import figures, tables
-from robopercept.seed import seed_everything
 
-cfg = GraspModelConfig.from_namespace(globals())
-seed_everything(seed)
-figures.use_style()
-dataset = paths.resolve(artifacts_dir) / "datasets" / "graspseg_grasps"
-pretrained = (paths.resolve(artifacts_dir) / "models" / "graspseg" / "backbone_pretrained.pt"
-              if pretrained_checkpoint == "stand-in" else paths.resolve(pretrained_checkpoint))
+run = setup("graspseg_train", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
+            reports_dir=reports_dir)
+cfg = run["graspseg_model"]
+dataset = run.datasets / "graspseg_grasps"
+pretrained = (run.models / "pretrain" / "backbone.pt"
+              if cfg.pretrained_checkpoint == "stand-in" else paths.resolve(cfg.pretrained_checkpoint))
 if not pretrained.exists():
     raise FileNotFoundError(f"pretrained_checkpoint: {pretrained} does not exist")
-models_dir = paths.resolve(artifacts_dir) / "models" / "graspseg" / "variants"
-out_tables = paths.resolve(reports_dir) / "tables" / "graspseg"
-out_figures = paths.resolve(reports_dir) / "figures" / "graspseg"
+models_dir = run.models / "graspseg" / "variants"
+out_tables = run.tables
+out_figures = run.figures
 height = int(pd.read_json(dataset / "camera.json", typ="series")["height"])
 display(Markdown(f"Loss kernels: the paper's {PAPER_KERNELS} at 640 rows become {scaled_kernels(height)} at "
                  f"{height} rows."))
@@ -69,10 +57,10 @@ display(Markdown(f"Loss kernels: the paper's {PAPER_KERNELS} at 640 rows become 
 
 # %%
 summary = train_variants(cfg, dataset, pretrained, models_dir,
-                         paths.resolve(reports_dir) / "training" / "graspseg" / "variants", seed)
+                         run.training / "variants", run.seed)
 _ = tables.write_table(summary, out_tables, "grasp_model_training",
                        caption=f"Grasp segmentation training ({cfg.backbone}, head width {cfg.head_width}, "
-                               f"lr {cfg.lr:g}, batch {cfg.batch_size}, profile {profile}).")
+                               f"lr {cfg.lr:g}, batch {cfg.batch_size}, profile {run.profile}).")
 display(summary.round(2))
 
 # %%

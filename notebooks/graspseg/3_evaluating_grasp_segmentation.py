@@ -23,18 +23,9 @@
 # `good_iou`), and report the rows with the paper's 0.1 as well, in their own table.
 
 # %% tags=["parameters"]
-profile = "cpu"
-seed = 0
-tune_max_pairs = 100
-t_occ = 0.95
-t_ent = 0.1
-min_contour_px_at_paper_res = 1000
+params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
+data_dir = "data"
 n_examples = 4
-min_object_grasps = 3
-calibrate_t_ent = True
-good_iou = 0.75
-n_large = 200
-n_val = 100
 artifacts_dir = "artifacts"
 reports_dir = "reports"
 
@@ -49,22 +40,21 @@ from matplotlib import pyplot as plt
 
 from robopercept import paths
 from robopercept.formats.grasp_pairs import iter_grasp_folders, read_sample
-from robopercept.graspseg import baselines, evaluate
-from robopercept.graspseg.config import GraspModelConfig, Table1Config
+from robopercept.graspseg import baselines, table1 as T1
+from robopercept.notebook import setup
 from robopercept.graspseg.data import GraspSegDataset
 from robopercept.graspseg.filters import FilterConfig, binary_entropy
 from robopercept.graspseg.variants import VARIANTS, split_labeled_train
 from robopercept.reporting import claims, figures, tables
-from robopercept.seed import seed_everything
 
-cfg = Table1Config.from_namespace(globals())
-seed_everything(seed)
-figures.use_style()
+run = setup("graspseg_table1", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
+            reports_dir=reports_dir)
+cfg, model_cfg = run["graspseg_table1"], run["graspseg_model"]
 fcfg = FilterConfig(t_occ=cfg.t_occ, t_ent=cfg.t_ent, min_contour_px_at_paper_res=cfg.min_contour_px_at_paper_res)
-dataset = paths.resolve(artifacts_dir) / "datasets" / "graspseg_grasps"
-models_dir = paths.resolve(artifacts_dir) / "models" / "graspseg" / "variants"
-out_tables = paths.resolve(reports_dir) / "tables" / "graspseg"
-out_figures = paths.resolve(reports_dir) / "figures" / "graspseg"
+dataset = run.datasets / "graspseg_grasps"
+models_dir = run.models / "graspseg" / "variants"
+out_tables = run.tables
+out_figures = run.figures
 test = [read_sample(f) for f in iter_grasp_folders(dataset, "labeled_test")]
 tune = [read_sample(f) for f in list(iter_grasp_folders(dataset, "labeled_train"))[: cfg.tune_max_pairs]]
 gts = [s.visible for s in test]
@@ -90,27 +80,27 @@ display(tuned.round(1))
 # ## Evaluation on the test objects
 
 # %%
-results = [evaluate.evaluate_masks("Subtract", lambda i: baselines.subtract(test[i].before, test[i].after, t_sub, k_sub),
+results = [T1.evaluate_masks("Subtract", lambda i: baselines.subtract(test[i].before, test[i].after, t_sub, k_sub),
                                    gts, fcfg)]
 for method, (value, ksize) in bg_params.items():
-    results.append(evaluate.evaluate_masks(
+    results.append(T1.evaluate_masks(
         method, lambda i, m=method, v=value, k=ksize: baselines.background_subtract(test[i].before, test[i].after, m, v, k),
         gts, fcfg))
 test_ds = GraspSegDataset(list(iter_grasp_folders(dataset, "labeled_test")))
 # the validation grasps the training stage held out (training objects), shared split rule
-_, val_folders = split_labeled_train(dataset, GraspModelConfig(n_small=1, n_large=n_large, n_val=n_val))
+_, val_folders = split_labeled_train(dataset, model_cfg)
 val_ds = GraspSegDataset(val_folders)
-models = evaluate.evaluate_models(list(VARIANTS), models_dir, test_ds, val_ds, gts, fcfg,
+models = T1.evaluate_models(list(VARIANTS), models_dir, test_ds, val_ds, gts, fcfg,
                                   calibrate=cfg.calibrate_t_ent, good_iou=cfg.good_iou)
 results += models.results
 probs, ckpts, verdicts, t_used = models.probs, models.checkpoints, models.verdicts, models.t_used
 thresholds, paper_rows = models.thresholds, models.paper_rows
-table = evaluate.table1(results)
+table = T1.table1(results)
 backbone = ckpts["Grasp-100"]["settings"]["backbone"]
 _ = tables.write_table(
     table, out_tables, "table1",
-    caption=(f"Table I — grasp segmentation on held-out test objects (simulated, profile {profile}, "
-             f"{len(test)} test grasps, backbone {backbone}). Columns `paper_*`: Liu et al., Table I, real robot "
+    caption=(f"Table I — grasp segmentation on held-out test objects (simulated, profile {run.profile}, "
+             f"{len(test)} test grasps, backbone {model_cfg.backbone}). Columns `paper_*`: Liu et al., Table I, real robot "
              "data. Grasp-100-Scratch rows are our ablation (no pretrained backbone); the paper has no such row. "
              + (f"Model -Filter rows use one t_ent = {t_used:.3g} calibrated on validation grasps of training objects "
                 "(table1_entropy_thresholds); with the paper's t_ent = 0.1 see that table."
@@ -131,16 +121,16 @@ _ = tables.write_table(thresholds, out_tables, "table1_entropy_thresholds",
 display(thresholds.round(3))
 
 # %% [markdown]
-# Inference time per grasp pair on this machine (CPU, batch 1 for the models), and which filter
-# drops the models' predictions:
+# Which filter drops the models' predictions (inference times per grasp pair are recorded apart, in
+# `reports/timings/graspseg/table1_inference_time.json`):
 
 # %%
 timing = pd.DataFrame([{"method": r.name, "ms_per_pair": 1000 * r.seconds_per_pair} for r in results])
-_ = tables.write_table(timing, out_tables, "table1_inference_time",
-                       caption=f"Inference time per grasp pair, {torch.get_num_threads()} CPU threads.")
+_ = run.write_timings("table1_inference_time", {"threads": torch.get_num_threads(),
+                                                "ms_per_pair": dict(zip(timing.method, timing.ms_per_pair))})
 drops = pd.DataFrame({name: 100 * (1 - v[["nonempty", "occlusion", "entropy", "contours"]].mean())
                       for name, v in verdicts.items()}).T.add_suffix(" fails %")
-display(timing.round(1), drops.round(1))
+display(drops.round(1))  # timings: reports/timings/graspseg/table1_inference_time.json
 
 # %% [markdown]
 # ## The paper's claims on this run
@@ -167,7 +157,7 @@ display(Markdown(
     f"regime. Our Grasp-200 is {abs(gap):.1f} points {'above' if gap > 0 else 'below'} the paper's "
     f"({t.loc['Grasp-200', 'mIOU']:.1f} vs 86.8). The pretrained stand-in changes Grasp-100 by {scratch:+.1f} points "
     "against training from scratch. Where our model rows fall short of the paper's, the likely causes are the "
-    f"budget (a {backbone} trained for at most {ckpts['Grasp-100']['settings']['max_steps']} steps on 2 CPU cores "
+    f"budget (a {model_cfg.backbone} trained for at most {ckpts['Grasp-100']['settings']['max_steps']} steps on 2 CPU cores "
     "instead of a COCO-pretrained ResNet-50 trained to convergence on a GPU) and the stand-in pretraining, which "
     "is much weaker than COCO. With the paper's own t_ent = 0.1 our models' filters keep "
     f"{', '.join(f'{r.model} {r.paper_t_ent_recall_pct:.0f} %' for r in thresholds.itertuples())} of the test "
@@ -231,5 +221,5 @@ plt.close(fig)
 metrics = {"table1": {r["method"]: {"mIOU": r["mIOU"], "error_pct": r["error_pct"], "recall_pct": r["recall_pct"]}
                       for r in table.to_dict("records")},
            "claims": {r["id"]: r["holds"] for r in verdict.to_dict("records")},
-           "claims_held": held, "test_grasps": len(test), "backbone": backbone}
-_ = tables.write_metrics(metrics, paths.resolve(reports_dir) / "metrics" / "graspseg" / "table1.json")
+           "claims_held": held, "test_grasps": len(test), "backbone": model_cfg.backbone}
+_ = tables.write_metrics(metrics, run.metrics / "table1.json")

@@ -17,20 +17,8 @@
 # on held-out images of *training* objects; the curves show the held-out *test* objects.
 
 # %% tags=["parameters"]
-profile = "cpu"
-seed = 0
-image_size = 96
-depth = "stereo"
-n_val = 100
-n_small = 100
-epochs = 6
-batch_size = 16
-lr = 0.001
-augment_zoom = 0.1
-n_seeds = 2
-workers = 2
-peak_distance_at_300 = 20
-smooth_sigma_at_300 = 2.0
+params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
+data_dir = "data"
 artifacts_dir = "artifacts"
 reports_dir = "reports"
 
@@ -41,20 +29,18 @@ from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
 from robopercept import paths
-from robopercept.mlgsl.config import EvalConfig, TrainConfig
+from robopercept.notebook import setup
 from robopercept.mlgsl.train import RUN_BY_NAME, RUNS, train_all
 from robopercept.reporting import figures, tables
-from robopercept.seed import seed_everything
 
-cfg = TrainConfig.from_namespace(globals())
-ecfg = EvalConfig(peak_distance_at_300=peak_distance_at_300, smooth_sigma_at_300=smooth_sigma_at_300)
-seed_everything(seed)
-figures.use_style()
-jacquard_root = paths.resolve(artifacts_dir) / "datasets" / "mlgsl_jacquard"
-clutter_root = paths.resolve(artifacts_dir) / "datasets" / "mlgsl_clutter"
-models_dir = paths.resolve(artifacts_dir) / "models" / "mlgsl"
-out_tables = paths.resolve(reports_dir) / "tables" / "mlgsl"
-out_figures = paths.resolve(reports_dir) / "figures" / "mlgsl"
+run = setup("mlgsl_train", params, paper="mlgsl", data_dir=data_dir, artifacts_dir=artifacts_dir,
+            reports_dir=reports_dir)
+cfg, ecfg = run["mlgsl_train"], run["mlgsl_eval"]
+jacquard_root = run.datasets / "mlgsl_jacquard"
+clutter_root = run.datasets / "mlgsl_clutter"
+models_dir = run.models / "mlgsl"
+out_tables = run.tables
+out_figures = run.figures
 display(pd.DataFrame([{"run": r.name, "loss": r.loss, "labels per image": r.labels or "all (≤16)",
                        "data": r.data, "attention": r.attention} for r in RUNS]))
 
@@ -62,18 +48,20 @@ display(pd.DataFrame([{"run": r.name, "loss": r.loss, "labels per image": r.labe
 # ## Training every run
 
 # %%
-results = train_all(cfg, ecfg, seed, jacquard_root, clutter_root, models_dir,
-                    paths.resolve(reports_dir) / "training" / "mlgsl", progress=False)
+results = train_all(cfg, ecfg, run.seed, jacquard_root, clutter_root, models_dir,
+                    run.training, progress=False)
 curves = pd.DataFrame([{**h, "run": r["run"], "seed": r["seed_index"]} for r in results for h in r["history"]])
-summary = (pd.DataFrame([{k: r[k] for k in ("run", "seed_index", "n_train", "best_epoch", "val_top1", "seconds")}
+summary = (pd.DataFrame([{k: r[k] for k in ("run", "seed_index", "n_train", "best_epoch", "val_top1")}
                          for r in results]))
+_ = run.write_timings("mlgsl_train", {"workers": cfg.workers, "runs_trained_now": sum("_timing" in r for r in results),
+                                      "process_seconds": {f"{r['run']} / seed {r['seed_index']}": r["_timing"]["seconds"]
+                                                          for r in results if "_timing" in r}})
 _ = tables.write_table(summary, out_tables, "training_runs",
                        caption=f"Every run: training images, best epoch (validation Top-1 on training objects), "
-                               f"wall time ({cfg.image_size}x{cfg.image_size}, {cfg.epochs} epochs, batch {cfg.batch_size}, "
-                               f"lr {cfg.lr:g}, profile {profile}).")
+                               f"({cfg.image_size}x{cfg.image_size}, {cfg.epochs} epochs, batch {cfg.batch_size}, "
+                               f"lr {cfg.lr:g}, profile {run.profile}).")
 display(summary.round(1))
-display(Markdown(f"Total training time: {summary.seconds.sum() / 60:.1f} process-minutes on {cfg.workers} "
-                 f"parallel processes."))
+display(Markdown("Training times are kept apart from these outputs, in `reports/timings/mlgsl/mlgsl_train.json`."))
 
 # %% [markdown]
 # ## Fig. 4 · Top-1 success per epoch, four losses, 16 labels per image

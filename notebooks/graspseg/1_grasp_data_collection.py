@@ -19,39 +19,7 @@
 # `cpu` profile (see the parameters below; `paper` uses the paper's sizes).
 
 # %% tags=["parameters"]
-profile = "cpu"
-seed = 0
-height = 160
-width = 240
-n_unlabeled = 2000
-n_labeled_train = 300
-n_labeled_test = 400
-n_train_objects = 160
-n_test_objects = 60
-min_objects_per_bin = 6
-max_objects_per_bin = 14
-max_grasp_attempts_per_bin = 10
-settle_steps = 240
-cup_radius_m = 0.009
-cup_spacing_m = 0.022
-min_sealed_cups = 2
-seal_flatness_tol_m = 0.004
-seal_max_angle_deg = 35.0
-cup_force_n = 4.0
-lift_height_m = 0.15
-policy_point_noise_m = 0.012
-policy_angle_noise_deg = 25.0
-policy_mask_error_rate = 0.25
-neighbour_bump_rate = 0.35
-neighbour_bump_speed = 0.25
-light_change_rate = 0.35
-light_change_strength = 0.3
-specular_strength = 0.8
-shadows = True
-rgb_noise_std = 3.0
-depth_noise_std_m = 0.0015
-shard_size = 50
-workers = 2
+params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
 n_examples = 6
 data_dir = "data"
 artifacts_dir = "artifacts"
@@ -70,17 +38,16 @@ from robopercept import paths
 from robopercept.formats.grasp_pairs import read_sample
 from robopercept.graspseg import baselines, data_stats
 from robopercept.reporting import figures, tables
-from robopercept.seed import seed_everything
-from robopercept.graspseg.config import GraspDataConfig
+from robopercept.notebook import setup
 from robopercept.graspseg.grasp_collection import generate, plan_shards
 
-cfg = GraspDataConfig.from_namespace(globals())  # validated before anything runs
-seed_everything(seed)
-figures.use_style()
-dataset = paths.resolve(artifacts_dir) / "datasets" / "graspseg_grasps"
-out_tables = paths.resolve(reports_dir) / "tables" / "graspseg"
-out_figures = paths.resolve(reports_dir) / "figures" / "graspseg"
-plan = pd.DataFrame([{"split": s.split, "shard": s.index, "grasps": s.count} for s in plan_shards(cfg, seed)])
+run = setup("graspseg_grasp_data", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
+            reports_dir=reports_dir)
+cfg = run["graspseg_data"]
+dataset = run.datasets / "graspseg_grasps"
+out_tables = run.tables
+out_figures = run.figures
+plan = pd.DataFrame([{"split": s.get("split"), "shard": s.get("index"), "grasps": s.count} for s in plan_shards(cfg, run.seed)])
 display(plan.groupby("split", sort=False).agg(shards=("shard", "count"), grasps=("grasps", "sum")))
 
 # %% [markdown]
@@ -91,13 +58,12 @@ display(plan.groupby("split", sort=False).agg(shards=("shard", "count"), grasps=
 # stopped (finished shards are kept, a half-written shard is discarded).
 
 # %%
-summary = generate(cfg, seed, data_dir, dataset, progress=False)
-timing = pd.Series(summary["timing_s_cumulative"], name="seconds (all workers)")
+summary = generate(cfg, run.seed, run.data, dataset, progress=False)
+_ = run.write_timings("graspseg_grasp_data", {k: summary[k] for k in ("generated_now", "wall_s_now", "workers", "timing_s")})
 total_pairs = sum(v["pairs"] for v in summary["splits"].values())
-display(Markdown(f"The dataset holds **{total_pairs}** pairs; this run generated {summary['generated_now']} of them in "
-                 f"{summary['wall_s_now']:.0f} s (the rest were finished shards of an earlier run). Time spent "
-                 "generating the whole dataset, summed over worker processes:"))
-display(timing.to_frame().assign(share=lambda d: d.iloc[:, 0] / d.iloc[:, 0].sum()).round(3))
+display(Markdown(f"The dataset holds **{total_pairs}** pairs. How long this run took, and where the time went "
+                 "(physics, rendering, sensor model, policy, files), is recorded apart from the dataset and this "
+                 "notebook, in `reports/timings/graspseg/graspseg_grasp_data.json`, so a rerun gives the same bytes."))
 
 # %% [markdown]
 # ## What the dataset holds
@@ -110,7 +76,7 @@ display(timing.to_frame().assign(share=lambda d: d.iloc[:, 0] / d.iloc[:, 0].sum
 recs = data_stats.records(dataset)
 stats = data_stats.split_table(summary, recs, cfg.height * cfg.width)
 _ = tables.write_table(stats, out_tables, "grasp_data_statistics",
-                       caption=f"Grasp-interaction dataset (simulated, profile {profile}, seed {seed}).")
+                       caption=f"Grasp-interaction dataset (simulated, profile {run.profile}, seed {run.seed}).")
 display(stats.round(3))
 failures = pd.DataFrame({k: v["failures"] for k, v in summary["splits"].items()}).T
 display(Markdown("Failed attempts by cause (not stored):"))
@@ -203,9 +169,9 @@ metrics = {
     "subtract": {"threshold": t_best, "ksize": k_best, "test_mIOU": float(100 * diag.iou.mean()),
                  "test_error_pct": float(100 * diag.error.mean())},
 }
-_ = tables.write_metrics(metrics, paths.resolve(reports_dir) / "metrics" / "graspseg" / "grasp_data.json")
-(paths.resolve(reports_dir) / "datacards").mkdir(parents=True, exist_ok=True)
-_ = (paths.resolve(reports_dir) / "datacards" / "graspseg_grasps.md").write_text((dataset / "DATACARD.md").read_text())
+_ = tables.write_metrics(metrics, run.metrics / "grasp_data.json")
+(run.reports / "datacards").mkdir(parents=True, exist_ok=True)
+_ = (run.reports / "datacards" / "graspseg_grasps.md").write_text((dataset / "DATACARD.md").read_text())
 display(Markdown((dataset / "DATACARD.md").read_text()))
 
 # %% [markdown]
