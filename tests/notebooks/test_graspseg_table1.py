@@ -15,7 +15,7 @@ def test_pretrain_stage_writes_a_mask_rcnn_layout_checkpoint(graspseg_pipeline):
     assert any(k.startswith("backbone.body.layer1") for k in ckpt["model"])
     assert any(k.startswith("backbone.fpn.") for k in ckpt["model"])
     assert len(ckpt["history"]) == 2  # smoke: 2 steps
-    assert (graspseg_pipeline / "reports/figures/graspseg/pretrain_curves.png").exists()
+    assert (graspseg_pipeline / "reports/figures/pretrain/pretrain_curves.png").exists()
 
 
 def test_train_stage_writes_every_variant(graspseg_pipeline):
