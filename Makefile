@@ -12,10 +12,11 @@ PYTEST_ARGS ?= -n 2
 # pip on the project machines warns about each local index folder it skips; hide only that noise
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: help setup data repro test notebooks profile dag clean-reports
+.PHONY: help setup data check-paper repro test notebooks profile dag clean-reports
 
 help:
 	@echo "make repro   set up, materialize data/, run 'dvc repro' on the profile in params.yaml (default: cpu)"
+	@echo "make repro PAPER=mlgsl   one paper's stages and the shared stages they need"
 	@echo "make test    set up, materialize data/, run the whole test suite (smoke profile, temp dirs)"
 	@echo "make profile P=paper   switch params.yaml to a profile (smoke | cpu | paper)"
 	@echo "make notebooks         re-sync the paired .ipynb/.py notebooks and strip outputs"
@@ -33,9 +34,22 @@ setup: $(VENV)/.installed $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
 data: setup
 	$(PY) -m robopercept.data materialize
 
-repro: data
+# PAPER=<name> runs one paper's stages (its notebooks/<name>/, stages named <name>_* in dvc.yaml) and the shared
+# stages they need (pretrained_backbone); `dvc status` after it lists the other papers' stages, untouched.
+PAPER ?=
+check-paper:
+ifneq ($(strip $(PAPER)),)
+	@test -d notebooks/$(PAPER) || { echo "make repro: unknown PAPER '$(PAPER)'; papers: $$(cd notebooks && ls -d */ | tr -d / | tr '\n' ' ')" >&2; exit 2; }
+endif
+
+repro: check-paper data
+ifeq ($(strip $(PAPER)),)
 	dvc repro
 	@dvc status
+else
+	dvc repro --glob '$(PAPER)_*'
+	@dvc status
+endif
 
 test: data
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -51,8 +51,7 @@ display(pd.DataFrame({"key": list(machine) + list(run_info), "value": [str(v) fo
 # DVC-tracked outputs, in `reports/timings/stages/<stage>.json`.
 
 # %%
-_ = tables.write_metrics({"run": run_info, "machine": machine, "packages": versions},
-                     run.metrics / "provenance.json")
+_ = run.write_metrics("provenance", values={"run": run_info, "machine": machine, "packages": versions})
 
 # %% [markdown]
 # ## The object catalog

@@ -71,3 +71,20 @@ def _notebook_params(notebook: Path) -> dict:
 def mlgsl_pipeline(tmp_path_factory):
     """The mlgsl stages on the smoke profile, into one temporary folder."""
     return _pipeline(tmp_path_factory, "mlgsl", ("mlgsl_data", "mlgsl_train", "mlgsl_results", "mlgsl_robot"))
+
+
+def read_metrics(path: Path, *, paper: str, stage: str) -> dict:
+    """A stage's metrics file, checked against the one shape every paper writes
+    (robopercept.reporting.tables.metrics_document)."""
+    import json
+
+    doc = json.loads(Path(path).read_text())
+    assert {"paper", "stage", "profile"} <= set(doc) <= {"paper", "stage", "profile", "values", "tables", "claims"}, doc
+    assert (doc["paper"], doc["stage"], doc["profile"]) == (paper, stage, "smoke")
+    for table in doc.get("tables", {}).values():
+        assert table and all(isinstance(row, dict) for row in table.values())
+    if "claims" in doc:
+        verdicts, count = doc["claims"]["verdicts"], doc["claims"]["count"]
+        assert set(verdicts.values()) <= {"held", "missed", "inconclusive", "not evaluated"}
+        assert count["total"] == len(verdicts) == sum(v for k, v in count.items() if k != "total")
+    return doc

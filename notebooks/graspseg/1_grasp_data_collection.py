@@ -7,8 +7,8 @@
 # grasp it records the image before the grasp `i_b`, the image after `i_a` and the *grasp mask* `g`
 # (the pixels of the active suction cups). Suction gauges tell whether the object was really picked;
 # only successful grasps are kept, which is what lets a mediocre segmentation model bootstrap the
-# collection. The paper collects 110k pairs and labels 1k training images and 6k test images, on
-# test objects disjoint from the training objects.
+# collection. The paper collects far more pairs than it labels (its sizes are printed below, from
+# `robopercept.graspseg.paper`), on test objects disjoint from the training objects.
 #
 # **Here.** We have no robot, so the simulated world plays it: a tote of catalog objects settled by
 # pybullet physics, an overhead RGB-D camera rendered on the CPU, a 5-cup suction gripper whose cups
@@ -36,7 +36,7 @@ from matplotlib import pyplot as plt
 
 from robopercept import paths
 from robopercept.formats.grasp_pairs import read_sample
-from robopercept.graspseg import baselines, data_stats
+from robopercept.graspseg import baselines, data_stats, paper
 from robopercept.reporting import figures, tables
 from robopercept.notebook import setup
 from robopercept.graspseg.grasp_collection import generate, plan_shards
@@ -63,7 +63,10 @@ _ = run.write_timings("graspseg_grasp_data", {k: summary[k] for k in ("generated
 total_pairs = sum(v["pairs"] for v in summary["splits"].values())
 display(Markdown(f"The dataset holds **{total_pairs}** pairs. How long this run took, and where the time went "
                  "(physics, rendering, sensor model, policy, files), is recorded apart from the dataset and this "
-                 "notebook, in `reports/timings/graspseg/graspseg_grasp_data.json`, so a rerun gives the same bytes."))
+                 "notebook, in `reports/timings/graspseg/graspseg_grasp_data.json`, so a rerun gives the same bytes. "
+                 f"The paper collects {paper.DATASET['grasp_pairs']:,} pairs and labels "
+                 f"{paper.DATASET['labeled_train_images']:,} training and {paper.DATASET['labeled_test_images']:,} "
+                 "test images."))
 
 # %% [markdown]
 # ## What the dataset holds
@@ -110,7 +113,8 @@ diag = data_stats.subtraction_diagnostics(dataset, "labeled_test", t_best, k_bes
 breakdown = data_stats.nuisance_breakdown(diag)
 _ = tables.write_table(breakdown, out_tables, "grasp_data_subtraction_by_nuisance",
                        caption=f"Subtract (t={t_best:g}, blur {k_best}) on labeled test grasps, by nuisance. "
-                               "Paper, Table I: Subtract 51.1 mIOU, 396% error (real robot data).")
+                               f"Paper, Table I: Subtract {paper.table1('Subtract')['mIOU']} mIOU, "
+                               f"{paper.table1('Subtract')['error_pct']} % error (real robot data).")
 display(Markdown(f"Tuned on training grasps: t = {t_best:g}, blur {k_best} (train mIOU {100 * train_miou:.1f})."))
 display(breakdown.round(1))
 
@@ -169,7 +173,7 @@ metrics = {
     "subtract": {"threshold": t_best, "ksize": k_best, "test_mIOU": float(100 * diag.iou.mean()),
                  "test_error_pct": float(100 * diag.error.mean())},
 }
-_ = tables.write_metrics(metrics, run.metrics / "grasp_data.json")
+_ = run.write_metrics("grasp_data", values=metrics)
 (run.reports / "datacards").mkdir(parents=True, exist_ok=True)
 _ = (run.reports / "datacards" / "graspseg_grasps.md").write_text((dataset / "DATACARD.md").read_text())
 display(Markdown((dataset / "DATACARD.md").read_text()))
@@ -178,12 +182,15 @@ display(Markdown((dataset / "DATACARD.md").read_text()))
 # ## Reading the numbers against the paper
 #
 # The paper reports no statistics of its collection beyond its size, so the comparison that matters
-# is indirect: the paper's Subtract baseline reaches **51.1 mIOU** with a **396 %** relative error on
-# real data (Table I). The cell below states where our simulated data lands.
+# is indirect: how well the paper's Subtract baseline does on real data (Table I) says how hard its
+# pairs are for subtraction. The cell below states where our simulated data lands.
 
 # %%
 miou = 100 * diag.iou.mean()
-verdict = ("in the paper's regime (within 15 points of 51.1)" if abs(miou - 51.1) <= 15 else
-           "easier than the paper's data for subtraction" if miou > 51.1 else "harder than the paper's data for subtraction")
+paper_sub = paper.table1("Subtract")
+verdict = (f"in the paper's regime (within 15 points of its {paper_sub['mIOU']} mIOU, {paper_sub['error_pct']} % error)"
+           if abs(miou - paper_sub["mIOU"]) <= 15 else
+           "easier than the paper's data for subtraction" if miou > paper_sub["mIOU"]
+           else "harder than the paper's data for subtraction")
 display(Markdown(f"Subtract on our labeled test grasps: **{miou:.1f} mIOU**, {100 * diag.error.mean():.0f} % "
                  f"relative error — {verdict}. The breakdown above shows which nuisance costs most."))

@@ -32,7 +32,7 @@ from matplotlib import pyplot as plt
 
 from robopercept import paths
 from robopercept.notebook import setup
-from robopercept.graspseg.loss import PAPER_KERNELS, scaled_kernels
+from robopercept.graspseg.loss import PAPER_HEIGHT, PAPER_KERNELS, scaled_kernels
 from robopercept.graspseg.train import load_checkpoint
 from robopercept.graspseg.variants import VARIANTS, train_variants
 from robopercept.reporting import figures, tables
@@ -49,7 +49,7 @@ models_dir = run.models / "graspseg" / "variants"
 out_tables = run.tables
 out_figures = run.figures
 height = int(pd.read_json(dataset / "camera.json", typ="series")["height"])
-display(Markdown(f"Loss kernels: the paper's {PAPER_KERNELS} at 640 rows become {scaled_kernels(height)} at "
+display(Markdown(f"Loss kernels: the paper's {PAPER_KERNELS} at {PAPER_HEIGHT} rows become {scaled_kernels(height)} at "
                  f"{height} rows."))
 
 # %% [markdown]

@@ -35,6 +35,7 @@ from matplotlib import pyplot as plt
 
 from robopercept import paths
 from robopercept.formats import jacquard
+from robopercept.mlgsl import paper as P
 from robopercept.mlgsl.clutter import ClutterSpec, compose_dataset
 from robopercept.notebook import setup
 from robopercept.mlgsl.plots import draw_grasps
@@ -125,16 +126,17 @@ plt.close(fig)
 
 # %%
 train_stats, test_stats = summary["splits"]["train"], summary["splits"]["test"]
-_ = tables.write_metrics({"train_samples": train_stats["samples"], "test_samples": test_stats["samples"],
-                          "labels_per_image_train": train_stats["labels"] / train_stats["samples"],
-                          "trial_success_pct_train": 100 * train_stats["outcomes"].get("lifted", 0) / train_stats["trials"],
-                          "clutter_label_kept_pct_train": float(crow.kept_pct.iloc[0])},
-                         out_metrics / "datasets.json")
+_ = run.write_metrics("datasets", values={
+    "train_samples": train_stats["samples"], "test_samples": test_stats["samples"],
+    "labels_per_image_train": train_stats["labels"] / train_stats["samples"],
+    "trial_success_pct_train": 100 * train_stats["outcomes"].get("lifted", 0) / train_stats["trials"],
+    "clutter_label_kept_pct_train": float(crow.kept_pct.iloc[0])})
 display(Markdown(
     f"**{train_stats['samples']} training and {test_stats['samples']} test images** "
     f"({train_stats['labels'] / train_stats['samples']:.1f} and {test_stats['labels'] / test_stats['samples']:.1f} "
-    f"labels per image; the paper's dense setting is 16). "
+    f"labels per image; the paper's dense setting is {P.DATASET['labels_dense']}). "
     f"{100 * train_stats['outcomes'].get('lifted', 0) / train_stats['trials']:.0f} % of the tried candidates lifted "
     f"the object (generation throughput: `reports/timings/mlgsl/mlgsl_data.json`). "
     "Jacquard has ~20 labels per image over 54k images; ours is smaller at the cpu profile (see `profiles/paper.yaml` "
-    "for the paper's 10k/1k images at 300×300)."))
+    f"for the paper's {P.DATASET['images'] // 1000}k/{P.DATASET['small_images'] // 1000}k images at "
+    f"{P.IMAGE_SIZE}×{P.IMAGE_SIZE})."))

@@ -98,6 +98,16 @@ class Run:
         """``reports/timings/<paper>/``: wall-clock records, committed but never a DVC output."""
         return self._report("timings")
 
+    def write_metrics(self, name: str, *, values: Mapping[str, Any] | None = None,
+                      tables: Mapping[str, Any] | None = None, claims: Any = None) -> Path:
+        """``reports/metrics/<paper>/<name>.json`` in the one shape every paper uses (see
+        :func:`robopercept.reporting.tables.metrics_document`)."""
+        from .reporting.tables import metrics_document, write_metrics
+
+        doc = metrics_document(paper=self.paper, stage=self.stage, profile=self.profile, values=values,
+                               tables=tables, claims=claims)
+        return write_metrics(doc, self.metrics / f"{name}.json")
+
     def write_timings(self, name: str, record: Mapping[str, Any]) -> Path:
         import json
 

@@ -2,13 +2,16 @@ import json
 
 import pytest
 
+from conftest import read_metrics
+
 pytestmark = pytest.mark.notebook
 
 
 def test_environment_notebook_smoke_and_deterministic(run_stage, tmp_path):
     nb1, out1 = run_stage("environment", out=tmp_path / "a")
     nb2, out2 = run_stage("environment", out=tmp_path / "b")
-    metrics = json.loads((out1 / "reports/metrics/environment/provenance.json").read_text())
+    metrics = read_metrics(out1 / "reports/metrics/environment/provenance.json", paper="environment",
+                           stage="environment")["values"]
     assert metrics["run"]["profile"] == "smoke"
     assert metrics["packages"]["torch"].startswith("2.")
     table = (out1 / "reports/tables/environment/catalog_summary.csv").read_text()

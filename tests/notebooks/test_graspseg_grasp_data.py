@@ -2,12 +2,15 @@ import json
 
 import pytest
 
+from conftest import read_metrics
+
 pytestmark = pytest.mark.notebook
 
 
 def test_grasp_data_notebook_smoke(graspseg_pipeline):
     out = graspseg_pipeline
-    metrics = json.loads((out / "reports/metrics/graspseg/grasp_data.json").read_text())
+    metrics = read_metrics(out / "reports/metrics/graspseg/grasp_data.json", paper="graspseg",
+                           stage="graspseg_grasp_data")["values"]
     assert metrics["pairs"] == {"unlabeled": 6, "labeled_train": 4, "labeled_test": 4}
     assert 0 < metrics["success_rate"]["unlabeled"] <= 1
     assert 0 <= metrics["subtract"]["test_mIOU"] <= 100

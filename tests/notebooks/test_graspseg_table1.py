@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import read_metrics
 from robopercept.graspseg.table1 import PAPER_TABLE1
 from robopercept.graspseg.variants import VARIANTS
 
@@ -39,7 +40,8 @@ def test_table1_stage(graspseg_pipeline):
     claims = pd.read_csv(out / "reports/tables/graspseg/table1_claims.csv")
     assert len(claims) == 9
     assert (out / "reports/tables/graspseg/table1_entropy_thresholds.csv").exists()
-    metrics = json.loads((out / "reports/metrics/graspseg/table1.json").read_text())
-    assert metrics["test_grasps"] == 4 and set(metrics["claims"]) == set(claims.id)
+    metrics = read_metrics(out / "reports/metrics/graspseg/table1.json", paper="graspseg", stage="graspseg_table1")
+    assert metrics["values"]["test_grasps"] == 4 and set(metrics["claims"]["verdicts"]) == set(claims.id)
+    assert set(metrics["tables"]["table1"]) == set(table.method)
     for fig in ("fig2_hard_cases", "table1_per_object"):
         assert (out / f"reports/figures/graspseg/{fig}.png").read_bytes()[:4] == b"\x89PNG"

@@ -8,6 +8,7 @@ import pytest
 import torch
 import yaml
 
+from conftest import read_metrics
 from robopercept.formats import jacquard
 from robopercept.mlgsl import results as R
 from robopercept.mlgsl.train import RUNS
@@ -26,6 +27,8 @@ def test_data_stage_writes_jacquard_format(mlgsl_pipeline):
     train_objects = {jacquard.read_sample(*t).scene["objects"][0]["object_id"] for t in train}
     test_objects = {jacquard.read_sample(*t).scene["objects"][0]["object_id"] for t in test}
     assert not train_objects & test_objects  # disjoint objects
+    data = read_metrics(mlgsl_pipeline / "reports/metrics/mlgsl/datasets.json", paper="mlgsl", stage="mlgsl_data")
+    assert data["values"]["train_samples"] == 12
     clutter = jacquard.list_samples(mlgsl_pipeline / "artifacts/datasets/mlgsl_clutter/train")
     assert len(clutter) == 8 and jacquard.read_sample(*clutter[0]).instances is not None
     stats = pd.read_csv(mlgsl_pipeline / "reports/tables/mlgsl/dataset_statistics.csv")
@@ -53,8 +56,9 @@ def test_results_stage_table1_and_claims(mlgsl_pipeline):
     claims = pd.read_csv(out / "tables/mlgsl/claims.csv")
     spec = yaml.safe_load(Path(R.__file__).with_name("claims.yaml").read_text())
     assert list(claims.id) == [c["id"] for c in spec["claims"]]
-    metrics = json.loads((out / "metrics/mlgsl/training_results.json").read_text())
-    assert metrics["claims_total"] == len(spec["claims"])
+    metrics = read_metrics(out / "metrics/mlgsl/training_results.json", paper="mlgsl", stage="mlgsl_results")
+    assert metrics["claims"]["count"]["total"] == len(spec["claims"])
+    assert set(metrics["tables"]["table1"]) == set(R.TABLE1_RUNS)
     for fig in ("fig3_maps", "fig5_mlgsl_vs_imgmse"):
         assert (out / f"figures/mlgsl/{fig}.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -71,3 +75,5 @@ def test_robot_stage_table2(mlgsl_pipeline):
     assert not set(paper["method (paper)"]) & set(t2.method)
     removal = pd.read_csv(out / "clutter_removal.csv")
     assert (removal.removed <= removal.placed).all() and len(removal) == 2
+    robot = read_metrics(mlgsl_pipeline / "reports/metrics/mlgsl/robot.json", paper="mlgsl", stage="mlgsl_robot")
+    assert set(robot["tables"]["table2"]) == set(t2.method) and len(robot["tables"]["clutter_removal"]) == 2

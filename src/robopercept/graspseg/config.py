@@ -7,6 +7,7 @@ import typing
 
 from ..config import Validated, require
 from ..common.config import BACKBONES
+from . import paper
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,8 +143,8 @@ class Table1Config(Validated):
     _where: typing.ClassVar[str] = "graspseg_table1"
     tune_max_pairs: int = 100  # training grasps used to tune each baseline's parameters
     t_occ: float = 0.95  # §III-B.1 occlusion threshold
-    t_ent: float = 0.1  # §III-B.1 relative-entropy threshold
-    min_contour_px_at_paper_res: int = 1000  # scaled by image area from 640x960
+    t_ent: float = paper.T_ENT  # §III-B.1 relative-entropy threshold
+    min_contour_px_at_paper_res: int = paper.MIN_CONTOUR_PX  # scaled by image area from paper.IMAGE_HW
     n_examples: int = 4
     min_object_grasps: int = 3  # per-object breakdown: objects with at least this many test grasps
     calibrate_t_ent: bool = True  # choose one t_ent on validation grasps (filters.calibrate_entropy_threshold)

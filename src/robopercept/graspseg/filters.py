@@ -17,14 +17,16 @@ import dataclasses
 import cv2
 import numpy as np
 
-PAPER_PIXELS = 640 * 960
-PAPER_MIN_CONTOUR = 1000
+from . import paper
+
+PAPER_PIXELS = paper.IMAGE_HW[0] * paper.IMAGE_HW[1]
+PAPER_MIN_CONTOUR = paper.MIN_CONTOUR_PX
 
 
 @dataclasses.dataclass(frozen=True)
 class FilterConfig:
     t_occ: float = 0.95
-    t_ent: float = 0.1
+    t_ent: float = paper.T_ENT
     min_contour_px_at_paper_res: int = PAPER_MIN_CONTOUR
     max_contours: int = 2
 
@@ -99,8 +101,8 @@ def calibrate_entropy_threshold(rel_entropy: np.ndarray, ious: np.ndarray, good_
         raise ValueError("need one relative entropy per validation IOU, and at least one")
     good = ious >= good_iou
     if not good.any():
-        return 0.1
-    best_t, best_f1 = 0.1, -1.0
+        return paper.T_ENT
+    best_t, best_f1 = paper.T_ENT, -1.0
     for t in np.unique(rel_entropy):
         kept = rel_entropy <= t
         precision = good[kept].mean()

@@ -17,8 +17,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-PAPER_KERNELS = (11, 51, 101, 201)
-PAPER_HEIGHT = 640
+from . import paper
+
+PAPER_KERNELS = paper.LOSS_KERNELS
+PAPER_HEIGHT = paper.IMAGE_HW[0]
 
 
 def scaled_kernels(height: int, kernels=PAPER_KERNELS) -> tuple[int, ...]:

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import paper
 from .filters import FilterConfig, contour_filter, model_filter
 from .metrics import iou, relative_error
 
@@ -74,15 +75,7 @@ def evaluate_probabilities(name: str, probs: np.ndarray, gts: Sequence[np.ndarra
 
 
 # Table I of the paper (real robot data), in its row order, for the "paper" columns only.
-PAPER_TABLE1 = {
-    "Subtract": (51.1, 396, 98.6), "Subtract-Filter": (61.6, 44.5, 50.4),
-    "MOG": (51.8, 333, 98.3), "MOG-Filter": (59.9, 47.1, 65.4),
-    "MOG2": (32.4, 1289, 99.8), "MOG2-Filter": (47.3, 970, 42.0),
-    "LSBP": (37.7, 1050, 99.8), "LSBP-Filter": (55.6, 359, 44.0),
-    "Grasp-100-NoAug": (78.3, 31.5, 100), "Grasp-100": (78.7, 22.6, 99.8),
-    "Grasp-100-NoAug-Filter": (80.4, 26.9, 92.3), "Grasp-200": (86.8, 14.3, 99.6),
-    "Grasp-100-Filter": (91.1, 9.05, 29.4), "Grasp-200-Filter": (92.6, 7.63, 63.9),
-}
+PAPER_TABLE1 = paper.TABLE1
 
 
 def table1(results: Sequence[MethodResult]) -> pd.DataFrame:

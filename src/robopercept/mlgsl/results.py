@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..seed import derive_seed
 from . import grasps as G
+from . import paper
 from .data import Item
 from .metrics import Selection, accuracy_recall, collision_free_ratio, predict, sample_uniform, topk_success
 from .train import RUNS, Run, checkpoint_path, load_model
@@ -23,18 +24,8 @@ from .train import RUNS, Run, checkpoint_path, load_model
 TABLE1_RUNS = ("MLGSL", "MLGSL (2 labels)", "ImgMSE", "ImgMSE (2 labels)")
 
 # The paper's numbers (Table I; §IV-C.3-5 in the text). Shown only in columns labeled "paper".
-PAPER_TABLE1 = {
-    "MLGSL": {"top1": 82.8, "top5": 91.0, "accuracy": 80.2, "recall": 75.7},
-    "MLGSL (2 labels)": {"top1": 81.6, "top5": 90.3, "accuracy": 77.3, "recall": 73.4},
-    "ImgMSE": {"top1": 82.5, "top5": 89.7, "accuracy": 85.2, "recall": 92.3},
-    "ImgMSE (2 labels)": {"top1": 42.4, "top5": 45.2, "accuracy": 41.9, "recall": 17.4},
-}
-PAPER_TEXT = {
-    "MLGSL (1k)": {"top1": 69.8},  # §IV-C.3: "converge to 69.8%"
-    "ImgMSE (1k)": {"top1": 60.2},
-    "attention": {"top1_mean": 81.6, "top1_std": 1.2},  # §IV-C.4: all architectures
-    "collision_free": {"MLGSL": 67.3, "MLGSL (clutter)": 84.2},  # §IV-C.5, single vs clutter training
-}
+PAPER_TABLE1 = paper.TABLE1
+PAPER_TEXT = paper.TEXT
 
 
 def evaluate_runs(models_dir: str | Path, n_seeds: int, test: list[Item], clutter_test: list[Item], image_size: int,

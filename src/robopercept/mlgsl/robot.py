@@ -34,6 +34,7 @@ import torch
 from ..formats.jacquard import GraspRect
 from ..seed import derive_seed
 from ..world.catalog import Catalog
+from . import paper
 from .config import JacquardDataConfig
 from .jacquard_sim import TableWorld, stereo_depth, table_camera
 from ..world.jaw_gripper import FINGER_T, TrialResult
@@ -218,12 +219,5 @@ def load_planner(name: str, checkpoint: str | Path, image_size: int, stored_size
     return Planner(name, model, sel, stored_size, fixed_opening_m)
 
 
-# Table II as the paper reports it (real robot, Fig. 7 objects; CTPG on a GTX 1060). Reference only.
-PAPER_TABLE2 = {
-    "GGCNN [15]": {"required data": "10k x 16", "SR (%)": 83.3, "k/n": "30/36", "CTPG (ms)": 21},
-    "GGCNN2 [16]": {"required data": "10k x 16", "SR (%)": 88.9, "k/n": "48/54", "CTPG (ms)": 21},
-    "GQCNN [2]": {"required data": "7m x 1", "SR (%)": 91.7, "k/n": "33/36", "CTPG (ms)": 570},
-    "FC-GQCNN [19]": {"required data": "7m x 1", "SR (%)": 90.7, "k/n": "49/54", "CTPG (ms)": 29},
-    "CGPN [13]": {"required data": "30k x 20", "SR (%)": 85.2, "k/n": "46/54", "CTPG (ms)": 410},
-    "MLGSL (Ours)": {"required data": "10k x 2", "SR (%)": 90.7, "k/n": "98/108", "CTPG (ms)": 21},
-}
+# Table II as the paper reports it (real robot; CTPG on a GTX 1060). Reference only.
+PAPER_TABLE2 = paper.TABLE2

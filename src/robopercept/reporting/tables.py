@@ -58,3 +58,55 @@ def write_metrics(metrics: dict, path: str | os.PathLike[str]) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(_round(metrics), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return out
+
+
+VERDICTS = ("held", "missed", "inconclusive", "not evaluated")
+
+
+def _verdict(v) -> str:
+    if isinstance(v, str):
+        if v not in VERDICTS:
+            raise ValueError(f"unknown claim verdict {v!r}; expected one of {VERDICTS}")
+        return v
+    if v is None or (isinstance(v, float) and v != v):
+        return "not evaluated"
+    return "held" if bool(v) else "missed"
+
+
+def metrics_document(*, paper: str, stage: str, profile: str, values=None, tables=None, claims=None) -> dict:
+    """The one metrics shape of every paper's stages (what ``dvc metrics show`` lists)::
+
+        {"paper": ..., "stage": ..., "profile": ...,
+         "values": {name: scalar or nested dict of scalars},
+         "tables": {table: {row: {column: number}}},
+         "claims": {"verdicts": {claim_id: "held" | "missed" | "inconclusive" | "not evaluated"},
+                    "count": {"held": n, "missed": n, "inconclusive": n, "not evaluated": n, "total": n}}}
+
+    ``tables`` takes DataFrames (first column = row key) or nested dicts; ``claims`` takes the frame of
+    :func:`robopercept.reporting.claims.evaluate_claims` (columns ``id`` and ``verdict`` or ``holds``) or a
+    dict ``id -> verdict``. Sections left out are absent, never empty placeholders.
+    """
+    import pandas as pd
+
+    doc: dict = {"paper": paper, "stage": stage, "profile": profile}
+    if values:
+        doc["values"] = dict(values)
+    if tables:
+        out = {}
+        for name, t in tables.items():
+            if isinstance(t, pd.DataFrame):
+                key = t.columns[0]
+                out[name] = {str(r[key]): {c: r[c] for c in t.columns[1:]} for r in t.to_dict("records")}
+            else:
+                out[name] = dict(t)
+        doc["tables"] = out
+    if claims is not None:
+        if isinstance(claims, pd.DataFrame):
+            col = "verdict" if "verdict" in claims.columns else "holds"
+            verdicts = {str(i): _verdict(v) for i, v in zip(claims["id"], claims[col])}
+        else:
+            verdicts = {str(k): _verdict(v) for k, v in dict(claims).items()}
+        count = {v: sum(x == v for x in verdicts.values()) for v in VERDICTS}
+        doc["claims"] = {"verdicts": verdicts, "count": {**count, "total": len(verdicts)}}
+    return doc
+
