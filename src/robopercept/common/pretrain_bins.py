@@ -35,9 +35,7 @@ OBJECTS_PER_BIN = (6, 14)
 SETTLE_STEPS = 240
 SPECULAR_STRENGTH = 0.8
 RGB_NOISE_STD = 3.0
-CODE_MODULES = ("robopercept.world.scene", "robopercept.world.camera", "robopercept.world.catalog",
-                "robopercept.world.nuisance", "robopercept.world.shards", "robopercept.formats.coco",
-                "robopercept.formats.grasp_pairs", "robopercept.seed", "robopercept.common.pretrain_bins")
+CODE_MODULES = ("robopercept.common.pretrain_bins",)
 
 
 def plan_shards(cfg: PretrainConfig, seed: int) -> list[Shard]:

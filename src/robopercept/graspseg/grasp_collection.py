@@ -43,12 +43,8 @@ from ..world.suction import bump_neighbour, cup_pixels, grasp_mask, lift, seal_c
 from .collection_policy import choose_grasp
 from .config import GraspDataConfig
 
-# The modules whose code a shard's bytes depend on (the plan identity hashes them; the stage's
-# dvc.yaml deps list the same files).
-CODE_MODULES = ("robopercept.world.scene", "robopercept.world.camera", "robopercept.world.catalog",
-                "robopercept.world.nuisance", "robopercept.world.suction", "robopercept.world.shards",
-                "robopercept.formats.grasp_pairs", "robopercept.formats.coco", "robopercept.seed", "robopercept.graspseg.grasp_collection",
-                "robopercept.graspseg.collection_policy", "robopercept.graspseg.config")
+# The plan identity hashes this module and everything it imports (robopercept.codedeps.closure).
+CODE_MODULES = ("robopercept.graspseg.grasp_collection",)
 MOVED_MM = 5.0  # a neighbour "moved" if its centre moved more than this ...
 MOVED_DEG = 10.0  # ... or it turned by more than this
 

@@ -45,12 +45,8 @@ from ..world.scene import BinScene, Lighting
 from ..world.shards import Shard, plan_identity, run_plan
 from .config import JacquardDataConfig
 
-# The modules whose code a shard's bytes depend on (hashed into the plan identity; the stage's
-# dvc.yaml deps list the same files).
-CODE_MODULES = ("robopercept.world.scene", "robopercept.world.camera", "robopercept.world.catalog",
-                "robopercept.world.jaw_gripper", "robopercept.world.shards", "robopercept.formats.jacquard",
-                "robopercept.seed",
-                "robopercept.mlgsl.jacquard_sim", "robopercept.mlgsl.config")
+# The plan identity hashes this module and everything it imports (robopercept.codedeps.closure).
+CODE_MODULES = ("robopercept.mlgsl.jacquard_sim",)
 SPLITS = ("train", "test")
 TABLE_ROLLING_FRICTION = 0.01  # a table mat: round objects stop rolling instead of leaving the view
 

@@ -70,10 +70,7 @@ RUN_BY_NAME = {r.name: r for r in RUNS}
 
 
 STAGE = "mlgsl_train"
-CODE_MODULES = ("robopercept.mlgsl.train", "robopercept.mlgsl.model", "robopercept.mlgsl.loss",
-                "robopercept.mlgsl.data", "robopercept.mlgsl.metrics", "robopercept.mlgsl.grasps",
-                "robopercept.mlgsl.config", "robopercept.formats.jacquard", "robopercept.common.checkpoints",
-                "robopercept.world.shards")
+CODE_MODULES = ("robopercept.mlgsl.train",)
 
 
 def shard_key(run: Run, seed_index: int) -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -65,21 +64,22 @@ class Shard:
 # ---------------------------------------------------------------------------------------------
 
 
-def _module_files(name: str) -> list[Path]:
-    mod = importlib.import_module(name)
-    path = Path(mod.__file__)  # type: ignore[arg-type]
-    if path.name == "__init__.py":
-        return sorted(p for p in path.parent.rglob("*.py") if "__pycache__" not in p.parts)
-    return [path]
-
-
 def code_hash(modules: Iterable[str]) -> str:
-    """md5 over the source files of ``modules`` (a package means all of its ``.py`` files)."""
+    """md5 over the source of ``modules`` and of every robopercept module they import, directly or
+    not (:func:`robopercept.codedeps.closure`): editing any code a generator runs starts it over."""
+    from ..codedeps import ROOT, closure, module_path
+
+    files: set[Path] = set()
+    for name in set(modules):
+        path = module_path(name)
+        if path is None:
+            raise ValueError(f"code_hash: {name!r} is not a robopercept module")
+        files.add(path)
+        files.update(closure(name))
     h = hashlib.md5()
-    for name in sorted(set(modules)):
-        for f in _module_files(name):
-            h.update(f"{name}:{f.name}\0".encode())
-            h.update(f.read_bytes())
+    for f in sorted(files):
+        h.update(f.relative_to(ROOT).as_posix().encode() + b"\0")
+        h.update(f.read_bytes())
     return h.hexdigest()
 
 

@@ -1,0 +1,60 @@
+"""dvc.yaml's deps are exact: every stage depends on all the code its notebook runs, and no stage
+depends on another paper's code or notebooks (so editing one paper reruns only its own stages)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from robopercept.codedeps import closure, relative_to_repo
+
+REPO = Path(__file__).resolve().parents[2]
+STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+PAPERS = sorted(p.name for p in (REPO / "notebooks").iterdir() if p.is_dir() and not p.name.startswith("."))
+RUNNER = set(relative_to_repo(closure("robopercept.stage"), REPO)) | {"src/robopercept/stage.py"}
+
+
+def _notebook(stage: dict) -> str:
+    return stage["cmd"].split("robopercept.stage ", 1)[1].split()[0]
+
+
+def _covered(path: str, deps: list[str]) -> bool:
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps)
+
+
+def _paper_of(path: str) -> str | None:
+    for paper in PAPERS:
+        if path.startswith((f"src/robopercept/{paper}/", f"notebooks/{paper}/")):
+            return paper
+    return None
+
+
+def test_papers_are_known():
+    assert PAPERS and all(any(name.startswith(p + "_") for name in STAGES) for p in PAPERS)
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_depends_on_all_the_code_it_runs(name):
+    stage = STAGES[name]
+    nb = _notebook(stage)
+    needed = set(relative_to_repo(closure(REPO / nb), REPO)) | RUNNER | {nb}
+    missing = sorted(f for f in needed if not _covered(f, stage["deps"]))
+    assert not missing, (f"stage {name} runs code it does not depend on: {missing}; "
+                         f"`python -m robopercept.codedeps {nb}` lists what it imports")
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_depends_on_no_other_paper(name):
+    own = next((p for p in PAPERS if name.startswith(p + "_")), None)  # None: a shared stage
+    foreign = sorted(d for d in STAGES[name]["deps"] if _paper_of(d) not in (None, own))
+    assert not foreign, f"stage {name} depends on another paper's files: {foreign}"
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_no_stale_code_deps(name):
+    """A dep on a source file the stage no longer runs would rerun it for nothing."""
+    stage = STAGES[name]
+    nb = _notebook(stage)
+    needed = set(relative_to_repo(closure(REPO / nb), REPO)) | RUNNER
+    stale = sorted(d for d in stage["deps"] if d.startswith("src/") and d not in needed)
+    assert not stale, f"stage {name} depends on code it does not run: {stale}"
