@@ -20,7 +20,15 @@
 # how confident a model is about the background — a property of its training budget. We therefore
 # choose `t_ent` the way the paper describes, once for all models (as the paper does), on the pooled
 # validation grasps of training objects (the F1-best threshold for retrieving masks with IOU ≥
-# `good_iou`), and report the rows with the paper's `t_ent` (`graspseg_table1.t_ent`) as well, in their own table.
+# `good_iou`). That criterion keeps far more predictions than the paper's filter did (its -Filter
+# recalls are 29–64 %), so our -Filter rows are not comparable to the paper's as they stand: we also
+# report a second, *recall-matched* calibration (the threshold at which Grasp-100 keeps as many
+# validation predictions as the paper's Grasp-100-Filter keeps test predictions) and the paper's own
+# `t_ent` (`graspseg_table1.t_ent`), in their own table, with the claims under each.
+#
+# **Uncertainty.** The paper's variants are trained with several seeds (`graspseg_model.n_seeds`);
+# every row is the mean over its seeds, and every interval and claim verdict comes from a bootstrap
+# over test grasps and seeds together (`robopercept.reporting.uncertainty`).
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
@@ -44,7 +52,8 @@ from robopercept.graspseg import baselines, table1 as T1
 from robopercept.notebook import setup
 from robopercept.graspseg.data import GraspSegDataset
 from robopercept.graspseg.filters import FilterConfig, binary_entropy
-from robopercept.graspseg.variants import VARIANTS, split_labeled_train
+from robopercept.graspseg.variants import VARIANTS, split_labeled_train, trained_models
+from robopercept.seed import derive_seed
 from robopercept.reporting import claims, figures, tables
 
 run = setup("graspseg_table1", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -90,34 +99,55 @@ test_ds = GraspSegDataset(list(iter_grasp_folders(dataset, "labeled_test")))
 # the validation grasps the training stage held out (training objects), shared split rule
 _, val_folders = split_labeled_train(dataset, model_cfg)
 val_ds = GraspSegDataset(val_folders)
-models = T1.evaluate_models(list(VARIANTS), models_dir, test_ds, val_ds, gts, fcfg,
-                                  calibrate=cfg.calibrate_t_ent, good_iou=cfg.good_iou)
+models = T1.evaluate_models(trained_models(model_cfg), models_dir, test_ds, val_ds, gts, fcfg,
+                            calibrate=cfg.calibrate_t_ent, good_iou=cfg.good_iou)
+baseline_results = list(results)
 results += models.results
 probs, ckpts, verdicts, t_used = models.probs, models.checkpoints, models.verdicts, models.t_used
-thresholds, paper_rows = models.thresholds, models.paper_rows
-table = T1.table1(results)
-backbone = ckpts["Grasp-100"]["settings"]["backbone"]
+first = {name: (name, 0) for name in VARIANTS}  # the first seed of each variant, for figures
+table, replicates = T1.table1(results, cfg.n_boot, derive_seed(run.seed, "graspseg_table1_bootstrap"))
+backbone = ckpts[first["Grasp-100"]]["settings"]["backbone"]
 _ = tables.write_table(
     table, out_tables, "table1",
     caption=(f"Table I — grasp segmentation on held-out test objects (simulated, profile {run.profile}, "
-             f"{len(test)} test grasps, backbone {model_cfg.backbone}). Columns `paper_*`: Liu et al., Table I, real robot "
-             "data. Grasp-100-Scratch rows are our ablation (no pretrained backbone); the paper has no such row. "
+             f"{len(test)} test grasps, backbone {model_cfg.backbone}). Model rows: mean over `seeds`; mIOU_lo/hi: 95 % "
+             f"bootstrap interval over test grasps and seeds ({cfg.n_boot} replicates). Columns `paper_*`: Liu et al., "
+             "Table I, real robot data. Grasp-100-Scratch and Grasp-100-LiteralLoss rows are our ablations (no "
+             "pretrained backbone; eq. (1) read literally); the paper has no such rows. "
              + (f"Model -Filter rows use one t_ent = {t_used:.3g} calibrated on validation grasps of training objects "
-                f"(table1_entropy_thresholds); with the paper's t_ent = {cfg.t_ent:g} see that table."
+                f"(F1 criterion); other calibrations in table1_calibrations."
                 if cfg.calibrate_t_ent else f"All filters use the paper's thresholds (t_ent = {cfg.t_ent:g}).")))
 display(table.round(1))
+spread = T1.seed_spread(results)
+display(Markdown("Seed spread of the model rows (mIOU, std with ddof=1):"))
+display(spread.round(2))
 
 # %% [markdown]
-# The entropy threshold the models' -Filter rows used, how confident each model is on validation
-# grasps, and the same rows with the paper's `t_ent`:
+# ## The entropy threshold: three calibrations
+#
+# Session 2 calibrated `t_ent` per model; commit 2694c4e switched to one threshold for all models,
+# pooled over their validation grasps (the paper uses one `t_ent`). That switch flipped the verdict of
+# `noaug_confidently_wrong` from missed to held: the claim's verdict depends on the threshold. The
+# -Filter rows and the claims under each of three thresholds:
 
 # %%
-thresholds = pd.DataFrame(thresholds).merge(
-    pd.DataFrame(paper_rows).rename(columns=lambda c: f"paper_t_ent_{c}" if c != "method" else "method")
-    .assign(model=lambda d: d.method.str.replace("-Filter", "", regex=False)).drop(columns="method"), on="model")
+calib = []
+for cname, t in models.calibrations.items():
+    ct, _ = T1.table1(baseline_results + models.results_at[cname])
+    for r in ct[ct.method.str.endswith("-Filter") & ct.method.str.startswith("Grasp")].itertuples():
+        calib.append({"calibration": cname, "t_ent": t, "method": r.method, "mIOU": r.mIOU, "error_pct": r.error_pct,
+                      "recall_pct": r.recall_pct, "paper_recall_pct": r.paper_recall_pct})
+calib = pd.DataFrame(calib)
+_ = tables.write_table(calib, out_tables, "table1_calibrations",
+                       caption="Model -Filter rows (mean over seeds) under three entropy thresholds: F1-best on pooled "
+                               "validation grasps (ours, Table I), recall-matched (Grasp-100 keeps the paper's "
+                               "Grasp-100-Filter share of validation grasps), and the paper's t_ent.")
+display(calib.round(2))
+thresholds = pd.DataFrame(models.thresholds)
 _ = tables.write_table(thresholds, out_tables, "table1_entropy_thresholds",
-                       caption=f"Entropy threshold of the -Filter rows (one, calibrated on pooled validation grasps, vs the paper's {cfg.t_ent:g}), "
-                               "and the -Filter rows on the test grasps with the paper's threshold.")
+                       caption="Per model and seed: median relative entropy on validation grasps and the share of them "
+                               "each threshold keeps. Thresholds: " + ", ".join(f"{c} {t:.3g}" for c, t in
+                                                                               models.calibrations.items()) + ".")
 display(thresholds.round(3))
 
 # %% [markdown]
@@ -125,44 +155,102 @@ display(thresholds.round(3))
 # `reports/timings/graspseg/table1_inference_time.json`):
 
 # %%
-timing = pd.DataFrame([{"method": r.name, "ms_per_pair": 1000 * r.seconds_per_pair} for r in results])
+timing = pd.DataFrame([{"method": f"{r.name} (seed {r.seed})", "ms_per_pair": 1000 * r.seconds_per_pair}
+                       for r in results])
 _ = run.write_timings("table1_inference_time", {"threads": torch.get_num_threads(),
                                                 "ms_per_pair": dict(zip(timing.method, timing.ms_per_pair))})
-drops = pd.DataFrame({name: 100 * (1 - v[["nonempty", "occlusion", "entropy", "contours"]].mean())
-                      for name, v in verdicts.items()}).T.add_suffix(" fails %")
+drops = pd.DataFrame({f"{n} (seed {k})": 100 * (1 - v[["nonempty", "occlusion", "entropy", "contours"]].mean())
+                      for (n, k), v in verdicts.items()}).T.add_suffix(" fails %")
 display(drops.round(1))  # timings: reports/timings/graspseg/table1_inference_time.json
 
 # %% [markdown]
 # ## The paper's claims on this run
+#
+# Each claim quotes the paper; its verdict is **held** / **missed** only when the comparison holds /
+# fails in ≥ 97.5 % of the bootstrap replicates (test grasps and seeds resampled), else
+# **inconclusive**.
 
 # %%
-verdict = claims.evaluate_claims(paths.root() / "src/robopercept/graspseg/claims_table1.yaml", table)
-_ = tables.write_table(verdict[["id", "claim", "holds"]], out_tables, "table1_claims",
-                       caption="graspseg §IV-C claims checked against our Table I.")
-display(verdict[["id", "claim", "holds", "note"]])
-held = int(verdict.holds.fillna(False).astype(bool).sum())
-missed = verdict[verdict.holds != True]  # noqa: E712  (None = could not be evaluated)
-display(Markdown(f"**{held} of {len(verdict)} claims hold on this run.**" + "".join(
-    f"\n\n- `{r.id}` does not hold{' (' + r.note + ')' if r.note else ''}. Likely reason: {r.if_missed}"
-    for r in missed.itertuples())))
+claims_file = paths.root() / "src/robopercept/graspseg/claims_table1.yaml"
+verdict = claims.evaluate_claims(claims_file, table, replicates)
+_ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
+                                "share_held", "caveat"]], out_tables, "table1_claims",
+                       caption=f"graspseg claims checked against our Table I: margin in the metric's units, its 95 % "
+                               f"interval and the verdict from {cfg.n_boot} bootstrap replicates over test grasps and "
+                               "seeds.")
+display(verdict[["id", "section", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
+display(Markdown(f"**{claims.tally(verdict)}** (held / missed / inconclusive / not evaluated)."))
+for r in verdict.itertuples():
+    text = f"- `{r.id}` ({r.section}): \"{r.quote}\" — {claims.verdict_sentence(r._asdict())}."
+    if r.caveat:
+        text += f" {r.caveat}"
+    if r.verdict != "held" and r.if_missed:
+        text += f" Where to look: {r.if_missed}"
+    if r.note:
+        text += f" ({r.note})"
+    display(Markdown(text))
+by_calibration = []
+for cname in models.calibrations:
+    ct, creps = T1.table1(baseline_results + models.results_at[cname], cfg.n_boot,
+                          derive_seed(run.seed, "graspseg_table1_bootstrap"))
+    cv = claims.evaluate_claims(claims_file, ct, creps)
+    by_calibration.append(cv.set_index("id").verdict.rename(cname))
+by_calibration = pd.concat(by_calibration, axis=1).reset_index()
+_ = tables.write_table(by_calibration, out_tables, "table1_claims_by_calibration",
+                       caption="Verdict of each claim under each entropy threshold (the baselines' rows do not depend "
+                               "on it).")
+display(by_calibration)
 
 # %%
 t = table.set_index("method")
 gap = t.loc["Grasp-200", "mIOU"] - t.loc["Grasp-200", "paper_mIOU"]
 sub_gap = t.loc["Subtract", "mIOU"] - t.loc["Subtract", "paper_mIOU"]
 scratch = t.loc["Grasp-100", "mIOU"] - t.loc["Grasp-100-Scratch", "mIOU"]
+literal = t.loc["Grasp-100", "mIOU"] - t.loc["Grasp-100-LiteralLoss", "mIOU"]
+paper_keep = thresholds.groupby("model")["val_recall_at_paper (%)"].mean()
 display(Markdown(
     f"**Against the paper.** Our Subtract is {abs(sub_gap):.1f} points {'above' if sub_gap > 0 else 'below'} the "
-    f"paper's ({t.loc['Subtract', 'mIOU']:.1f} vs {t.loc['Subtract', 'paper_mIOU']}): the simulated nuisances put the baseline in the paper's "
-    f"regime. Our Grasp-200 is {abs(gap):.1f} points {'above' if gap > 0 else 'below'} the paper's "
-    f"({t.loc['Grasp-200', 'mIOU']:.1f} vs {t.loc['Grasp-200', 'paper_mIOU']}). The pretrained stand-in changes Grasp-100 by {scratch:+.1f} points "
-    "against training from scratch. Where our model rows fall short of the paper's, the likely causes are the "
-    f"budget (a {model_cfg.backbone} trained for at most {ckpts['Grasp-100']['settings']['max_steps']} steps on 2 CPU cores "
-    "instead of a COCO-pretrained ResNet-50 trained to convergence on a GPU) and the stand-in pretraining, which "
-    f"is much weaker than COCO. With the paper's own t_ent = {cfg.t_ent:g} our models' filters keep "
-    f"{', '.join(f'{r.model} {r.paper_t_ent_recall_pct:.0f} %' for r in thresholds.itertuples())} of the test "
-    "predictions: our models are far less confident about the background than the paper's, which is why the "
-    "threshold is calibrated on validation grasps above."))
+    f"paper's ({t.loc['Subtract', 'mIOU']:.1f} vs {t.loc['Subtract', 'paper_mIOU']}). Our Grasp-200 is {abs(gap):.1f} "
+    f"points {'above' if gap > 0 else 'below'} the paper's ({t.loc['Grasp-200', 'mIOU']:.1f} vs "
+    f"{t.loc['Grasp-200', 'paper_mIOU']}). The pretrained stand-in changes Grasp-100 by {scratch:+.1f} points against "
+    f"training from scratch, and the balanced reading of eq. (1) changes it by {literal:+.1f} points against the literal "
+    f"one (Grasp-100-LiteralLoss; intervals in Table I). Our models are a {model_cfg.backbone} trained for at most "
+    f"{model_cfg.max_steps} steps with early stopping on 2 CPU cores, from a stand-in pretraining much weaker than "
+    f"COCO. With the paper's own t_ent = {cfg.t_ent:g} our models keep "
+    f"{', '.join(f'{m} {v:.0f} %' for m, v in paper_keep.items())} of their validation predictions, which is why the "
+    "threshold is calibrated above."))
+
+# %% [markdown]
+# ## The baselines, against the paper's ranking
+#
+# The paper ranks MOG (51.8 mIOU) ≈ Subtract (51.1) > LSBP (37.7) > MOG2 (32.4); its MOG2-Filter is
+# 47.3. Which simulated nuisances each baseline survives — mIOU of the unfiltered baselines on the
+# test grasps by nuisance (a grasp can have several):
+
+# %%
+nuisance = pd.DataFrame({"neighbour moved": [bool(s.record["neighbours_moved"]) for s in test],
+                         "light changed": [bool(s.record["lighting_changed"]) for s in test],
+                         "glossy object": [bool(s.record["grasped"]["glossy"]) for s in test]})
+nuisance["none"] = ~nuisance.any(axis=1)
+by_nuisance = pd.DataFrame({r.name: {c: 100 * float(r.iou[nuisance[c].to_numpy()].mean()) if nuisance[c].any()
+                                     else float("nan") for c in nuisance.columns}
+                            for r in baseline_results}).T
+by_nuisance["test grasps"] = len(test)
+by_nuisance.loc["share of test grasps (%)"] = [100 * nuisance[c].mean() for c in nuisance.columns] + [len(test)]
+_ = tables.write_table(by_nuisance.reset_index(names="method"), out_tables, "table1_baselines_by_nuisance",
+                       caption="Unfiltered baselines: mIOU (%) on the test grasps with each nuisance.")
+display(by_nuisance.round(1))
+bn = by_nuisance.drop(index="share of test grasps (%)")
+worst = {m: bn.loc[m, ["neighbour moved", "light changed", "glossy object"]].astype(float).idxmin() for m in bn.index}
+order_ours = t.loc[list(bn.index), "mIOU"].sort_values(ascending=False)
+display(Markdown(
+    "Ranking here (unfiltered mIOU): " + " > ".join(f"{m} {v:.1f}" for m, v in order_ours.items())
+    + ". Each baseline's weakest nuisance: " + ", ".join(f"{m}: {worst[m]} ({bn.loc[m, worst[m]]:.1f} vs "
+                                                        f"{bn.loc[m, 'none']:.1f} without nuisance)" for m in bn.index)
+    + ". The paper gives no protocol for fitting a background model to a two-frame \"video\"; ours (the before image "
+    "5 times at learning rate 1, then the after image at rate 0) makes MOG's model a single frame, and MOG's "
+    "parameter has no measurable effect under it (only its pre-blur is tuned). The paper's real scenes and its "
+    "protocol are not ours; the table above is what our ranking rests on, not a claim about the paper's."))
 
 # %% [markdown]
 # ## Fig. 2: where subtraction fails
@@ -173,13 +261,13 @@ display(Markdown(
 
 # %%
 sub_iou = results[0].iou
-model_iou = next(r for r in results if r.name == "Grasp-200").iou
+model_iou = next(r for r in results if (r.name, r.seed) == first["Grasp-200"]).iou
 hard = [i for i, s in enumerate(test) if s.record["neighbours_moved"] or s.record["lighting_changed"]
         or s.record["grasped"]["glossy"]]
 hard = sorted(hard, key=lambda i: sub_iou[i] - model_iou[i])[: cfg.n_examples]
 cells, titles = [], []
 for i in hard:
-    s, p = test[i], probs["Grasp-200"][i]
+    s, p = test[i], probs[first["Grasp-200"]][i]
     overlay = s.before.copy()
     overlay[s.grasp_mask] = (255, 0, 0)
     tags = ", ".join(k for k, v in (("neighbour moved", s.record["neighbours_moved"]),

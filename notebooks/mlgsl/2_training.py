@@ -15,6 +15,14 @@
 # batch, augmentation and epochs; on the cpu profile the inputs are 96×96 instead of 300×300 and the
 # budget is a few epochs instead of 50 (see the parameters). Each run is selected at its best epoch
 # on held-out images of *training* objects; the curves show the held-out *test* objects.
+#
+# **ImgMSE as its authors built it.** GG-CNN's network has a *linear* quality output trained by plain
+# MSE against its label maps (compact rectangles of 1 on a 0 background, every term weighted 1;
+# `dougsm/ggcnn`, `models/ggcnn2.py`), and Xavier-initialised convolutions; ImgMSE here is exactly
+# that. The MLGSL variants read the same output through a sigmoid, because eq. (3)'s selection
+# probability needs `Q̂ ≥ 0` (`robopercept.mlgsl.model.QUALITY_HEAD`). Until session 4 ImgMSE also had
+# the sigmoid; with mostly-zero targets it saturated at 0 and never learned from 2 or 4 labels, which
+# made several of the paper's claims hold for the wrong reason.
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)

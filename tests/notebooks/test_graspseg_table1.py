@@ -20,13 +20,17 @@ def test_pretrain_stage_writes_a_mask_rcnn_layout_checkpoint(graspseg_pipeline):
 
 
 def test_train_stage_writes_every_variant(graspseg_pipeline):
-    for name in VARIANTS:
-        ckpt = torch.load(graspseg_pipeline / f"artifacts/models/graspseg/variants/{name}.pt", weights_only=True)
+    for name in VARIANTS:  # smoke: one seed each
+        ckpt = torch.load(graspseg_pipeline / f"artifacts/models/graspseg/variants/{name}_seed0/model.pt",
+                          weights_only=True)
         assert ckpt["variant"] == name and ckpt["history"]
         assert (ckpt["init"] == "scratch") == name.endswith("Scratch")
-        assert (graspseg_pipeline / f"reports/training/graspseg/variants/{name}/metrics.json").exists()
+        assert ckpt["settings"]["normalization"] == ("pixels" if name.endswith("LiteralLoss") else "weights")
+        assert (graspseg_pipeline / f"reports/training/graspseg/variants/{name}_seed0/metrics.json").exists()
     summary = pd.read_csv(graspseg_pipeline / "reports/tables/graspseg/grasp_model_training.csv")
-    assert list(summary.variant) == list(VARIANTS)
+    assert list(summary.variant) == list(VARIANTS) and (summary.seed == 0).all()
+    conv = pd.read_csv(graspseg_pipeline / "reports/tables/graspseg/grasp_model_convergence.csv")
+    assert list(conv.variant) == list(VARIANTS)
 
 
 def test_table1_stage(graspseg_pipeline):
@@ -37,9 +41,19 @@ def test_table1_stage(graspseg_pipeline):
     paper = table.set_index("method").loc["Grasp-200-Filter", ["paper_mIOU", "paper_error_pct", "paper_recall_pct"]]
     assert list(paper) == [92.6, 7.63, 63.9]
     assert table.recall_pct.between(0, 100).all()
+    assert {"Grasp-100-LiteralLoss", "Grasp-100-LiteralLoss-Filter"} <= set(table.method)
+    ok = table.dropna(subset=["mIOU"])  # a -Filter row that keeps nothing has no mIOU (smoke: 4 test grasps)
+    assert (ok.mIOU_lo <= ok.mIOU + 1e-9).all() and (ok.mIOU <= ok.mIOU_hi + 1e-9).all()
     claims = pd.read_csv(out / "reports/tables/graspseg/table1_claims.csv")
-    assert len(claims) == 9
+    assert len(claims) == 9 and set(claims.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    assert claims.quote.str.len().gt(10).all()
     assert (out / "reports/tables/graspseg/table1_entropy_thresholds.csv").exists()
+    calib = pd.read_csv(out / "reports/tables/graspseg/table1_calibrations.csv")
+    assert set(calib.calibration) == {"F1 (ours)", "recall-matched", "paper"}
+    by_cal = pd.read_csv(out / "reports/tables/graspseg/table1_claims_by_calibration.csv")
+    assert list(by_cal.id) == list(claims.id)
+    nuis = pd.read_csv(out / "reports/tables/graspseg/table1_baselines_by_nuisance.csv")
+    assert {"Subtract", "MOG", "MOG2", "LSBP"} <= set(nuis.method)
     metrics = read_metrics(out / "reports/metrics/graspseg/table1.json", paper="graspseg", stage="graspseg_table1")
     assert metrics["values"]["test_grasps"] == 4 and set(metrics["claims"]["verdicts"]) == set(claims.id)
     assert set(metrics["tables"]["table1"]) == set(table.method)

@@ -111,9 +111,12 @@ class GraspModelConfig(Validated):
     n_val: int = 100  # validation grasps (training objects, disjoint from the training grasps)
     lr: float = 0.0003  # paper: 5e-6
     batch_size: int = 8
-    max_steps: int = 150
+    max_steps: int = 250  # an upper bound: early stopping on validation mIOU ends training ("until convergence")
     eval_every: int = 25
     patience: int = 3
+    n_seeds: int = 3  # seeds of each of the paper's variants (the claims compare them)
+    ablation_seeds: int = 1  # seeds of our ablations (Scratch, LiteralLoss)
+    workers: int = 2  # models trained in parallel processes (1 torch thread each)
     # "stand-in": the shared pretrained_backbone stage's checkpoint; else a path to a Mask R-CNN checkpoint
     # (e.g. torchvision's COCO maskrcnn_resnet50_fpn weights, with backbone: resnet50)
     pretrained_checkpoint: str = "stand-in"
@@ -130,6 +133,9 @@ class GraspModelConfig(Validated):
         require(self.max_steps >= 1, "max_steps", "must be >= 1")
         require(1 <= self.eval_every <= self.max_steps, "eval_every", "must be in 1..max_steps")
         require(self.patience >= 1, "patience", "must be >= 1")
+        require(self.n_seeds >= 1, "n_seeds", "must be >= 1")
+        require(self.ablation_seeds >= 0, "ablation_seeds", "must be >= 0")
+        require(self.workers >= 1, "workers", "must be >= 1")
 
     @property
     def head_channels(self) -> tuple[int, int, int]:
@@ -149,8 +155,10 @@ class Table1Config(Validated):
     min_object_grasps: int = 3  # per-object breakdown: objects with at least this many test grasps
     calibrate_t_ent: bool = True  # choose one t_ent on validation grasps (filters.calibrate_entropy_threshold)
     good_iou: float = 0.75  # what counts as a good mask for that calibration
+    n_boot: int = 1000  # bootstrap replicates (test grasps x seeds) behind intervals and claim verdicts
 
     def check(self) -> None:
+        require(self.n_boot >= 10, "n_boot", "must be >= 10")
         require(self.min_object_grasps >= 1, "min_object_grasps", "must be >= 1")
         require(self.tune_max_pairs >= 1, "tune_max_pairs", "must be >= 1")
         require(0 < self.t_occ <= 1, "t_occ", "must be in (0, 1]")

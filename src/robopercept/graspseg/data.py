@@ -1,14 +1,19 @@
 """Grasp-segmentation training data (§III-A): ``(i_b, i_a, g) -> (m_v, m_a)`` with augmentations.
 
 Samples come from a labeled split of the grasp-interaction dataset (``formats.grasp_pairs``) and are
-held in memory as uint8 (a few hundred grasps at the cpu profile). The paper's augmentations —
-"random crops, resizes, blurs, and color adjustments" — are torchvision ``transforms.v2``:
+held in memory as uint8 (a few hundred grasps at the cpu profile).
 
-* geometry (random resized crop back to the input size, flips) is applied *jointly* to both
-  images and all masks (one call, one set of parameters);
-* colour jitter is applied jointly to both images, then a milder independent jitter to the after
-  image (lighting may change between the two, as in the data);
-* Gaussian blur, jointly, with probability 0.3.
+**Augmentations.** The paper specifies only their kinds — "random crops, resizes, blurs, and color
+adjustments" (§III-A) — not their ranges or probabilities. Our choices, with torchvision
+``transforms.v2``:
+
+* crops and resizes: a random resized crop (scale 0.5–1, aspect within ±25 % of the image's) back
+  to the input size; horizontal and vertical flips are *our addition*; all applied *jointly* to
+  both images and all masks (one call, one set of parameters);
+* colour adjustments: one colour jitter (brightness/contrast/saturation 0.3, hue 0.03) applied
+  jointly to both images, then a milder jitter (0.1) to the after image alone — our choice, since
+  the lighting may change between the two images in the data;
+* blurs: a Gaussian blur (kernel 5, σ 0.1–1.5), jointly, with probability 0.3.
 """
 
 from __future__ import annotations

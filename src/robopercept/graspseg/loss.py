@@ -9,6 +9,15 @@ omits the minus sign of a cross-entropy, which we restore) and ``L = Σ_{j=1..6}
 * ``w^(3..6) = maxpool(m, k)`` with ``k = (11, 51, 101, 201)`` at 640×960, which weights a band
   around the object; the kernels are scaled by ``H / 640`` to the resolution used (odd, >= 1).
 
+**"Balanced" needs a normalisation the printed equation lacks.** Read literally, eq. (1)'s ``1/n``
+runs over all ``n`` pixels, and then ``CE(w = m) + CE(w = 1 − m)`` is exactly the *unweighted* BCE
+(``w(1) + w(2) = 1`` at every pixel): an object covering 3 % of the image gets 3 % of that pair's
+weight, nothing is balanced. The reading that makes the paper's word true normalises each weighted
+term by its own weight, ``CE(m̂, m, w) = −Σ_i w_i (…) / Σ_i w_i``: the object pixels and the
+background pixels then contribute one mean each, whatever their areas. That is our default
+(``normalization="weights"``); the literal reading is ``normalization="pixels"`` and Table I has a
+row trained with it (``Grasp-100-LiteralLoss``).
+
 The loss is applied to both channels (visible and amodal) and summed.
 """
 
@@ -42,14 +51,25 @@ def loss_weights(m: torch.Tensor, kernels: tuple[int, ...]) -> list[torch.Tensor
     return ws
 
 
-def weighted_bce(logits: torch.Tensor, m: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Eq. (1): −1/n Σ w_i (m_i log m̂_i + (1 − m_i) log(1 − m̂_i)), with m̂ = σ(logits)."""
-    return (w * F.binary_cross_entropy_with_logits(logits, m, reduction="none")).mean()
+NORMALIZATIONS = ("weights", "pixels")
+
+
+def weighted_bce(logits: torch.Tensor, m: torch.Tensor, w: torch.Tensor, normalization: str = "weights") -> torch.Tensor:
+    """Eq. (1) with m̂ = σ(logits): ``−Σ w_i (m_i log m̂_i + (1 − m_i) log(1 − m̂_i)) / Σ w_i`` (``"weights"``,
+    the balanced reading) or ``/ n`` (``"pixels"``, the literal one). An all-zero weight map adds 0."""
+    per_pixel = w * F.binary_cross_entropy_with_logits(logits, m, reduction="none")
+    if normalization == "pixels":
+        return per_pixel.mean()  # −1/n Σ_i w_i (…)
+    if normalization == "weights":
+        return per_pixel.sum() / w.sum().clamp_min(1e-6)  # −Σ_i w_i (…) / Σ_i w_i
+    raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
 
 
 def grasp_segmentation_loss(logits: torch.Tensor, visible: torch.Tensor, amodal: torch.Tensor,
-                            kernels: tuple[int, ...]) -> torch.Tensor:
+                            kernels: tuple[int, ...], normalization: str = "weights") -> torch.Tensor:
     """Eq. (2) summed over the visible (channel 0) and amodal (channel 1) predictions."""
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
     if logits.shape[1] != 2:
         raise ValueError(f"expected 2 output channels (visible, amodal), got {logits.shape[1]}")
     total = logits.new_zeros(())
@@ -58,5 +78,5 @@ def grasp_segmentation_loss(logits: torch.Tensor, visible: torch.Tensor, amodal:
         if t.shape != logits[:, c : c + 1].shape:
             raise ValueError(f"target shape {tuple(t.shape)} does not match prediction {tuple(logits[:, c:c+1].shape)}")
         for w in loss_weights(t, kernels):
-            total = total + weighted_bce(logits[:, c : c + 1], t, w)  # L = Σ_j CE(m̂, m, w(j))
+            total = total + weighted_bce(logits[:, c : c + 1], t, w, normalization)  # L = Σ_j CE(m̂, m, w(j))
     return total

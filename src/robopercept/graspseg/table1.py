@@ -7,6 +7,11 @@ keep/drop verdict. Following §IV-C:
   the unfiltered rows (Table I's unfiltered Subtract has 98.6 % recall, not 100 %);
 * **mIOU** and **relative error** (incorrect pixels / ground-truth pixels) are averaged over the
   kept predictions only.
+
+A trained variant has several seeds: its row is the mean over seeds of each seed's numbers, and
+:func:`units` gives the per-grasp results behind every row so that
+:mod:`robopercept.reporting.uncertainty` can bootstrap test grasps and seeds together (the baselines
+are deterministic: one "seed").
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..reporting.uncertainty import Ratio, bootstrap, interval
 from . import paper
 from .filters import FilterConfig, contour_filter, model_filter
 from .metrics import iou, relative_error
@@ -27,6 +33,7 @@ from .metrics import iou, relative_error
 @dataclasses.dataclass
 class MethodResult:
     name: str
+    seed: int = dataclasses.field(default=0, kw_only=True)
     iou: np.ndarray  # per grasp
     error: np.ndarray
     nonempty: np.ndarray  # bool per grasp
@@ -78,64 +85,118 @@ def evaluate_probabilities(name: str, probs: np.ndarray, gts: Sequence[np.ndarra
 PAPER_TABLE1 = paper.TABLE1
 
 
-def table1(results: Sequence[MethodResult]) -> pd.DataFrame:
-    """Our rows (filtered and unfiltered for every method) beside the paper's, paper row order first."""
-    rows = {}
+# Table I's metrics as ratios of sums over test grasps (robopercept.reporting.uncertainty)
+RATIOS = {"mIOU": Ratio("test", "iou_kept", "kept"), "error_pct": Ratio("test", "error_kept", "kept"),
+          "recall_pct": Ratio("test", "kept")}
+
+
+def units(results: Sequence[MethodResult]) -> pd.DataFrame:
+    """Per-grasp results of every row (unfiltered and -Filter) and seed: ``iou_kept``, ``error_kept``, ``kept``."""
+    frames = []
     for r in results:
         for filtered in (False, True):
-            row = r.row(filtered)
-            rows[row["method"]] = row
-    order = list(PAPER_TABLE1) + [m for m in rows if m not in PAPER_TABLE1]
+            keep = (r.filtered_keep if filtered else r.nonempty).astype(float)
+            frames.append(pd.DataFrame({"method": r.name + ("-Filter" if filtered else ""), "seed": r.seed,
+                                        "group": "test", "unit": np.arange(len(keep)), "kept": keep,
+                                        "iou_kept": r.iou * keep, "error_kept": r.error * keep}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def table1(results: Sequence[MethodResult], n_boot: int = 0, seed: int = 0) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Our rows (filtered and unfiltered for every method; trained variants averaged over their seeds)
+    beside the paper's, paper row order first; with ``n_boot`` > 0 also the bootstrap replicates and
+    each row's 95 % interval of mIOU."""
+    u = units(results)
+    point, reps = bootstrap(u, RATIOS, n_boot=max(1, n_boot), seed=seed)
+    reps = reps if n_boot > 0 else []
+    point = point.set_index("method")
+    kept = u.groupby(["method", "seed"]).kept.sum().groupby("method").mean()
+    seeds = u.groupby("method").seed.nunique()
+    ci = interval(reps, "mIOU").set_index("method") if reps else None
+    order = list(PAPER_TABLE1) + [m for m in point.index if m not in PAPER_TABLE1]
     out = []
     for m in order:
-        if m not in rows:
+        if m not in point.index:
             continue
         paper = PAPER_TABLE1.get(m, (np.nan, np.nan, np.nan))
-        out.append({**rows[m], "paper_mIOU": paper[0], "paper_error_pct": paper[1], "paper_recall_pct": paper[2]})
-    return pd.DataFrame(out)
+        row = {"method": m, "mIOU": point.loc[m, "mIOU"], "error_pct": point.loc[m, "error_pct"],
+               "recall_pct": point.loc[m, "recall_pct"], "kept": float(kept[m]), "seeds": int(seeds[m])}
+        if ci is not None:
+            row.update(mIOU_lo=ci.loc[m, "mIOU_lo"], mIOU_hi=ci.loc[m, "mIOU_hi"])
+        out.append({**row, "paper_mIOU": paper[0], "paper_error_pct": paper[1], "paper_recall_pct": paper[2]})
+    return pd.DataFrame(out), reps
+
+
+def seed_spread(results: Sequence[MethodResult]) -> pd.DataFrame:
+    """Per row with several seeds: each seed's mIOU and the std over seeds (ddof=1)."""
+    rows = []
+    for r in results:
+        for filtered in (False, True):
+            rows.append({"method": r.name + ("-Filter" if filtered else ""), "seed": r.seed, **{
+                k: v for k, v in r.row(filtered).items() if k in ("mIOU", "error_pct", "recall_pct")}})
+    df = pd.DataFrame(rows)
+    g = df.groupby("method", sort=False)
+    out = g.mIOU.agg(["mean", "std", "min", "max", "count"]).reset_index()
+    return out[out["count"] > 1].rename(columns={"mean": "mIOU_mean", "std": "mIOU_std_seeds", "min": "mIOU_min",
+                                                  "max": "mIOU_max", "count": "seeds"})
 
 
 @dataclasses.dataclass
 class ModelEvaluation:
-    """Everything Table I needs from the grasp segmentation models."""
+    """Everything Table I needs from the grasp segmentation models (one entry per (variant, seed))."""
 
     results: list[MethodResult]  # -Filter rows use the shared threshold ``t_used``
-    probs: dict[str, np.ndarray]  # test probabilities (N, 2, H, W) per model
-    checkpoints: dict[str, dict]
-    verdicts: dict[str, pd.DataFrame]  # per-filter verdicts on the test grasps
+    probs: dict[tuple[str, int], np.ndarray]  # test probabilities (N, 2, H, W) per model
+    checkpoints: dict[tuple[str, int], dict]
+    verdicts: dict[tuple[str, int], pd.DataFrame]  # per-filter verdicts on the test grasps
     t_used: float
-    thresholds: list[dict]  # per model: threshold used, validation confidence and recall
-    paper_rows: list[dict]  # -Filter rows with the paper's own thresholds
+    thresholds: list[dict]  # per model: validation confidence and recall at each threshold
+    calibrations: dict[str, float]  # name -> t_ent: "F1 (ours)", "recall-matched", "paper"
+    results_at: dict[str, list[MethodResult]]  # the same models' results under each calibration
 
 
-def evaluate_models(names, models_dir, test_ds, val_ds, gts: Sequence[np.ndarray], paper_cfg: FilterConfig,
-                    calibrate: bool, good_iou: float) -> ModelEvaluation:
-    """Predict the test and validation grasps with each model, choose one entropy threshold for all
-    models on the pooled validation predictions (as the paper uses one ``t_ent``; see
-    ``filters.calibrate_entropy_threshold``) unless ``calibrate`` is off, and evaluate both ways."""
+def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_ds, gts: Sequence[np.ndarray],
+                    paper_cfg: FilterConfig, calibrate: bool, good_iou: float,
+                    recall_reference: str = "Grasp-100") -> ModelEvaluation:
+    """Predict the test and validation grasps with each (variant, seed), choose one entropy threshold
+    for all models on the pooled validation predictions (as the paper uses one ``t_ent``; see
+    ``filters.calibrate_entropy_threshold``) unless ``calibrate`` is off, and evaluate the -Filter rows
+    under three thresholds: that one ("F1 (ours)"), the paper's 0.1, and the one at which
+    ``recall_reference``'s validation keep rate equals the paper's recall for its -Filter row
+    ("recall-matched": our filter as selective as the paper's)."""
     from .filters import calibrate_entropy_threshold, relative_entropy
     from .train import load_checkpoint, predict
+    from .variants import checkpoint_path
 
     probs, ckpts, seconds, val_rel, val_iou = {}, {}, {}, {}, {}
-    for name in names:
-        model, ckpts[name] = load_checkpoint(Path(models_dir) / f"{name}.pt")
+    for key in models:
+        model, ckpts[key] = load_checkpoint(checkpoint_path(models_dir, *key))
         t0 = time.perf_counter()
-        probs[name] = predict(model, test_ds, batch_size=1)
-        seconds[name] = (time.perf_counter() - t0) / len(test_ds)
+        probs[key] = predict(model, test_ds, batch_size=1)
+        seconds[key] = (time.perf_counter() - t0) / len(test_ds)
         val_probs = predict(model, val_ds)
-        val_rel[name] = np.array([relative_entropy(p[0]) for p in val_probs])
-        val_iou[name] = np.array([iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)])
-    t_used = (calibrate_entropy_threshold(np.concatenate(list(val_rel.values())),
-                                          np.concatenate(list(val_iou.values())), good_iou)
-              if calibrate else paper_cfg.t_ent)
-    model_cfg = dataclasses.replace(paper_cfg, t_ent=t_used)
-    out = ModelEvaluation([], probs, ckpts, {}, t_used, [], [])
-    for name in names:
-        result, out.verdicts[name] = evaluate_probabilities(name, probs[name], gts, seconds[name], model_cfg)
-        out.results.append(result)
-        paper_result, _ = evaluate_probabilities(name, probs[name], gts, seconds[name], paper_cfg)
-        out.paper_rows.append(paper_result.row(True))
-        out.thresholds.append({"model": name, "t_ent_used": t_used, "t_ent_paper": paper_cfg.t_ent,
-                               "val_median_rel_entropy": float(np.median(val_rel[name])),
-                               "val_recall_at_t_ent_used": 100 * float(np.mean(val_rel[name] < t_used))})
+        val_rel[key] = np.array([relative_entropy(p[0]) for p in val_probs])
+        val_iou[key] = np.array([iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)])
+    f1_t = (calibrate_entropy_threshold(np.concatenate(list(val_rel.values())),
+                                        np.concatenate(list(val_iou.values())), good_iou)
+            if calibrate else paper_cfg.t_ent)
+    ref = np.concatenate([v for (n, _), v in val_rel.items() if n == recall_reference] or list(val_rel.values()))
+    target = paper.TABLE1.get(f"{recall_reference}-Filter", (np.nan, np.nan, 50.0))[2] / 100
+    recall_t = float(np.quantile(ref, min(1.0, max(0.0, target)))) * (1 + 1e-9)  # keeps `target` of ref's val grasps
+    calibrations = {"F1 (ours)": f1_t, "recall-matched": recall_t, "paper": paper_cfg.t_ent}
+    out = ModelEvaluation([], probs, ckpts, {}, f1_t, [], calibrations, {c: [] for c in calibrations})
+    for cname, t in calibrations.items():
+        cfg = dataclasses.replace(paper_cfg, t_ent=t)
+        for key in models:
+            result, verdicts = evaluate_probabilities(key[0], probs[key], gts, seconds[key], cfg)
+            result.seed = key[1]
+            out.results_at[cname].append(result)
+            if cname == "F1 (ours)":
+                out.results.append(result)
+                out.verdicts[key] = verdicts
+    for key in models:
+        out.thresholds.append({"model": key[0], "seed": key[1],
+                               "val_median_rel_entropy": float(np.median(val_rel[key])),
+                               **{f"val_recall_at_{c} (%)": 100 * float(np.mean(val_rel[key] < t))
+                                  for c, t in calibrations.items()}})
     return out

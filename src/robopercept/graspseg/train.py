@@ -2,8 +2,9 @@
 grasps on *training* objects (the test objects are never seen). Curves go to dvclive.
 
 The paper's learning rate is 5e-6 for a COCO-pretrained ResNet-50 trained on a GPU for as long as it
-takes; the ``cpu`` profile trains a smaller backbone for a fixed step budget and needs a larger rate
-(``lr`` is a parameter; the ``paper`` profile uses 5e-6).
+takes; the ``cpu`` profile trains a smaller backbone for at most ``max_steps`` steps (early stopping
+on the validation curve usually ends it sooner) and needs a larger rate (``lr`` is a parameter; the
+``paper`` profile uses 5e-6).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class TrainSettings:
     patience: int = 4  # evaluations without improvement before stopping
     augment: bool = True
     seed: int = 0
+    normalization: str = "weights"  # eq. (1)'s normaliser: "weights" (balanced) or "pixels" (literal)
 
 
 @torch.no_grad()
@@ -76,7 +78,7 @@ def train_grasp_model(settings: TrainSettings, train: GraspSegDataset, val: Gras
         for batch in loader:
             model.train()
             x = model.inputs(batch["before"], batch["after"], batch["grasp_mask"])
-            loss = grasp_segmentation_loss(model(x), batch["visible"], batch["amodal"], kernels)
+            loss = grasp_segmentation_loss(model(x), batch["visible"], batch["amodal"], kernels, settings.normalization)
             opt.zero_grad()
             loss.backward()
             opt.step()

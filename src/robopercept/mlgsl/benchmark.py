@@ -29,7 +29,7 @@ def measure(size: int, repeats: int, threads: int, attention: str = "none", stor
     model = GraspFCN(attention).eval()
     if channels_last:  # as robot.load_planner deploys it
         model = model.to(memory_format=torch.channels_last)
-    sel = Selection(size, jaw_px=size / 20)
+    sel = Selection(size)
     parts = {"preprocess": [], "network": [], "selection": [], "total": []}
     with torch.no_grad():
         for k in range(repeats + 3):

@@ -98,7 +98,7 @@ class TrainConfig(Validated):
     batch_size: int = 16
     lr: float = 0.001
     augment_zoom: float = 0.1  # zoom range of the augmentation, 1 +- this
-    n_seeds: int = 2  # every model is trained with this many seeds (paper: "different seeds")
+    n_seeds: int = 3  # every model is trained with this many seeds (paper: "different seeds")
     workers: int = 2  # runs trained in parallel processes (1 torch thread each)
 
     def check(self) -> None:
@@ -120,14 +120,18 @@ class EvalConfig(Validated):
 
     _where: typing.ClassVar[str] = "mlgsl_eval"
     peak_distance_at_300: int = 20  # GG-CNN's minimum distance between detected peaks, scaled
-    smooth_sigma_at_300: float = 2.0  # Gaussian smoothing of Q̂ before peak detection, scaled
+    smooth_sigma_at_300: float = 2.0  # GG-CNN's Gaussian smoothing of Q̂ and angle (width: half), scaled
+    peak_threshold_rel: float = 0.2  # grasps at peaks above this share of max Q̂ (GG-CNN: 0.2 absolute)
     n_accuracy_images: int = 60  # test images whose sampled grasps are tried in the simulator
     n_accuracy_grasps: int = 100  # grasps sampled uniformly per image (paper: 100)
     quality_threshold: float = 0.5  # q̂ > this predicts success
     n_examples: int = 4
+    n_boot: int = 1000  # bootstrap replicates (seeds x test images) behind every interval and verdict
 
     def check(self) -> None:
         require(self.peak_distance_at_300 >= 1, "peak_distance_at_300", "must be >= 1")
+        require(0 <= self.peak_threshold_rel < 1, "peak_threshold_rel", "must be in [0, 1)")
+        require(self.n_boot >= 10, "n_boot", "must be >= 10")
         require(self.smooth_sigma_at_300 >= 0, "smooth_sigma_at_300", "must be >= 0")
         require(self.n_accuracy_images >= 1, "n_accuracy_images", "must be >= 1")
         require(self.n_accuracy_grasps >= 1, "n_accuracy_grasps", "must be >= 1")
@@ -140,8 +144,8 @@ class RobotConfig(Validated):
     """``mlgsl_robot``: §V as simulated robot trials."""
 
     _where: typing.ClassVar[str] = "mlgsl_robot"
-    n_objects: int = 36  # test objects grasped one at a time (paper: 18 objects)
-    drops_per_object: int = 3  # each object is grasped this many times, from new drops
+    n_objects: int = 60  # test objects grasped one at a time (paper: 18 objects)
+    drops_per_object: int = 5  # each object is grasped this many times, from new drops
     clutter_runs: int = 10  # paper: 10
     clutter_objects: int = 6
     max_consecutive_failures: int = 5  # paper: 5

@@ -10,9 +10,22 @@ closing direction ``φ`` and one jaw wide (:class:`robopercept.formats.jacquard.
   turned by 180°), in radians.
 * :func:`is_successful` — the paper's criterion: some label with IoU ≥ 25 % and angle difference
   ≤ 30°.
-* :func:`top_grasps` — the ``k`` best grasps: local maxima of the (lightly smoothed) Q̂ map, best
-  first, as in GG-CNN's detection; their angle and width are read from the Φ̂, Ŵ maps there.
-  Top-5 success means *any* of the five is successful (as in Jacquard's top-k).
+* :func:`top_grasps` — the ``k`` best grasps, decoded as GG-CNN does (its ``post_process_output``
+  and ``detect_grasps``), with each departure named:
+
+  - Q̂ is smoothed by a Gaussian (σ = 2 px at 300 px), the width map by σ = 1 px; GG-CNN smooths
+    the decoded angle image by σ = 2, which averages across the ±90° wrap — we smooth ``cos 2Φ̂`` and
+    ``sin 2Φ̂`` by σ = 2 and decode after (same smoothing, no wrap artefact);
+  - grasps sit at local maxima of the smoothed Q̂ at least ``min_distance`` apart (20 px at 300), not
+    within ``min_distance`` of the image border (skimage's default, which GG-CNN keeps), best first;
+  - GG-CNN keeps peaks above an absolute 0.2; MLGSL's Q̂ is only defined up to scale, so we keep
+    peaks above ``threshold_rel`` (0.2) times the map's maximum — the same cut for a map whose
+    maximum is ≈ 1, as ImgMSE's is. A map with no such peak yields *no* grasp (GG-CNN too), and
+    fewer than ``k`` peaks yield fewer than ``k`` grasps (no padding with weak pixels);
+  - the predicted rectangle is ``Ŵ`` long and ``Ŵ / 2`` wide: GG-CNN's Jacquard convention
+    (``detect_grasps`` sets ``width = length / 2``).
+
+  Top-5 success means *any* of the (up to) five is successful (as in Jacquard's top-k).
 * :func:`sample_grasps` — §III-B's stochastic selection: pixels drawn from the categorical
   distribution ``P(p) ∝ Q̂_p``.
 """
@@ -66,46 +79,54 @@ def decode_angle(cos2: np.ndarray, sin2: np.ndarray) -> np.ndarray:
     return 0.5 * np.arctan2(sin2, cos2)
 
 
-def grasp_at(maps: dict[str, np.ndarray], row: int, col: int, *, width_scale_px: float, jaw_px: float) -> GraspRect:
+def grasp_at(maps: dict[str, np.ndarray], row: int, col: int, *, width_scale_px: float,
+             jaw_px: float | None = None) -> GraspRect:
     """The grasp the maps predict at pixel (row, col). ``maps`` has ``q, cos, sin, width``;
-    ``width_scale_px`` converts the normalised width back to pixels."""
+    ``width_scale_px`` converts the normalised width back to pixels; ``jaw_px=None`` draws the
+    rectangle ``opening / 2`` wide (GG-CNN's Jacquard convention)."""
     angle = float(decode_angle(maps["cos"][row, col], maps["sin"][row, col]))
     opening = max(1.0, float(maps["width"][row, col]) * width_scale_px)
-    return GraspRect(float(row), float(col), angle, opening, jaw_px)
+    return GraspRect(float(row), float(col), angle, opening, opening / 2 if jaw_px is None else jaw_px)
+
+
+def _blur(a: np.ndarray, sigma: float) -> np.ndarray:
+    a = a.astype(np.float32)
+    return cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) if sigma > 0 else a
 
 
 def smooth_quality(q: np.ndarray, sigma: float) -> np.ndarray:
-    return cv2.GaussianBlur(q.astype(np.float32), (0, 0), sigma) if sigma > 0 else q.astype(np.float32)
+    return _blur(q, sigma)
 
 
-def top_pixels(q: np.ndarray, k: int, min_distance: int) -> list[tuple[int, int]]:
-    """Up to ``k`` local maxima of ``q`` at least ``min_distance`` apart, best first; if there are
-    fewer peaks, the best remaining pixels fill the list (a flat map still yields k grasps)."""
+def smooth_maps(maps: dict[str, np.ndarray], sigma: float) -> dict[str, np.ndarray]:
+    """GG-CNN's post-processing: Q̂ and the angle maps by ``sigma``, Ŵ by ``sigma / 2``."""
+    return {"q": _blur(maps["q"], sigma), "cos": _blur(maps["cos"], sigma), "sin": _blur(maps["sin"], sigma),
+            "width": _blur(maps["width"], sigma / 2)}
+
+
+def top_pixels(q: np.ndarray, k: int, min_distance: int, threshold_rel: float = 0.2) -> list[tuple[int, int]]:
+    """Up to ``k`` local maxima of ``q`` at least ``min_distance`` apart and away from the border by
+    as much, above ``threshold_rel`` x the map's maximum, best first. A map whose maximum is not
+    positive has no peak (a collapsed linear Q̂)."""
     from skimage.feature import peak_local_max
 
-    peaks = peak_local_max(q, min_distance=max(1, min_distance), num_peaks=k, exclude_border=False)
-    out = [(int(r), int(c)) for r, c in peaks]
-    if len(out) < k:
-        order = np.argsort(-q, axis=None, kind="stable")
-        taken = set(out)
-        for flat in order:
-            rc = divmod(int(flat), q.shape[1])
-            if rc not in taken:
-                out.append(rc)
-                taken.add(rc)
-            if len(out) == k:
-                break
-    return out
+    top = float(np.max(q))
+    if not np.isfinite(top) or top <= 0:
+        return []
+    d = max(1, min_distance)
+    peaks = peak_local_max(q, min_distance=d, threshold_abs=threshold_rel * top, num_peaks=k, exclude_border=d)
+    return [(int(r), int(c)) for r, c in peaks]
 
 
-def top_grasps(maps: dict[str, np.ndarray], k: int, *, width_scale_px: float, jaw_px: float,
-               min_distance: int, sigma: float) -> list[GraspRect]:
-    q = smooth_quality(maps["q"], sigma)
-    return [grasp_at(maps, r, c, width_scale_px=width_scale_px, jaw_px=jaw_px) for r, c in top_pixels(q, k, min_distance)]
+def top_grasps(maps: dict[str, np.ndarray], k: int, *, width_scale_px: float, jaw_px: float | None,
+               min_distance: int, sigma: float, threshold_rel: float = 0.2) -> list[GraspRect]:
+    sm = smooth_maps(maps, sigma)
+    return [grasp_at(sm, r, c, width_scale_px=width_scale_px, jaw_px=jaw_px)
+            for r, c in top_pixels(sm["q"], k, min_distance, threshold_rel)]
 
 
 def sample_grasps(maps: dict[str, np.ndarray], n: int, rng: np.random.Generator, *, width_scale_px: float,
-                  jaw_px: float) -> list[GraspRect]:
+                  jaw_px: float | None = None) -> list[GraspRect]:
     """§III-B: draw ``n`` pixels from Categorical(Q̂ / ΣQ̂) (with replacement) and read Φ̂, Ŵ there."""
     q = np.clip(maps["q"].astype(np.float64), 0, None).ravel()
     if q.sum() <= 0:

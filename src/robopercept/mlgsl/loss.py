@@ -1,7 +1,8 @@
 """mlgsl §III-B and §IV-B: the maximum likelihood grasp sampling loss and its three baselines.
 
-Notation: the network gives quality logits ``z`` with ``Q̂ = σ(z)`` (non-negative, see
-:mod:`robopercept.mlgsl.model`), angle maps ``ĉ = cos 2Φ̂``, ``ŝ = sin 2Φ̂`` and a width map ``Ŵ``.
+Notation: the network gives a raw quality output ``z``; the MLGSL variants read it as ``Q̂ = σ(z)``
+(non-negative, as eq. (3) needs), ImgMSE as ``Q̂ = z`` (GG-CNN's linear head; see
+:data:`robopercept.mlgsl.model.QUALITY_HEAD`), angle maps ``ĉ = cos 2Φ̂``, ``ŝ = sin 2Φ̂`` and a width map ``Ŵ``.
 An image has ``k`` labels ``g̃_i = (p̃_i, φ̃_i, w̃_i)``; a batch pads them to the same ``k`` and marks
 the real ones in ``valid``.
 
@@ -15,9 +16,12 @@ the real ones in ``valid``.
   densities of eq. (2c) inside the log; ``LOG_EPS`` keeps the log finite).
 * **PixMSE**: ``Σ_i (q̂_i − 1)² + MSE_φ,i + MSE_w,i`` — supervision only at labeled pixels.
 * **ImgMSE** (GG-CNN, [15]): ``MSE(Q̂, Q̄) + MSE(Ĉ, C̄) + MSE(Ŝ, S̄) + MSE(Ŵ, W̄)`` over every pixel,
-  with the label maps of :func:`imgmse_targets` (Q̄ = 1 inside a compact rectangle per label — the
+  each term a plain mean and weighted 1, on GG-CNN's *linear* outputs (its ``compute_loss``), with
+  the label maps of :func:`imgmse_targets` (Q̄ = 1 inside a compact rectangle per label — the
   middle third of the grasp along the closing direction, one jaw wide — and 0 elsewhere, i.e.
-  every unlabeled pixel is a negative).
+  every unlabeled pixel is a negative). Until session 4 this baseline put a sigmoid on Q̂; with
+  mostly-zero targets that saturates at 0 and its gradient vanishes (ImgMSE never left the zero map
+  with 2 or 4 labels), which is not the baseline as its authors built it.
 
 The three per-label losses sum over the labels of an image (as eq. (3) writes) and average over
 the images of the batch.
@@ -86,10 +90,9 @@ def pixmse_loss(out, labels) -> torch.Tensor:
 
 def imgmse_loss(out, labels) -> torch.Tensor:
     """ImgMSE (§IV-B.1): dense MSE against the label maps."""
-    logits, cos, sin, width = out
+    q, cos, sin, width = out  # GG-CNN's head is linear: Q̂ = z
     t = labels["maps"]  # B x 4 x H x W: Q̄, C̄, S̄, W̄
-    return (F.mse_loss(torch.sigmoid(logits), t[:, 0]) + F.mse_loss(cos, t[:, 1]) + F.mse_loss(sin, t[:, 2])
-            + F.mse_loss(width, t[:, 3]))
+    return F.mse_loss(q, t[:, 0]) + F.mse_loss(cos, t[:, 1]) + F.mse_loss(sin, t[:, 2]) + F.mse_loss(width, t[:, 3])
 
 
 LOSS_FUNCTIONS: dict[str, Callable] = {"MLGSL": mlgsl_loss, "ImgMSE": imgmse_loss, "MLGSL+Log": mlgsl_log_loss,

@@ -7,8 +7,13 @@
   *uniformly over the image*; the prediction is ``q̂ > threshold``; the truth comes from trying
   each grasp with the simulated gripper on the same scene (the paper used a pretrained GQ-CNN
   discriminator [2] instead; our simulator *is* the ground truth here, which is why it replaces it).
-* **Collision-free ratio** (§IV-C.5): the fraction of Top-1 grasps on cluttered test scenes whose
-  jaws do not land on another object (:func:`robopercept.mlgsl.clutter.jaw_collision`).
+* **Collision-free ratio** (§IV-C.5): among the Top-1 grasps on cluttered test scenes whose centre
+  lies *on an object*, the fraction whose jaws do not land on another object
+  (:func:`robopercept.mlgsl.clutter.jaw_collision`). A grasp on the empty table collides with
+  nothing and grasps nothing, so it is left out of the ratio (and counted apart, ``on_object``).
+
+Every metric is also returned per test image (``*_per_image``), so that
+:mod:`robopercept.reporting.uncertainty` can bootstrap over images and seeds.
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ class Selection:
     image_size: int
     peak_distance_at_300: int = 20
     smooth_sigma_at_300: float = 2.0
-    jaw_px: float = 0.0  # jaw width of predicted rectangles in model pixels
+    jaw_px: float | None = None  # None: rectangles Ŵ/2 wide (GG-CNN's Jacquard convention)
+    peak_threshold_rel: float = 0.2  # peaks above this share of the map's maximum (GG-CNN: 0.2 absolute)
+
+    @classmethod
+    def of(cls, image_size: int, ecfg) -> "Selection":
+        """The selection an :class:`robopercept.mlgsl.config.EvalConfig` describes, at ``image_size``."""
+        return cls(image_size, ecfg.peak_distance_at_300, ecfg.smooth_sigma_at_300,
+                   peak_threshold_rel=ecfg.peak_threshold_rel)
 
     @property
     def min_distance(self) -> int:
@@ -49,49 +61,69 @@ class Selection:
 
     def top(self, maps: dict[str, np.ndarray], k: int) -> list[GraspRect]:
         return G.top_grasps(maps, k, width_scale_px=self.width_scale_px, jaw_px=self.jaw_px,
-                            min_distance=self.min_distance, sigma=self.sigma)
+                            min_distance=self.min_distance, sigma=self.sigma, threshold_rel=self.peak_threshold_rel)
 
 
 @torch.no_grad()
 def predict(model: GraspFCN, depths: np.ndarray | list[np.ndarray], batch_size: int = 32) -> list[dict[str, np.ndarray]]:
-    """Maps ``q`` (= Q̂ = σ(z)), ``cos``, ``sin``, ``width`` for each prepared depth image."""
+    """Maps ``q`` (= Q̂, through the model's quality head), ``cos``, ``sin``, ``width`` for each
+    prepared depth image."""
     model.eval()
     out = []
     for i in range(0, len(depths), batch_size):
         x = torch.from_numpy(np.stack(depths[i:i + batch_size]))[:, None]
         z, c, s, w = model(x)
-        q = torch.sigmoid(z)
+        q = model.quality(z)
         for j in range(len(x)):
             out.append({"q": q[j].numpy(), "cos": c[j].numpy(), "sin": s[j].numpy(), "width": w[j].numpy()})
     return out
 
 
 def label_jaw_px(items: list[Item]) -> float:
-    """The jaw width of the labels (one physical gripper), in model pixels."""
+    """The jaw width of the labels (one physical gripper), in model pixels (reported, not used to
+    draw predicted rectangles: those follow GG-CNN's Ŵ/2)."""
     jaws = [g.jaw for it in items for g in it.all_grasps]
     return float(np.median(jaws)) if jaws else 1.0
 
 
-def topk_success(model: GraspFCN, items: list[Item], sel: Selection, ks=(1, 5)) -> dict[str, float]:
+def topk_hits(model: GraspFCN, items: list[Item], sel: Selection, ks=(1, 5)) -> np.ndarray:
+    """images x len(ks) booleans: does one of the top-k grasps match a label of the image?"""
     maps = predict(model, [it.depth for it in items])
-    hits = {k: 0 for k in ks}
-    for m, it in zip(maps, items):
+    hits = np.zeros((len(items), len(ks)), bool)
+    for i, (m, it) in enumerate(zip(maps, items)):
         best = sel.top(m, max(ks))
-        for k in ks:
-            hits[k] += any(G.is_successful(g, it.all_grasps) for g in best[:k])
-    return {f"top{k}": 100.0 * hits[k] / len(items) for k in ks}
+        for j, k in enumerate(ks):
+            hits[i, j] = any(G.is_successful(g, it.all_grasps) for g in best[:k])
+    return hits
+
+
+def topk_success(model: GraspFCN, items: list[Item], sel: Selection, ks=(1, 5)) -> dict[str, float]:
+    hits = topk_hits(model, items, sel, ks)
+    return {f"top{k}": 100.0 * float(hits[:, j].mean()) for j, k in enumerate(ks)}
+
+
+def collision_per_image(model: GraspFCN, items: list[Item], sel: Selection, finger_px: float) -> dict[str, np.ndarray]:
+    """Per cluttered image: ``on_object`` (the Top-1 grasp's centre lies on an object) and ``free``
+    (on an object and its jaws avoid every other object). Items need ``instances``."""
+    maps = predict(model, [it.depth for it in items])
+    on, free = np.zeros(len(items), bool), np.zeros(len(items), bool)
+    for i, (m, it) in enumerate(zip(maps, items)):
+        if it.instances is None:
+            raise ValueError(f"{it.sample_id}: no instance map (collision-free ratio needs composed clutter samples)")
+        top = sel.top(m, 1)
+        if not top:
+            continue
+        g = top[0]
+        r, c = int(round(g.row)), int(round(g.col))
+        on[i] = bool(it.instances[min(max(r, 0), it.instances.shape[0] - 1), min(max(c, 0), it.instances.shape[1] - 1)])
+        free[i] = on[i] and not jaw_collision(g, it.instances, finger_px * it.scale)
+    return {"on_object": on, "free": free}
 
 
 def collision_free_ratio(model: GraspFCN, items: list[Item], sel: Selection, finger_px: float) -> float:
-    """% of Top-1 grasps whose jaws avoid every other object (items need ``instances``)."""
-    maps = predict(model, [it.depth for it in items])
-    free = 0
-    for m, it in zip(maps, items):
-        if it.instances is None:
-            raise ValueError(f"{it.sample_id}: no instance map (collision-free ratio needs composed clutter samples)")
-        (g,) = sel.top(m, 1)
-        free += not jaw_collision(g, it.instances, finger_px * it.scale)
-    return 100.0 * free / len(items)
+    """% of the Top-1 grasps on an object whose jaws avoid every other object."""
+    d = collision_per_image(model, items, sel, finger_px)
+    return 100.0 * float(d["free"].sum()) / d["on_object"].sum() if d["on_object"].any() else math.nan
 
 
 def sample_uniform(maps: dict[str, np.ndarray], n: int, rng: np.random.Generator, sel: Selection) -> tuple[list[GraspRect], np.ndarray]:

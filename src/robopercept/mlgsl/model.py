@@ -10,10 +10,14 @@ stride-2 transposed convolutions bring the features back to the input resolution
 GG-CNN2's (16, 16, 16, 16 | 32, 32 | 16, 16). Inputs whose sides are not multiples of 4 are padded
 (replicate) and the outputs cropped, so the maps always have the input's size.
 
-**Q̂ is kept non-negative** with a sigmoid: ``Q̂ = σ(z)`` lies in (0, 1), so it is a valid
-unnormalised categorical weight for MLGSL (``P(p) = Q̂_p / Σ Q̂``) and a success probability for the
-MSE losses and for accuracy/recall; ``W`` is the opening divided by :data:`WIDTH_SCALE` times the
-image size (GG-CNN's 150 px at 300 px); ``cos 2Φ, sin 2Φ`` are linear (as in GG-CNN).
+**The quality head depends on the loss** (:data:`QUALITY_HEAD`). GG-CNN's own network (the ImgMSE
+baseline, [15]/[16]) has *linear* outputs for all four maps, trained by plain MSE against the label
+maps, so ImgMSE uses ``Q̂ = z``. MLGSL needs a non-negative ``Q̂`` — eq. (3)'s selection model is the
+categorical ``P(p) = Q̂_p / Σ Q̂`` — so the MLGSL variants (MLGSL, MLGSL+Log) use ``Q̂ = σ(z)`` (the
+paper does not name its activation; any positive map would do, and the loss fixes Q̂ only up to
+scale). PixMSE is the paper's own ablation of MLGSL's per-label terms and keeps MLGSL's sigmoid head.
+``W`` is the opening divided by :data:`WIDTH_SCALE` times the image size (GG-CNN's 150 px at 300 px);
+``cos 2Φ, sin 2Φ`` are linear (as in GG-CNN). Weights start from Xavier-uniform, as GG-CNN2 does.
 
 **SAM** (CBAM's spatial attention, [34]): channel-wise max and mean → 7x7 conv → sigmoid → the
 features are multiplied by the map. ``attention`` places a SAM block after every downsampling
@@ -27,6 +31,9 @@ from torch import nn
 from torch.nn import functional as F
 
 ATTENTION = ("none", "down", "up", "all")
+QUALITY = ("sigmoid", "linear")
+# Q̂ = QUALITY_HEAD[loss](z): GG-CNN's linear head for its own loss, a sigmoid where eq. (3) needs Q̂ >= 0
+QUALITY_HEAD = {"MLGSL": "sigmoid", "MLGSL+Log": "sigmoid", "PixMSE": "sigmoid", "ImgMSE": "linear"}
 WIDTH_SCALE = 0.5  # W = opening_px / (WIDTH_SCALE * image size): GG-CNN's 150 px at 300 px
 
 
@@ -45,11 +52,15 @@ class SpatialAttention(nn.Module):
 class GraspFCN(nn.Module):
     """``f_θ(I) -> (Q̂, cos 2Φ̂, sin 2Φ̂, Ŵ)``, each ``B x H x W``, for a ``B x 1 x H x W`` depth input."""
 
-    def __init__(self, attention: str = "none", in_channels: int = 1, widths: tuple[int, int, int] = (16, 32, 16)):
+    def __init__(self, attention: str = "none", in_channels: int = 1, widths: tuple[int, int, int] = (16, 32, 16),
+                 quality: str = "sigmoid"):
         super().__init__()
         if attention not in ATTENTION:
             raise ValueError(f"attention must be one of {ATTENTION}, got {attention!r}")
+        if quality not in QUALITY:
+            raise ValueError(f"quality must be one of {QUALITY}, got {quality!r}")
         self.attention = attention
+        self.quality_head = quality
         d, m, u = widths
         down = attention in ("down", "all")
         up = attention in ("up", "all")
@@ -74,9 +85,12 @@ class GraspFCN(nn.Module):
                           sam(up)),
         ])
         self.head = nn.Conv2d(u, 4, 1)
+        for mod in self.modules():  # GG-CNN2's initialisation
+            if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(mod.weight, gain=1)
 
     def forward(self, depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns the quality *logits* z (Q̂ = σ(z)), cos 2Φ̂, sin 2Φ̂ and Ŵ."""
+        """Returns the raw quality output z (Q̂ = :meth:`quality` of it), cos 2Φ̂, sin 2Φ̂ and Ŵ."""
         if depth.ndim != 4:
             raise ValueError(f"expected a B x C x H x W input, got shape {tuple(depth.shape)}")
         h, w = depth.shape[-2:]
@@ -91,6 +105,6 @@ class GraspFCN(nn.Module):
         return out[:, 0], out[:, 1], out[:, 2], out[:, 3]
 
 
-def quality(logits: torch.Tensor) -> torch.Tensor:
-    """Q̂ = σ(z) ∈ (0, 1)."""
-    return torch.sigmoid(logits)
+    def quality(self, z: torch.Tensor) -> torch.Tensor:
+        """Q̂ from the raw output: σ(z) ∈ (0, 1) for the sigmoid head, z itself for GG-CNN's linear head."""
+        return torch.sigmoid(z) if self.quality_head == "sigmoid" else z

@@ -2,8 +2,10 @@
 
 :func:`evaluate_runs` gives one row per (run, seed): Top-1 / Top-5 on the test objects, Top-1 and
 the collision-free ratio on the cluttered test scenes, and — for the runs of Table I — accuracy and
-recall against simulated trials (:class:`robopercept.mlgsl.robot.TrialOracle`). :func:`aggregate`
-averages the seeds (mean, std, best), the way the paper reports "81.6 ± 1.2 %".
+recall against simulated trials (:class:`robopercept.mlgsl.robot.TrialOracle`), and the per-image
+results behind them. :func:`aggregate` averages the seeds (mean, std over seeds, best) the way the
+paper reports "81.6 ± 1.2 %", and bootstraps seeds and test images together
+(:mod:`robopercept.reporting.uncertainty`) for the intervals and the claims' verdicts.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..reporting.uncertainty import Ratio, bootstrap, interval
 from ..seed import derive_seed
 from . import grasps as G
 from . import paper
 from .data import Item
-from .metrics import Selection, accuracy_recall, collision_free_ratio, predict, sample_uniform, topk_success
+from .metrics import Selection, collision_per_image, predict, sample_uniform, topk_hits
 from .train import RUNS, Run, checkpoint_path, load_model
 
 TABLE1_RUNS = ("MLGSL", "MLGSL (2 labels)", "ImgMSE", "ImgMSE (2 labels)")
@@ -28,54 +31,95 @@ PAPER_TABLE1 = paper.TABLE1
 PAPER_TEXT = paper.TEXT
 
 
+# Every metric as a ratio of sums over test units (robopercept.reporting.uncertainty): the group says
+# which units (test images, cluttered scenes, the accuracy images, or one number per seed).
+RATIOS = {
+    "top1": Ratio("test", "top1"), "top5": Ratio("test", "top5"),
+    "clutter_top1": Ratio("clutter", "clutter_top1"),
+    "collision_free": Ratio("clutter", "free", "on_object"), "on_object": Ratio("clutter", "on_object"),
+    "top1_epoch1": Ratio("seed", "top1_epoch1", scale=1.0),
+    **{f"{name}{suffix}": Ratio(group, num, den)
+       for suffix, group in (("", "accuracy"), ("_on_object", "accuracy_object"))
+       for name, num, den in (("accuracy", "correct", "n"), ("recall", "tp", "pos"), ("precision", "tp", "pp"),
+                              ("true_positive_rate_of_samples", "pos", "n"), ("predicted_positive_rate", "pp", "n"))},
+}
+
+
 def evaluate_runs(models_dir: str | Path, n_seeds: int, test: list[Item], clutter_test: list[Item], image_size: int,
-                  peak_distance_at_300: int, smooth_sigma_at_300: float, finger_px: float, oracle=None,
-                  test_scenes: list[dict] | None = None, test_perfect: list[np.ndarray] | None = None,
-                  n_accuracy_images: int = 0, n_accuracy_grasps: int = 100, quality_threshold: float = 0.5,
-                  seed: int = 0, runs: tuple[Run, ...] = RUNS,
-                  test_masks: list[np.ndarray] | None = None) -> pd.DataFrame:
-    """One row per (run, seed). ``test_masks`` (object masks at the model's size) adds accuracy/recall
-    for grasps sampled uniformly *on the object* (columns ``*_on_object``), next to the paper's
-    sampling over the whole image."""
-    rows = []
+                  ecfg, finger_px: float, oracle=None, test_scenes: list[dict] | None = None,
+                  test_perfect: list[np.ndarray] | None = None, seed: int = 0, runs: tuple[Run, ...] = RUNS,
+                  test_masks: list[np.ndarray] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every (run, seed) on the test sets. Returns ``(per_seed, units)``: one row per (run, seed) with
+    its metrics, and the per-unit results behind them (one row per run, seed, unit group, unit) for
+    :func:`aggregate`'s bootstrap. ``test_masks`` (object masks at the model's size) adds
+    accuracy/recall for grasps sampled uniformly *on the object* (``*_on_object``), next to the
+    paper's sampling over the whole image; accuracy/recall are measured for the runs of Table I."""
+    rows, units = [], []
+    n_acc = ecfg.n_accuracy_images if oracle is not None else 0
     for run in runs:
         for s in range(n_seeds):
             model, ckpt = load_model(checkpoint_path(models_dir, run, s))
-            sel = Selection(image_size, peak_distance_at_300, smooth_sigma_at_300, float(ckpt["jaw_px"]))
-            single = topk_success(model, test, sel)
-            clut = topk_success(model, clutter_test, sel, ks=(1,))
-            row = {"run": run.name, "seed": s, "top1": single["top1"], "top5": single["top5"],
-                   "top1_epoch1": ckpt["history"][0]["test_top1"], "best_epoch": ckpt["best_epoch"],
-                   "clutter_top1": clut["top1"],
-                   "collision_free": collision_free_ratio(model, clutter_test, sel, finger_px)}
-            if oracle is not None and run.name in TABLE1_RUNS and n_accuracy_images > 0:
-                items = test[:n_accuracy_images]
-                row.update(accuracy_recall_of(model, sel, items, test_scenes, test_perfect, oracle, n_accuracy_grasps,
-                                              quality_threshold, derive_seed(seed, "mlgsl_accuracy", s)))
-                if test_masks is not None:
-                    on = accuracy_recall_of(model, sel, items, test_scenes, test_perfect, oracle, n_accuracy_grasps,
-                                            quality_threshold, derive_seed(seed, "mlgsl_accuracy_object", s),
-                                            regions=test_masks)
-                    row.update({f"{k}_on_object": v for k, v in on.items()})
-            rows.append(row)
-    return pd.DataFrame(rows)
+            sel = Selection.of(image_size, ecfg)
+            hits = topk_hits(model, test, sel)
+            clut = topk_hits(model, clutter_test, sel, ks=(1,))[:, 0]
+            col = collision_per_image(model, clutter_test, sel, finger_px)
+            key = {"method": run.name, "seed": s}
+            units += [{**key, "group": "test", "unit": i, "top1": float(h[0]), "top5": float(h[1])}
+                      for i, h in enumerate(hits)]
+            units += [{**key, "group": "clutter", "unit": i, "clutter_top1": float(c), "on_object": float(o),
+                       "free": float(f)} for i, (c, o, f) in enumerate(zip(clut, col["on_object"], col["free"]))]
+            units.append({**key, "group": "seed", "unit": 0, "top1_epoch1": float(ckpt["history"][0]["test_top1"])})
+            if n_acc > 0 and run.name in TABLE1_RUNS:
+                items = test[:n_acc]
+                for group, regions, tag in (("accuracy", None, "mlgsl_accuracy"),
+                                            ("accuracy_object", test_masks, "mlgsl_accuracy_object")):
+                    if group == "accuracy_object" and test_masks is None:
+                        continue
+                    per_image = accuracy_counts(model, sel, items, test_scenes, test_perfect, oracle,
+                                                ecfg.n_accuracy_grasps, ecfg.quality_threshold,
+                                                derive_seed(seed, tag, s), regions)
+                    units += [{**key, "group": group, "unit": i, **c} for i, c in enumerate(per_image)]
+            rows.append({**key, "best_epoch": ckpt["best_epoch"]})
+    units_df = pd.DataFrame(units)
+    per_seed = []
+    for row in rows:  # each seed's own metrics: the same ratios over that seed alone
+        one = units_df[(units_df.method == row["method"]) & (units_df.seed == row["seed"])].assign(seed=0)
+        t, _ = bootstrap(one, _present(one), n_boot=1)
+        per_seed.append({**row, **t.drop(columns="method").iloc[0].to_dict()})
+    return pd.DataFrame(per_seed), units_df
 
 
-def accuracy_recall_of(model, sel: Selection, items: list[Item], scenes, perfect, oracle, n: int, threshold: float,
-                       seed: int, regions: list[np.ndarray] | None = None) -> dict[str, float]:
-    """§IV-A: ``n`` grasps per image sampled uniformly (over the image, or over ``regions``),
-    predicted ``q̂ > threshold`` vs the simulated trial."""
+def _present(units: pd.DataFrame) -> dict:
+    groups = set(units["group"])
+    return {k: r for k, r in RATIOS.items() if r.group in groups}
+
+
+def accuracy_counts(model, sel: Selection, items: list[Item], scenes, perfect, oracle, n: int, threshold: float,
+                    seed: int, regions: list[np.ndarray] | None = None) -> list[dict[str, float]]:
+    """§IV-A per image: ``n`` grasps sampled uniformly (over the image, or over ``regions``), predicted
+    ``q̂ > threshold`` vs the simulated trial; counts ``n, correct, tp, pos, pp`` per image."""
     rng = np.random.default_rng(seed)
     maps = predict(model, [it.depth for it in items])
-    pred, true = [], []
+    out = []
     for k, (m, it, scene, depth) in enumerate(zip(maps, items, scenes, perfect)):
         if regions is None:
             grasps, q = sample_uniform(m, n, rng, sel)
         else:
             grasps, q = sample_in_region(m, regions[k], n, rng, sel)
-        pred.extend(q > threshold)
-        true.extend(oracle.outcomes(scene, depth, grasps, it.scale))
-    return accuracy_recall(np.array(pred), np.array(true))
+        pred = q > threshold
+        true = np.array(oracle.outcomes(scene, depth, grasps, it.scale), bool)
+        out.append({"n": float(n), "correct": float((pred == true).sum()), "tp": float((pred & true).sum()),
+                    "pos": float(true.sum()), "pp": float(pred.sum())})
+    return out
+
+
+def accuracy_recall_of(model, sel: Selection, items: list[Item], scenes, perfect, oracle, n: int, threshold: float,
+                       seed: int, regions: list[np.ndarray] | None = None) -> dict[str, float]:
+    """§IV-A over all ``items`` at once (the per-image counts of :func:`accuracy_counts`, summed)."""
+    c = pd.DataFrame(accuracy_counts(model, sel, items, scenes, perfect, oracle, n, threshold, seed, regions)).sum()
+    pct = lambda a, b: 100.0 * c[a] / c[b] if c[b] else math.nan  # noqa: E731
+    return {"accuracy": pct("correct", "n"), "recall": pct("tp", "pos"), "precision": pct("tp", "pp"),
+            "true_positive_rate_of_samples": pct("pos", "n"), "predicted_positive_rate": pct("pp", "n")}
 
 
 def sample_in_region(maps: dict[str, np.ndarray], region: np.ndarray, n: int, rng: np.random.Generator,
@@ -98,25 +142,31 @@ def object_masks(samples, size: int) -> list[np.ndarray]:
             for s in samples]
 
 
-def aggregate(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds (and std, best Top-1), one row per run, in RUNS order."""
-    metrics = [c for c in per_seed.columns if c not in ("run", "seed")]
-    g = per_seed.groupby("run", sort=False)
-    out = g[metrics].mean()
-    out["top1_std"] = g["top1"].std(ddof=0)
-    out["top1_best"] = g["top1"].max()
-    out["seeds"] = g.size()
-    return out.reset_index()
+def aggregate(per_seed: pd.DataFrame, units: pd.DataFrame, n_boot: int, seed: int,
+              runs: tuple[Run, ...] = RUNS) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """One row per run (RUNS order): each metric's mean over seeds, ``top1_std`` (over seeds,
+    ddof=1; NaN with one seed), ``top1_lo/hi`` (95 % bootstrap interval over seeds and test images),
+    ``seeds``; and the bootstrap replicates of the table (for the claims' verdicts)."""
+    order = [r.name for r in runs if r.name in set(units["method"])]
+    point, reps = bootstrap(units, _present(units), n_boot=n_boot, seed=derive_seed(seed, "mlgsl_bootstrap"))
+    point = point.set_index("method").loc[order].reset_index()
+    g = per_seed.groupby("method", sort=False)
+    extra = pd.DataFrame({"top1_std": g["top1"].std(ddof=1), "top1_best": g["top1"].max(), "seeds": g.size(),
+                          "best_epoch": g["best_epoch"].mean()}).reindex(order).reset_index(names="method")
+    ci = interval(reps, "top1").set_index("method").loc[order].reset_index()
+    out = point.merge(extra, on="method").merge(ci, on="method")
+    return out, reps
 
 
 def table1(agg: pd.DataFrame) -> pd.DataFrame:
     """Table I: ours (mean over seeds) beside the paper's."""
     rows = []
-    idx = agg.set_index("run")
+    idx = agg.set_index("method")
     for name in TABLE1_RUNS:
         r = idx.loc[name]
         paper = PAPER_TABLE1[name]
-        rows.append({"method": name, "Top-1": r["top1"], "Top-5": r["top5"],
+        rows.append({"method": name, "Top-1": r["top1"], "Top-1 95% CI": f"{r['top1_lo']:.1f}-{r['top1_hi']:.1f}",
+                     "Top-1 std (seeds)": r["top1_std"], "Top-5": r["top5"],
                      "Accuracy": r.get("accuracy", math.nan), "Recall": r.get("recall", math.nan),
                      "Accuracy (on object)": r.get("accuracy_on_object", math.nan),
                      "Recall (on object)": r.get("recall_on_object", math.nan),

@@ -13,6 +13,14 @@ trials.
   opens is executed fully open.
   A diagnostic planner can ignore the predicted width and open the gripper fully
   (``fixed_opening_m``), which separates errors of Ŵ from errors of the grasp point and angle.
+  **Ground truth per drop and the oracle.** Before any planner acts, the drop is labeled exactly as
+  the dataset was (:meth:`TableWorld.try_candidates`: the same candidate sampler, gripper and
+  success test, on the renderer's depth and mask), so every planner's grasp can be judged by the
+  paper's rectangle criterion against *this drop's* labels. That splits each failure into
+  *perception* (the grasp is not Jacquard-correct) and *execution* (correct, yet the simulated grasp
+  failed), and it gives the **oracle planner**: it executes the drop's most-confirmed label (the one
+  that the most other labels match by the rectangle criterion) through the same pixel-to-robot path
+  as the networks — the simulator's ceiling for a planner that perceives perfectly.
 * :func:`clutter_removal` — §V clutter: ``clutter_objects`` test objects dropped together; the robot
   grasps one at a time (the most confident grasp first); a lifted object is removed and the rest
   settle; a failed attempt is undone (the scene returns to its state before the attempt — a
@@ -32,6 +40,7 @@ import numpy as np
 import torch
 
 from ..formats.jacquard import GraspRect
+from ..reporting.uncertainty import wilson_interval
 from ..seed import derive_seed
 from ..world.catalog import Catalog
 from . import paper
@@ -39,6 +48,7 @@ from .config import JacquardDataConfig
 from .jacquard_sim import TableWorld, stereo_depth, table_camera
 from ..world.jaw_gripper import FINGER_T, TrialResult
 from .data import prepare_depth
+from .grasps import is_successful
 from .metrics import Selection, predict
 from .model import GraspFCN
 
@@ -96,8 +106,20 @@ class Planner:
         return predict(self.model, [prepare_depth(depth, self.sel.image_size)])[0]
 
     def plan(self, depth: np.ndarray, k: int = 1) -> list[GraspRect]:
+        """Up to ``k`` grasps (stored pixels), best first; none when Q̂ has no peak."""
         m = self.maps(depth)
         return [g.scaled(self.stored_size / self.sel.image_size) for g in self.sel.top(m, k)]
+
+
+ORACLE = "oracle: most-confirmed ground-truth label [simulator ceiling]"
+
+
+def most_confirmed(labels: list[GraspRect]) -> GraspRect | None:
+    """The label that the most other labels match by the rectangle criterion (ties: the first)."""
+    if not labels:
+        return None
+    support = [sum(is_successful(g, [h]) for h in labels) for g in labels]
+    return labels[int(np.argmax(support))]
 
 
 def ctpg_ms(planner: Planner, depth: np.ndarray, repeats: int) -> float:
@@ -111,11 +133,16 @@ def ctpg_ms(planner: Planner, depth: np.ndarray, repeats: int) -> float:
     return 1000.0 * float(np.median(times))
 
 
-def _observe_depth(world: TableWorld, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _observe(world: TableWorld, rng: np.random.Generator):
     cfg = world.cfg
     frame = world.observe(rng)
     stereo = stereo_depth(frame.depth, rng, noise_std_m=cfg.stereo_noise_std_m, edge_m=cfg.stereo_edge_m,
                           holes=cfg.stereo_holes)
+    return frame, stereo
+
+
+def _observe_depth(world: TableWorld, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    frame, stereo = _observe(world, rng)
     return frame.depth, stereo
 
 
@@ -127,10 +154,10 @@ def spread_objects(catalog: Catalog, n_objects: int, n_pool: int) -> list:
     return [pool[int(i)] for i in np.unique(np.round(np.linspace(0, len(pool) - 1, n)).astype(int))]
 
 
-def _execute(world: TableWorld, pl: Planner, perfect: np.ndarray, g: GraspRect):
+def _execute(world: TableWorld, pl: Planner | None, perfect: np.ndarray, g: GraspRect):
     """Run the planned grasp; an opening wider than the gripper's is executed fully open."""
     pg = world.grasp_from_pixels(perfect, g)
-    opening = pl.fixed_opening_m if pl.fixed_opening_m is not None else pg.opening
+    opening = pl.fixed_opening_m if pl is not None and pl.fixed_opening_m is not None else pg.opening
     pg = dataclasses.replace(pg, opening=min(opening, world.gripper.spec.max_opening_m))
     if pg.opening <= FINGER_T:  # the fingers cannot even be placed
         return TrialResult(False, "opening_too_small", None)
@@ -138,8 +165,11 @@ def _execute(world: TableWorld, pl: Planner, perfect: np.ndarray, g: GraspRect):
 
 
 def single_object_trials(planners: list[Planner], catalog: Catalog, data_cfg: JacquardDataConfig, n_objects: int,
-                         drops: int, seed: int) -> list[dict]:
-    """One record per (object, drop, planner); every planner sees the same drops."""
+                         drops: int, seed: int, oracle: bool = True) -> list[dict]:
+    """One record per (object, drop, planner); every planner sees the same drops. Each drop is first
+    labeled as the dataset is; a record says whether the planner's grasp is correct by the rectangle
+    criterion against those labels (``correct``; None when the drop has no label) and whether the
+    simulated grasp succeeded. ``oracle`` adds the :data:`ORACLE` planner."""
     world = TableWorld(catalog, data_cfg)
     objects = spread_objects(catalog, n_objects, data_cfg.n_test_objects)
     records = []
@@ -152,15 +182,55 @@ def single_object_trials(planners: list[Planner], catalog: Catalog, data_cfg: Ja
                     if world.in_view(inst):
                         break
                 world.gripper.save()
-                perfect, stereo = _observe_depth(world, rng)
+                frame, stereo = _observe(world, rng)
+                perfect = frame.depth
+                label_rng = np.random.default_rng(derive_seed(seed, "mlgsl_robot_labels", obj.id, d))
+                labels, _, _ = world.try_candidates((perfect, frame.ids == inst), label_rng,
+                                                    data_cfg.labels_per_image, data_cfg.max_trials)
+                base = {"object": obj.name, "shape": obj.shape, "drop": d, "n_labels": len(labels)}
+                if oracle:
+                    g = most_confirmed(labels)
+                    res = (_execute(world, None, perfect, g) if g is not None
+                           else TrialResult(False, "no_label", None))
+                    records.append({"method": ORACLE, **base, "correct": True if g is not None else None,
+                                    "success": res.success, "outcome": res.outcome})
                 for pl in planners:
-                    (g,) = pl.plan(stereo)
+                    top = pl.plan(stereo)
+                    if not top:
+                        records.append({"method": pl.name, **base, "correct": False if labels else None,
+                                        "success": False, "outcome": "no_grasp"})
+                        continue
+                    (g,) = top
                     res = _execute(world, pl, perfect, g)
-                    records.append({"method": pl.name, "object": obj.name, "shape": obj.shape, "drop": d,
+                    records.append({"method": pl.name, **base,
+                                    "correct": is_successful(g, labels) if labels else None,
                                     "success": res.success, "outcome": res.outcome})
     finally:
         world.close()
     return records
+
+
+def success_table(records, methods: list[str] | None = None):
+    """Per method: trials, successes, SR with its Wilson 95 % interval, and the failure split —
+    perception (grasp not correct by the rectangle criterion against the drop's labels), execution
+    (correct, yet the grasp failed), lucky (not correct, yet it lifted the object), no label."""
+    import pandas as pd
+
+    rows = []
+    for m in methods or list(dict.fromkeys(records["method"])):
+        r = records[records["method"] == m]
+        k, n = int(r["success"].sum()), len(r)
+        lo, hi = wilson_interval(k, n)
+        labeled = r[r["correct"].notna()]
+        correct = labeled["correct"].astype(bool)
+        rows.append({"method": m, "trials": n, "successes": k, "SR (%)": 100.0 * k / n if n else float("nan"),
+                     "SR 95% CI (%)": f"{100 * lo:.1f}-{100 * hi:.1f}",
+                     "correct by the rectangle metric (%)": 100.0 * correct.mean() if len(labeled) else float("nan"),
+                     "failures: perception": int((~correct & ~labeled["success"].astype(bool)).sum()),
+                     "failures: execution": int((correct & ~labeled["success"].astype(bool)).sum()),
+                     "lucky (incorrect, lifted)": int((~correct & labeled["success"].astype(bool)).sum()),
+                     "drops without a label": int(r["correct"].isna().sum())})
+    return pd.DataFrame(rows)
 
 
 def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataConfig, runs: int, n_objects: int,
@@ -186,8 +256,11 @@ def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataCo
                 perfect, stereo = _observe_depth(world, rng)
                 # after k failures on an unchanged scene, the (k+1)-th best grasp (a robot that does not
                 # repeat a grasp that just failed)
-                g = planner.plan(stereo, k=fails + 1)[-1]
-                res = _execute(world, planner, perfect, g)  # the scene is restored after the trial
+                top = planner.plan(stereo, k=fails + 1)
+                if len(top) <= fails:  # no further peak to try: the planner has nothing left
+                    res = TrialResult(False, "no_grasp", None)
+                else:
+                    res = _execute(world, planner, perfect, top[fails])  # the scene is restored after the trial
                 attempts += 1
                 outcomes[res.outcome] = outcomes.get(res.outcome, 0) + 1
                 if res.success:
@@ -207,16 +280,15 @@ def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataCo
     return out
 
 
-def load_planner(name: str, checkpoint: str | Path, image_size: int, stored_size: int, peak_distance_at_300: int,
-                 smooth_sigma_at_300: float, fixed_opening_m: float | None = None) -> Planner:
+def load_planner(name: str, checkpoint: str | Path, image_size: int, stored_size: int, ecfg,
+                 fixed_opening_m: float | None = None) -> Planner:
     from .train import load_model
 
     model, ckpt = load_model(checkpoint)
     # channels-last weights let oneDNN pick its fast convolution kernels on the CPU: ~3x faster at
     # 300x300, identical outputs (benchmark: python -m robopercept.mlgsl.benchmark)
     model = model.to(memory_format=torch.channels_last)
-    sel = Selection(image_size, peak_distance_at_300, smooth_sigma_at_300, float(ckpt["jaw_px"]))
-    return Planner(name, model, sel, stored_size, fixed_opening_m)
+    return Planner(name, model, Selection.of(image_size, ecfg), stored_size, fixed_opening_m)
 
 
 # Table II as the paper reports it (real robot; CTPG on a GTX 1060). Reference only.

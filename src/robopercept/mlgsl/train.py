@@ -31,7 +31,7 @@ from .config import EvalConfig, TrainConfig
 from .data import GraspDataset, collate, load_items
 from .metrics import Selection, label_jaw_px, topk_success
 from .loss import LOSS_FUNCTIONS
-from .model import GraspFCN
+from .model import QUALITY_HEAD, GraspFCN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +105,8 @@ def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, bas
     seed = derive_seed(base_seed, "mlgsl", run.name, seed_index)
     torch.manual_seed(seed)
     train, val, test = _datasets(run, cfg, Path(jacquard_root), Path(clutter_root), seed)
-    sel = Selection(cfg.image_size, ecfg.peak_distance_at_300, ecfg.smooth_sigma_at_300, label_jaw_px(test))
-    model = GraspFCN(run.attention)
+    sel = Selection.of(cfg.image_size, ecfg)
+    model = GraspFCN(run.attention, quality=QUALITY_HEAD[run.loss])
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loss_fn = LOSS_FUNCTIONS[run.loss]
     ds = GraspDataset(train, augment_zoom=cfg.augment_zoom, seed=seed)
@@ -149,7 +149,7 @@ def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, bas
     model.load_state_dict(best_state)
     checkpoints.save({"model": model.state_dict(), "run": dataclasses.asdict(run), "seed_index": seed_index,
                       "seed": seed, "config": dataclasses.asdict(cfg), "history": history, "best_epoch": best_epoch,
-                      "n_train": len(train), "jaw_px": sel.jaw_px}, Path(out_folder) / "model.pt")
+                      "n_train": len(train), "label_jaw_px": label_jaw_px(test)}, Path(out_folder) / "model.pt")
     return {"run": run.name, "seed_index": seed_index, "n_train": len(train), "best_epoch": best_epoch,
             "val_top1": best, "history": checkpoints.strip_volatile(history),
             "_timing": {"seconds": round(time.perf_counter() - t0, 1)}}
@@ -157,7 +157,7 @@ def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, bas
 
 def load_model(path: str | Path) -> tuple[GraspFCN, dict]:
     ckpt = checkpoints.load(path, stage=STAGE, required=("model", "run", "history"), kind="mlgsl checkpoint")
-    model = GraspFCN(ckpt["run"]["attention"])
+    model = GraspFCN(ckpt["run"]["attention"], quality=QUALITY_HEAD[ckpt["run"]["loss"]])
     model.load_state_dict(ckpt["model"])
     model.eval()
     return model, ckpt

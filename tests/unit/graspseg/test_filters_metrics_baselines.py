@@ -82,7 +82,7 @@ def test_subtract_finds_the_removed_object():
     pred = baselines.subtract(before, after, threshold=15, ksize=1)
     assert iou(pred, obj) > 0.95
     t, k, score = baselines.tune_subtract([(before, after, obj)])
-    assert score > 0.9
+    assert score > 0.9 and k >= 3  # G = GaussianBlur(Greyscale(I)): the tuned blur is never "none"
     with pytest.raises(ValueError, match="odd"):
         baselines.subtract(before, after, 10, ksize=4)
     with pytest.raises(ValueError, match="differ in shape"):
@@ -109,7 +109,7 @@ def test_table1_recall_counts_empty_predictions_as_filtered():
     assert row["recall_pct"] == 75.0  # the empty prediction is dropped even without a filter
     assert frow["recall_pct"] == 50.0  # the 3-blob prediction is filtered
     assert frow["mIOU"] > row["mIOU"]
-    t = table1([r])
+    t, _ = table1([r])
     assert list(t.method) == ["Subtract", "Subtract-Filter"]
     assert t.paper_mIOU.tolist() == [51.1, 61.6]
 
@@ -120,20 +120,21 @@ def test_claims_evaluator(tmp_path):
 row_key: method
 metrics: {mIOU: mIOU, error: error_pct}
 claims:
-  - {id: a, claim: "B beats A", expr: "mIOU('B') > mIOU('A')"}
-  - {id: b, claim: "5x error", expr: "error('A') / error('B') >= 5"}
-  - {id: c, claim: "best of all", expr: "mIOU('B') >= max(mIOU('A'), mIOU('C'))"}
-  - {id: d, claim: "missing row", expr: "mIOU('Z') > 1"}
-  - {id: e, claim: "no code", expr: "__import__('os').system('true')"}
-  - {id: f, claim: "empty cell", expr: "mIOU('C') > 1"}
+  - {id: a, section: s, quote: q, claim: "B beats A", expr: "mIOU('B') > mIOU('A')"}
+  - {id: b, section: s, quote: q, claim: "5x error", expr: "error('A') / error('B') >= 5"}
+  - {id: c, section: s, quote: q, claim: "best of all", expr: "mIOU('B') >= max(mIOU('A'), mIOU('C'))"}
+  - {id: d, section: s, quote: q, claim: "missing row", expr: "mIOU('Z') > 1"}
+  - {id: e, section: s, quote: q, claim: "no code", expr: "__import__('os').system('true')"}
+  - {id: f, section: s, quote: q, claim: "empty cell", expr: "mIOU('C') > 1"}
 """)
     table = pd.DataFrame({"method": ["A", "B", "C"], "mIOU": [50.0, 80.0, np.nan], "error_pct": [40.0, 7.0, 1.0]})
     res = evaluate_claims(spec, table).set_index("id")
-    assert res.loc["a", "holds"] is True or res.loc["a", "holds"] == True  # noqa: E712
+    assert res.loc["a", "holds"] == True and res.loc["a", "margin"] == 30.0  # noqa: E712
     assert res.loc["b", "holds"] == True  # noqa: E712
     assert res.loc["c", "holds"] is None and "empty" in res.loc["c", "note"]
     assert res.loc["d", "holds"] is None and "not in the table" in res.loc["d", "note"]
     assert res.loc["e", "holds"] is None and "not allowed" in res.loc["e", "note"]
+    assert (res.loc[["c", "d", "e"], "verdict"] == "not evaluated").all()
 
 
 def test_claims_file_parses_against_a_full_table():
@@ -143,10 +144,23 @@ def test_claims_file_parses_against_a_full_table():
     rows = [{"method": m, "mIOU": v[0], "error_pct": v[1], "recall_pct": v[2]} for m, v in PAPER_TABLE1.items()]
     res = evaluate_claims(paths.root() / "src/robopercept/graspseg/claims_table1.yaml", pd.DataFrame(rows))
     assert res.note.eq("").all(), res[res.note != ""]
-    # on the paper's own numbers, the paper's claims hold except those the paper's table itself
-    # contradicts (MOG2-Filter's and Grasp-100-NoAug-Filter's error vs unfiltered are fine; recall all drop)
-    assert res.set_index("id").loc["grasp_beats_subtraction", "holds"]
-    assert res.set_index("id").loc["five_fold_error_reduction", "holds"]
+    # on the paper's own Table I, every one of the paper's claims about it holds
+    assert res.holds.eq(True).all(), res[res.holds != True][["id", "margin"]]  # noqa: E712
+    # and the five-fold claim's caveat is computed from the table it is evaluated on
+    five = res.set_index("id").loc["five_fold_error_reduction", "caveat"]
+    assert "5.8x" in five and "44 %" in five or "45 %" in five
+
+
+def test_every_claim_quotes_the_paper_verbatim():
+    from robopercept import paths
+    from robopercept.reporting.claims import load_spec
+
+    paper_txt = paths.root().parent / "shared/papers/graspseg.txt"
+    text = " ".join(paper_txt.read_text().split()) if paper_txt.exists() else None
+    for c in load_spec(paths.root() / "src/robopercept/graspseg/claims_table1.yaml")["claims"]:
+        assert c["section"] and c["quote"]
+        if text is not None:
+            assert " ".join(c["quote"].split()) in text, c["id"]
 
 
 def test_entropy_threshold_calibration():
@@ -162,15 +176,22 @@ def test_entropy_threshold_calibration():
 
 
 def test_committed_claim_verdicts_match_the_committed_table():
-    """reports/ on main: re-evaluating the claims file on table1.csv gives the committed verdicts."""
+    """reports/ on main: re-evaluating the claims file on table1.csv gives the committed point verdicts,
+    and each committed verdict follows from its committed bootstrap share."""
     from robopercept import paths
 
     reports = paths.root() / "reports/tables/graspseg"
+    committed = pd.read_csv(reports / "table1_claims.csv")
+    if "verdict" not in committed.columns:
+        pytest.skip("reports/tables/graspseg/table1_claims.csv predates verdicts with uncertainty (dvc repro)")
     table = pd.read_csv(reports / "table1.csv")
-    committed = pd.read_csv(reports / "table1_claims.csv", dtype=str, keep_default_na=False)
     res = evaluate_claims(paths.root() / "src/robopercept/graspseg/claims_table1.yaml", table)
     assert list(res.id) == list(committed.id)
-    assert [("" if h is None else str(bool(h))) for h in res.holds] == list(committed.holds)
+    assert list(res.holds.astype(str)) == list(committed.holds.astype(str))
+    for c in committed.itertuples():
+        expected = ("held" if c.holds and c.share_held >= 0.975 else
+                    "missed" if not c.holds and c.share_held <= 0.025 else "inconclusive")
+        assert c.verdict == expected, c.id
 
 
 def test_background_subtraction_is_deterministic():

@@ -44,11 +44,39 @@ def test_success_criterion_angle_30_vs_31_degrees():
     assert not G.is_successful(GraspRect(80, 80, 0.0, 40, 10), [label])  # IoU < 25 %
 
 
-def test_top_pixels_peaks_then_fill():
+def test_top_pixels_as_ggcnn_detects_them():
     q = np.zeros((20, 20), np.float32)
     q[5, 5], q[15, 15], q[5, 6] = 1.0, 0.8, 0.9
     assert G.top_pixels(q, 2, min_distance=3) == [(5, 5), (15, 15)]
-    assert len(G.top_pixels(q, 5, min_distance=3)) == 5
+    # no padding with weak pixels: two peaks give two grasps even when five are asked for
+    assert G.top_pixels(q, 5, min_distance=3) == [(5, 5), (15, 15)]
+    # a peak below 20 % of the maximum is background, not a grasp
+    q[10, 12] = 0.15
+    assert (10, 12) not in G.top_pixels(q, 5, min_distance=3)
+    # GG-CNN (skimage's default) ignores peaks within min_distance of the border: no corner grasps
+    q[1, 18] = 2.0
+    assert (1, 18) not in G.top_pixels(q, 5, min_distance=3)
+    # a collapsed linear map (max <= 0) has no grasp at all
+    assert G.top_pixels(np.full((20, 20), -0.1, np.float32), 5, min_distance=3) == []
+
+
+def test_top_grasps_jacquard_jaw_is_half_the_opening():
+    h = w = 24
+    maps = {"q": np.zeros((h, w), np.float32), "cos": np.ones((h, w), np.float32),
+            "sin": np.zeros((h, w), np.float32), "width": np.full((h, w), 0.5, np.float32)}
+    maps["q"][12, 12] = 1.0
+    (g,) = G.top_grasps(maps, 1, width_scale_px=20.0, jaw_px=None, min_distance=3, sigma=1.0)
+    assert (g.row, g.col) == (12.0, 12.0) and g.angle == pytest.approx(0.0)
+    assert g.opening == pytest.approx(10.0, rel=1e-3) and g.jaw == pytest.approx(5.0, rel=1e-3)
+
+
+def test_smoothing_the_angle_maps_has_no_wrap_artefact():
+    # +89° and -89° are the same grasp; smoothing cos 2φ / sin 2φ keeps ~90°, averaging angles gives 0°
+    h = w = 9
+    phi = np.where(np.arange(w) < w // 2, np.radians(89), np.radians(-89))[None].repeat(h, 0)
+    maps = {"q": np.ones((h, w)), "cos": np.cos(2 * phi), "sin": np.sin(2 * phi), "width": np.ones((h, w))}
+    sm = G.smooth_maps(maps, 2.0)
+    assert abs(abs(float(G.decode_angle(sm["cos"][4, 4], sm["sin"][4, 4]))) - np.pi / 2) < np.radians(3)
 
 
 def test_sample_grasps_follows_quality():

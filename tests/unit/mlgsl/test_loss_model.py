@@ -78,7 +78,8 @@ def test_imgmse_targets_compact_rectangle():
 
 
 def test_imgmse_by_hand():
-    out = _out(Q, COS, SIN, W)
+    # GG-CNN's head is linear: ImgMSE reads the raw output as Q̂ (no sigmoid)
+    out = (torch.tensor([Q]), torch.tensor([COS]), torch.tensor([SIN]), torch.tensor([W]))
     maps = torch.zeros(1, 4, 2, 2)
     maps[0, 0, 0, 0] = 1.0
     labels = {"maps": maps}
@@ -96,6 +97,28 @@ def test_fcn_output_at_input_resolution(attention, size):
     model = GraspFCN(attention)
     out = model(torch.randn(2, 1, *size))
     assert len(out) == 4 and all(o.shape == (2, *size) for o in out)
+
+
+def test_quality_head_follows_the_loss():
+    from robopercept.mlgsl.model import QUALITY_HEAD
+
+    z = torch.tensor([[-2.0, 0.0, 3.0]])
+    assert QUALITY_HEAD["ImgMSE"] == "linear" and QUALITY_HEAD["MLGSL"] == "sigmoid"
+    assert torch.equal(GraspFCN(quality="linear").quality(z), z)  # GG-CNN: Q̂ = z, may be negative
+    assert torch.allclose(GraspFCN(quality="sigmoid").quality(z), torch.sigmoid(z))
+    with pytest.raises(ValueError, match="quality must be one of"):
+        GraspFCN(quality="relu")
+
+
+def test_imgmse_gradient_does_not_vanish_on_zero_targets():
+    # the old sigmoid head saturated: with a strongly negative logit the gradient towards a positive
+    # label was ~0. GG-CNN's linear head gives the full MSE gradient 2 (q - 1) / n.
+    q = torch.full((1, 2, 2), -8.0, requires_grad=True)
+    maps = torch.zeros(1, 4, 2, 2)
+    maps[0, 0, 0, 0] = 1.0
+    zeros = torch.zeros(1, 2, 2)
+    L.imgmse_loss((q, zeros, zeros, zeros), {"maps": maps}).backward()
+    assert float(q.grad[0, 0, 0]) == pytest.approx(2 * (-8.0 - 1.0) / 4)
 
 
 def test_fcn_rejects_bad_input():
