@@ -75,3 +75,17 @@ def test_resume_after_an_interruption_gives_the_same_bytes(made, tmp_path):
     next(p for p in sorted(half.rglob("*")) if p.is_file()).unlink()
     g["generate"](g["cfg"], out)
     assert _diff(one, out) == [] and not half.exists()
+
+
+def test_a_dask_cluster_gives_the_bytes_of_the_process_pool(tmp_path):
+    """The runner takes any concurrent.futures-style executor (issue #9): a Dask LocalCluster's
+    executor, two worker processes, makes the mlgsl Jacquard-like dataset byte for byte as the
+    default process pool does."""
+    distributed = pytest.importorskip("distributed")
+    cfg = dataclasses.replace(GENERATORS["mlgsl_jacquard"]["cfg"], workers=2)
+    jacquard_sim.generate(cfg, 5, paths.data_dir(), tmp_path / "pool", progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        jacquard_sim.generate(cfg, 5, paths.data_dir(), tmp_path / "dask", progress=False,
+                              executor=client.get_executor())
+    assert _files(tmp_path / "pool") and _diff(tmp_path / "pool", tmp_path / "dask") == []

@@ -134,7 +134,7 @@ class GraspModelConfig(Validated):
         require(1 <= self.eval_every <= self.max_steps, "eval_every", "must be in 1..max_steps")
         require(self.patience >= 1, "patience", "must be >= 1")
         require(self.n_seeds >= 1, "n_seeds", "must be >= 1")
-        require(self.ablation_seeds >= 0, "ablation_seeds", "must be >= 0")
+        require(self.ablation_seeds >= 1, "ablation_seeds", "must be >= 1 (Table I has the ablation rows)")
         require(self.workers >= 1, "workers", "must be >= 1")
 
     @property

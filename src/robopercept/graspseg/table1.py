@@ -163,12 +163,13 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
     ``filters.calibrate_entropy_threshold``) unless ``calibrate`` is off, and evaluate the -Filter rows
     under three thresholds: that one ("F1 (ours)"), the paper's 0.1, and the one at which
     ``recall_reference``'s validation keep rate equals the paper's recall for its -Filter row
-    ("recall-matched": our filter as selective as the paper's)."""
-    from .filters import calibrate_entropy_threshold, relative_entropy
+    ("recall-matched": our whole filter — non-empty, occlusion, entropy, contours — as selective on
+    validation grasps as the paper's was on its test grasps)."""
+    from .filters import calibrate_entropy_threshold, model_filter, relative_entropy
     from .train import load_checkpoint, predict
     from .variants import checkpoint_path
 
-    probs, ckpts, seconds, val_rel, val_iou = {}, {}, {}, {}, {}
+    probs, ckpts, seconds, val_rel, val_iou, val_other = {}, {}, {}, {}, {}, {}
     for key in models:
         model, ckpts[key] = load_checkpoint(checkpoint_path(models_dir, *key))
         t0 = time.perf_counter()
@@ -177,12 +178,17 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
         val_probs = predict(model, val_ds)
         val_rel[key] = np.array([relative_entropy(p[0]) for p in val_probs])
         val_iou[key] = np.array([iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)])
+        # every filter but the entropy one (which the calibrations set)
+        val_other[key] = np.array([all(v for k, v in model_filter(p[0], p[1], paper_cfg).items()
+                                       if k in ("nonempty", "occlusion", "contours")) for p in val_probs])
     f1_t = (calibrate_entropy_threshold(np.concatenate(list(val_rel.values())),
                                         np.concatenate(list(val_iou.values())), good_iou)
             if calibrate else paper_cfg.t_ent)
-    ref = np.concatenate([v for (n, _), v in val_rel.items() if n == recall_reference] or list(val_rel.values()))
+    refs = [k for k in val_rel if k[0] == recall_reference] or list(val_rel)
+    ref_rel = np.concatenate([val_rel[k] for k in refs])
+    ref_other = np.concatenate([val_other[k] for k in refs])
     target = paper.TABLE1.get(f"{recall_reference}-Filter", (np.nan, np.nan, 50.0))[2] / 100
-    recall_t = float(np.quantile(ref, min(1.0, max(0.0, target)))) * (1 + 1e-9)  # keeps `target` of ref's val grasps
+    recall_t = recall_matched_threshold(ref_rel, ref_other, target)
     calibrations = {"F1 (ours)": f1_t, "recall-matched": recall_t, "paper": paper_cfg.t_ent}
     out = ModelEvaluation([], probs, ckpts, {}, f1_t, [], calibrations, {c: [] for c in calibrations})
     for cname, t in calibrations.items():
@@ -197,6 +203,23 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
     for key in models:
         out.thresholds.append({"model": key[0], "seed": key[1],
                                "val_median_rel_entropy": float(np.median(val_rel[key])),
-                               **{f"val_recall_at_{c} (%)": 100 * float(np.mean(val_rel[key] < t))
+                               **{f"val_recall_at_{c} (%)": 100 * float(np.mean(val_other[key] & (val_rel[key] < t)))
                                   for c, t in calibrations.items()}})
     return out
+
+
+def recall_matched_threshold(rel_entropy: np.ndarray, passes_other_filters: np.ndarray, target: float) -> float:
+    """The entropy threshold at which the *whole* filter keeps a share ``target`` of the predictions
+    (a kept prediction must also pass the non-empty, occlusion and contour filters). If the other
+    filters alone keep less than ``target``, every prediction they keep is kept."""
+    rel = np.asarray(rel_entropy, float)
+    other = np.asarray(passes_other_filters, bool)
+    if rel.shape != other.shape or rel.size == 0:
+        raise ValueError("need one relative entropy and one filter verdict per validation prediction")
+    k = int(round(min(1.0, max(0.0, target)) * rel.size))
+    candidates = np.sort(rel[other])
+    if k == 0:
+        return float(candidates[0]) * (1 - 1e-9) if candidates.size else float(rel.min())
+    if k > candidates.size:
+        return float(candidates[-1]) * (1 + 1e-9) if candidates.size else float(rel.max()) * (1 + 1e-9)
+    return float(candidates[k - 1]) * (1 + 1e-9)  # "< t" keeps the k least uncertain of those passing

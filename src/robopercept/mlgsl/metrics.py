@@ -107,6 +107,7 @@ def collision_per_image(model: GraspFCN, items: list[Item], sel: Selection, fing
     (on an object and its jaws avoid every other object). Items need ``instances``."""
     maps = predict(model, [it.depth for it in items])
     on, free = np.zeros(len(items), bool), np.zeros(len(items), bool)
+    jaw = label_jaw_px(items)  # the gripper's physical finger width (the Ŵ/2 rectangle is a drawing convention)
     for i, (m, it) in enumerate(zip(maps, items)):
         if it.instances is None:
             raise ValueError(f"{it.sample_id}: no instance map (collision-free ratio needs composed clutter samples)")
@@ -116,7 +117,7 @@ def collision_per_image(model: GraspFCN, items: list[Item], sel: Selection, fing
         g = top[0]
         r, c = int(round(g.row)), int(round(g.col))
         on[i] = bool(it.instances[min(max(r, 0), it.instances.shape[0] - 1), min(max(c, 0), it.instances.shape[1] - 1)])
-        free[i] = on[i] and not jaw_collision(g, it.instances, finger_px * it.scale)
+        free[i] = on[i] and not jaw_collision(dataclasses.replace(g, jaw=jaw), it.instances, finger_px * it.scale)
     return {"on_object": on, "free": free}
 
 

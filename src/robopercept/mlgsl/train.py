@@ -149,7 +149,8 @@ def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, bas
     model.load_state_dict(best_state)
     checkpoints.save({"model": model.state_dict(), "run": dataclasses.asdict(run), "seed_index": seed_index,
                       "seed": seed, "config": dataclasses.asdict(cfg), "history": history, "best_epoch": best_epoch,
-                      "n_train": len(train), "label_jaw_px": label_jaw_px(test)}, Path(out_folder) / "model.pt")
+                      "n_train": len(train), "label_jaw_px": label_jaw_px(test),
+                      "quality_head": model.quality_head}, Path(out_folder) / "model.pt")
     return {"run": run.name, "seed_index": seed_index, "n_train": len(train), "best_epoch": best_epoch,
             "val_top1": best, "history": checkpoints.strip_volatile(history),
             "_timing": {"seconds": round(time.perf_counter() - t0, 1)}}
@@ -157,7 +158,7 @@ def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, bas
 
 def load_model(path: str | Path) -> tuple[GraspFCN, dict]:
     ckpt = checkpoints.load(path, stage=STAGE, required=("model", "run", "history"), kind="mlgsl checkpoint")
-    model = GraspFCN(ckpt["run"]["attention"], quality=QUALITY_HEAD[ckpt["run"]["loss"]])
+    model = GraspFCN(ckpt["run"]["attention"], quality=ckpt.get("quality_head", QUALITY_HEAD[ckpt["run"]["loss"]]))
     model.load_state_dict(ckpt["model"])
     model.eval()
     return model, ckpt

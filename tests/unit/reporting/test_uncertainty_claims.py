@@ -143,3 +143,19 @@ def test_expressions_cannot_run_code(tmp_path):
     assert res.loc["clear_win", "verdict"] == "not evaluated" and "not allowed" in res.loc["clear_win", "note"]
     with pytest.raises(ClaimError):
         render("{__import__('os')}", pd.DataFrame({"method": ["A"], "top1": [1.0]}), "method", {"top1": "top1"})
+
+
+def test_seeds_must_be_numbered_and_units_unique():
+    units = _units({"A": [[1, 0], [0, 1]]})
+    with pytest.raises(ValueError, match="numbered 0..n-1"):
+        bootstrap(units.assign(seed=units.seed * 2), {"top1": Ratio("test", "hit")})
+    with pytest.raises(ValueError, match="duplicate result"):
+        bootstrap(pd.concat([units, units.iloc[:1]]), {"top1": Ratio("test", "hit")})
+
+
+def test_division_by_zero_is_a_claim_error_not_a_crash(tmp_path):
+    spec = tmp_path / "claims.yaml"
+    spec.write_text("row_key: method\nmetrics: {top1: top1}\nclaims:\n"
+                    "  - {id: r, section: s, quote: q, claim: c, expr: \"top1('A') / top1('B') >= 2\"}\n")
+    res = evaluate_claims(spec, pd.DataFrame({"method": ["A", "B"], "top1": [1.0, 0.0]}))
+    assert res.verdict[0] == "not evaluated" and "division by zero" in res.note[0]
