@@ -132,3 +132,23 @@ def test_dvc_yaml_interpolates_nothing():
     for name, st in yaml.safe_load(text)["stages"].items():
         assert st["cmd"].split()[:3] == ["python", "-m", "robopercept.stage"], name
         assert {"profile", "seed"} <= set(st["params"]), name
+
+
+def test_normalized_notebooks_do_not_depend_on_worker_count_or_stream_chunking():
+    """Worker banners (one per process: a resumed run starts fewer) are dropped and consecutive
+    chunks of one stream merged, so timing and worker count leave no trace in the executed notebook."""
+    import nbformat
+
+    from robopercept.reporting.notebooks import normalize_notebook
+
+    def nb(chunks):
+        cell = nbformat.v4.new_code_cell("x = 1")
+        cell.outputs = [nbformat.v4.new_output("stream", name=n, text=t) for n, t in chunks]
+        return normalize_notebook(nbformat.v4.new_notebook(cells=[cell]))
+
+    a = nb([("stderr", "pybullet build time: X\nprogress 1\n"), ("stderr", "pybullet build time: X\n"),
+            ("stdout", "done\n")])
+    b = nb([("stderr", "progress 1\n"), ("stdout", "done\n")])
+    c = nb([("stderr", "pro"), ("stderr", "gress 1\n"), ("stdout", "done\n")])
+    assert nbformat.writes(a) == nbformat.writes(b) == nbformat.writes(c)
+    assert [o["name"] for o in a.cells[0].outputs] == ["stderr", "stdout"]

@@ -3,6 +3,12 @@
 papermill records wall-clock timestamps, durations and absolute paths; those go. Outputs that
 mention the repository's absolute path get ``<repo>`` instead, so the committed notebook does not
 depend on where the repository was cloned.
+
+Worker processes write to the kernel's stderr: each pybullet worker prints a "pybullet build time"
+banner, so the number of such lines depends on how many workers started (a resumed run starts
+fewer), and how the kernel chunks that text into stream outputs depends on timing. Both would make
+reruns differ; so the banner lines are dropped and consecutive stream outputs of the same stream are
+merged into one (the second fresh-clone reproduction of session 4 caught the chunking).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from pathlib import Path
 from .. import paths
 
 _CELL_META_DROP = ("papermill", "execution")
+_NOISE_PREFIXES = ("pybullet build time:",)  # printed once per worker process at import
 _PM_KEEP = ("parameters", "default_parameters", "version")
 
 
@@ -55,7 +62,26 @@ def normalize_notebook(nb, input_path: Path | None = None, replacements: list[tu
                     data[mime] = _scrub(val, repl) if isinstance(val, str) else [_scrub(v, repl) for v in val]
             if "traceback" in out:
                 out["traceback"] = [_scrub(t, repl) for t in out["traceback"]]
+        cell["outputs"] = _merge_streams(cell.get("outputs", []))
     return nb
+
+
+def _merge_streams(outputs: list) -> list:
+    """Drop worker banners; merge consecutive stream outputs of the same name; drop empty streams."""
+    merged: list = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            text = out["text"] if isinstance(out["text"], str) else "".join(out["text"])
+            text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(_NOISE_PREFIXES))
+            if not text:
+                continue
+            prev = merged[-1] if merged else None
+            if prev is not None and prev.get("output_type") == "stream" and prev.get("name") == out.get("name"):
+                prev["text"] = prev["text"] + text
+                continue
+            out["text"] = text
+        merged.append(out)
+    return merged
 
 
 def strip_outputs(nb):
