@@ -1,0 +1,209 @@
+"""§III-B.1: collecting object crops from unlabeled grasps — the material of the cut-and-paste rows.
+
+    "we use the grasp segmentation model on unlabeled grasp image pairs to predict the mask of the
+    grasped object. To collect a reliable set of unoccluded object crops, we apply a several filters on
+    the prediction." (§III-B.1); "we use a suction gauge to keep only successful grasps" (§I)
+
+Table II pastes from four sources (its "Paste From" column):
+
+=================  ===========================================================================
+``Grasp-100``        every non-empty visible mask (``m̂_v > 0.5``) Grasp-100 predicts on a successful
+                     unlabeled grasp, unfiltered
+``Grasp-100-Filter`` the same predictions, kept by the §III-B.1 filters (occlusion, entropy, contours)
+``Subtract-Filter``  image subtraction (Table I's tuned parameters) kept by the contour filter
+``Train Objects``    the labeled training images' own instances whose visible/amodal area ratio
+                     exceeds ``t_occ`` (the occlusion criterion applied to ground truth)
+=================  ===========================================================================
+
+On disk, one folder per (method, seed)::
+
+    <root>/<method>/index.json     provenance (model checkpoint md5, filter config, parameters) and one
+                                   record per considered grasp: grasp folder, object, area, verdicts,
+                                   ``kept`` (passes the filter), ``file`` (the crop, or null if empty)
+    <root>/<method>/000123.png     the crop: RGBA, alpha = mask (the object's pixels of the *before*
+                                   image, cut to the mask's bounding box)
+
+A model's folder holds every non-empty prediction, so "Grasp-100" and "Grasp-100-Filter" are two
+readings of one folder (:func:`load_crops` with ``filtered``). Predictions stream in batches; nothing
+holds the whole unlabeled split in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import cv2
+import numpy as np
+
+from ..formats.grasp_pairs import iter_grasp_folders, read_sample
+from .filters import FilterConfig, contour_filter, model_filter
+from .paste import Crop
+
+INDEX = "index.json"
+
+
+def write_crop(path: Path, crop: Crop) -> None:
+    bgra = np.dstack([crop.rgb[..., ::-1], crop.mask.astype(np.uint8) * 255])
+    if not cv2.imwrite(str(path), bgra, [cv2.IMWRITE_PNG_COMPRESSION, 3]):
+        raise OSError(f"could not write crop {path}")
+
+
+def read_crop(path: Path, source: str = "") -> Crop:
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None or img.ndim != 3 or img.shape[2] != 4:
+        raise ValueError(f"crop {path} is missing, unreadable or not an RGBA PNG (made by stage graspseg_crops)")
+    return Crop(rgb=img[..., 2::-1].copy(), mask=img[..., 3] > 127, source=source or str(path))
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def successful_grasps(dataset: Path, split: str = "unlabeled", limit: int | None = None) -> list[Path]:
+    """Grasp folders of ``split`` whose suction gauge reported success, in dataset order."""
+    out = []
+    for folder in iter_grasp_folders(dataset, split):
+        rec = json.loads((folder / "record.json").read_text())
+        if rec.get("success", False):
+            out.append(folder)
+            if limit is not None and len(out) >= limit:
+                break
+    if not out:
+        raise ValueError(f"{dataset}/{split} holds no successful grasps (stage graspseg_grasp_data makes them)")
+    return out
+
+
+class _Writer:
+    """Writes one method's crop folder atomically (``<folder>.tmp`` renamed on :meth:`close`)."""
+
+    def __init__(self, folder: Path, dataset: Path, provenance: dict):
+        self.folder, self.dataset = Path(folder), Path(dataset)
+        self.tmp = self.folder.with_name(self.folder.name + ".tmp")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(parents=True)
+        self.provenance, self.records = provenance, []
+
+    def add(self, grasp: Path, obj: str, image: np.ndarray, mask: np.ndarray, verdicts: dict[str, bool],
+            kept: bool) -> None:
+        rec = {"grasp": str(Path(grasp).relative_to(self.dataset)), "object": obj, "area": int(mask.sum()),
+               "kept": bool(kept), "verdicts": {k: bool(v) for k, v in verdicts.items()}, "file": None}
+        if mask.any():
+            rec["file"] = f"{len(self.records):06d}.png"
+            write_crop(self.tmp / rec["file"], Crop.cut(image, mask, rec["grasp"]))
+        self.records.append(rec)
+
+    def close(self) -> dict:
+        index = {**self.provenance, "considered": len(self.records),
+                 "nonempty": sum(r["file"] is not None for r in self.records),
+                 "kept": sum(r["kept"] for r in self.records), "records": self.records}
+        (self.tmp / INDEX).write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.tmp.rename(self.folder)
+        return index
+
+
+def _batches(folders: Sequence[Path], size: int) -> Iterator[list]:
+    for i in range(0, len(folders), size):
+        yield [read_sample(f, labels=False) for f in folders[i:i + size]]
+
+
+def collect_model_crops(checkpoint: Path, dataset: Path, folders: Sequence[Path], out: Path,
+                        filter_cfg: FilterConfig, batch_size: int = 16) -> dict:
+    """Run a grasp segmentation checkpoint over ``folders``; keep every non-empty visible mask, with the
+    §III-B.1 filter verdicts (``kept`` = all pass)."""
+    import torch
+
+    from .model import GraspSegmentationModel
+    from .train import load_checkpoint
+
+    model, ckpt = load_checkpoint(checkpoint)
+    w = _Writer(out, dataset, {"method": ckpt.get("variant", "?"), "kind": "grasp segmentation model",
+                               "checkpoint": str(checkpoint), "checkpoint_md5": _md5(Path(checkpoint)),
+                               "filter": dataclasses.asdict(filter_cfg)})
+    to_t = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
+    with torch.no_grad():
+        for batch in _batches(folders, batch_size):
+            x = GraspSegmentationModel.inputs(to_t([s.before for s in batch]), to_t([s.after for s in batch]),
+                                              torch.from_numpy(np.stack([s.grasp_mask for s in batch]))[:, None].float())
+            probs = torch.sigmoid(model(x)).numpy()
+            for s, p in zip(batch, probs):
+                verdicts = model_filter(p[0], p[1], filter_cfg)
+                keep = verdicts.pop("keep")
+                w.add(s.folder, s.record.get("grasped", {}).get("object", ""), s.before, p[0] > 0.5, verdicts, keep)
+    return w.close()
+
+
+def collect_mask_crops(name: str, predict: Callable[[object], np.ndarray], dataset: Path, folders: Sequence[Path],
+                       out: Path, filter_cfg: FilterConfig, parameters: dict) -> dict:
+    """Crops from a mask baseline (``predict(sample) -> bool mask``), kept by the contour filter."""
+    w = _Writer(out, dataset, {"method": name, "kind": "mask baseline", "parameters": parameters,
+                               "filter": dataclasses.asdict(filter_cfg)})
+    for folder in folders:
+        s = read_sample(folder, labels=False)
+        mask = np.asarray(predict(s), bool)
+        ok = contour_filter(mask, filter_cfg)
+        w.add(folder, s.record.get("grasped", {}).get("object", ""), s.before, mask,
+              {"nonempty": bool(mask.any()), "contours": ok}, ok)
+    return w.close()
+
+
+def collect_train_object_crops(dataset: Path, image_files: Iterable[str], out: Path, t_occ: float = 0.95,
+                               split: str = "labeled_train") -> dict:
+    """Crops of the labeled training images' instances (Paste-Train): every annotated instance whose
+    visible area exceeds ``t_occ`` of its amodal area (unoccluded objects, as the model filter keeps)."""
+    from ..formats.coco import decode
+    from ..formats.grasp_pairs import read_png
+
+    ann_fn = Path(dataset) / split / "annotations.coco.json"
+    if not ann_fn.exists():
+        raise FileNotFoundError(f"{ann_fn} is missing (stage graspseg_grasp_data writes it)")
+    coco = json.loads(ann_fn.read_text())
+    wanted = list(image_files)
+    by_file = {im["file_name"]: im for im in coco["images"]}
+    missing = [f for f in wanted if f not in by_file]
+    if missing:
+        raise ValueError(f"{ann_fn} has no image {missing[0]!r} (and {len(missing) - 1} more missing)")
+    anns: dict[int, list] = {}
+    for a in coco["annotations"]:
+        anns.setdefault(a["image_id"], []).append(a)
+    w = _Writer(out, dataset, {"method": "Train Objects", "kind": "labeled instances",
+                               "annotations": str(ann_fn.relative_to(dataset)), "t_occ": t_occ})
+    for f in wanted:
+        im = by_file[f]
+        image = read_png(Path(dataset) / split / f, rgb=True)
+        for a in sorted(anns.get(im["id"], []), key=lambda a: a["id"]):
+            vis, amo = decode(a["segmentation"]), decode(a["amodal_segmentation"])
+            ratio = vis.sum() / max(amo.sum(), 1)
+            ok = ratio > t_occ
+            w.add(Path(dataset) / split / Path(f).parent, f"object_id:{a.get('object_id', '?')}", image, vis,
+                  {"occlusion": ok}, ok)
+    return w.close()
+
+
+def read_index(folder: Path) -> dict:
+    fn = Path(folder) / INDEX
+    if not fn.exists():
+        raise FileNotFoundError(f"crop folder {folder} has no {INDEX} (stage graspseg_crops makes it)")
+    try:
+        return json.loads(fn.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"corrupt crop index {fn}: {e} (rerun stage graspseg_crops)") from None
+
+
+def load_crops(folder: Path, filtered: bool) -> list[Crop]:
+    """The crops of one method's folder: every non-empty one, or (``filtered``) those the filter kept."""
+    index = read_index(folder)
+    crops = [read_crop(Path(folder) / r["file"], r["grasp"]) for r in index["records"]
+             if r["file"] is not None and (r["kept"] or not filtered)]
+    if not crops:
+        raise ValueError(f"crop folder {folder} has no {'kept' if filtered else 'non-empty'} crops")
+    return crops
