@@ -1,0 +1,133 @@
+"""§III-B.3 inpainting: the mask, the three inpainters, and loading a Stable Diffusion pipeline from disk."""
+
+import json
+
+import numpy as np
+import pytest
+
+from robopercept.graspseg.inpaint import (BoundaryInpainter, BoundaryInpaintSettings, OpenCVInpainter,
+                                          StableDiffusionInpainter, boundary_patches, inpaint_mask,
+                                          inpaint_radius, train_boundary_inpainter)
+from robopercept.graspseg.paste import visible_boundary
+
+H, W = 40, 56
+
+
+def disc(y, x, r, shape=(H, W)):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return (yy - y) ** 2 + (xx - x) ** 2 <= r * r
+
+
+def scene(seed=0):
+    rng = np.random.default_rng(seed)
+    img = rng.integers(40, 80, (H, W, 3), dtype=np.uint8)
+    masks = np.stack([disc(15, 15, 8), disc(25, 38, 10)])
+    img[masks[0]] = (220, 30, 30)
+    img[masks[1]] = (30, 30, 220)
+    return img, masks
+
+
+def test_radius_scales_with_width_and_mask_covers_the_boundary_band():
+    assert inpaint_radius(960) == 5 and inpaint_radius(240) == 1 and inpaint_radius(100) == 1
+    assert inpaint_radius(1920) == 10
+    m = disc(20, 28, 10)
+    b = visible_boundary(m)
+    band = inpaint_mask(b, 2)
+    assert (band >= b).all()
+    # every band pixel is within 2 px of the boundary, and the band reaches 2 px to both sides
+    assert band[20, 28 + 10 + 2] and band[20, 28 + 10 - 2] and not band[20, 28] and not band[20, 28 + 10 + 4]
+    with pytest.raises(ValueError, match="radius"):
+        inpaint_mask(b, -1)
+
+
+def test_opencv_inpainter_changes_only_masked_pixels():
+    img, masks = scene()
+    mask = inpaint_mask(visible_boundary(masks[0]), 1)
+    out = OpenCVInpainter()(img, mask)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert np.array_equal(out[~mask], img[~mask])
+    with pytest.raises(ValueError, match="does not match"):
+        OpenCVInpainter()(img, mask[:-1])
+
+
+@pytest.fixture(scope="module")
+def tiny_inpainter():
+    img, masks = scene()
+    s = BoundaryInpaintSettings(channels=(8, 16), patch=16, steps=3, batch_size=4, train_timesteps=100)
+    unet, hist = train_boundary_inpainter([img], [masks], 1, s)
+    return BoundaryInpainter(unet, steps=4, train_timesteps=100), hist
+
+
+def test_boundary_inpainter_trains_samples_and_round_trips(tiny_inpainter, tmp_path):
+    inp, hist = tiny_inpainter
+    assert [h["step"] for h in hist] == [1, 2, 3] and all(np.isfinite(h["loss"]) for h in hist)
+    img, masks = scene(1)
+    mask = inpaint_mask(visible_boundary(masks[1]), 1)
+    a = inp(img, mask, seed=3)
+    assert a.shape == img.shape and np.array_equal(a[~mask], img[~mask])
+    assert np.array_equal(a, inp(img, mask, seed=3))  # deterministic under the seed
+    assert not np.array_equal(a[mask], img[mask])  # the masked pixels were generated
+    inp.save(tmp_path / "m")
+    back = BoundaryInpainter.load(tmp_path / "m")
+    assert back.steps == 4 and np.array_equal(back(img, mask, seed=3), a)
+    assert np.array_equal(inp(img, np.zeros((H, W), bool)), img)
+    with pytest.raises(FileNotFoundError, match="graspseg_inpaint"):
+        BoundaryInpainter.load(tmp_path / "nothing")
+
+
+def test_boundary_patches_centre_on_object_boundaries():
+    img, masks = scene()
+    rng = np.random.default_rng(0)
+    p_img, p_msk = boundary_patches([img], [masks], 1, 16, 10, rng)
+    assert p_img.shape == (10, 16, 16, 3) and p_msk.shape == (10, 16, 16)
+    assert all(m.any() for m in p_msk)  # every patch holds part of a boundary band
+    with pytest.raises(ValueError, match="larger than"):
+        boundary_patches([img], [masks], 1, 64, 1, rng)
+
+
+def _tiny_sd_pipeline(folder):
+    """A randomly initialised Stable Diffusion inpainting pipeline in diffusers' folder layout."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(block_out_channels=(16, 32), layers_per_block=1, sample_size=16, in_channels=9,
+                                out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
+                                norm_num_groups=8, attention_head_dim=4)
+    vae = AutoencoderKL(block_out_channels=(16, 32), in_channels=3, out_channels=3, latent_channels=4,
+                        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+                        norm_num_groups=8)
+    tok_dir = folder.parent / "tok"
+    tok_dir.mkdir()
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "a</w>": 2, "b</w>": 3, "a": 4, "b": 5}
+    (tok_dir / "vocab.json").write_text(json.dumps(vocab))
+    (tok_dir / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(str(tok_dir / "vocab.json"), str(tok_dir / "merges.txt"), model_max_length=8)
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32,
+                                        num_attention_heads=2, num_hidden_layers=1, max_position_embeddings=8,
+                                        projection_dim=16, bos_token_id=0, eos_token_id=1, pad_token_id=1))
+    pipe = StableDiffusionInpaintPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
+                                          scheduler=DDIMScheduler(num_train_timesteps=100, steps_offset=1), safety_checker=None,
+                                          feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+def test_stable_diffusion_pipeline_loads_from_a_local_folder(tmp_path):
+    folder = _tiny_sd_pipeline(tmp_path / "sd")
+    inp = StableDiffusionInpainter.from_local(folder)
+    assert inp.steps == 4
+    img, masks = scene()
+    mask = inpaint_mask(visible_boundary(masks[0]), 1)
+    out = inp(img, mask, seed=0)
+    assert out.shape == img.shape and np.array_equal(out[~mask], img[~mask])
+    assert np.array_equal(out, inp(img, mask, seed=0))
+    with pytest.raises(FileNotFoundError, match="model_index.json"):
+        StableDiffusionInpainter.from_local(tmp_path / "missing")
+    idx = json.loads((folder / "model_index.json").read_text())
+    idx["_class_name"] = "StableDiffusionPipeline"
+    (folder / "model_index.json").write_text(json.dumps(idx))
+    with pytest.raises(ValueError, match="not an inpainting"):
+        StableDiffusionInpainter.from_local(folder)
