@@ -27,8 +27,12 @@ from .config import ConfigError, Validated, read_params, section_class
 _WATCHDOG: list[threading.Thread] = []
 
 
-def _watch_parent(interval_s: float = 1.0) -> None:
-    """Exit this process (and so its pool workers, which die with it) when its parent dies."""
+def watch_parent(interval_s: float = 1.0) -> None:
+    """Exit this process (and so its pool workers, which die with it) when its parent dies.
+
+    Used by notebook kernels (their parent is the stage runner) and by the stage runner itself (its parent
+    is ``dvc repro``): killing ``dvc`` alone then stops the whole chain instead of leaving a stage runner
+    training on, orphaned, into the folder a rerun would use."""
     if _WATCHDOG:
         return
     parent = os.getppid()
@@ -145,6 +149,6 @@ def setup(stage: str, params: Mapping[str, Any], *, paper: str, data_dir: str = 
     if seed_torch:
         seed_everything(seed)
     figures.use_style()
-    _watch_parent()
+    watch_parent()
     return Run(stage=stage, paper=paper, profile=str(params["profile"]), seed=int(seed), config=config,
                data=paths.resolve(data_dir), artifacts=paths.resolve(artifacts_dir), reports=paths.resolve(reports_dir))

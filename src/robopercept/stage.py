@@ -322,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from .config import load_profile
     from .data.materialize import DataMismatch
+    from .notebook import watch_parent
+
+    watch_parent()  # exit when dvc (our parent) dies; the kernel follows us, the pool workers follow it
 
     extra = {"artifacts_dir": args.artifacts_dir} if args.artifacts_dir else {}
     try:

@@ -10,7 +10,7 @@ import subprocess
 from .. import paths
 
 PACKAGES = ("robopercept", "torch", "torchvision", "numpy", "scipy", "pybullet", "opencv-contrib-python-headless",
-            "pillow", "scikit-image", "pycocotools", "pandas", "matplotlib", "seaborn", "diffusers", "dvc",
+            "pillow", "scikit-image", "pycocotools", "pandas", "matplotlib", "seaborn", "diffusers", "transformers", "dvc",
             "dvclive", "papermill", "jupytext", "ipykernel", "jupyterlab")
 
 
@@ -24,12 +24,20 @@ def package_versions(names=PACKAGES) -> dict[str, str]:
     return out
 
 
+# What a pipeline run writes itself: a tree that differs from HEAD only here is not "dirty" — the run did
+# that (DVC's lock file and the stages' reports); anything else that differs (code, params.yaml, dvc.yaml)
+# changes what ran, and the commit is recorded with "+dirty".
+RUN_OUTPUTS = ("reports", "dvc.lock")
+
+
 def git_commit() -> str:
+    """The short HEAD commit, with ``+dirty`` when a tracked file outside :data:`RUN_OUTPUTS` differs from it."""
     try:
         res = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.root(), capture_output=True,
                              text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.root(),
-                               capture_output=True, text=True, check=True).stdout.strip()
+        excluded = [f":(exclude){p}" for p in RUN_OUTPUTS]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excluded],
+                               cwd=paths.root(), capture_output=True, text=True, check=True).stdout.strip()
         return res.stdout.strip() + ("+dirty" if dirty else "")
     except (subprocess.CalledProcessError, FileNotFoundError):
         return "unknown"
