@@ -1,0 +1,79 @@
+"""§V-A baselines' losses: the robust set loss's target refinement, and the single-object criterion."""
+
+import numpy as np
+import pytest
+import torch
+
+from robopercept.graspseg.instance_losses import _iou, no_object_term, robust_criterion, robust_targets
+from robopercept.graspseg.instance_model import InstanceModelSettings, build, targets
+
+TINY = InstanceModelSettings(backbone="resnet18", num_queries=4, hidden_dim=32, encoder_layers=1, decoder_layers=2,
+                             dim_feedforward=64, encoder_feedforward_dim=64, num_heads=4, train_num_points=4096)
+
+
+def square(h=32, w=32, y=8, x=8, s=12):
+    m = torch.zeros(h, w, dtype=torch.bool)
+    m[y:y + s, x:x + s] = True
+    return m
+
+
+def test_prediction_within_the_margin_is_its_own_target():
+    t = square()
+    pred = square(x=9)  # shifted by one pixel: IoU 132/156 = 0.85 > 0.7
+    logits = torch.where(pred, 3.0, -3.0)[None]
+    out = robust_targets(logits, t[None], 0.7)
+    assert torch.equal(out[0], pred)
+
+
+def test_refinement_moves_just_inside_the_margin():
+    t = square()
+    # inside the target: logits from -0.45 (left) to -2 (right); outside: a false-positive blob at +0.05
+    z = torch.full((32, 32), -3.0)
+    z[t] = torch.linspace(-0.45, -2.0, 12).repeat(12)
+    z[25:30, 25:30] = 0.05
+    out = robust_targets(z[None], t[None], 0.7)[0]
+    iou = float(_iou(out[None], t[None]))
+    assert iou > 0.7
+    assert not torch.equal(out, t)  # not simply the noisy label: the closest mask within the margin
+    # with the threshold at 1 - eps it must become the label itself (given enough iterations)
+    exact = robust_targets(z[None], t[None], 0.999, max_iter=200)[0]
+    assert torch.equal(exact, t)
+    # the iteration limit is honoured: one step cannot reach the margin here
+    assert float(_iou(robust_targets(z[None], t[None], 0.7, max_iter=1), t[None])) <= 0.7
+
+
+def test_robust_mask_loss_is_lower_for_a_prediction_within_the_margin():
+    torch.manual_seed(0)
+    model = build(TINY)
+    label = square(48, 64, 10, 10, 20).float()[None]
+    q = torch.full((1, TINY.num_queries, 48, 64), -5.0)
+    q[0, 0][square(48, 64, 10, 12, 20)] = 5.0  # query 0: the label shifted by 2 px (IoU 0.82)
+    indices = [(torch.tensor([0]), torch.tensor([0]))]
+    standard = model.criterion.loss_masks(q, [label], indices, 1)
+    robust_criterion(model, 0.7)
+    robust = model.criterion.loss_masks(q, [label], indices, 1)
+    assert robust["loss_mask"] < 0.5 * standard["loss_mask"]
+    assert robust["loss_dice"] < standard["loss_dice"]
+    # and the whole model still trains with it
+    model.train()
+    imgs = torch.rand(2, 3, 48, 64)
+    ml, cl = targets([label.bool().numpy(), np.zeros((0, 48, 64), bool)])
+    out = model(pixel_values=imgs, mask_labels=ml, class_labels=cl)
+    assert torch.isfinite(out.loss)
+    out.loss.backward()
+
+
+def test_no_object_term_is_switched_off_and_restored():
+    model = build(TINY)
+    assert model.criterion.empty_weight[-1].item() == pytest.approx(0.1)
+    with no_object_term(model):
+        assert model.criterion.empty_weight[-1].item() == 0.0
+        assert model.criterion.empty_weight[0].item() == 1.0
+    assert model.criterion.empty_weight[-1].item() == pytest.approx(0.1)
+    with no_object_term(model, off=False):
+        assert model.criterion.empty_weight[-1].item() == pytest.approx(0.1)
+
+
+def test_shape_mismatch_is_named():
+    with pytest.raises(ValueError, match="differ"):
+        robust_targets(torch.zeros(1, 4, 4), torch.zeros(1, 4, 5, dtype=torch.bool))
