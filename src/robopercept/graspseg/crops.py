@@ -19,7 +19,8 @@ On disk, one folder per (method, seed)::
 
     <root>/<method>/index.json     provenance (model checkpoint md5, filter config, parameters) and one
                                    record per considered grasp: grasp folder, object, area, verdicts,
-                                   ``kept`` (passes the filter), ``file`` (the crop, or null if empty)
+                                   ``kept`` (passes the filter), ``file`` (the crop, or null if empty),
+                                   ``bbox`` [x, y, w, h] of the crop in the before image
     <root>/<method>/000123.png     the crop: RGBA, alpha = mask (the object's pixels of the *before*
                                    image, cut to the mask's bounding box)
 
@@ -97,6 +98,8 @@ class _Writer:
         rec = {"grasp": str(Path(grasp).relative_to(self.dataset)), "object": obj, "area": int(mask.sum()),
                "kept": bool(kept), "verdicts": {k: bool(v) for k, v in verdicts.items()}, "file": None}
         if mask.any():
+            ys, xs = np.nonzero(mask)
+            rec["bbox"] = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
             rec["file"] = f"{len(self.records):06d}.png"
             write_crop(self.tmp / rec["file"], Crop.cut(image, mask, rec["grasp"]))
         self.records.append(rec)
@@ -207,3 +210,25 @@ def load_crops(folder: Path, filtered: bool) -> list[Crop]:
     if not crops:
         raise ValueError(f"crop folder {folder} has no {'kept' if filtered else 'non-empty'} crops")
     return crops
+
+
+def load_grasp_masks(folder: Path, dataset: Path, filtered: bool) -> list[tuple[Path, np.ndarray]]:
+    """(before image path, full-size mask) of every crop of a folder — the single-object supervision of
+    Single-Object-100 (§V-A.1): the grasped object's predicted mask in its own image."""
+    from ..formats.grasp_pairs import read_png
+
+    index = read_index(folder)
+    out = []
+    for r in index["records"]:
+        if r["file"] is None or (filtered and not r["kept"]):
+            continue
+        before = Path(dataset) / r["grasp"] / "before.png"
+        h, w = read_png(before).shape[:2]
+        crop = read_crop(Path(folder) / r["file"], r["grasp"])
+        x, y, cw, ch = r["bbox"]
+        mask = np.zeros((h, w), bool)
+        mask[y:y + ch, x:x + cw] = crop.mask
+        out.append((before, mask))
+    if not out:
+        raise ValueError(f"crop folder {folder} has no {'kept' if filtered else 'non-empty'} masks")
+    return out

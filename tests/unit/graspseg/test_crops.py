@@ -12,6 +12,7 @@ from robopercept.formats.grasp_pairs import iter_grasp_folders, read_png, read_s
 from robopercept.graspseg import baselines
 from robopercept.graspseg.config import GraspDataConfig
 from robopercept.graspseg.crops import (collect_mask_crops, collect_model_crops, collect_train_object_crops,
+                                        load_grasp_masks,
                                         load_crops, read_crop, read_index, successful_grasps, write_crop)
 from robopercept.graspseg.filters import FilterConfig
 from robopercept.graspseg.grasp_collection import generate
@@ -70,6 +71,8 @@ def test_model_crops_cut_the_before_image_and_record_verdicts(dataset, tmp_path)
     for c, f in zip(crops, folders):
         assert np.array_equal(c.rgb, read_sample(f).before) and c.mask.all()
         assert c.source == str(f.relative_to(dataset))
+    full = load_grasp_masks(tmp_path / "all", dataset, filtered=True)
+    assert [p for p, _ in full] == [f / "before.png" for f in folders] and all(m.all() for _, m in full)
     # amodal p = 1 but visible p = 0.6: occlusion ratio 0.6 < t_occ -> every crop rejected, still stored
     ckpt = _constant_model(tmp_path, float(np.log(0.6 / 0.4)), 50.0)
     index = collect_model_crops(ckpt, dataset, folders, tmp_path / "occluded", FilterConfig())
@@ -96,6 +99,11 @@ def test_subtract_crops_use_the_contour_filter(dataset, tmp_path):
             s = read_sample(dataset / r["grasp"])
             m = baselines.subtract(s.before, s.after, 15.0, 5)
             assert read_crop(tmp_path / "sub" / r["file"]).area == m.sum() == r["area"]
+    # every non-empty mask comes back in place, at full size
+    placed = load_grasp_masks(tmp_path / "sub", dataset, filtered=False)
+    for (before, m), r in zip(placed, [r for r in index["records"] if r["file"]]):
+        s = read_sample(dataset / r["grasp"])
+        assert np.array_equal(m, baselines.subtract(s.before, s.after, 15.0, 5))
 
 
 def test_train_object_crops_keep_unoccluded_instances(dataset, tmp_path):
