@@ -95,11 +95,13 @@ def robust_criterion(model, iou_threshold: float = PAPER_IOU_THRESHOLD):
 @contextlib.contextmanager
 def no_object_term(model, off: bool = True):
     """Within the block, the "no object" class weight of the classification loss is 0 (if ``off``)."""
-    w = model.criterion.empty_weight
-    saved = w[-1].item()
+    crit = model.criterion
+    saved = crit.empty_weight
     if off:
+        w = saved.clone()  # a new tensor: the loss graph keeps it, so restoring the old one cannot corrupt backward
         w[-1] = 0.0
+        crit.empty_weight = w
     try:
         yield model
     finally:
-        w[-1] = saved
+        crit.empty_weight = saved
