@@ -165,22 +165,35 @@ class EnvironmentConfig(Validated):
         require(self.gallery_size >= 32, "gallery_size", "must be >= 32 pixels")
 
 
-# The core knows the list of packages that declare sections, nothing more. Each one's ``config``
-# module holds ``SECTIONS = {"<section>": ConfigClass, ...}`` and imports neither torch nor
-# torchvision, so a profile or params.yaml is validated in a fraction of a second.
-SECTION_PACKAGES = ("robopercept.common", "robopercept.graspseg", "robopercept.mlgsl")
+# Sections are declared where they are used: every subpackage of robopercept may hold config modules —
+# ``config.py`` and ``config_<topic>.py`` — each with ``SECTIONS = {"<section>": ConfigClass, ...}``,
+# importing neither torch nor torchvision (a profile or params.yaml is validated in a fraction of a
+# second). They are found by scanning the package, so adding a paper, or a stage's section in a new
+# config module, edits no module that existing stages depend on (and reruns none of them).
+def config_modules() -> list[str]:
+    """Dotted names of every config module of robopercept's subpackages, sorted."""
+    import pkgutil
+
+    root = Path(__file__).resolve().parent
+    out = []
+    for pkg in sorted(p.name for p in pkgutil.iter_modules([str(root)]) if p.ispkg):
+        for mod in sorted(m.name for m in pkgutil.iter_modules([str(root / pkg)]) if not m.ispkg):
+            if mod == "config" or mod.startswith("config_"):
+                out.append(f"{__package__}.{pkg}.{mod}")
+    return out
 
 
 def _sections() -> dict[str, type[Validated]]:
-    """Section name -> config class, gathered from :data:`SECTION_PACKAGES`."""
+    """Section name -> config class, gathered from :func:`config_modules`."""
     import importlib
 
     out: dict[str, type[Validated]] = {"environment": EnvironmentConfig}
-    for pkg in SECTION_PACKAGES:
-        for name, cls in importlib.import_module(f"{pkg}.config").SECTIONS.items():
+    where: dict[str, str] = {"environment": __name__}
+    for mod in config_modules():
+        for name, cls in getattr(importlib.import_module(mod), "SECTIONS", {}).items():
             if name in out:
-                raise ConfigError(f"params section {name!r} is declared twice ({pkg}.config and another)")
-            out[name] = cls
+                raise ConfigError(f"params section {name!r} is declared twice ({where[name]} and {mod})")
+            out[name], where[name] = cls, mod
     return out
 
 

@@ -105,3 +105,23 @@ def test_environment_yml_has_the_same_pins_as_pyproject():
     assert set(pip_section) - {"-e ."} == pins
     assert "opencv-contrib-python-headless" in " ".join(pins)
     assert not [p for p in pins if p.startswith(("opencv-python", "opencv-contrib-python=="))]
+
+
+def test_sections_are_found_in_every_config_module(monkeypatch):
+    """Adding a paper or a stage's section means adding a config module, never editing the core."""
+    import importlib
+    import types
+
+    from robopercept import config as core
+
+    mods = core.config_modules()
+    assert {"robopercept.common.config", "robopercept.graspseg.config", "robopercept.mlgsl.config"} <= set(mods)
+    assert mods == sorted(mods) and all(m.rsplit(".", 1)[1].startswith("config") for m in mods)
+    # a second module declaring a known section is refused, naming both modules
+    fake = types.SimpleNamespace(SECTIONS={"graspseg_data": GraspDataConfig})
+    real = importlib.import_module
+    monkeypatch.setattr(core, "config_modules", lambda: [*mods, "robopercept.graspseg.config_extra"])
+    monkeypatch.setattr(importlib, "import_module",
+                        lambda name, *a: fake if name.endswith("config_extra") else real(name, *a))
+    with pytest.raises(ConfigError, match="declared twice.*graspseg.config and robopercept.graspseg.config_extra"):
+        core.section_class("graspseg_data")
