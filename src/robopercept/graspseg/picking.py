@@ -1,0 +1,226 @@
+"""§VI (Table III) as simulated picking: the world's 5-cup suction robot picks from bins of test objects,
+guided by an instance segmentation model.
+
+    "A grasp attempt is counted as a success if it picks up exactly one object and places it into the other
+    bin without dropping. If the predicted mask is not an actual object, or contains multiple objects, this
+    would be a grasp failure. The grasping system will try to land as many cups as possible on a detected
+    object mask ... By keeping all other parts of the grasping system constant and only changing the
+    segmentation model, we can isolate the effects of the segmentation model on grasp performance." (§VI-A)
+
+**A trial** is one pick from a fresh bin of test objects (``n ~ U{min..max}`` objects, poses, lighting and
+sensor noise drawn from a generator seeded by (seed, trial)). Every model sees the *same* trials — the
+bin is settled once and its physics state saved; each model's pick starts from that state — so models
+are compared pair by pair on identical scenes.
+
+**The planner** (the same for every model, and for the oracle): among the predicted masks with score >=
+``min_score`` (at most ``max_masks``, best first), it searches grasp centres (the ``n_centres`` pixels
+deepest inside the mask, by distance transform) and cup-pattern angles (``n_angles`` in [0°, 90°): the
+plus pattern repeats every 90°) for the grasp that lands the most cups on the mask *where the sensed
+surface looks sealable* — the depth camera's points under the cup and inside the mask fit a plane within
+the seal tolerance, facing up within the seal angle (as a real suction planner checks the point cloud) —
+then the most cups on the mask at all; ties go to the higher-scoring mask, then the deeper centre. The
+cups inside the mask are the active ones (the middle cup always). The planner sees only the model's
+masks and the noisy sensor depth; the outcome is decided on the true scene.
+
+**Outcome** (the world's suction gauge and lift, :mod:`robopercept.world.suction`):
+``success`` — at least ``min_sealed_cups`` cups sealed, all on one object, and the object followed the
+lift; otherwise a failure of one kind:
+
+=================  ====================================================================================
+``no_mask``          the model predicted no usable mask (nothing to pick)
+``non_object``       fewer cups sealed than needed and most active cups were over no object (Fig. 4's
+                     first row: a grasp on the bin or a reflection)
+``no_seal``          fewer cups sealed than needed although over an object (a grasp off-centre, on an
+                     edge or a curved part — e.g. after a split mask)
+``two_objects``      cups sealed on two objects (Fig. 4's third row: two objects grouped as one)
+``dropped``          sealed on one object that did not follow the lift (Fig. 4's second row)
+=================  ====================================================================================
+
+The **oracle** row plans on the ground-truth instance masks (score 1): the simulator's ceiling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from ..world.camera import BinCamera
+from ..world.suction import Grasp, cup_pixels, lift, seal_cups
+
+FAILURES = ("no_mask", "non_object", "no_seal", "two_objects", "dropped")
+Segmenter = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # rgb -> (masks (K, H, W) bool, scores (K,))
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannerSettings:
+    min_score: float = 0.5  # masks below this score are not grasp targets
+    max_masks: int = 10
+    n_centres: int = 5
+    n_angles: int = 6
+
+    def __post_init__(self):
+        if not 0 <= self.min_score <= 1:
+            raise ValueError(f"picking planner: min_score must be in [0, 1], got {self.min_score}")
+        if min(self.max_masks, self.n_centres, self.n_angles) < 1:
+            raise ValueError("picking planner: max_masks, n_centres and n_angles must be >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    grasp: Grasp
+    mask_index: int
+    cups_on_mask: int
+    score: float
+
+
+def _pixel_to_world(camera: BinCamera, depth: np.ndarray, v: int, u: int) -> tuple[float, float, float]:
+    z = camera.eye_height_m - float(depth[v, u])
+    ppm = camera.pixels_per_meter(z)
+    k = camera.K
+    return (u + 0.5 - k[0, 2]) / ppm, -(v + 0.5 - k[1, 2]) / ppm, ppm
+
+
+def _cup_pixel(camera: BinCamera, ppm: float, x: float, y: float) -> tuple[int, int]:
+    k = camera.K
+    return int(round(-y * ppm + k[1, 2] - 0.5)), int(round(x * ppm + k[0, 2] - 0.5))
+
+
+def sealable(points: np.ndarray, mask: np.ndarray, v: int, u: int, r_px: float, flatness_tol: float,
+             max_angle_deg: float) -> bool:
+    """Would a cup centred at pixel (v, u) seal, judging from sensed ``points`` (H, W, 3) inside ``mask``?"""
+    h, w = mask.shape
+    r = max(1, int(math.ceil(r_px)))
+    y0, y1, x0, x1 = max(v - r, 0), min(v + r + 1, h), max(u - r, 0), min(u + r + 1, w)
+    if y0 >= y1 or x0 >= x1:
+        return False
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    disc = (yy - v) ** 2 + (xx - u) ** 2 <= r_px * r_px
+    inside = disc & mask[y0:y1, x0:x1]
+    if inside.sum() < max(4, 0.9 * disc.sum()):
+        return False  # the cup would hang over the mask's edge
+    pts = points[y0:y1, x0:x1][inside]
+    centred = pts - pts.mean(0)
+    _, sv, vt = np.linalg.svd(centred, full_matrices=False)
+    residual = float(sv[-1] / math.sqrt(len(pts)))
+    angle = math.degrees(math.acos(min(1.0, abs(float(vt[-1][2])))))
+    return residual <= flatness_tol and angle <= max_angle_deg
+
+
+def plan_pick(masks: np.ndarray, scores: np.ndarray, depth: np.ndarray, camera: BinCamera, spacing: float,
+              s: PlannerSettings = PlannerSettings(), *, cup_radius: float = 0.009, flatness_tol: float = 0.004,
+              max_angle_deg: float = 35.0) -> Plan | None:
+    """The grasp landing the most sealable cups on one predicted mask (None if no mask qualifies)."""
+    h, w = depth.shape
+    order = [int(i) for i in np.argsort(-np.asarray(scores, float), kind="stable") if scores[i] >= s.min_score]
+    points = camera.backproject(depth.astype(np.float64)) if order else None
+    best: tuple | None = None
+    for rank, k in enumerate(order[:s.max_masks]):
+        mask = np.asarray(masks[k], bool)
+        if mask.sum() < 4:
+            continue
+        dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+        flat = np.argsort(-dist.ravel(), kind="stable")[:s.n_centres]
+        for ci, idx in enumerate(flat):
+            v, u = divmod(int(idx), w)
+            if not mask[v, u]:
+                continue
+            x, y, ppm = _pixel_to_world(camera, depth, v, u)
+            r_px = cup_radius * ppm
+            for ai in range(s.n_angles):
+                angle = (math.pi / 2) * ai / s.n_angles
+                g = Grasp(x, y, angle, (True,) * 5)
+                active, good = [], 0
+                for cx, cy in g.cup_xy(spacing):
+                    vi, ui = _cup_pixel(camera, ppm, cx, cy)
+                    on = bool(0 <= vi < h and 0 <= ui < w and mask[vi, ui])
+                    active.append(on or not active)  # the middle cup is always active
+                    good += on and sealable(points, mask, vi, ui, r_px, flatness_tol, max_angle_deg)
+                key = (good, sum(active), -rank, -ci, -ai)
+                if best is None or key > best[0]:
+                    best = (key, Plan(Grasp(x, y, angle, tuple(active)), k, sum(active), float(scores[k])))
+    return None if best is None else best[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class PickOutcome:
+    success: bool
+    failure: str | None  # one of FAILURES, None on success
+    cups_on_mask: int
+    sealed_cups: int
+    objects_sealed: int
+    mask_score: float | None
+
+
+def execute(scene, plan: Plan | None, frame, *, cup_radius: float, spacing: float, min_sealed: int,
+            flatness_tol: float, max_angle_deg: float, cup_force: float, lift_height: float) -> PickOutcome:
+    """Seal the plan's active cups on the true scene (clean depth and ids of ``frame``) and lift."""
+    if plan is None:
+        return PickOutcome(False, "no_mask", 0, 0, 0, None)
+    discs = cup_pixels(scene.camera, frame.depth, plan.grasp.cup_xy(spacing), cup_radius)
+    active = [d for d, a in zip(discs, plan.grasp.active) if a]
+    seals = seal_cups(active, frame.depth, frame.ids, scene.camera, flatness_tol=flatness_tol,
+                      max_angle_deg=max_angle_deg)
+    sealed = [x for x in seals if x.sealed]
+    on = sorted({x.instance for x in sealed})
+    common = dict(cups_on_mask=plan.cups_on_mask, sealed_cups=len(sealed), objects_sealed=len(on),
+                  mask_score=plan.score)
+    if len(on) > 1:
+        return PickOutcome(False, "two_objects", **common)
+    if len(sealed) < min_sealed:
+        over_nothing = sum(int(np.bincount(frame.ids[d].ravel()).argmax()) == 0 for d in active)
+        kind = "non_object" if over_nothing * 2 > len(active) else "no_seal"
+        return PickOutcome(False, kind, **common)
+    if not lift(scene, on[0], len(sealed) * cup_force, lift_height):
+        return PickOutcome(False, "dropped", **common)
+    return PickOutcome(True, None, **common)
+
+
+def oracle_segmenter(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ground-truth instance masks (score 1 each) from an instance-id image."""
+    insts = [int(i) for i in np.unique(ids) if i > 0]
+    masks = np.stack([ids == i for i in insts]) if insts else np.zeros((0, *ids.shape), bool)
+    return masks, np.ones(len(insts))
+
+
+def run_trials(trials: Sequence[int], segmenters: dict[str, Segmenter | None], cfg, catalog, seed: int,
+               planner: PlannerSettings = PlannerSettings(), keep_images: Sequence[int] = ()) -> tuple[list[dict], dict]:
+    """Run ``trials`` (indices) for every segmenter (``None`` = the oracle) on identical bins.
+
+    ``cfg`` is the grasp-data config (bin sizes, camera, suction, nuisances). Returns one row per (trial,
+    model) and, for trials in ``keep_images``, the image, ground truth and each model's masks and grasp
+    (for Fig. 4)."""
+    from ..world.nuisance import initial_lighting
+    from ..world.scene import BinScene
+    from .grasp_collection import _observe, _Timer
+
+    camera = BinCamera.for_size(cfg.height, cfg.width)
+    pool = catalog.objects("test", limit=cfg.n_test_objects)
+    rows, images = [], {}
+    for t in trials:
+        rng = np.random.default_rng([seed, t])
+        with BinScene(catalog, camera) as scene:
+            n = int(rng.integers(cfg.min_objects_per_bin, cfg.max_objects_per_bin + 1))
+            chosen = [pool[i] for i in rng.choice(len(pool), size=n, replace=len(pool) < n)]
+            scene.drop(chosen, rng, cfg.settle_steps)
+            frame, rgb, depth = _observe(scene, cfg, initial_lighting(rng), rng, _Timer())
+            state = scene.p.saveState(physicsClientId=scene.cid)
+            if t in keep_images:
+                images[t] = {"rgb": rgb, "ids": frame.ids, "models": {}}
+            for name, seg in segmenters.items():
+                scene.p.restoreState(state, physicsClientId=scene.cid)
+                masks, scores = oracle_segmenter(frame.ids) if seg is None else seg(rgb)
+                plan = plan_pick(masks, scores, depth, camera, cfg.cup_spacing_m, planner, cup_radius=cfg.cup_radius_m,
+                                 flatness_tol=cfg.seal_flatness_tol_m, max_angle_deg=cfg.seal_max_angle_deg)
+                out = execute(scene, plan, frame, cup_radius=cfg.cup_radius_m, spacing=cfg.cup_spacing_m,
+                              min_sealed=cfg.min_sealed_cups, flatness_tol=cfg.seal_flatness_tol_m,
+                              max_angle_deg=cfg.seal_max_angle_deg, cup_force=cfg.cup_force_n,
+                              lift_height=cfg.lift_height_m)
+                rows.append({"trial": int(t), "model": name, "objects_in_bin": len(scene.placed),
+                             "masks": int(len(masks)), **dataclasses.asdict(out)})
+                if t in keep_images:
+                    images[t]["models"][name] = {"masks": masks, "scores": scores, "plan": plan, "outcome": out}
+    return rows, images
