@@ -1,0 +1,295 @@
+"""§V, Table II: ten instance segmentation models, how each is trained, and the table with its uncertainty.
+
+=====================  ================================  =====================================================
+row                    "Paste From" (paper)              what one training batch holds
+=====================  ================================  =====================================================
+Mask2Former-100        None                              ``n_small`` labeled images, all their instances
+Single-Object-100      None                              50:50 — labeled batches as above, and batches of
+                                                         unlabeled grasps with only Grasp-100's mask of the
+                                                         grasped object (no "no object" term; §V-A.1)
+Paste-Subtract         Subtract-Filter                   a labeled image + 0–25 pasted crops (§III-B.2)
+Paste-Subtract-Robust  Subtract-Filter                   the same, robust set loss as mask loss (§V-A.2)
+Paste-Train            Train Objects                     crops of the ``n_small`` labeled images' own objects
+Paste-Grasp            Grasp-100                         crops of Grasp-100's unfiltered predictions
+Paste-Grasp-Filter     Grasp-100-Filter                  crops kept by the §III-B.1 filters
+Paste-Grasp-Robust     Grasp-100-Filter                  the same, robust set loss
+Paste-Grasp-Inpaint    Grasp-100 + Inpaint               Paste-Grasp, pasted boundaries inpainted (§III-B.3)
+Mask2Former-1000       None                              ``n_large`` labeled images (capped by the dataset:
+                                                         at the cpu profile, every labeled training image
+                                                         not used for validation — 200, not 1000)
+=====================  ================================  =====================================================
+
+Pasting always uses the ``n_small`` labeled images as base images. Seed ``k`` of a row uses the crops of
+Grasp-100 seed ``k mod grasp_seeds`` (the grasp model's variance propagates into Table II).
+
+Each (row, seed) is one shard of the shard runner: its own process and torch thread, its checkpoint and its
+test predictions (a COCO results JSON) in ``<models_dir>/<row>_seed<k>/``. The table is computed from the
+results files: per image matches once (:mod:`robopercept.graspseg.instance_eval`), then a bootstrap that
+resamples test images (the same resample for every row: comparisons are paired) and each row's seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..seed import derive_seed
+from ..world.shards import Shard, plan_identity, run_plan
+from .config_instances import TABLE2_ROWS, Table2Config
+from .instance_eval import METRICS, ImageMatches, area_ranges, match_images, table2_metrics
+
+CODE_MODULES = ("robopercept.graspseg.table2", "robopercept.graspseg.instance_train",
+                "robopercept.graspseg.instance_model", "robopercept.graspseg.instance_losses",
+                "robopercept.graspseg.paste", "robopercept.graspseg.inpaint")
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    paste_from: str  # the paper's column
+    labeled: str  # "small" | "large"
+    crops: str | None = None  # crop source folder stem: "Subtract", "Train Objects", "Grasp-100"
+    filtered: bool = False
+    robust: bool = False
+    inpaint: bool = False
+    single_object: bool = False
+
+
+ROWS = {
+    "Mask2Former-100": Row("None", "small"),
+    "Single-Object-100": Row("None", "small", crops="Grasp-100", single_object=True),
+    "Paste-Subtract": Row("Subtract-Filter", "small", crops="Subtract", filtered=True),
+    "Paste-Subtract-Robust": Row("Subtract-Filter", "small", crops="Subtract", filtered=True, robust=True),
+    "Paste-Train": Row("Train Objects", "small", crops="Train Objects", filtered=True),
+    "Paste-Grasp": Row("Grasp-100", "small", crops="Grasp-100"),
+    "Paste-Grasp-Filter": Row("Grasp-100-Filter", "small", crops="Grasp-100", filtered=True),
+    "Paste-Grasp-Robust": Row("Grasp-100-Filter", "small", crops="Grasp-100", filtered=True, robust=True),
+    "Paste-Grasp-Inpaint": Row("Grasp-100 + Inpaint", "small", crops="Grasp-100", inpaint=True),
+    "Mask2Former-1000": Row("None", "large"),
+}
+assert tuple(ROWS) == TABLE2_ROWS
+
+
+def crop_folder(crops_dir: Path, source: str, seed_index: int, grasp_seeds: int) -> Path:
+    """The crop folder a row's seed pastes from (Grasp-100 crops are per grasp-model seed)."""
+    if source == "Grasp-100":
+        return Path(crops_dir) / f"Grasp-100_seed{seed_index % grasp_seeds}"
+    return Path(crops_dir) / source
+
+
+def model_key(row: str, seed_index: int) -> str:
+    return f"{row}_seed{seed_index}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Labeled images
+# ---------------------------------------------------------------------------------------------------
+
+def labeled_images(dataset: Path, split: str, files: Sequence[str] | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(file name, RGB, visible instance masks (K, H, W)) of a labeled split's before images, in the
+    annotation file's order (or ``files``' order)."""
+    from ..formats.coco import decode
+    from ..formats.grasp_pairs import read_png
+
+    fn = Path(dataset) / split / "annotations.coco.json"
+    if not fn.exists():
+        raise FileNotFoundError(f"{fn} is missing (stage graspseg_grasp_data writes it)")
+    coco = json.loads(fn.read_text())
+    anns: dict[int, list] = {}
+    for a in coco["annotations"]:
+        anns.setdefault(a["image_id"], []).append(a)
+    by_file = {im["file_name"]: im for im in coco["images"]}
+    order = list(files) if files is not None else [im["file_name"] for im in coco["images"]]
+    out = []
+    for f in order:
+        if f not in by_file:
+            raise ValueError(f"{fn} has no image {f!r}")
+        im = by_file[f]
+        img = read_png(Path(dataset) / split / f, rgb=True)
+        a = sorted(anns.get(im["id"], []), key=lambda a: a["id"])
+        masks = np.stack([decode(x["segmentation"]) for x in a]) if a else np.zeros((0, *img.shape[:2]), bool)
+        out.append((f, img, masks))
+    return out
+
+
+def split_files(dataset: Path, cfg: Table2Config) -> dict[str, list[str]]:
+    """Training images (the first ``n_small`` / up to ``n_large``) and validation images (the last
+    ``n_val`` of the labeled training split) — graspseg Table I's split: the first grasps train, the
+    following ones validate."""
+    fn = Path(dataset) / "labeled_train" / "annotations.coco.json"
+    if not fn.exists():
+        raise FileNotFoundError(f"{fn} is missing (stage graspseg_grasp_data writes it)")
+    files = [im["file_name"] for im in json.loads(fn.read_text())["images"]]
+    if len(files) < cfg.n_small + cfg.n_val:
+        raise ValueError(f"{fn} holds {len(files)} labeled training images; Table II needs n_small + n_val = "
+                         f"{cfg.n_small + cfg.n_val}")
+    n_large = min(cfg.n_large, len(files) - cfg.n_val)
+    return {"small": files[:cfg.n_small], "large": files[:n_large], "val": files[n_large:n_large + cfg.n_val]}
+
+
+# ---------------------------------------------------------------------------------------------------
+# One (row, seed)
+# ---------------------------------------------------------------------------------------------------
+
+def _settings(cfg: Table2Config):
+    from .instance_model import InstanceModelSettings
+
+    return InstanceModelSettings(backbone=cfg.backbone, num_queries=cfg.num_queries, hidden_dim=cfg.hidden_dim,
+                                 encoder_layers=cfg.encoder_layers, decoder_layers=cfg.decoder_layers,
+                                 dim_feedforward=cfg.dim_feedforward, encoder_feedforward_dim=cfg.encoder_feedforward_dim,
+                                 num_heads=cfg.num_heads, train_num_points=cfg.train_num_points)
+
+
+def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, dataset: Path, crops_dir: Path,
+                 inpainter_dir: Path | None, grasp_seeds: int):
+    """The training batches of one (row, seed)."""
+    from ..formats.grasp_pairs import read_png
+    from .crops import load_crops, load_grasp_masks
+    from .inpaint import BoundaryInpainter, inpaint_radius
+    from .instance_train import AlternatingBatches, LabeledBatches, PasteBatches
+    from .paste import PasteConfig, PasteSampler
+
+    r = ROWS[row]
+    files = split_files(dataset, cfg)
+    train = [(img, m) for _, img, m in labeled_images(dataset, "labeled_train", files[r.labeled])]
+    if r.crops is None:
+        return LabeledBatches(train, seed)
+    folder = crop_folder(crops_dir, r.crops, seed_index, grasp_seeds)
+    if r.single_object:
+        single = [(read_png(p, rgb=True), m[None]) for p, m in load_grasp_masks(folder, dataset, filtered=False)]
+        return AlternatingBatches(LabeledBatches(train, seed), LabeledBatches(single, seed + 1, single_object=True))
+    pcfg = PasteConfig(min_objects=cfg.min_pasted, max_objects=cfg.max_pasted, min_scale=cfg.min_scale,
+                       max_scale=cfg.max_scale)
+    sampler = PasteSampler(train, load_crops(folder, filtered=r.filtered), pcfg, seed=seed)
+    inpainter = None
+    if r.inpaint:
+        if inpainter_dir is None:
+            raise ValueError(f"row {row} needs the inpainter (stage graspseg_inpaint)")
+        inpainter = BoundaryInpainter.load(inpainter_dir)
+    return PasteBatches(sampler, inpainter, radius=inpaint_radius(train[0][0].shape[1]))
+
+
+def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str, crops_dir: str,
+                 inpainter_dir: str | None, pretrained: str, grasp_seeds: int, live_dir: str) -> dict:
+    import torch
+    from dvclive import Live
+
+    from ..common import checkpoints
+    from .instance_eval import write_results
+    from .instance_train import InstanceTrainSettings, predict_images, train_instance_model
+
+    torch.set_num_threads(1)
+    row, k = shard.get("row"), shard.get("seed_index")
+    ds = Path(dataset)
+    src = batch_source(row, k, shard.seed, cfg, ds, Path(crops_dir), Path(inpainter_dir) if inpainter_dir else None,
+                       grasp_seeds)
+    files = split_files(ds, cfg)
+    val = [(img, m) for _, img, m in labeled_images(ds, "labeled_train", files["val"])]
+    ts = InstanceTrainSettings(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=cfg.max_steps, eval_every=cfg.eval_every,
+                               patience=cfg.patience, seed=shard.seed)
+    with Live(dir=str(Path(live_dir) / model_key(row, k)), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+        model, history = train_instance_model(_settings(cfg), ts, src, val, pretrained, robust=ROWS[row].robust,
+                                              live=live)
+    checkpoints.save({"model": model.state_dict(), "row": row, "settings": dataclasses.asdict(_settings(cfg)),
+                      "train": dataclasses.asdict(ts), "history": history}, folder / "model.pt")
+    test = labeled_images(ds, "labeled_test")
+    preds = predict_images(model, [img for _, img, _ in test])
+    ann = json.loads((ds / "labeled_test" / "annotations.coco.json").read_text())
+    ids = {im["file_name"]: im["id"] for im in ann["images"]}
+    write_results(folder / "results.coco.json", [ids[f] for f, _, _ in test], preds)
+    best = max(history, key=lambda h: h["val_AP"])
+    return {"row": row, "seed": k, "labeled_images": len(files[ROWS[row].labeled]), "steps": history[-1]["step"],
+            "best_step": best["step"], "val_AP": best["val_AP"], "stopped": "early" if history[-1]["step"] < cfg.max_steps
+            else "at max_steps"}
+
+
+def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, inpainter_dir: Path | None, pretrained: Path,
+               models_dir: Path, live_dir: Path, seed: int, grasp_seeds: int, executor: Executor | None = None,
+               progress: bool = True) -> pd.DataFrame:
+    """Train every (row, seed) on the shard runner; one summary row per model (no wall-clock)."""
+    split_files(dataset, cfg)  # fail early on a too-small dataset
+    shards = [Shard(model_key(r, k), 1, derive_seed(seed, "graspseg_table2", r, k), (("row", r), ("seed_index", k)))
+              for r in cfg.rows for k in range(cfg.n_seeds)]
+    inputs = {"dataset": dataset, "crops": crops_dir}
+    if inpainter_dir is not None and any(ROWS[r].inpaint for r in cfg.rows):
+        inputs["inpainter"] = inpainter_dir
+    ident = plan_identity(generator="graspseg Table II sweep", config={**dataclasses.asdict(cfg), "grasp_seeds": grasp_seeds,
+                          "pretrained_md5": hashlib.md5(Path(pretrained).read_bytes()).hexdigest()},
+                          seed=seed, code_modules=CODE_MODULES, inputs=inputs)
+    task = functools.partial(_train_shard, cfg=cfg, dataset=str(dataset), crops_dir=str(crops_dir),
+                             inpainter_dir=str(inpainter_dir) if inpainter_dir else None, pretrained=str(pretrained),
+                             grasp_seeds=grasp_seeds, live_dir=str(live_dir))
+    res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
+                   desc="Table II models", unit="model")
+    return pd.DataFrame([res.stats[s.key] for s in shards])
+
+
+# ---------------------------------------------------------------------------------------------------
+# The table
+# ---------------------------------------------------------------------------------------------------
+
+def read_results(results_json: Path, gt: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A COCO results file back as per-image (masks, scores), in ``gt['images']`` order."""
+    from ..formats.coco import decode
+
+    if not Path(results_json).exists():
+        raise FileNotFoundError(f"{results_json} is missing (stage graspseg_table2 writes it)")
+    rows = json.loads(Path(results_json).read_text())
+    by_image: dict[int, list] = {}
+    for r in rows:
+        by_image.setdefault(r["image_id"], []).append(r)
+    out = []
+    for im in gt["images"]:
+        rs = by_image.get(im["id"], [])
+        masks = np.stack([decode(r["segmentation"]) for r in rs]) if rs else np.zeros((0, im["height"], im["width"]), bool)
+        out.append((masks, np.array([r["score"] for r in rs], float)))
+    return out
+
+
+def evaluate(models_dir: Path, dataset: Path, rows: Sequence[str], n_seeds: int) -> dict[tuple[str, int], list[ImageMatches]]:
+    """Per-image matches of every (row, seed)'s test predictions."""
+    from .instance_eval import class_agnostic_gt
+
+    ann = json.loads((Path(dataset) / "labeled_test" / "annotations.coco.json").read_text())
+    gt = class_agnostic_gt(ann)
+    test = labeled_images(dataset, "labeled_test", [im["file_name"] for im in gt["images"]])
+    h, w = test[0][1].shape[:2]
+    gts = [m for _, _, m in test]
+    return {(r, k): match_images(read_results(Path(models_dir) / model_key(r, k) / "results.coco.json", gt), gts,
+                                 area_ranges(h, w))
+            for r in rows for k in range(n_seeds)}
+
+
+def table2(matches: dict[tuple[str, int], list[ImageMatches]], n_boot: int, seed: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Table II (mean over seeds of each metric, percent) and bootstrap replicates of it: each replicate
+    resamples the test images (one resample shared by all rows) and, per row, its seeds."""
+    rows = list(dict.fromkeys(r for r, _ in matches))
+    seeds = {r: sorted(k for rr, k in matches if rr == r) for r in rows}
+
+    def frame(metric_rows: dict[str, dict[str, float]]) -> pd.DataFrame:
+        return pd.DataFrame([{"method": r, **metric_rows[r]} for r in rows])
+
+    point = {r: {m: float(np.mean([table2_metrics(matches[(r, k)])[m] for k in seeds[r]])) for m in METRICS}
+             for r in rows}
+    table = frame(point)
+    table.insert(1, "paste_from", [ROWS[r].paste_from for r in rows])
+    table.insert(2, "seeds", [len(seeds[r]) for r in rows])
+    rng = np.random.default_rng(seed)
+    n_img = len(next(iter(matches.values())))
+    reps = []
+    for _ in range(n_boot):
+        pick = rng.integers(0, n_img, n_img)
+        rep = {}
+        for r in rows:
+            ks = rng.choice(seeds[r], size=len(seeds[r]), replace=True)
+            vals = [table2_metrics([matches[(r, int(k))][i] for i in pick]) for k in ks]
+            rep[r] = {m: float(np.mean([v[m] for v in vals])) for m in METRICS}
+        reps.append(frame(rep))
+    return table, reps

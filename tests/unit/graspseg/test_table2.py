@@ -1,0 +1,71 @@
+"""Table II assembly: rows, splits, results files read back, the paired bootstrap."""
+
+import json
+
+import numpy as np
+import pytest
+
+from robopercept.formats.coco import CocoWriter
+from robopercept.graspseg.config_instances import TABLE2_ROWS, Table2Config
+from robopercept.graspseg.instance_eval import area_ranges, class_agnostic_gt, match_images, write_results
+from robopercept.graspseg.table2 import ROWS, crop_folder, read_results, split_files, table2
+
+H, W = 24, 32
+
+
+def test_rows_follow_the_paper():
+    assert tuple(ROWS) == TABLE2_ROWS
+    assert ROWS["Paste-Grasp-Robust"].paste_from == "Grasp-100-Filter" and ROWS["Paste-Grasp-Robust"].robust
+    assert ROWS["Paste-Grasp-Inpaint"].inpaint and not ROWS["Paste-Grasp-Inpaint"].filtered
+    assert ROWS["Mask2Former-1000"].labeled == "large"
+    assert str(crop_folder("c", "Grasp-100", 3, 2)).endswith("Grasp-100_seed1")
+    assert str(crop_folder("c", "Subtract", 3, 2)).endswith("Subtract")
+
+
+def test_split_is_graspseg_tables(tmp_path):
+    (tmp_path / "labeled_train").mkdir()
+    files = [f"shard_00000/{i:06d}/before.png" for i in range(10)]
+    (tmp_path / "labeled_train" / "annotations.coco.json").write_text(json.dumps({"images": [
+        {"id": i + 1, "file_name": f} for i, f in enumerate(files)]}))
+    cfg = Table2Config(n_small=3, n_large=1000, n_val=4)
+    s = split_files(tmp_path, cfg)
+    assert s["small"] == files[:3] and s["large"] == files[:6] and s["val"] == files[6:]
+    with pytest.raises(ValueError, match="needs n_small \\+ n_val"):
+        split_files(tmp_path, Table2Config(n_small=8, n_val=4))
+
+
+def _scenes(rng, n):
+    out = []
+    for _ in range(n):
+        gt = np.zeros((2, H, W), bool)
+        gt[0, 2:10, 2:12] = True
+        gt[1, 12:22, 15:30] = True
+        out.append(gt)
+    return out
+
+
+def test_results_round_trip_and_paired_bootstrap(tmp_path):
+    rng = np.random.default_rng(0)
+    gts = _scenes(rng, 12)
+    w = CocoWriter(["object"])
+    for i, g in enumerate(gts):
+        iid = w.add_image(f"{i}.png", H, W)
+        for m in g:
+            w.add_instance(iid, 1, m)
+    gt = class_agnostic_gt({"images": w.images, "annotations": w.annotations})
+    good = [(g, np.array([0.9, 0.8])) for g in gts]
+    half = [(g[:1], np.array([0.9])) if i % 2 else (g, np.array([0.9, 0.8])) for i, g in enumerate(gts)]
+    write_results(tmp_path / "r.json", [im["id"] for im in gt["images"]], half)
+    back = read_results(tmp_path / "r.json", gt)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(back, half))
+    ranges = area_ranges(H * 8, W * 8)
+    matches = {("Paste-Grasp", 0): match_images(good, gts, ranges), ("Paste-Grasp", 1): match_images(good, gts, ranges),
+               ("Mask2Former-100", 0): match_images(half, gts, ranges)}
+    table, reps = table2(matches, n_boot=50, seed=0)
+    assert list(table["method"]) == ["Paste-Grasp", "Mask2Former-100"] and list(table["seeds"]) == [2, 1]
+    a, b = table.set_index("method").loc["Paste-Grasp", "AP"], table.set_index("method").loc["Mask2Former-100", "AP"]
+    assert a == pytest.approx(100) and b < a
+    assert len(reps) == 50 and all(list(r["method"]) == ["Paste-Grasp", "Mask2Former-100"] for r in reps)
+    assert all(r.set_index("method").loc["Paste-Grasp", "AP"] == pytest.approx(100) for r in reps)
+    with pytest.raises(FileNotFoundError, match="graspseg_table2"):
+        read_results(tmp_path / "missing.json", gt)
