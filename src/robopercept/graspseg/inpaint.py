@@ -280,3 +280,30 @@ class BoundaryInpainter:
                 x = self.sched.step(eps, t, x).prev_sample
         filled = ((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8)[:h, :w]
         return composite(image, filled, mask)
+
+
+def evaluate_inpainters(images: Sequence[np.ndarray], instance_masks: Sequence[np.ndarray], inpainters: dict,
+                        radius: int, seed: int = 0) -> "pd.DataFrame":
+    """How well each inpainter restores *real* object boundaries: on held-out images, the boundary band of
+    every labeled instance (dilated by ``radius``) is erased and filled; mean absolute error (grey levels)
+    and PSNR (dB) over the band's pixels, per image. A reference for "is diffusion worth it here?" — the
+    paper's inpainting fills pasted boundaries, whose truth does not exist; real boundaries have one."""
+    import pandas as pd
+
+    rows = []
+    for i, (img, masks) in enumerate(zip(images, instance_masks)):
+        b = np.zeros(img.shape[:2], bool)
+        for m in masks:
+            b |= visible_boundary(m)
+        band = inpaint_mask(b, radius)
+        if not band.any():
+            continue
+        for name, inp in inpainters.items():
+            out = inp(img, band, seed=seed + i)
+            err = np.abs(out[band].astype(np.float64) - img[band].astype(np.float64))
+            mse = float((err ** 2).mean())
+            rows.append({"inpainter": name, "image": i, "band_px": int(band.sum()), "mae": float(err.mean()),
+                         "psnr_db": float(10 * np.log10(255.0 ** 2 / max(mse, 1e-12)))})
+    if not rows:
+        raise ValueError("evaluate_inpainters: no image has a labeled boundary")
+    return pd.DataFrame(rows)

@@ -131,3 +131,18 @@ def test_stable_diffusion_pipeline_loads_from_a_local_folder(tmp_path):
     (folder / "model_index.json").write_text(json.dumps(idx))
     with pytest.raises(ValueError, match="not an inpainting"):
         StableDiffusionInpainter.from_local(folder)
+
+
+def test_inpainters_are_scored_on_real_boundaries(tiny_inpainter):
+    from robopercept.graspseg.inpaint import evaluate_inpainters
+
+    class Copy:  # an oracle that returns the truth: error 0
+        def __call__(self, image, mask, seed=0):
+            return image.copy()
+
+    imgs = [scene(s) for s in range(3)]
+    df = evaluate_inpainters([i for i, _ in imgs], [m for _, m in imgs],
+                             {"truth": Copy(), "opencv": OpenCVInpainter(), "ours": tiny_inpainter[0]}, radius=1)
+    assert set(df["inpainter"]) == {"truth", "opencv", "ours"} and len(df) == 9
+    assert (df[df.inpainter == "truth"]["mae"] == 0).all()
+    assert (df[df.inpainter == "opencv"]["mae"] > 0).all() and np.isfinite(df["psnr_db"]).all()
