@@ -25,14 +25,12 @@ class CropsConfig(Validated):
     max_pairs: int = 110_000  # unlabeled successful grasps run through each source (paper: all 110k)
     grasp_seeds: int = 3  # Grasp-100 seeds whose crops are collected (Table II's seed k pastes from seed k)
     batch_size: int = 16
-    t_occ_train_objects: float = 0.95  # Paste-Train: labeled instances with visible/amodal above this
     n_examples: int = 12  # kept and rejected crops shown per source
 
     def check(self) -> None:
         require(self.max_pairs >= 1, "max_pairs", "must be >= 1")
         require(self.grasp_seeds >= 1, "grasp_seeds", "must be >= 1")
         require(self.batch_size >= 1, "batch_size", "must be >= 1")
-        require(0 < self.t_occ_train_objects <= 1, "t_occ_train_objects", "must be in (0, 1]")
         require(self.n_examples >= 1, "n_examples", "must be >= 1")
 
 
@@ -97,6 +95,7 @@ class Table2Config(Validated):
     min_scale: float = 0.75
     max_scale: float = 1.25
     robust_iou: float = 0.7
+    t_occ_train_objects: float = 0.95  # Paste-Train: labeled instances with visible/amodal above this
     n_boot: int = 1000
     workers: int = 2
 
@@ -115,6 +114,7 @@ class Table2Config(Validated):
         require(0 <= self.min_pasted <= self.max_pasted, "max_pasted", "must be >= min_pasted >= 0")
         require(0 < self.min_scale <= self.max_scale, "max_scale", "must be >= min_scale > 0")
         require(0 < self.robust_iou < 1, "robust_iou", "must be in (0, 1)")
+        require(0 < self.t_occ_train_objects <= 1, "t_occ_train_objects", "must be in (0, 1]")
         require(self.lr > 0, "lr", "must be > 0")
         require(self.n_boot >= 10, "n_boot", "must be >= 10")
 

@@ -149,9 +149,10 @@ def optimizer(model, s: InstanceTrainSettings) -> torch.optim.Optimizer:
 
 
 def train_instance_model(model_settings: InstanceModelSettings, s: InstanceTrainSettings, source: BatchSource,
-                         val: Sequence[tuple[np.ndarray, np.ndarray]], init_checkpoint=None, robust: bool = False,
-                         live=None) -> tuple[object, list[dict]]:
-    """Train; return the model at its best validation AP and the history (one row per evaluation)."""
+                         val: Sequence[tuple[np.ndarray, np.ndarray]], init_checkpoint=None,
+                         robust_iou: float | None = None, live=None) -> tuple[object, list[dict]]:
+    """Train; return the model at its best validation AP and the history (one row per evaluation).
+    ``robust_iou``: train with the robust set loss at this IoU margin (None: Mask2Former's own mask loss)."""
     from .instance_losses import robust_criterion
     from .instance_model import load_standin_backbone
 
@@ -160,8 +161,8 @@ def train_instance_model(model_settings: InstanceModelSettings, s: InstanceTrain
     model = build(model_settings, seed=s.seed)
     if init_checkpoint is not None:
         load_standin_backbone(model, init_checkpoint)
-    if robust:
-        robust_criterion(model)
+    if robust_iou is not None:
+        robust_criterion(model, robust_iou)
     opt = optimizer(model, s)
     best, best_state, bad, history, losses = -1.0, None, 0, [], []
     for step in range(1, s.max_steps + 1):

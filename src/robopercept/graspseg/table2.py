@@ -77,11 +77,23 @@ ROWS = {
 assert tuple(ROWS) == TABLE2_ROWS
 
 
+TRAIN_OBJECTS = "Train Objects"
+
+
 def crop_folder(crops_dir: Path, source: str, seed_index: int, grasp_seeds: int) -> Path:
-    """The crop folder a row's seed pastes from (Grasp-100 crops are per grasp-model seed)."""
+    """The crop folder a row's seed pastes from (Grasp-100 crops are per grasp-model seed). Grasp and
+    subtraction crops come from stage graspseg_crops; Train Objects crops are cut by this stage from its own
+    ``n_small`` labeled images (:func:`train_object_crops`)."""
     if source == "Grasp-100":
         return Path(crops_dir) / f"Grasp-100_seed{seed_index % grasp_seeds}"
     return Path(crops_dir) / source
+
+
+def train_object_crops(dataset: Path, cfg: Table2Config, out: Path, t_occ: float) -> dict:
+    """Paste-Train's crops: the unoccluded instances of the ``n_small`` labeled training images."""
+    from .crops import collect_train_object_crops
+
+    return collect_train_object_crops(dataset, split_files(dataset, cfg)["small"], Path(out) / TRAIN_OBJECTS, t_occ)
 
 
 def model_key(row: str, seed_index: int) -> str:
@@ -148,7 +160,7 @@ def _settings(cfg: Table2Config):
 
 
 def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, dataset: Path, crops_dir: Path,
-                 inpainter_dir: Path | None, grasp_seeds: int):
+                 train_crops_dir: Path, inpainter_dir: Path | None, grasp_seeds: int):
     """The training batches of one (row, seed)."""
     from ..formats.grasp_pairs import read_png
     from .crops import load_crops, load_grasp_masks
@@ -161,7 +173,7 @@ def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, datase
     train = [(img, m) for _, img, m in labeled_images(dataset, "labeled_train", files[r.labeled])]
     if r.crops is None:
         return LabeledBatches(train, seed)
-    folder = crop_folder(crops_dir, r.crops, seed_index, grasp_seeds)
+    folder = crop_folder(train_crops_dir if r.crops == TRAIN_OBJECTS else crops_dir, r.crops, seed_index, grasp_seeds)
     if r.single_object:
         single = [(read_png(p, rgb=True), m[None]) for p, m in load_grasp_masks(folder, dataset, filtered=False)]
         return AlternatingBatches(LabeledBatches(train, seed), LabeledBatches(single, seed + 1, single_object=True))
@@ -176,7 +188,7 @@ def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, datase
     return PasteBatches(sampler, inpainter, radius=inpaint_radius(train[0][0].shape[1]))
 
 
-def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str, crops_dir: str,
+def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str, crops_dir: str, train_crops_dir: str,
                  inpainter_dir: str | None, pretrained: str, grasp_seeds: int, live_dir: str) -> dict:
     import torch
     from dvclive import Live
@@ -188,15 +200,15 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
     torch.set_num_threads(1)
     row, k = shard.get("row"), shard.get("seed_index")
     ds = Path(dataset)
-    src = batch_source(row, k, shard.seed, cfg, ds, Path(crops_dir), Path(inpainter_dir) if inpainter_dir else None,
-                       grasp_seeds)
+    src = batch_source(row, k, shard.seed, cfg, ds, Path(crops_dir), Path(train_crops_dir),
+                       Path(inpainter_dir) if inpainter_dir else None, grasp_seeds)
     files = split_files(ds, cfg)
     val = [(img, m) for _, img, m in labeled_images(ds, "labeled_train", files["val"])]
     ts = InstanceTrainSettings(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=cfg.max_steps, eval_every=cfg.eval_every,
                                patience=cfg.patience, seed=shard.seed)
     with Live(dir=str(Path(live_dir) / model_key(row, k)), save_dvc_exp=False, dvcyaml=None, report=None) as live:
-        model, history = train_instance_model(_settings(cfg), ts, src, val, pretrained, robust=ROWS[row].robust,
-                                              live=live)
+        model, history = train_instance_model(_settings(cfg), ts, src, val, pretrained,
+                                              robust_iou=cfg.robust_iou if ROWS[row].robust else None, live=live)
     checkpoints.save({"model": model.state_dict(), "row": row, "settings": dataclasses.asdict(_settings(cfg)),
                       "train": dataclasses.asdict(ts), "history": history}, folder / "model.pt")
     test = labeled_images(ds, "labeled_test")
@@ -210,20 +222,21 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
             else "at max_steps"}
 
 
-def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, inpainter_dir: Path | None, pretrained: Path,
-               models_dir: Path, live_dir: Path, seed: int, grasp_seeds: int, executor: Executor | None = None,
-               progress: bool = True) -> pd.DataFrame:
+def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_dir: Path, inpainter_dir: Path | None,
+               pretrained: Path, models_dir: Path, live_dir: Path, seed: int, grasp_seeds: int,
+               executor: Executor | None = None, progress: bool = True) -> pd.DataFrame:
     """Train every (row, seed) on the shard runner; one summary row per model (no wall-clock)."""
     split_files(dataset, cfg)  # fail early on a too-small dataset
     shards = [Shard(model_key(r, k), 1, derive_seed(seed, "graspseg_table2", r, k), (("row", r), ("seed_index", k)))
               for r in cfg.rows for k in range(cfg.n_seeds)]
-    inputs = {"dataset": dataset, "crops": crops_dir}
+    inputs = {"dataset": dataset, "crops": crops_dir, "train_crops": train_crops_dir}
     if inpainter_dir is not None and any(ROWS[r].inpaint for r in cfg.rows):
         inputs["inpainter"] = inpainter_dir
     ident = plan_identity(generator="graspseg Table II sweep", config={**dataclasses.asdict(cfg), "grasp_seeds": grasp_seeds,
                           "pretrained_md5": hashlib.md5(Path(pretrained).read_bytes()).hexdigest()},
                           seed=seed, code_modules=CODE_MODULES, inputs=inputs)
     task = functools.partial(_train_shard, cfg=cfg, dataset=str(dataset), crops_dir=str(crops_dir),
+                             train_crops_dir=str(train_crops_dir),
                              inpainter_dir=str(inpainter_dir) if inpainter_dir else None, pretrained=str(pretrained),
                              grasp_seeds=grasp_seeds, live_dir=str(live_dir))
     res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
