@@ -61,6 +61,15 @@ def graspseg_pipeline(tmp_path_factory):
                      ("pretrained_backbone", "graspseg_grasp_data", "graspseg_train", "graspseg_table1"))
 
 
+@pytest.fixture(scope="session")
+def graspseg_instances_pipeline(graspseg_pipeline):
+    """graspseg's instance segmentation stages (§III-B, Tables II-III) on top of the Table I pipeline."""
+    run = _stage_runner(graspseg_pipeline)
+    for stage in ("graspseg_crops", "graspseg_table2", "graspseg_table3"):
+        run(stage)
+    return graspseg_pipeline
+
+
 def _notebook_params(notebook: Path) -> dict:
     from robopercept.stage import parameters_of, read_source
 

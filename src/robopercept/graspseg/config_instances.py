@@ -109,6 +109,7 @@ class Table2Config(Validated):
                   "train_num_points", "batch_size", "max_steps", "patience", "n_small", "n_val", "workers"):
             require(getattr(self, k) >= 1, k, "must be >= 1")
         require(self.hidden_dim % self.num_heads == 0, "hidden_dim", "must be a multiple of num_heads")
+        require(self.hidden_dim % 32 == 0, "hidden_dim", "must be a multiple of 32 (Mask2Former's GroupNorm has 32 groups)")
         require(1 <= self.eval_every <= self.max_steps, "eval_every", "must be in 1..max_steps")
         require(self.n_large >= self.n_small, "n_large", "must be >= n_small")
         require(0 <= self.min_pasted <= self.max_pasted, "max_pasted", "must be >= min_pasted >= 0")

@@ -232,3 +232,46 @@ def load_grasp_masks(folder: Path, dataset: Path, filtered: bool) -> list[tuple[
     if not out:
         raise ValueError(f"crop folder {folder} has no {'kept' if filtered else 'non-empty'} masks")
     return out
+
+
+def table1_entropy_threshold(models: Sequence[tuple[str, int]], models_dir: Path, val_folders: Sequence[Path],
+                             good_iou: float) -> float:
+    """Table I's entropy threshold ("F1 (ours)"), recomputed the way ``graspseg.table1.evaluate_models`` chooses
+    it: the F1-best ``t_ent`` on the validation predictions of every trained model, pooled. Recomputing (about
+    a second per model) keeps this stage independent of another stage's reports."""
+    from .data import GraspSegDataset
+    from .filters import calibrate_entropy_threshold, relative_entropy
+    from .metrics import iou
+    from .train import load_checkpoint, predict
+    from .variants import checkpoint_path
+
+    val_ds = GraspSegDataset(list(val_folders))
+    rel, ious = [], []
+    for name, k in models:
+        model, _ = load_checkpoint(checkpoint_path(models_dir, name, k))
+        probs = predict(model, val_ds)
+        rel += [relative_entropy(p[0]) for p in probs]
+        ious += [iou(p[0] > 0.5, item[3]) for p, item in zip(probs, val_ds.items)]
+    return calibrate_entropy_threshold(np.array(rel), np.array(ious), good_iou)
+
+
+def kept_rejected_figure(folder: Path, n: int, title: str):
+    """A figure: up to ``n`` kept crops (top row) and ``n`` rejected ones (bottom, titled with the filters
+    they failed) of one crop folder, on white."""
+    from matplotlib import pyplot as plt
+
+    ix = read_index(folder)
+    kept = [r for r in ix["records"] if r["file"] and r["kept"]][:n]
+    rejected = [r for r in ix["records"] if r["file"] and not r["kept"]][:n]
+    fig, axes = plt.subplots(2, n, figsize=(1.3 * n, 3), squeeze=False)
+    for row, recs, label in ((0, kept, "kept"), (1, rejected, "rejected")):
+        for j in range(n):
+            ax = axes[row, j]
+            ax.axis("off")
+            if j < len(recs):
+                c = read_crop(Path(folder) / recs[j]["file"])
+                ax.imshow(np.where(c.mask[..., None], c.rgb, 255))
+                failed = [k for k, v in recs[j]["verdicts"].items() if not v]
+                ax.set_title(label if not failed else ",".join(failed), fontsize=6)
+    fig.suptitle(title, fontsize=9)
+    return fig

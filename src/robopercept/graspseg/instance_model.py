@@ -54,6 +54,9 @@ class InstanceModelSettings:
     def __post_init__(self):
         if self.backbone not in RESNETS:
             raise ValueError(f"instance model: unknown backbone {self.backbone!r}; choose one of {tuple(RESNETS)}")
+        if self.hidden_dim % 32:
+            raise ValueError(f"instance model: hidden_dim {self.hidden_dim} must be a multiple of 32 (the pixel "
+                             "decoder's GroupNorm has 32 groups)")
         if self.hidden_dim % self.num_heads:
             raise ValueError(f"instance model: hidden_dim {self.hidden_dim} must be a multiple of num_heads "
                              f"{self.num_heads}")

@@ -45,6 +45,7 @@ from ..seed import derive_seed
 from ..world.shards import Shard, plan_identity, run_plan
 from .config_instances import TABLE2_ROWS, Table2Config
 from .instance_eval import METRICS, ImageMatches, area_ranges, match_images, table2_metrics
+from .labeled import labeled_images
 
 CODE_MODULES = ("robopercept.graspseg.table2", "robopercept.graspseg.instance_train",
                 "robopercept.graspseg.instance_model", "robopercept.graspseg.instance_losses",
@@ -104,33 +105,6 @@ def model_key(row: str, seed_index: int) -> str:
 # Labeled images
 # ---------------------------------------------------------------------------------------------------
 
-def labeled_images(dataset: Path, split: str, files: Sequence[str] | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(file name, RGB, visible instance masks (K, H, W)) of a labeled split's before images, in the
-    annotation file's order (or ``files``' order)."""
-    from ..formats.coco import decode
-    from ..formats.grasp_pairs import read_png
-
-    fn = Path(dataset) / split / "annotations.coco.json"
-    if not fn.exists():
-        raise FileNotFoundError(f"{fn} is missing (stage graspseg_grasp_data writes it)")
-    coco = json.loads(fn.read_text())
-    anns: dict[int, list] = {}
-    for a in coco["annotations"]:
-        anns.setdefault(a["image_id"], []).append(a)
-    by_file = {im["file_name"]: im for im in coco["images"]}
-    order = list(files) if files is not None else [im["file_name"] for im in coco["images"]]
-    out = []
-    for f in order:
-        if f not in by_file:
-            raise ValueError(f"{fn} has no image {f!r}")
-        im = by_file[f]
-        img = read_png(Path(dataset) / split / f, rgb=True)
-        a = sorted(anns.get(im["id"], []), key=lambda a: a["id"])
-        masks = np.stack([decode(x["segmentation"]) for x in a]) if a else np.zeros((0, *img.shape[:2]), bool)
-        out.append((f, img, masks))
-    return out
-
-
 def split_files(dataset: Path, cfg: Table2Config) -> dict[str, list[str]]:
     """Training images (the first ``n_small`` / up to ``n_large``) and validation images (the last
     ``n_val`` of the labeled training split) — graspseg Table I's split: the first grasps train, the
@@ -150,7 +124,7 @@ def split_files(dataset: Path, cfg: Table2Config) -> dict[str, list[str]]:
 # One (row, seed)
 # ---------------------------------------------------------------------------------------------------
 
-def _settings(cfg: Table2Config):
+def model_settings(cfg: Table2Config):
     from .instance_model import InstanceModelSettings
 
     return InstanceModelSettings(backbone=cfg.backbone, num_queries=cfg.num_queries, hidden_dim=cfg.hidden_dim,
@@ -207,9 +181,9 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
     ts = InstanceTrainSettings(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=cfg.max_steps, eval_every=cfg.eval_every,
                                patience=cfg.patience, seed=shard.seed)
     with Live(dir=str(Path(live_dir) / model_key(row, k)), save_dvc_exp=False, dvcyaml=None, report=None) as live:
-        model, history = train_instance_model(_settings(cfg), ts, src, val, pretrained,
+        model, history = train_instance_model(model_settings(cfg), ts, src, val, pretrained,
                                               robust_iou=cfg.robust_iou if ROWS[row].robust else None, live=live)
-    checkpoints.save({"model": model.state_dict(), "row": row, "settings": dataclasses.asdict(_settings(cfg)),
+    checkpoints.save({"model": model.state_dict(), "row": row, "settings": dataclasses.asdict(model_settings(cfg)),
                       "train": dataclasses.asdict(ts), "history": history}, folder / "model.pt")
     test = labeled_images(ds, "labeled_test")
     preds = predict_images(model, [img for _, img, _ in test])
@@ -222,13 +196,37 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
             else "at max_steps"}
 
 
+def crop_pool_problem(row: str, seed_index: int, crops_dir: Path, train_crops_dir: Path, grasp_seeds: int) -> str | None:
+    """Why a (row, seed) cannot be trained — its crop source kept no crop (e.g. every prediction failed the
+    filters) — or None. Such a row is reported as not trained, never silently trained on something else."""
+    from .crops import read_index
+
+    r = ROWS[row]
+    if r.crops is None:
+        return None
+    folder = crop_folder(train_crops_dir if r.crops == TRAIN_OBJECTS else crops_dir, r.crops, seed_index, grasp_seeds)
+    recs = read_index(folder)["records"]
+    usable = sum(1 for x in recs if x["file"] is not None and (x["kept"] or not r.filtered))
+    if usable == 0:
+        what = "kept by the filters" if r.filtered else "non-empty"
+        return f"no crop of {folder.name} is {what} ({len(recs)} considered)"
+    return None
+
+
 def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_dir: Path, inpainter_dir: Path | None,
                pretrained: Path, models_dir: Path, live_dir: Path, seed: int, grasp_seeds: int,
-               executor: Executor | None = None, progress: bool = True) -> pd.DataFrame:
-    """Train every (row, seed) on the shard runner; one summary row per model (no wall-clock)."""
+               executor: Executor | None = None, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train every (row, seed) whose crop source is usable on the shard runner. Returns one summary row per
+    trained model (no wall-clock) and the (row, seed)s not trained, with the reason."""
     split_files(dataset, cfg)  # fail early on a too-small dataset
+    skipped = {}
+    for r in cfg.rows:
+        for k in range(cfg.n_seeds):
+            why = crop_pool_problem(r, k, crops_dir, train_crops_dir, grasp_seeds)
+            if why:
+                skipped[(r, k)] = why
     shards = [Shard(model_key(r, k), 1, derive_seed(seed, "graspseg_table2", r, k), (("row", r), ("seed_index", k)))
-              for r in cfg.rows for k in range(cfg.n_seeds)]
+              for r in cfg.rows for k in range(cfg.n_seeds) if (r, k) not in skipped]
     inputs = {"dataset": dataset, "crops": crops_dir, "train_crops": train_crops_dir}
     if inpainter_dir is not None and any(ROWS[r].inpaint for r in cfg.rows):
         inputs["inpainter"] = inpainter_dir
@@ -241,7 +239,10 @@ def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_di
                              grasp_seeds=grasp_seeds, live_dir=str(live_dir))
     res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
                    desc="Table II models", unit="model")
-    return pd.DataFrame([res.stats[s.key] for s in shards])
+    summary = pd.DataFrame([res.stats[s.key] for s in shards])
+    not_trained = pd.DataFrame([{"row": r, "seed": k, "reason": why} for (r, k), why in skipped.items()],
+                               columns=["row", "seed", "reason"])
+    return summary, not_trained
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -266,8 +267,8 @@ def read_results(results_json: Path, gt: dict) -> list[tuple[np.ndarray, np.ndar
     return out
 
 
-def evaluate(models_dir: Path, dataset: Path, rows: Sequence[str], n_seeds: int) -> dict[tuple[str, int], list[ImageMatches]]:
-    """Per-image matches of every (row, seed)'s test predictions."""
+def evaluate(models_dir: Path, dataset: Path, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[ImageMatches]]:
+    """Per-image matches of the test predictions of each trained (row, seed) in ``keys``."""
     from .instance_eval import class_agnostic_gt
 
     ann = json.loads((Path(dataset) / "labeled_test" / "annotations.coco.json").read_text())
@@ -277,20 +278,23 @@ def evaluate(models_dir: Path, dataset: Path, rows: Sequence[str], n_seeds: int)
     gts = [m for _, _, m in test]
     return {(r, k): match_images(read_results(Path(models_dir) / model_key(r, k) / "results.coco.json", gt), gts,
                                  area_ranges(h, w))
-            for r in rows for k in range(n_seeds)}
+            for r, k in keys}
 
 
-def table2(matches: dict[tuple[str, int], list[ImageMatches]], n_boot: int, seed: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+def table2(matches: dict[tuple[str, int], list[ImageMatches]], n_boot: int, seed: int,
+           rows: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Table II (mean over seeds of each metric, percent) and bootstrap replicates of it: each replicate
-    resamples the test images (one resample shared by all rows) and, per row, its seeds."""
-    rows = list(dict.fromkeys(r for r, _ in matches))
+    resamples the test images (one resample shared by all rows) and, per row, its seeds. A row of ``rows``
+    with no trained model has empty (NaN) cells."""
+    rows = list(rows) if rows is not None else list(dict.fromkeys(r for r, _ in matches))
     seeds = {r: sorted(k for rr, k in matches if rr == r) for r in rows}
+    nan = {m: float("nan") for m in METRICS}
 
     def frame(metric_rows: dict[str, dict[str, float]]) -> pd.DataFrame:
         return pd.DataFrame([{"method": r, **metric_rows[r]} for r in rows])
 
     point = {r: {m: float(np.mean([table2_metrics(matches[(r, k)])[m] for k in seeds[r]])) for m in METRICS}
-             for r in rows}
+             if seeds[r] else nan for r in rows}
     table = frame(point)
     table.insert(1, "paste_from", [ROWS[r].paste_from for r in rows])
     table.insert(2, "seeds", [len(seeds[r]) for r in rows])
@@ -301,6 +305,9 @@ def table2(matches: dict[tuple[str, int], list[ImageMatches]], n_boot: int, seed
         pick = rng.integers(0, n_img, n_img)
         rep = {}
         for r in rows:
+            if not seeds[r]:
+                rep[r] = nan
+                continue
             ks = rng.choice(seeds[r], size=len(seeds[r]), replace=True)
             vals = [table2_metrics([matches[(r, int(k))][i] for i in pick]) for k in ks]
             rep[r] = {m: float(np.mean([v[m] for v in vals])) for m in METRICS}

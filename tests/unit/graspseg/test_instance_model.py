@@ -88,4 +88,6 @@ def test_settings_are_checked():
     with pytest.raises(ValueError, match="unknown backbone"):
         InstanceModelSettings(backbone="vit")
     with pytest.raises(ValueError, match="multiple of num_heads"):
-        InstanceModelSettings(hidden_dim=30, num_heads=4)
+        InstanceModelSettings(hidden_dim=64, num_heads=3)
+    with pytest.raises(ValueError, match="multiple of 32"):
+        InstanceModelSettings(hidden_dim=48, num_heads=4)

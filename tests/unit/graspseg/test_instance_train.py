@@ -78,3 +78,13 @@ def test_bad_settings_are_named():
         LabeledBatches([], seed=0)
     with pytest.raises(ValueError, match="no validation images"):
         train_instance_model(TINY, InstanceTrainSettings(max_steps=1, eval_every=1), LabeledBatches(scenes(1), 0), [])
+
+
+def test_benchmark_command_runs_on_the_smoke_profile(tmp_path, capsys):
+    from robopercept.graspseg.benchmark_instances import main
+
+    assert main(["--profile", "smoke", "--steps", "1", "--json", str(tmp_path / "b.json")]) == 0
+    import json
+
+    r = json.loads((tmp_path / "b.json").read_text())
+    assert r["mask2former"]["train_images_per_s"] > 0 and r["inpaint_ms_per_image"]["OpenCV Telea"] > 0

@@ -69,3 +69,32 @@ def test_results_round_trip_and_paired_bootstrap(tmp_path):
     assert all(r.set_index("method").loc["Paste-Grasp", "AP"] == pytest.approx(100) for r in reps)
     with pytest.raises(FileNotFoundError, match="graspseg_table2"):
         read_results(tmp_path / "missing.json", gt)
+
+
+def test_rows_whose_crop_source_is_empty_are_named_not_trained(tmp_path):
+    from robopercept.graspseg.table2 import crop_pool_problem
+
+    def index(folder, records):
+        folder.mkdir(parents=True)
+        (folder / "index.json").write_text(json.dumps({"records": records}))
+
+    index(tmp_path / "c" / "Grasp-100_seed0", [{"file": "000000.png", "kept": False}, {"file": None, "kept": False}])
+    index(tmp_path / "c" / "Subtract", [{"file": None, "kept": False}])
+    index(tmp_path / "t" / "Train Objects", [{"file": "000000.png", "kept": True}])
+    args = (tmp_path / "c", tmp_path / "t", 1)
+    assert crop_pool_problem("Mask2Former-100", 0, *args) is None
+    assert crop_pool_problem("Paste-Grasp", 0, *args) is None  # unfiltered: one non-empty crop
+    assert "kept by the filters" in crop_pool_problem("Paste-Grasp-Filter", 0, *args)
+    assert crop_pool_problem("Single-Object-100", 0, *args) is None  # single-object: every non-empty mask
+    assert "Subtract" in crop_pool_problem("Paste-Subtract", 0, *args)
+    assert crop_pool_problem("Paste-Train", 0, *args) is None
+
+
+def test_untrained_rows_have_empty_cells():
+    gts = _scenes(np.random.default_rng(0), 4)
+    ranges = area_ranges(H * 8, W * 8)
+    matches = {("Mask2Former-100", 0): match_images([(g, np.array([0.9, 0.8])) for g in gts], gts, ranges)}
+    table, reps = table2(matches, n_boot=5, seed=0, rows=["Mask2Former-100", "Paste-Grasp-Filter"])
+    t = table.set_index("method")
+    assert t.loc["Paste-Grasp-Filter", "seeds"] == 0 and np.isnan(t.loc["Paste-Grasp-Filter", "AP"])
+    assert all(np.isnan(r.set_index("method").loc["Paste-Grasp-Filter", "AP"]) for r in reps)

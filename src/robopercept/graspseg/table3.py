@@ -1,0 +1,146 @@
+"""§VI, Table III: simulated picking with Table II's models, its table and its uncertainty.
+
+Trials are split into shards of ``trials_per_shard`` (the shard runner: one process and torch thread each,
+resumable); every shard runs *all* models and the oracle on the same bins (:func:`picking.run_trials`), so the
+comparison is paired trial by trial. Trial ``t`` uses seed ``t mod n_seeds`` of every Table II row, so the
+models' seed variance enters the error rates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..seed import derive_seed
+from ..world.shards import Shard, plan_identity, run_plan
+from .config_instances import Table2Config, Table3Config
+from .picking import FAILURES, PlannerSettings
+
+CODE_MODULES = ("robopercept.graspseg.table3", "robopercept.graspseg.picking", "robopercept.graspseg.instance_model")
+ORACLE = "Oracle (ground-truth masks)"
+
+
+def load_segmenter(checkpoint: Path):
+    """An ``rgb -> (masks, scores)`` function from a Table II checkpoint."""
+    import torch
+
+    from ..common import checkpoints
+    from .instance_model import InstanceModelSettings, build, predict
+
+    ckpt = checkpoints.load(checkpoint, stage="graspseg_table2", required=("model", "settings"),
+                            kind="Table II checkpoint")
+    model = build(InstanceModelSettings(**ckpt["settings"]))
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+
+    def segment(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255
+        inst = predict(model, x)[0]
+        return inst.masks, inst.scores
+
+    return segment
+
+
+def _trial_shard(shard: Shard, folder: Path, *, rows: Sequence[str], n_seeds: int, table2_dir: str, data_cfg: dict,
+                 planner: dict, data_dir: str, seed: int) -> dict:
+    import torch
+
+    from ..world.catalog import load_catalog
+    from .config import GraspDataConfig
+    from .picking import run_trials
+    from .table2 import model_key
+
+    torch.set_num_threads(1)
+    trials = list(shard.get("trials"))
+    cfg = GraspDataConfig(**data_cfg)
+    catalog = load_catalog(data_dir)
+    rows_out = []
+    for k in range(n_seeds):
+        mine = [t for t in trials if t % n_seeds == k]
+        if not mine:
+            continue
+        segs = {r: load_segmenter(Path(table2_dir) / model_key(r, k) / "model.pt") for r in rows}
+        segs[ORACLE] = None
+        out, _ = run_trials(mine, segs, cfg, catalog, seed, PlannerSettings(**planner))
+        rows_out += [{**r, "seed": k} for r in out]
+    rows_out.sort(key=lambda r: (r["trial"], r["model"]))
+    (folder / "trials.json").write_text(json.dumps(rows_out, indent=0, sort_keys=True) + "\n")
+    return {"trials": len(trials)}
+
+
+def run_table3(cfg: Table3Config, t2cfg: Table2Config, rows: Sequence[str], data_cfg, table2_dir: Path, out_dir: Path,
+               data_dir: Path, seed: int, executor: Executor | None = None, progress: bool = True) -> pd.DataFrame:
+    """All trials of all models; one row per (trial, model)."""
+    missing = [r for r in rows if r not in t2cfg.rows]
+    if missing:
+        raise ValueError(f"Table III needs Table II rows {missing}, which graspseg_table2.rows does not train")
+    untrained = [r for r in rows if not all((Path(table2_dir) / f"{r}_seed{k}" / "model.pt").exists()
+                                            for k in range(t2cfg.n_seeds))]
+    if untrained:
+        raise FileNotFoundError(f"Table III: no trained model for {untrained} in {table2_dir} (stage graspseg_table2 "
+                                "trains them; a row whose crop source is empty is not trained)")
+    trial_seed = derive_seed(seed, "graspseg_table3")
+    shards = []
+    for i in range(0, cfg.n_trials, cfg.trials_per_shard):
+        idx = tuple(range(i, min(i + cfg.trials_per_shard, cfg.n_trials)))
+        shards.append(Shard(f"trials_{i:05d}", len(idx), trial_seed, (("trials", idx),)))
+    planner = {"min_score": cfg.min_score, "max_masks": cfg.max_masks, "n_centres": cfg.n_centres, "n_angles": cfg.n_angles}
+    md5s = {f"{r}_seed{k}": hashlib.md5((Path(table2_dir) / f"{r}_seed{k}" / "model.pt").read_bytes()).hexdigest()
+            for r in rows for k in range(t2cfg.n_seeds)}
+    ident = plan_identity(generator="graspseg Table III trials",
+                          config={"table3": dataclasses.asdict(cfg), "rows": list(rows), "n_seeds": t2cfg.n_seeds,
+                                  "data": dataclasses.asdict(data_cfg), "models_md5": md5s},
+                          seed=seed, code_modules=CODE_MODULES, inputs={"data": data_dir})
+    task = functools.partial(_trial_shard, rows=list(rows), n_seeds=t2cfg.n_seeds, table2_dir=str(table2_dir),
+                             data_cfg=dataclasses.asdict(data_cfg), planner=planner, data_dir=str(data_dir),
+                             seed=trial_seed)
+    run_plan(out_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
+             desc="picking trials", unit="shard")
+    rows_all = []
+    for s in shards:
+        rows_all += json.loads((Path(out_dir) / s.key / "trials.json").read_text())
+    return pd.DataFrame(rows_all)
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    from ..reporting.uncertainty import wilson_interval
+
+    return wilson_interval(k, n, z)
+
+
+def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Error rate per model with a Wilson 95 % interval and the failures by kind (counts)."""
+    out = []
+    for name in order:
+        g = trials[trials.model == name]
+        n, err = len(g), int((~g.success).sum())
+        lo, hi = wilson(err, n)
+        out.append({"method": name, "trials": n, "errors": err, "error_pct": 100 * err / n if n else np.nan,
+                    "error_lo": 100 * lo, "error_hi": 100 * hi,
+                    "non_object_share_pct": 100 * int((g.failure == "non_object").sum()) / max(err, 1),
+                    **{f"fail_{k}": int((g.failure == k).sum()) for k in FAILURES}})
+    return pd.DataFrame(out)
+
+
+def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, seed: int) -> list[pd.DataFrame]:
+    """Bootstrap replicates of :func:`table3`'s error rates, resampling trials (one resample for all models)."""
+    wide = trials.pivot(index="trial", columns="model", values="success").reindex(columns=list(order))
+    fail = ~wide.to_numpy(bool)
+    nonobj = trials.assign(nonobj=trials.failure == "non_object").pivot(index="trial", columns="model", values="nonobj") \
+        .reindex(columns=list(order)).to_numpy(bool)
+    rng = np.random.default_rng(seed)
+    reps = []
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(fail), len(fail))
+        f, no = fail[pick], nonobj[pick]
+        reps.append(pd.DataFrame({"method": list(order), "error_pct": 100 * f.mean(0),
+                                  "non_object_share_pct": 100 * no.sum(0) / np.maximum(f.sum(0), 1)}))
+    return reps
