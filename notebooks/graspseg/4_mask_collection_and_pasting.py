@@ -127,12 +127,16 @@ for name in ("Grasp-100_seed0", "Subtract"):
 # %% [markdown]
 # ## Inpainting (§III-B.3)
 #
-# The inpainter is trained on the labeled *training* images (training objects): patches centred on object
-# boundaries, the mask being every instance's boundary band. It is scored on erased real boundaries of held-out
+# The inpainter is trained on the `graspseg_model.n_small` labeled training images the "-100" rows use (training
+# objects; no validation image and none of Mask2Former-1000's extra images): patches centred on object
+# boundaries, the mask being every instance's boundary band. (The paper's Stable Diffusion model uses no
+# labels of its dataset at all; ours uses the same 100 labeled images as every other "-100" row.) It is scored on erased real boundaries of held-out
 # *test* images, where the true pixels exist (a pasted boundary has no truth to compare with).
 
 # %%
-train_imgs = labeled_images(dataset, "labeled_train")
+# only the n_small labeled images the "-100" rows may use: the inpainter must not bring in labels
+# (validation images, Mask2Former-1000's extra images) that Paste-Grasp-Inpaint is not allowed to see
+train_imgs = labeled_images(dataset, "labeled_train")[: model_cfg.n_small]
 h, w = train_imgs[0][1].shape[:2]
 radius = inpaint_radius(w)
 settings = BoundaryInpaintSettings(channels=tuple(icfg.channels), layers_per_block=icfg.layers_per_block,
@@ -202,7 +206,7 @@ display(Markdown(
 # outlines, the inpainting mask, and the image after our inpainter and after OpenCV's.
 
 # %%
-base = [(img, m) for _, img, m in train_imgs[: model_cfg.n_small]]
+base = [(img, m) for _, img, m in train_imgs]
 sampler = PasteSampler(base, load_crops(crops_dir / "Grasp-100_seed0", filtered=False), PasteConfig(),
                        seed=derive_seed(run.seed, "graspseg_fig3"))
 n = icfg.n_examples

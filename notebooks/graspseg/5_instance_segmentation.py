@@ -92,8 +92,9 @@ if len(not_trained):
                                                          for r in not_trained.itertuples())))
 _ = tables.write_table(summary, out_tables, "table2_training",
                        caption=f"Table II models: best validation AP (%) and the step it was reached; `stopped`: early "
-                               f"stopping after {cfg.patience} evaluations without a new best, or at max_steps "
-                               f"({cfg.max_steps}).")
+                               f"stopping after {cfg.patience} evaluations without a new best, or at `max_steps` "
+                               f"({cfg.max_steps}; twice that for Single-Object-100, half of whose batches are "
+                               "single-object ones).")
 display(summary.round(2))
 
 # %%
@@ -185,8 +186,8 @@ test = labeled_images(dataset, "labeled_test")
 gt = class_agnostic_gt(json.loads((dataset / "labeled_test" / "annotations.coco.json").read_text()))
 show_rows = [r for r in ("Mask2Former-100", "Paste-Subtract-Robust", "Paste-Grasp", "Paste-Grasp-Inpaint",
                          "Mask2Former-1000") if (r, 0) in trained]
-preds = {r: T2.read_results(models_dir / T2.model_key(r, 0) / "results.coco.json", gt) for r in show_rows}
 n_show = min(3, len(test))
+preds = {r: T2.read_results(models_dir / T2.model_key(r, 0) / "results.coco.json", gt, limit=n_show) for r in show_rows}
 fig, axes = plt.subplots(n_show, len(show_rows) + 1, figsize=(2.2 * (len(show_rows) + 1), 1.7 * n_show), squeeze=False)
 rng = np.random.default_rng(0)
 palette = rng.integers(60, 255, (200, 3))

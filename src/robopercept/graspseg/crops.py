@@ -97,6 +97,7 @@ class _Writer:
             kept: bool) -> None:
         rec = {"grasp": str(Path(grasp).relative_to(self.dataset)), "object": obj, "area": int(mask.sum()),
                "kept": bool(kept), "verdicts": {k: bool(v) for k, v in verdicts.items()}, "file": None}
+        rec["image_hw"] = [int(mask.shape[0]), int(mask.shape[1])]
         if mask.any():
             ys, xs = np.nonzero(mask)
             rec["bbox"] = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
@@ -130,7 +131,8 @@ def collect_model_crops(checkpoint: Path, dataset: Path, folders: Sequence[Path]
 
     model, ckpt = load_checkpoint(checkpoint)
     w = _Writer(out, dataset, {"method": ckpt.get("variant", "?"), "kind": "grasp segmentation model",
-                               "checkpoint": str(checkpoint), "checkpoint_md5": _md5(Path(checkpoint)),
+                               "checkpoint": "/".join(Path(checkpoint).parts[-2:]),  # <variant>_seed<k>/model.pt
+                               "checkpoint_md5": _md5(Path(checkpoint)),
                                "filter": dataclasses.asdict(filter_cfg)})
     to_t = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
     with torch.no_grad():
@@ -223,7 +225,7 @@ def load_grasp_masks(folder: Path, dataset: Path, filtered: bool) -> list[tuple[
         if r["file"] is None or (filtered and not r["kept"]):
             continue
         before = Path(dataset) / r["grasp"] / "before.png"
-        h, w = read_png(before).shape[:2]
+        h, w = r["image_hw"] if "image_hw" in r else read_png(before).shape[:2]
         crop = read_crop(Path(folder) / r["file"], r["grasp"])
         x, y, cw, ch = r["bbox"]
         mask = np.zeros((h, w), bool)

@@ -235,7 +235,9 @@ class BoundaryInpainter:
         from diffusers import DDIMScheduler
 
         self.unet, self.steps = unet, steps
-        self.sched = DDIMScheduler(num_train_timesteps=train_timesteps)
+        # "trailing" spacing starts sampling at the last training timestep (pure noise), as inpainting from
+        # noise needs; the default "leading" spacing would start at 3/4 of the schedule with 4 steps
+        self.sched = DDIMScheduler(num_train_timesteps=train_timesteps, timestep_spacing="trailing")
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)

@@ -140,8 +140,13 @@ METRICS = {"AP": ("all", None), "AP@0.5": ("all", 0), "AP@0.75": ("all", 5), "AP
 
 
 def table2_metrics(matches: Sequence[ImageMatches]) -> dict[str, float]:
-    """Table II's columns in percent (-100 where no ground truth falls in an area range)."""
-    return {k: 100 * average_precision(matches, area, t) for k, (area, t) in METRICS.items()}
+    """Table II's columns in percent (NaN where no ground truth falls in an area range — COCO's -1 must not be
+    averaged into seed means or bootstrap replicates)."""
+    out = {}
+    for k, (area, t) in METRICS.items():
+        ap = average_precision(matches, area, t)
+        out[k] = float("nan") if ap < 0 else 100 * ap
+    return out
 
 
 def bootstrap_metrics(matches: Sequence[ImageMatches], n_boot: int, seed: int) -> np.ndarray:

@@ -17,7 +17,8 @@ the predicted logits; the step 0.1 and the limit of 25 iterations are that code'
 prediction's mask has IoU <= the threshold with its (noisy) target, move the logits by one step — up
 inside the target if that alone raises the IoU, else down outside it if that alone does, else both — and
 stop at the threshold. The refined binary mask (the prediction nudged just far enough to be within the
-margin) replaces the target in Mask2Former's mask and dice losses. A prediction already within the margin
+margin) replaces the target in Mask2Former's mask and dice losses; a prediction the loop cannot bring within
+the margin in ``max_iter`` steps is supervised with the noisy target itself (always within the margin). A prediction already within the margin
 is its own target: no gradient pushes it further towards the noisy label.
 """
 
@@ -62,7 +63,12 @@ def robust_targets(logits: torch.Tensor, targets: torch.Tensor, iou_threshold: f
         move_in = (todo & (better_in | ~better_out)).float()[:, None, None]  # in alone, or both
         move_out = (todo & (~better_in)).float()[:, None, None]  # out alone, or both
         z = z + step * inside * move_in - step * outside * move_out
-    return z > 0
+    out = z > 0
+    # not within the margin after max_iter steps (a confident prediction far from its target): the noisy
+    # target itself is the closest mask we found that is within the margin (its IoU with itself is 1)
+    stuck = _iou(out, t) <= iou_threshold
+    out[stuck] = t[stuck]
+    return out
 
 
 def robust_criterion(model, iou_threshold: float = PAPER_IOU_THRESHOLD):

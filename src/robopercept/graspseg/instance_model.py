@@ -133,6 +133,20 @@ def hf_backbone(model):
     return model.model.pixel_level_module.encoder
 
 
+def freeze_backbone_batchnorm(model) -> int:
+    """Mask2Former's ResNet uses frozen BatchNorm (detectron2's ``FrozenBN``): the backbone's BatchNorm layers
+    keep their running statistics and affine parameters. Puts them in eval mode with ``requires_grad`` off; call
+    it again after every ``model.train()``. Returns the number of layers frozen."""
+    n = 0
+    for m in hf_backbone(model).modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad_(False)
+            n += 1
+    return n
+
+
 def load_standin_backbone(model, checkpoint: str | Path) -> dict[str, int]:
     """Load the ResNet body of a detection checkpoint (this repository's stand-in, or torchvision's
     ``maskrcnn_resnet50_fpn`` file) into Mask2Former's backbone. Every backbone tensor must be found."""

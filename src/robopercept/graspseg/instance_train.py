@@ -2,7 +2,8 @@
 
 "We train and evaluate on the dataset from Section IV-A and use early stopping to prevent overfitting."
 (§V-A). The optimiser is Mask2Former's own recipe (its public configs): AdamW, learning rate 1e-4 with
-the backbone's multiplied by 0.1, weight decay 0.05, full-model gradient-norm clipping at 0.01. Early
+the backbone's multiplied by 0.1, weight decay 0.05, full-model gradient-norm clipping at 0.01, and the
+backbone's BatchNorm frozen (detectron2's FrozenBN). Early
 stopping: validation mask AP every ``eval_every`` steps, stop after ``patience`` evaluations without a
 new best, keep the best weights.
 
@@ -85,8 +86,8 @@ class PasteBatches:
             res = self.sampler.sample(step, j)
             img = res.image
             if self.inpainter is not None and res.boundary.any():
-                img = self.inpainter(img, inpaint_mask(res.boundary, self.radius),
-                                     seed=int(self.sampler.rng(step, j).integers(2 ** 31)))
+                seed = int(np.random.default_rng([self.sampler.seed, step, j, 2]).integers(2 ** 31))
+                img = self.inpainter(img, inpaint_mask(res.boundary, self.radius), seed=seed)
             img, masks = _flip(np.random.default_rng([self.sampler.seed, step, j, 1]), img, res.masks)
             out_i.append(img)
             out_m.append(masks)
@@ -141,9 +142,9 @@ def validation_ap(model, val: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
 
 
 def optimizer(model, s: InstanceTrainSettings) -> torch.optim.Optimizer:
-    backbone = [p for n, p in model.named_parameters() if ".pixel_level_module.encoder." in f".{n}"]
+    backbone = [p for n, p in model.named_parameters() if ".pixel_level_module.encoder." in f".{n}" and p.requires_grad]
     ids = {id(p) for p in backbone}
-    rest = [p for p in model.parameters() if id(p) not in ids]
+    rest = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
     return torch.optim.AdamW([{"params": backbone, "lr": s.lr * s.backbone_lr_mult}, {"params": rest, "lr": s.lr}],
                              weight_decay=s.weight_decay)
 
@@ -154,7 +155,7 @@ def train_instance_model(model_settings: InstanceModelSettings, s: InstanceTrain
     """Train; return the model at its best validation AP and the history (one row per evaluation).
     ``robust_iou``: train with the robust set loss at this IoU margin (None: Mask2Former's own mask loss)."""
     from .instance_losses import robust_criterion
-    from .instance_model import load_standin_backbone
+    from .instance_model import freeze_backbone_batchnorm, load_standin_backbone
 
     if not val:
         raise ValueError("no validation images for early stopping")
@@ -163,10 +164,12 @@ def train_instance_model(model_settings: InstanceModelSettings, s: InstanceTrain
         load_standin_backbone(model, init_checkpoint)
     if robust_iou is not None:
         robust_criterion(model, robust_iou)
+    freeze_backbone_batchnorm(model)
     opt = optimizer(model, s)
     best, best_state, bad, history, losses = -1.0, None, 0, [], []
     for step in range(1, s.max_steps + 1):
         model.train()
+        freeze_backbone_batchnorm(model)
         b = source.batch(step - 1, s.batch_size)
         ml, cl = targets(b.masks)
         with no_object_term(model, off=b.single_object):

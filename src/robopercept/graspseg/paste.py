@@ -10,7 +10,8 @@ artifact is written by :mod:`robopercept.graspseg.crops`). :func:`paste` puts ``
 crops, one after another, on a labeled image:
 
 * each crop is rotated by ``U[0, 360)`` degrees and scaled by ``U[0.75, 1.25]`` about its centre
-  (RGB bilinear, mask nearest-neighbour, so no mixed boundary pixels enter the mask), and its centre
+  (RGB bilinear with premultiplied alpha — no dark halo from the zeroed outside —, mask nearest-neighbour,
+  so no mixed boundary pixels enter the mask), and its centre
   placed uniformly at random in the image (crops may leave the image; what is outside is cut);
 * occlusion is correct by construction: a pasted object hides whatever lies under it, so every
   earlier instance (labeled or pasted) loses those pixels, and an instance left with fewer than
@@ -110,9 +111,16 @@ def transform_crop(crop: Crop, angle_deg: float, scale: float) -> tuple[np.ndarr
     lo, hi = np.floor(corners.min(0)), np.ceil(corners.max(0))
     a[:, 2] -= lo
     size = (int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1)  # (width, height)
-    rgb = cv2.warpAffine(crop.rgb, a, size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    # premultiplied alpha: interpolate colour x coverage and coverage, then divide, so that boundary pixels
+    # keep the object's colour instead of blending with the (zeroed) pixels outside the mask — a dark halo
+    # that would give the non-inpainted rows a pasting cue the inpainted row does not have
+    alpha = crop.mask.astype(np.float32)
+    pre = cv2.warpAffine(crop.rgb.astype(np.float32) * alpha[..., None], a, size, flags=cv2.INTER_LINEAR,
+                         borderValue=(0, 0, 0))
+    cover = cv2.warpAffine(alpha, a, size, flags=cv2.INTER_LINEAR, borderValue=0)
     mask = cv2.warpAffine(crop.mask.astype(np.uint8), a, size, flags=cv2.INTER_NEAREST, borderValue=0) > 0
-    return rgb, mask
+    rgb = np.where(cover[..., None] > 1e-3, pre / np.maximum(cover, 1e-3)[..., None], 0.0)
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8), mask
 
 
 def visible_boundary(mask: np.ndarray) -> np.ndarray:

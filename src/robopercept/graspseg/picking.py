@@ -22,6 +22,12 @@ then the most cups on the mask at all; ties go to the higher-scoring mask, then 
 cups inside the mask are the active ones (the middle cup always). The planner sees only the model's
 masks and the noisy sensor depth; the outcome is decided on the true scene.
 
+**Not simulated:** the transport to the other bin and the placing (the paper counts a drop on the way as a
+failure); our lift raises the object by ``lift_height_m`` and holds it. **The planner's sealability check is
+ours**: the paper's system lands "as many cups as possible on a detected object mask"; ranking candidate grasps
+first by cups over a plane-like sensed surface keeps the oracle's ceiling high (without it the oracle failed
+half its picks on curved objects), and it can rescue some poor masks — it is the same for every model.
+
 **Outcome** (the world's suction gauge and lift, :mod:`robopercept.world.suction`):
 ``success`` — at least ``min_sealed_cups`` cups sealed, all on one object, and the object followed the
 lift; otherwise a failure of one kind:
@@ -32,7 +38,8 @@ lift; otherwise a failure of one kind:
                      first row: a grasp on the bin or a reflection)
 ``no_seal``          fewer cups sealed than needed although over an object (a grasp off-centre, on an
                      edge or a curved part — e.g. after a split mask)
-``two_objects``      cups sealed on two objects (Fig. 4's third row: two objects grouped as one)
+``two_objects``      cups sealed on two objects, or a second object came up with the lifted one (Fig. 4's
+                     third row: two objects grouped as one)
 ``dropped``          sealed on one object that did not follow the lift (Fig. 4's second row)
 =================  ====================================================================================
 
@@ -174,8 +181,12 @@ def execute(scene, plan: Plan | None, frame, *, cup_radius: float, spacing: floa
         over_nothing = sum(int(np.bincount(frame.ids[d].ravel()).argmax()) == 0 for d in active)
         kind = "non_object" if over_nothing * 2 > len(active) else "no_seal"
         return PickOutcome(False, kind, **common)
+    z0 = {i: float(scene.pose(i)[0][2]) for i in scene.placed if i != on[0]}
     if not lift(scene, on[0], len(sealed) * cup_force, lift_height):
         return PickOutcome(False, "dropped", **common)
+    # "picks up exactly one object": another object that came up with it (resting on it, wedged) is a double pick
+    if any(float(scene.pose(i)[0][2]) - z > 0.5 * lift_height for i, z in z0.items()):
+        return PickOutcome(False, "two_objects", **common)
     return PickOutcome(True, None, **common)
 
 

@@ -19,7 +19,14 @@ Mask2Former-1000       None                              ``n_large`` labeled ima
                                                          not used for validation — 200, not 1000)
 =====================  ================================  =====================================================
 
-Pasting always uses the ``n_small`` labeled images as base images. Seed ``k`` of a row uses the crops of
+Pasting always uses the ``n_small`` labeled images as base images. Single-Object-100 trains for twice
+``max_steps`` so that its labeled half sees as many batches as Mask2Former-100.
+
+Deviations from the paper's text, stated: §V-A says Paste rows use "the filtered object crops", while Table
+II's "Paste From" column names unfiltered Grasp-100 for Paste-Grasp and Paste-Grasp-Inpaint — we follow the
+table. Paste-Train keeps only labeled instances with visible/amodal > ``t_occ_train_objects`` (unoccluded
+objects, like the model filter; the paper does not say how it cut training objects). Grasp-100-Filter uses
+Table I's calibrated entropy threshold (the §IV notebook explains why not the paper's 0.1). Seed ``k`` of a row uses the crops of
 Grasp-100 seed ``k mod grasp_seeds`` (the grasp model's variance propagates into Table II).
 
 Each (row, seed) is one shard of the shard runner: its own process and torch thread, its checkpoint and its
@@ -133,10 +140,26 @@ def model_settings(cfg: Table2Config):
                                  num_heads=cfg.num_heads, train_num_points=cfg.train_num_points)
 
 
+class LazyImages:
+    """(image, masks) pairs whose images are read when a batch needs them (the unlabeled grasps of
+    Single-Object-100 are too many to hold at the paper's scale)."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        from ..formats.grasp_pairs import read_png
+
+        path, masks = self.items[i]
+        return read_png(path, rgb=True), masks
+
+
 def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, dataset: Path, crops_dir: Path,
                  train_crops_dir: Path, inpainter_dir: Path | None, grasp_seeds: int):
     """The training batches of one (row, seed)."""
-    from ..formats.grasp_pairs import read_png
     from .crops import load_crops, load_grasp_masks
     from .inpaint import BoundaryInpainter, inpaint_radius
     from .instance_train import AlternatingBatches, LabeledBatches, PasteBatches
@@ -149,7 +172,7 @@ def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, datase
         return LabeledBatches(train, seed)
     folder = crop_folder(train_crops_dir if r.crops == TRAIN_OBJECTS else crops_dir, r.crops, seed_index, grasp_seeds)
     if r.single_object:
-        single = [(read_png(p, rgb=True), m[None]) for p, m in load_grasp_masks(folder, dataset, filtered=False)]
+        single = LazyImages([(p, m[None]) for p, m in load_grasp_masks(folder, dataset, filtered=False)])
         return AlternatingBatches(LabeledBatches(train, seed), LabeledBatches(single, seed + 1, single_object=True))
     pcfg = PasteConfig(min_objects=cfg.min_pasted, max_objects=cfg.max_pasted, min_scale=cfg.min_scale,
                        max_scale=cfg.max_scale)
@@ -178,7 +201,10 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
                        Path(inpainter_dir) if inpainter_dir else None, grasp_seeds)
     files = split_files(ds, cfg)
     val = [(img, m) for _, img, m in labeled_images(ds, "labeled_train", files["val"])]
-    ts = InstanceTrainSettings(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=cfg.max_steps, eval_every=cfg.eval_every,
+    # Single-Object-100 alternates labeled and single-object batches: twice the steps, so that it sees as
+    # many labeled batches as Mask2Former-100 (else a step cap alone could make it worse)
+    steps = cfg.max_steps * (2 if ROWS[row].single_object else 1)
+    ts = InstanceTrainSettings(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=steps, eval_every=cfg.eval_every,
                                patience=cfg.patience, seed=shard.seed)
     with Live(dir=str(Path(live_dir) / model_key(row, k)), save_dvc_exp=False, dvcyaml=None, report=None) as live:
         model, history = train_instance_model(model_settings(cfg), ts, src, val, pretrained,
@@ -192,8 +218,8 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
     write_results(folder / "results.coco.json", [ids[f] for f, _, _ in test], preds)
     best = max(history, key=lambda h: h["val_AP"])
     return {"row": row, "seed": k, "labeled_images": len(files[ROWS[row].labeled]), "steps": history[-1]["step"],
-            "best_step": best["step"], "val_AP": best["val_AP"], "stopped": "early" if history[-1]["step"] < cfg.max_steps
-            else "at max_steps"}
+            "best_step": best["step"], "val_AP": best["val_AP"], "max_steps": steps,
+            "stopped": "early" if history[-1]["step"] < steps else "at max_steps"}
 
 
 def crop_pool_problem(row: str, seed_index: int, crops_dir: Path, train_crops_dir: Path, grasp_seeds: int) -> str | None:
@@ -225,7 +251,9 @@ def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_di
             why = crop_pool_problem(r, k, crops_dir, train_crops_dir, grasp_seeds)
             if why:
                 skipped[(r, k)] = why
-    shards = [Shard(model_key(r, k), 1, derive_seed(seed, "graspseg_table2", r, k), (("row", r), ("seed_index", k)))
+    # common random numbers: seed k is the same for every row (initialisation, batch draws), so rows differ by
+    # what they are, not by their luck; the bootstrap resamples k jointly for all rows
+    shards = [Shard(model_key(r, k), 1, derive_seed(seed, "graspseg_table2", k), (("row", r), ("seed_index", k)))
               for r in cfg.rows for k in range(cfg.n_seeds) if (r, k) not in skipped]
     inputs = {"dataset": dataset, "crops": crops_dir, "train_crops": train_crops_dir}
     if inpainter_dir is not None and any(ROWS[r].inpaint for r in cfg.rows):
@@ -249,8 +277,9 @@ def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_di
 # The table
 # ---------------------------------------------------------------------------------------------------
 
-def read_results(results_json: Path, gt: dict) -> list[tuple[np.ndarray, np.ndarray]]:
-    """A COCO results file back as per-image (masks, scores), in ``gt['images']`` order."""
+def read_results(results_json: Path, gt: dict, limit: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A COCO results file back as per-image (masks, scores), in ``gt['images']`` order (the first ``limit``
+    images only, if given: decoding every mask of every image costs memory)."""
     from ..formats.coco import decode
 
     if not Path(results_json).exists():
@@ -260,7 +289,7 @@ def read_results(results_json: Path, gt: dict) -> list[tuple[np.ndarray, np.ndar
     for r in rows:
         by_image.setdefault(r["image_id"], []).append(r)
     out = []
-    for im in gt["images"]:
+    for im in gt["images"][:limit]:
         rs = by_image.get(im["id"], [])
         masks = np.stack([decode(r["segmentation"]) for r in rs]) if rs else np.zeros((0, im["height"], im["width"]), bool)
         out.append((masks, np.array([r["score"] for r in rs], float)))
@@ -284,17 +313,26 @@ def evaluate(models_dir: Path, dataset: Path, keys: Sequence[tuple[str, int]]) -
 def table2(matches: dict[tuple[str, int], list[ImageMatches]], n_boot: int, seed: int,
            rows: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Table II (mean over seeds of each metric, percent) and bootstrap replicates of it: each replicate
-    resamples the test images (one resample shared by all rows) and, per row, its seeds. A row of ``rows``
-    with no trained model has empty (NaN) cells."""
+    resamples the test images and the seed indices, both once for all rows (rows trained with seed k share
+    seed k's initialisation and batch draws: comparisons are paired by image and by seed). A row of ``rows``
+    with no trained model has empty (NaN) cells; a row missing some seeds averages over those it has. With 2-3
+    seeds the seed resample has few distinct values and understates seed variance (see reporting.claims)."""
+    if not matches:
+        raise ValueError("Table II: no trained model to evaluate (every row's crop source was empty?)")
     rows = list(rows) if rows is not None else list(dict.fromkeys(r for r, _ in matches))
     seeds = {r: sorted(k for rr, k in matches if rr == r) for r in rows}
+    all_seeds = sorted({k for _, k in matches})
     nan = {m: float("nan") for m in METRICS}
-
     def frame(metric_rows: dict[str, dict[str, float]]) -> pd.DataFrame:
         return pd.DataFrame([{"method": r, **metric_rows[r]} for r in rows])
 
-    point = {r: {m: float(np.mean([table2_metrics(matches[(r, k)])[m] for k in seeds[r]])) for m in METRICS}
-             if seeds[r] else nan for r in rows}
+    def seed_mean(values: list[float]) -> float:  # NaN (no ground truth in an area range) is left out
+        finite = [v for v in values if np.isfinite(v)]
+        return float(np.mean(finite)) if finite else float("nan")
+
+    per = {key: table2_metrics(v) for key, v in matches.items()}
+    point = {r: {m: seed_mean([per[(r, k)][m] for k in seeds[r]]) for m in METRICS} if seeds[r] else nan
+             for r in rows}
     table = frame(point)
     table.insert(1, "paste_from", [ROWS[r].paste_from for r in rows])
     table.insert(2, "seeds", [len(seeds[r]) for r in rows])
@@ -304,12 +342,13 @@ def table2(matches: dict[tuple[str, int], list[ImageMatches]], n_boot: int, seed
     for _ in range(n_boot):
         pick = rng.integers(0, n_img, n_img)
         rep = {}
+        ks = rng.choice(all_seeds, size=len(all_seeds), replace=True)
         for r in rows:
-            if not seeds[r]:
+            have = [int(k) for k in ks if (r, int(k)) in matches]
+            if not have:
                 rep[r] = nan
                 continue
-            ks = rng.choice(seeds[r], size=len(seeds[r]), replace=True)
-            vals = [table2_metrics([matches[(r, int(k))][i] for i in pick]) for k in ks]
-            rep[r] = {m: float(np.mean([v[m] for v in vals])) for m in METRICS}
+            vals = [table2_metrics([matches[(r, k)][i] for i in pick]) for k in have]
+            rep[r] = {m: seed_mean([v[m] for v in vals]) for m in METRICS}
         reps.append(frame(rep))
     return table, reps

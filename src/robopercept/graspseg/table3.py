@@ -133,6 +133,9 @@ def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
 def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, seed: int) -> list[pd.DataFrame]:
     """Bootstrap replicates of :func:`table3`'s error rates, resampling trials (one resample for all models)."""
     wide = trials.pivot(index="trial", columns="model", values="success").reindex(columns=list(order))
+    if wide.isna().any().any():
+        missing = [c for c in wide.columns if wide[c].isna().any()]
+        raise ValueError(f"Table III: models {missing} lack some trials; every model must pick from every bin")
     fail = ~wide.to_numpy(bool)
     nonobj = trials.assign(nonobj=trials.failure == "non_object").pivot(index="trial", columns="model", values="nonobj") \
         .reindex(columns=list(order)).to_numpy(bool)

@@ -38,8 +38,11 @@ def test_refinement_moves_just_inside_the_margin():
     # with the threshold at 1 - eps it must become the label itself (given enough iterations)
     exact = robust_targets(z[None], t[None], 0.999, max_iter=200)[0]
     assert torch.equal(exact, t)
-    # the iteration limit is honoured: one step cannot reach the margin here
-    assert float(_iou(robust_targets(z[None], t[None], 0.7, max_iter=1), t[None])) <= 0.7
+    # the iteration limit is honoured: one step cannot reach the margin here, so the noisy target is used
+    assert torch.equal(robust_targets(z[None], t[None], 0.7, max_iter=1)[0], t)
+    # a confident, wrong prediction (logits far from 0) cannot be moved 25 x 0.1: falls back to the target
+    far = torch.where(t, -9.0, 9.0)
+    assert torch.equal(robust_targets(far[None], t[None], 0.7)[0], t)
 
 
 def test_robust_mask_loss_is_lower_for_a_prediction_within_the_margin():

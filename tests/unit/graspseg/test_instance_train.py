@@ -47,6 +47,20 @@ def test_sources_are_deterministic_per_step_and_alternate():
     assert all(len(m) == 1 for m in alt.batch(1, 2).masks)
 
 
+def test_backbone_batchnorm_stays_frozen_while_training():
+    from robopercept.graspseg.instance_model import build, freeze_backbone_batchnorm, hf_backbone
+
+    torch.set_num_threads(1)
+    imgs = scenes(4)
+    s = InstanceTrainSettings(batch_size=2, max_steps=2, eval_every=2, patience=5, seed=0)
+    before = {k: v.clone() for k, v in hf_backbone(build(TINY, seed=0)).state_dict().items()
+              if "normalization" in k}
+    model, _ = train_instance_model(TINY, s, LabeledBatches(imgs[:2], seed=0), imgs[2:])
+    after = hf_backbone(model).state_dict()
+    assert before and all(torch.equal(v, after[k]) for k, v in before.items())  # statistics and affine unchanged
+    assert freeze_backbone_batchnorm(model) > 0
+
+
 def test_backbone_gets_its_own_learning_rate():
     from robopercept.graspseg.instance_model import build
 
