@@ -32,7 +32,6 @@ holds the whole unlabeled split in memory.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -42,6 +41,7 @@ import cv2
 import numpy as np
 
 from ..formats.grasp_pairs import iter_grasp_folders, read_sample
+from ..world.shards import _file_md5 as file_md5
 from .filters import FilterConfig, contour_filter, model_filter
 from .paste import Crop
 
@@ -59,14 +59,6 @@ def read_crop(path: Path, source: str = "") -> Crop:
     if img is None or img.ndim != 3 or img.shape[2] != 4:
         raise ValueError(f"crop {path} is missing, unreadable or not an RGBA PNG (made by stage graspseg_crops)")
     return Crop(rgb=img[..., 2::-1].copy(), mask=img[..., 3] > 127, source=source or str(path))
-
-
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def successful_grasps(dataset: Path, split: str = "unlabeled", limit: int | None = None) -> list[Path]:
@@ -132,7 +124,7 @@ def collect_model_crops(checkpoint: Path, dataset: Path, folders: Sequence[Path]
     model, ckpt = load_checkpoint(checkpoint)
     w = _Writer(out, dataset, {"method": ckpt.get("variant", "?"), "kind": "grasp segmentation model",
                                "checkpoint": "/".join(Path(checkpoint).parts[-2:]),  # <variant>_seed<k>/model.pt
-                               "checkpoint_md5": _md5(Path(checkpoint)),
+                               "checkpoint_md5": file_md5(Path(checkpoint)),
                                "filter": dataclasses.asdict(filter_cfg)})
     to_t = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
     with torch.no_grad():
