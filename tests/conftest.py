@@ -9,8 +9,12 @@ import yaml
 
 from robopercept import paths
 from robopercept.config import load_profile
+from volatile_check import assert_no_volatile_outputs
 
 ROOT = paths.root()
+# Stages whose notebook still shows a progress bar: fixed together with the stage's next cpu rerun
+# (tests/unit/test_reports_volatile.py holds the committed notebook to the same list).
+KNOWN_WALL_CLOCK = {"graspseg_train"}
 
 
 def stage_notebook(stage: str) -> Path:
@@ -34,6 +38,8 @@ def _stage_runner(default_root: Path):
         args.update(extra or {})
         nb_out = run(notebook, params=params or load_profile("smoke"), notebook_args=args,
                      reports_dir=root / "reports")
+        if stage not in KNOWN_WALL_CLOCK:
+            assert_no_volatile_outputs(nb_out)  # executed notebooks are DVC outputs: no wall-clock in them
         return nb_out, root
 
     return _run

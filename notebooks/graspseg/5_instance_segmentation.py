@@ -85,7 +85,8 @@ train_index = T2.train_object_crops(dataset, cfg, train_crops_dir, cfg.t_occ_tra
 display(Markdown(f"Paste-Train's crops: {train_index['kept']} unoccluded instances (visible/amodal > "
                  f"{cfg.t_occ_train_objects}) of {train_index['considered']} in the {len(split['small'])} labeled images."))
 summary, not_trained = T2.train_rows(cfg, dataset, crops_dir, train_crops_dir, inpainter_dir, pretrained, models_dir,
-                                     run.training / "table2", run.seed, grasp_seeds=ccfg.grasp_seeds)
+                                     run.training / "table2", run.seed, grasp_seeds=ccfg.grasp_seeds,
+                                     progress=False)  # no progress bar: its timings would enter the notebook
 if len(not_trained):
     display(Markdown("**Not trained** (their crop source is empty; their Table II cells stay empty and claims on them "
                      "are not evaluated):\n" + "\n".join(f"- {r.row} seed {r.seed}: {r.reason}"

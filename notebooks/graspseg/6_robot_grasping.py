@@ -58,7 +58,8 @@ order = [*trained, T3.ORACLE]
 # ## Trials
 
 # %%
-trials = T3.run_table3(cfg, t2cfg, trained, data_cfg, table2_dir, trials_dir, paths.resolve(data_dir), run.seed)
+trials = T3.run_table3(cfg, t2cfg, trained, data_cfg, table2_dir, trials_dir, paths.resolve(data_dir), run.seed,
+                     progress=False)  # no progress bar: its timings would enter the notebook
 table = T3.table3(trials, order)
 table["paper_error_pct"] = [P.TABLE3.get(m, np.nan) for m in table.method]
 _ = tables.write_table(
