@@ -79,6 +79,9 @@ display(Markdown(f"The oracle fails {o.error_pct:.1f} % of its picks ({o.error_l
 
 # %%
 replicates = T3.paired_replicates(trials, order, cfg.n_boot, derive_seed(run.seed, "graspseg_table3_bootstrap"))
+ap = T3.table2_ap(out_tables / "table2.csv")  # our Table II (this paper's previous stage), for "consistent with §V-B"
+for t in [table, *replicates]:
+    t["table2_AP"] = [ap.get(m, np.nan) for m in t.method]
 claims_file = paths.root() / "src/robopercept/graspseg/claims_table3.yaml"
 verdict = claims.evaluate_claims(claims_file, table, replicates)
 _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",

@@ -147,3 +147,16 @@ def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, s
         reps.append(pd.DataFrame({"method": list(order), "error_pct": 100 * f.mean(0),
                                   "non_object_share_pct": 100 * no.sum(0) / np.maximum(f.sum(0), 1)}))
     return reps
+
+
+def table2_ap(table2_csv: Path) -> dict[str, float]:
+    """Our Table II's mask AP per method (the previous stage's table), for the claim that the grasping
+    evaluation is consistent with the instance segmentation one. Rows Table II did not train are NaN."""
+    path = Path(table2_csv)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: Table II's table is missing; run the graspseg_table2 stage first "
+                                "(Table III's claims compare with it)")
+    t2 = pd.read_csv(path)
+    if not {"method", "AP"} <= set(t2.columns):
+        raise ValueError(f"{path}: expected columns 'method' and 'AP', found {list(t2.columns)}")
+    return {str(m): float(a) for m, a in zip(t2.method, t2.AP)}
