@@ -79,7 +79,9 @@ display(Markdown(f"The oracle fails {o.error_pct:.1f} % of its picks ({o.error_l
 
 # %%
 replicates = T3.paired_replicates(trials, order, cfg.n_boot, derive_seed(run.seed, "graspseg_table3_bootstrap"))
-ap = T3.table2_ap(out_tables / "table2.csv")  # our Table II (this paper's previous stage), for "consistent with §V-B"
+# our Table II (the previous stage's published table), for "consistent with §V-B": published reports sit beside
+# artifacts/ (this stage writes its own into a staging folder until it succeeds, so `out_tables` is not it)
+ap = T3.table2_ap(run.artifacts.parent / "reports" / "tables" / "graspseg" / "table2.csv")
 for t in [table, *replicates]:
     t["table2_AP"] = [ap.get(m, np.nan) for m in t.method]
 claims_file = paths.root() / "src/robopercept/graspseg/claims_table3.yaml"
