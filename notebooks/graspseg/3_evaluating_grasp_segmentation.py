@@ -113,7 +113,8 @@ _ = tables.write_table(
              f"{len(test)} test grasps, backbone {model_cfg.backbone}). Model rows: mean over `seeds`; mIOU_lo/hi: 95 % "
              f"bootstrap interval over test grasps and seeds ({cfg.n_boot} replicates). Columns `paper_*`: Liu et al., "
              "Table I, real robot data. Grasp-100-Scratch and Grasp-100-LiteralLoss rows are our ablations (no "
-             "pretrained backbone; eq. (1) read literally); the paper has no such rows. "
+             f"pretrained backbone; eq. (1) read literally), trained for at most {model_cfg.ablation_max_steps} steps "
+             f"(the paper's variants: {model_cfg.max_steps}); the paper has no such rows. "
              + (f"Model -Filter rows use one t_ent = {t_used:.3g} calibrated on validation grasps of training objects "
                 f"(F1 criterion); other calibrations in table1_calibrations."
                 if cfg.calibrate_t_ent else f"All filters use the paper's thresholds (t_ent = {cfg.t_ent:g}).")))

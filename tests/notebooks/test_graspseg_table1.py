@@ -31,6 +31,11 @@ def test_train_stage_writes_every_variant(graspseg_pipeline):
     assert list(summary.variant) == list(VARIANTS) and (summary.seed == 0).all()
     conv = pd.read_csv(graspseg_pipeline / "reports/tables/graspseg/grasp_model_convergence.csv")
     assert list(conv.variant) == list(VARIANTS)
+    # our ablations stop at ablation_max_steps (smoke: 1), the paper's variants at max_steps (smoke: 2)
+    caps = dict(zip(summary.variant, summary.max_steps))
+    assert caps["Grasp-100-Scratch"] == caps["Grasp-100-LiteralLoss"] == 1 and caps["Grasp-100"] == 2
+    ablations = pd.read_csv(graspseg_pipeline / "reports/tables/graspseg/grasp_model_ablations.csv")
+    assert len(ablations) == 3 and ablations.val_mIOU.between(0, 100).all()
 
 
 def test_table1_stage(graspseg_pipeline):

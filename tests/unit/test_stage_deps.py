@@ -59,3 +59,29 @@ def test_no_stale_code_deps(name):
     needed = set(relative_to_repo(closure(REPO / nb), REPO)) | RUNNER
     stale = sorted(d for d in stage["deps"] if d.startswith("src/") and d.endswith(".py") and d not in needed)
     assert not stale, f"stage {name} depends on code it does not run: {stale}"
+
+
+DATA_SUFFIXES = (".yaml", ".yml", ".json", ".csv")
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_depends_on_the_data_files_its_notebook_names(name):
+    """A claims YAML (or any data file kept in a package the notebook imports) that the notebook names is
+    read at run time: editing it must rerun the stage, so it must be a dep (session 6 found editing a
+    claim reran nothing)."""
+    stage = STAGES[name]
+    nb = _notebook(stage)
+    text = (REPO / nb).read_text()
+    packages = {str(Path(f).parent) for f in relative_to_repo(closure(REPO / nb), REPO) if f.startswith("src/")}
+    named = sorted(str(p.relative_to(REPO)) for pkg in packages for p in (REPO / pkg).glob("*")
+                   if p.suffix in DATA_SUFFIXES and (f'"{p.name}"' in text or f"'{p.name}'" in text
+                                                     or f"/{p.name}\"" in text))
+    missing = [f for f in named if not _covered(f, stage["deps"])]
+    assert not missing, f"stage {name} reads {missing} (named in {nb}) but does not depend on it"
+
+
+def test_the_data_file_check_sees_the_claims_files():
+    """The check above is not vacuous: the claims files of the stages that evaluate claims are found."""
+    found = {n for n in STAGES if any(d.endswith((".yaml", ".yml")) and d.startswith("src/")
+                                      for d in STAGES[n]["deps"])}
+    assert {"graspseg_table1", "mlgsl_results"} <= found

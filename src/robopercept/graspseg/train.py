@@ -66,6 +66,9 @@ def train_grasp_model(settings: TrainSettings, train: GraspSegDataset, val: Gras
     model = GraspSegmentationModel(settings.backbone, settings.head_channels)
     if init_checkpoint:
         load_detection_backbone(model, init_checkpoint)
+    # channels-last activations let oneDNN pick its faster CPU convolutions (a training step at the cpu
+    # profile: 2.7 s -> 2.3 s on one thread); the arithmetic is the same up to float rounding
+    model = model.to(memory_format=torch.channels_last)
     kernels = scaled_kernels(train.size[0])
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     gen = torch.Generator().manual_seed(settings.seed)
@@ -77,7 +80,8 @@ def train_grasp_model(settings: TrainSettings, train: GraspSegDataset, val: Gras
     while step < settings.max_steps:
         for batch in loader:
             model.train()
-            x = model.inputs(batch["before"], batch["after"], batch["grasp_mask"])
+            x = model.inputs(batch["before"], batch["after"], batch["grasp_mask"]).contiguous(
+                memory_format=torch.channels_last)
             loss = grasp_segmentation_loss(model(x), batch["visible"], batch["amodal"], kernels, settings.normalization)
             opt.zero_grad()
             loss.backward()
@@ -87,7 +91,7 @@ def train_grasp_model(settings: TrainSettings, train: GraspSegDataset, val: Gras
             if step % settings.eval_every == 0 or step == settings.max_steps:
                 val_miou = mean_iou(predict(model, val), val)
                 rec = {"step": step, "train_loss": float(np.mean(running)), "val_mIOU": val_miou,
-                       "seconds": round(time.perf_counter() - t0, 1)}
+                       "seconds": round(time.perf_counter() - t0, 1)}  # dropped from checkpoints (checkpoints.save)
                 running = []
                 history.append(rec)
                 if live is not None:

@@ -15,8 +15,8 @@ paper). Training grasps are the first ``n_large`` labeled training grasps (Grasp
 Each (variant, seed) is one shard of the shard runner (:mod:`robopercept.world.shards`): its own
 process with one torch thread, its checkpoint in ``<models_dir>/<variant>_seed<k>/model.pt``, so a
 model does not depend on how many train in parallel, and a killed sweep resumes from the finished
-ones. The paper's variants get ``n_seeds`` seeds (the claims compare them); our two ablations get
-``ablation_seeds``.
+ones. The paper's variants get ``n_seeds`` seeds and ``max_steps`` (the claims compare them); our two
+ablations get ``ablation_seeds`` and ``ablation_max_steps`` (compared with Grasp-100 at the same step).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: GraspModelConfig, dataset: 
     train = GraspSegDataset(train_folders[:n], augment=v.augment)
     val = GraspSegDataset(val_folders)
     settings = TrainSettings(backbone=cfg.backbone, head_channels=cfg.head_channels, lr=cfg.lr,
-                             batch_size=cfg.batch_size, max_steps=cfg.max_steps, eval_every=cfg.eval_every,
+                             batch_size=cfg.batch_size, max_steps=cfg.steps_of(v.ablation), eval_every=cfg.eval_every,
                              patience=cfg.patience, augment=v.augment, seed=shard.seed, normalization=v.normalization)
     init = Path(pretrained) if v.pretrained else None
     with Live(dir=str(Path(live_dir) / model_key(name, k)), save_dvc_exp=False, dvcyaml=None, report=None) as live:
@@ -107,7 +107,7 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: GraspModelConfig, dataset: 
     best = max(history, key=lambda h: h["val_mIOU"])
     return {"variant": name, "seed": k, "labeled_grasps": n, "augmentation": v.augment,
             "init": "pretrained (stand-in)" if v.pretrained else "scratch", "loss_normalization": v.normalization,
-            "steps": history[-1]["step"], "best_step": best["step"], "val_mIOU": 100 * best["val_mIOU"],
+            "max_steps": settings.max_steps, "steps": history[-1]["step"], "best_step": best["step"], "val_mIOU": 100 * best["val_mIOU"],
             "_timing": {"seconds": history[-1].get("seconds")}}
 
 
