@@ -17,7 +17,11 @@ mask means "change only these pixels"):
   conditioned on the masked image and the mask (7 input channels: noisy image, masked image, mask),
   trained by :func:`train_boundary_inpainter` to fill dilated object-boundary bands of simulated bins
   (the pixels it must invent at test time are the same kind), sampled with a ``DDIMScheduler`` for the
-  paper's 4 steps.
+  paper's 4 steps. It predicts the *velocity* ``v = √ᾱ·ε − √(1−ᾱ)·x0`` (``prediction_type="v_prediction"``),
+  not the noise: with 4 steps the first one starts from pure noise (ᾱ ≈ 4e-5), where an ε-prediction's
+  error is magnified by 1/√ᾱ ≈ 160 into the x0 estimate and clipped to saturated blotches (session 6's
+  ε-trained model showed them in Fig. 3 and lost to OpenCV on real boundaries); at high noise v is ≈ −x0,
+  so the first step is a direct estimate of the image.
 * :class:`OpenCVInpainter` — ``cv2.inpaint`` (Telea), a reference the paper does not have: is
   diffusion worth it here?
 
@@ -136,6 +140,7 @@ class BoundaryInpaintSettings:
     batch_size: int = 16
     lr: float = 2e-4
     train_timesteps: int = 1000
+    prediction_type: str = "v_prediction"  # or "epsilon" (the DDPM default) / "sample"
     sample_steps: int = PAPER_STEPS
     seed: int = 0
 
@@ -200,7 +205,7 @@ def train_boundary_inpainter(images: Sequence[np.ndarray], instance_masks: Seque
     torch.manual_seed(s.seed)
     rng = np.random.default_rng(s.seed)
     unet = build_unet(s)
-    sched = DDPMScheduler(num_train_timesteps=s.train_timesteps)
+    sched = DDPMScheduler(num_train_timesteps=s.train_timesteps, prediction_type=s.prediction_type)
     opt = torch.optim.AdamW(unet.parameters(), lr=s.lr)
     gen = torch.Generator().manual_seed(s.seed)
     history = []
@@ -213,7 +218,10 @@ def train_boundary_inpainter(images: Sequence[np.ndarray], instance_masks: Seque
         t = torch.randint(0, s.train_timesteps, (x0.shape[0],), generator=gen)
         xt = sched.add_noise(x0, noise, t)
         pred = unet(torch.cat([xt, x0 * (1 - m), m], 1), t).sample
-        loss = (F.mse_loss(pred, noise, reduction="none") * m).sum() / (m.sum() * 3).clamp(min=1)
+        target = {"epsilon": noise, "sample": x0}.get(s.prediction_type)
+        if target is None:  # v = √ᾱ·ε − √(1−ᾱ)·x0
+            target = sched.get_velocity(x0, noise, t)
+        loss = (F.mse_loss(pred, target, reduction="none") * m).sum() / (m.sum() * 3).clamp(min=1)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -231,13 +239,15 @@ class BoundaryInpainter:
 
     name = "diffusion (ours, 4 steps)"
 
-    def __init__(self, unet, steps: int = PAPER_STEPS, train_timesteps: int = 1000):
+    def __init__(self, unet, steps: int = PAPER_STEPS, train_timesteps: int = 1000,
+                 prediction_type: str = "v_prediction"):
         from diffusers import DDIMScheduler
 
         self.unet, self.steps = unet, steps
         # "trailing" spacing starts sampling at the last training timestep (pure noise), as inpainting from
         # noise needs; the default "leading" spacing would start at 3/4 of the schedule with 4 steps
-        self.sched = DDIMScheduler(num_train_timesteps=train_timesteps, timestep_spacing="trailing")
+        self.sched = DDIMScheduler(num_train_timesteps=train_timesteps, timestep_spacing="trailing",
+                                   prediction_type=prediction_type)
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
@@ -257,8 +267,8 @@ class BoundaryInpainter:
                                     "makes it)")
         unet = UNet2DModel.from_pretrained(str(folder / "unet"), local_files_only=True).eval()
         steps = json.loads(meta.read_text())["steps"]
-        train_t = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())["num_train_timesteps"]
-        return cls(unet, steps, train_t)
+        sched = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
+        return cls(unet, steps, sched["num_train_timesteps"], sched.get("prediction_type", "epsilon"))
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray:
         import torch

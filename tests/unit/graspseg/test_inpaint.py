@@ -69,6 +69,7 @@ def test_boundary_inpainter_trains_samples_and_round_trips(tiny_inpainter, tmp_p
     assert not np.array_equal(a[mask], img[mask])  # the masked pixels were generated
     inp.save(tmp_path / "m")
     back = BoundaryInpainter.load(tmp_path / "m")
+    assert back.sched.config.prediction_type == inp.sched.config.prediction_type == "v_prediction"
     assert back.steps == 4 and np.array_equal(back(img, mask, seed=3), a)
     assert np.array_equal(inp(img, np.zeros((H, W), bool)), img)
     with pytest.raises(FileNotFoundError, match="graspseg_inpaint"):

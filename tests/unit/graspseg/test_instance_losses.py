@@ -80,3 +80,57 @@ def test_no_object_term_is_switched_off_and_restored():
 def test_shape_mismatch_is_named():
     with pytest.raises(ValueError, match="differ"):
         robust_targets(torch.zeros(1, 4, 4), torch.zeros(1, 4, 5, dtype=torch.bool))
+
+
+def _reference_loop(logits, targets, iou_threshold=0.7, step=0.1, max_iter=25):
+    """The label-refinement loop as public code writes it, pixel by pixel (the slow form robust_targets replaces)."""
+    z = logits.detach().clone().float()
+    t = targets.bool()
+    inside, outside = t.float(), (~t).float()
+    for _ in range(max_iter):
+        base = _iou(z > 0, t)
+        todo = base <= iou_threshold
+        if not todo.any():
+            break
+        w = todo.float()[:, None, None]
+        better_in = _iou((z + step * inside * w) > 0, t) > base
+        better_out = _iou((z - step * outside * w) > 0, t) > base
+        move_in = (todo & (better_in | ~better_out)).float()[:, None, None]
+        move_out = (todo & (~better_in)).float()[:, None, None]
+        z = z + step * inside * move_in - step * outside * move_out
+    out = z > 0
+    stuck = _iou(out, t) <= iou_threshold
+    out[stuck] = t[stuck]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_counting_form_equals_the_pixel_loop(seed):
+    """robust_targets computes the loop from per-mask counts; on random predictions of every kind (already
+    within the margin, reachable, out of reach) it must give the loop's masks exactly."""
+    g = torch.Generator().manual_seed(seed)
+    k, h, w = 24, 40, 60
+    t = torch.zeros(k, h, w, dtype=torch.bool)
+    for i in range(k):
+        y, x = torch.randint(0, h - 10, (2,), generator=g)
+        s = int(torch.randint(4, 20, (1,), generator=g))
+        t[i, y:y + s, x:x + s] = True
+    # logits: the target blurred, shifted and noised, at several confidences
+    shift = torch.roll(t, shifts=(int(seed % 3), 2), dims=(1, 2)).float()
+    scale = torch.linspace(0.2, 4.0, k)[:, None, None]
+    z = scale * (2 * shift - 1) + 0.8 * torch.randn(k, h, w, generator=g)
+    for thr in (0.5, 0.7, 0.9):
+        fast, slow = robust_targets(z, t, thr), _reference_loop(z, t, thr)
+        assert torch.equal(fast, slow), (thr, (fast != slow).sum())
+    assert robust_targets(z[:0], t[:0]).shape == (0, h, w)
+
+
+def test_first_index_equals_searchsorted():
+    from robopercept.graspseg.instance_losses import _first_index
+
+    shifts = 0.1 * torch.arange(26, dtype=torch.float32)
+    g = torch.Generator().manual_seed(0)
+    v = torch.cat([3 * torch.randn(20000, generator=g), shifts, -shifts, shifts + 1e-7, shifts - 1e-7,
+                   torch.tensor([100.0, -100.0, 0.0])])
+    assert torch.equal(_first_index(shifts, v, strict=True), torch.searchsorted(shifts, v, right=True))
+    assert torch.equal(_first_index(shifts, v, strict=False), torch.searchsorted(shifts, v, right=False))
