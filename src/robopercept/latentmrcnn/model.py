@@ -1,0 +1,269 @@
+"""§III and appendix Fig. 6: Latent-MaskRCNN, built on torchvision's Mask R-CNN (a subclass, not a fork).
+
+"We introduce a latent variable z into MaskRCNN ... z ∈ R^64 is tiled and concatenated onto every level of the FPN
+feature maps, and then projected back to the original number of channels, before the region proposal network." The
+RPN, the box head and the mask head all see ``z``; the posterior encoder and the prior read the unmodified FPN maps.
+Facts taken from the authors' code are cited to docs/reference/latentmrcnn_reference_code.md (§ numbers there).
+
+* **Injection** (:class:`LatentInjection`): per FPN level (p2–p6, all five, §1) ``f' = Conv1x1([f, tile(z)])``. The
+  paper says "a few conv layers"; the authors' code has one 1x1 conv per level, which we follow. Ours starts as the
+  identity on ``f`` and zero on ``z`` (the code uses the default init), so an untrained Latent-MaskRCNN *is* its Mask
+  R-CNN (a test checks it) and training starts from a working detector.
+* **Posterior** q(z|x, y) (:class:`PosteriorEncoder`, §2): per ground-truth instance, ROI-aligned FPN features inside
+  its box, two coordinate channels in [-1, 1] and the instance's mask cropped to the same grid; a small CNN; attention
+  across the image's instances (single head, as the code); mean over instances; a linear layer to (μ, log σ²). Sizes
+  are parameters (the code: 64x64 crops, 32/64-channel gated blocks, 8 attention layers of width 512; the cpu
+  profile shrinks them).
+* **Prior** p(z|x) (:class:`Prior`, §3): per level a conv block, max-pool, a second conv block, spatial mean; levels
+  summed; then a small MLP (the paper: "a small MLP"; the code has none) to (μ, log σ²). The MLP's last layer starts
+  at zero: the initial prior is N(0, I).
+* **Training** (loss (3)): ``L = E_q[L_M(x, y, z)] + β·KL(q(z|y, x) || p(z|x))`` with the analytic KL of two diagonal
+  Gaussians, summed over the 64 dimensions, mean over images (§4). Per image, z is a posterior sample with
+  probability ``posterior_rate`` (0.5 in the code) and otherwise the prior mean (not detached). An image without
+  instances has no posterior: it decodes the prior mean and adds no KL. β is applied by the trainer
+  (:mod:`robopercept.latentmrcnn.train`), which holds it at 0 early ("KL warm-up").
+* **Inference** (§IV): :meth:`LatentMaskRCNN.forward` in eval mode decodes the prior mean (§IV-D);
+  :meth:`LatentMaskRCNN.sample` draws ``k`` latents from the prior for one shared backbone and prior pass and runs
+  the ``k`` decodings (injection, RPN, heads) as one batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.detection import MaskRCNN
+from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+from torchvision.models.detection.image_list import ImageList
+from torchvision.ops import MultiScaleRoIAlign, roi_align
+
+BACKBONES = ("resnet18", "resnet34", "resnet50")
+PAPER_Z_DIM = 64  # §III: z ∈ R^64
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSettings:
+    backbone: str = "resnet18"  # paper: ResNet-50-FPN
+    num_classes: int = 2  # background + categories (Apparel-5k: one, "object")
+    min_size: int = 128  # torchvision's resize: shorter side (the paper: 640-800)
+    max_size: int = 192
+    z_dim: int = PAPER_Z_DIM
+    encoder_roi: int = 16  # posterior crops (code: 64)
+    encoder_width: int = 32  # first CNN width (code: 32, then 64)
+    encoder_hidden: int = 128  # per-instance vector and attention width (code: 512)
+    encoder_layers: int = 2  # attention layers (code: 8)
+    prior_width: int = 32  # prior conv width (code: 64, then 128)
+    posterior_rate: float = 0.5  # share of training images decoded with a posterior sample (code: 0.5)
+    detections_per_img: int = 100
+    box_score_thresh: float = 0.05  # the code's test threshold
+
+    def __post_init__(self):
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        for name in ("num_classes", "min_size", "max_size", "z_dim", "encoder_roi", "encoder_width", "encoder_hidden",
+                     "encoder_layers", "prior_width", "detections_per_img"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.posterior_rate <= 1:
+            raise ValueError(f"posterior_rate must be in [0, 1], got {self.posterior_rate}")
+
+
+def _conv_block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(min(8, cout), cout), nn.LeakyReLU(0.1))
+
+
+class Prior(nn.Module):
+    """p(z|x) = N(μ(x), σ²(x)) from the FPN maps."""
+
+    def __init__(self, channels: int, z_dim: int, n_levels: int, width: int):
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Sequential(_conv_block(channels, width), nn.MaxPool2d(2, ceil_mode=True),
+                                                  _conv_block(width, 2 * width)) for _ in range(n_levels))
+        self.mlp = nn.Sequential(nn.Linear(2 * width, 2 * width), nn.LeakyReLU(0.1), nn.Linear(2 * width, 2 * z_dim))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)  # the initial prior is N(0, I)
+
+    def forward(self, feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        h = sum(block(f).mean((2, 3)) for block, f in zip(self.blocks, feats))  # spatial mean per level, summed
+        mu, logvar = self.mlp(h).chunk(2, dim=-1)
+        return mu, logvar
+
+
+class PosteriorEncoder(nn.Module):
+    """q(z|x, y) = N(μ(y, x), σ²(y, x)) from the ground-truth instances of each image."""
+
+    def __init__(self, channels: int, z_dim: int, roi: int, width: int, hidden: int, layers: int,
+                 levels: tuple[str, ...] = ("0", "1", "2", "3")):
+        super().__init__()
+        self.roi = roi
+        self.pool = MultiScaleRoIAlign(list(levels), output_size=roi, sampling_ratio=2)
+        self.cnn = nn.Sequential(_conv_block(channels + 3, width), nn.MaxPool2d(2, ceil_mode=True),
+                                 _conv_block(width, 2 * width), nn.MaxPool2d(2, ceil_mode=True),
+                                 _conv_block(2 * width, 2 * width), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                                 nn.Linear(8 * width, hidden), nn.LeakyReLU(0.1))
+        layer = nn.TransformerEncoderLayer(hidden, nhead=1, dim_feedforward=2 * hidden, dropout=0.0, batch_first=True)
+        self.attention = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.out = nn.Linear(hidden, 2 * z_dim)
+
+    def forward(self, features: OrderedDict, targets: list[dict], image_sizes: list[tuple[int, int]]):
+        """(μ, log σ²) of shape (B, z_dim), and a (B,) bool: which images have an instance (others have no posterior)."""
+        boxes = [t["boxes"] for t in targets]
+        counts = [len(b) for b in boxes]
+        has = torch.tensor([c > 0 for c in counts])
+        z2 = self.out.out_features
+        if sum(counts) == 0:
+            zero = features["0"].new_zeros(len(boxes), z2 // 2)
+            return zero, zero, has
+        feats = self.pool(features, boxes, image_sizes)  # (N, C, roi, roi)
+        all_boxes = torch.cat(boxes)
+        masks = torch.cat([t["masks"] for t in targets]).float()[:, None]  # (N, 1, H, W), each its own image
+        idx = torch.arange(len(all_boxes), dtype=all_boxes.dtype)[:, None]
+        crop = roi_align(masks, torch.cat([idx, all_boxes], 1), output_size=self.roi, spatial_scale=1.0,
+                         sampling_ratio=2, aligned=True)  # the instance's mask on the same grid
+        g = torch.linspace(-1, 1, self.roi, dtype=feats.dtype)
+        yy, xx = torch.meshgrid(g, g, indexing="ij")
+        coords = torch.stack([yy, xx])[None].expand(len(feats), -1, -1, -1)
+        h = self.cnn(torch.cat([feats, coords, crop], 1))  # (N, hidden)
+        n_max = max(counts)
+        nodes = h.new_zeros(len(boxes), n_max, h.shape[1])
+        pad = torch.ones(len(boxes), n_max, dtype=torch.bool)
+        start = 0
+        for b, c in enumerate(counts):
+            nodes[b, :c], pad[b, :c] = h[start:start + c], False
+            start += c
+        pad[~has, 0] = False  # an image without instances keeps one (zero) node so attention is defined; masked below
+        att = self.attention(nodes, src_key_padding_mask=pad)
+        w = (~pad).float()[..., None] * has.float()[:, None, None]
+        pooled = (att * w).sum(1) / w.sum(1).clamp(min=1)  # mean over the image's instances
+        mu, logvar = self.out(pooled).chunk(2, dim=-1)
+        return mu, logvar, has
+
+
+class LatentInjection(nn.Module):
+    """f' = Conv1x1([f, tile(z)]) per FPN level; identity on f and zero on z at initialisation."""
+
+    def __init__(self, channels: int, z_dim: int, levels: tuple[str, ...]):
+        super().__init__()
+        self.levels = levels
+        self.proj = nn.ModuleDict()
+        for name in levels:
+            conv = nn.Conv2d(channels + z_dim, channels, 1)
+            with torch.no_grad():
+                conv.weight.zero_()
+                conv.weight[:, :channels, 0, 0] = torch.eye(channels)
+                conv.bias.zero_()
+            self.proj[name] = conv
+
+    def forward(self, features: OrderedDict, z: torch.Tensor) -> OrderedDict:
+        out = OrderedDict()
+        for name, f in features.items():
+            tiled = z[:, :, None, None].expand(-1, -1, *f.shape[-2:])  # z tiled over the level's grid
+            out[name] = self.proj[name](torch.cat([f, tiled], 1)) if name in self.proj else f
+        return out
+
+
+def gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ_q, σ_q²) || N(μ_p, σ_p²)) summed over dimensions, per row:
+    ½ Σ [log σ_p² − log σ_q² + (σ_q² + (μ_q − μ_p)²) / σ_p² − 1]."""
+    return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp() - 1).sum(-1)
+
+
+def _fpn_backbone(name: str):
+    return resnet_fpn_backbone(backbone_name=name, weights=None, trainable_layers=5)
+
+
+def _maskrcnn_kwargs(s: ModelSettings) -> dict:
+    return dict(num_classes=s.num_classes, min_size=s.min_size, max_size=s.max_size,
+                box_detections_per_img=s.detections_per_img, box_score_thresh=s.box_score_thresh)
+
+
+def build_maskrcnn(s: ModelSettings) -> MaskRCNN:
+    """The baseline: torchvision's Mask R-CNN with the same backbone and sizes."""
+    return MaskRCNN(_fpn_backbone(s.backbone), **_maskrcnn_kwargs(s))
+
+
+class LatentMaskRCNN(MaskRCNN):
+    def __init__(self, s: ModelSettings):
+        super().__init__(_fpn_backbone(s.backbone), **_maskrcnn_kwargs(s))
+        self.settings = s
+        c = self.backbone.out_channels
+        self.levels = ("0", "1", "2", "3", "pool")  # p2-p6
+        self.prior = Prior(c, s.z_dim, len(self.levels), s.prior_width)
+        self.encoder = PosteriorEncoder(c, s.z_dim, s.encoder_roi, s.encoder_width, s.encoder_hidden, s.encoder_layers)
+        self.inject = LatentInjection(c, s.z_dim, self.levels)
+
+    def _prior(self, features: OrderedDict) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.prior([features[k] for k in self.levels])
+
+    def _decode(self, images: ImageList, features: OrderedDict, z: torch.Tensor, targets=None):
+        feats = self.inject(features, z)
+        proposals, rpn_losses = self.rpn(images, feats, targets)
+        detections, roi_losses = self.roi_heads(feats, proposals, images.image_sizes, targets)
+        return detections, {**rpn_losses, **roi_losses}
+
+    def forward(self, images, targets=None, z: torch.Tensor | None = None):
+        """Training: Mask R-CNN's losses plus ``loss_kl`` (unweighted: the trainer multiplies it by β). Eval:
+        detections decoded with the prior mean (or the given ``z``, shape (B, z_dim))."""
+        if self.training and targets is None:
+            raise ValueError("Latent-MaskRCNN needs targets in training mode")
+        original = [tuple(img.shape[-2:]) for img in images]
+        images, targets = self.transform(images, targets)
+        features = self.backbone(images.tensors)
+        mu_p, logvar_p = self._prior(features)
+        if self.training:
+            mu_q, logvar_q, has = self.encoder(features, targets, images.image_sizes)
+            eps = torch.randn_like(mu_q)
+            use_post = (torch.rand(len(mu_q)) < self.settings.posterior_rate) & has
+            z_post = mu_q + eps * (0.5 * logvar_q).exp()  # reparameterised sample of q(z|x, y)
+            z = torch.where(use_post[:, None], z_post, mu_p)
+            kl = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
+            kl = (kl * has.float()).sum() / has.float().sum().clamp(min=1)
+            _, losses = self._decode(images, features, z, targets)
+            return {**losses, "loss_kl": kl}
+        z = mu_p if z is None else z  # §IV-D: decode the prior mean
+        detections, _ = self._decode(images, features, z)
+        return self.transform.postprocess(detections, images.image_sizes, original)
+
+    @torch.no_grad()
+    def sample(self, images, k: int, generator: torch.Generator | None = None) -> list[list[dict]]:
+        """``k`` decodings per image with z ~ p(z|x): one backbone and prior pass, the k latents batched through
+        injection, RPN and heads. Returns, per image, its k detection dicts (sample order)."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        original = [tuple(img.shape[-2:]) for img in images]
+        images, _ = self.transform(images)
+        features = self.backbone(images.tensors)
+        mu, logvar = self._prior(features)
+        b = len(mu)
+        eps = torch.randn((k, b, mu.shape[1]), generator=generator)
+        z = (mu[None] + eps * (0.5 * logvar).exp()[None]).reshape(k * b, -1)  # sample-major: row s*b + i
+        feats = OrderedDict((n, f.repeat(k, 1, 1, 1)) for n, f in features.items())
+        t = images.tensors
+        batch = ImageList(t[:1].expand(k * b, *t.shape[1:]), list(images.image_sizes) * k)  # anchors need sizes only
+        detections, _ = self._decode(batch, feats, z)
+        detections = self.transform.postprocess(detections, batch.image_sizes, original * k)
+        return [[detections[s * b + i] for s in range(k)] for i in range(b)]
+
+
+def load_backbone(model: MaskRCNN, checkpoint: str | Path) -> int:
+    """Load the backbone (``backbone.body.*``, ``backbone.fpn.*``) of a Mask R-CNN-layout checkpoint: the shared
+    stand-in (``pretrained_backbone`` stage) or torchvision's COCO ``maskrcnn_resnet50_fpn`` file. Returns the number
+    of tensors loaded; raises naming the file when none match."""
+    from ..common import checkpoints
+
+    state = checkpoints.load(checkpoint, stage="pretrained_backbone", required=(), kind="pretrained checkpoint")
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    own = model.state_dict()
+    picked = {k: v for k, v in state.items() if k.startswith("backbone.") and k in own and own[k].shape == v.shape}
+    needed = [k for k in own if k.startswith("backbone.") and not k.endswith("num_batches_tracked")]
+    missing = [k for k in needed if k not in picked]
+    if not picked or missing:
+        raise ValueError(f"checkpoint {checkpoint} does not hold this model's backbone ({len(missing)} of {len(needed)} "
+                         f"tensors missing or of another shape, e.g. {', '.join(missing[:3])})")
+    model.load_state_dict(picked, strict=False)
+    return len(picked)

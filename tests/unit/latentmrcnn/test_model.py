@@ -1,0 +1,104 @@
+"""Latent-MaskRCNN on torchvision's Mask R-CNN: untrained it is its Mask R-CNN, the KL is the analytic one, training
+returns every loss with gradients into encoder and prior, sampling batches k latents over one backbone pass."""
+
+import pytest
+import torch
+
+from robopercept.latentmrcnn.model import (LatentMaskRCNN, ModelSettings, build_maskrcnn, gaussian_kl,
+                                           load_backbone)
+
+S = ModelSettings(backbone="resnet18", min_size=64, max_size=96, z_dim=8, encoder_roi=8, encoder_width=8,
+                  encoder_hidden=16, encoder_layers=1, prior_width=8, box_score_thresh=0.0)
+
+
+def images(n=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.rand(3, 64, 96, generator=g) for _ in range(n)]
+
+
+def target(boxes):
+    masks = torch.zeros(len(boxes), 64, 96, dtype=torch.uint8)
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        masks[i, y0:y1, x0:x1] = 1
+    return {"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+            "labels": torch.ones(len(boxes), dtype=torch.int64), "masks": masks}
+
+
+def test_gaussian_kl_equals_torch_distributions():
+    g = torch.Generator().manual_seed(0)
+    mq, lq, mp, lp = (torch.randn(3, 5, generator=g) for _ in range(4))
+    q = torch.distributions.Normal(mq, (0.5 * lq).exp())
+    p = torch.distributions.Normal(mp, (0.5 * lp).exp())
+    ref = torch.distributions.kl_divergence(q, p).sum(-1)
+    assert torch.allclose(gaussian_kl(mq, lq, mp, lp), ref, atol=1e-5)
+    assert torch.allclose(gaussian_kl(mq, lq, mq, lq), torch.zeros(3), atol=1e-6)
+
+
+def test_untrained_latent_model_is_its_mask_rcnn():
+    torch.manual_seed(0)
+    latent = LatentMaskRCNN(S).eval()
+    base = build_maskrcnn(S).eval()
+    missing, unexpected = base.load_state_dict(latent.state_dict(), strict=False)
+    assert not missing and all(k.startswith(("prior.", "encoder.", "inject.")) for k in unexpected)
+    x = images()
+    with torch.no_grad():
+        a, b = latent(x), base(x)
+        z = torch.randn(2, S.z_dim)
+        c = latent(x, z=z)  # z enters through zero weights at initialisation
+    for da, db, dc in zip(a, b, c):
+        assert torch.allclose(da["boxes"], db["boxes"], atol=1e-4) and torch.allclose(da["scores"], db["scores"])
+        assert torch.allclose(da["boxes"], dc["boxes"], atol=1e-4)
+
+
+def test_training_losses_and_gradients_reach_encoder_prior_and_injection():
+    torch.manual_seed(0)
+    model = LatentMaskRCNN(S).train()
+    with torch.no_grad():  # make z matter, as it does after training
+        for conv in model.inject.proj.values():
+            conv.weight[:, -S.z_dim:].normal_(0, 0.1)
+    t = [target([(5, 5, 30, 30), (40, 10, 70, 40)]), target([])]  # the second image has no instance
+    losses = model(images(), t)
+    assert {"loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg", "loss_kl"} <= set(losses)
+    assert all(torch.isfinite(v) for v in losses.values())
+    total = sum(losses.values())
+    total.backward()
+    for part in ("encoder", "prior", "inject"):
+        grads = [p.grad for n, p in model.named_parameters() if n.startswith(part + ".")]
+        assert any(g is not None and g.abs().sum() > 0 for g in grads), part
+    with pytest.raises(ValueError, match="needs targets"):
+        model(images())
+
+
+def test_sampling_batches_k_latents_and_is_repeatable():
+    torch.manual_seed(0)
+    model = LatentMaskRCNN(S).eval()
+    with torch.no_grad():
+        for conv in model.inject.proj.values():
+            conv.weight[:, -S.z_dim:].normal_(0, 0.5)
+    x = images()
+    out = model.sample(x, k=3, generator=torch.Generator().manual_seed(1))
+    assert len(out) == 2 and all(len(per_image) == 3 for per_image in out)
+    again = model.sample(x, k=3, generator=torch.Generator().manual_seed(1))
+    for s in range(3):
+        assert torch.equal(out[0][s]["scores"], again[0][s]["scores"])
+    assert out[0][0]["masks"].shape[-2:] == (64, 96)
+    # the samples differ from each other (z matters once its weights are not zero)
+    assert not all(torch.equal(out[0][0]["scores"], out[0][s]["scores"]) for s in (1, 2))
+    with pytest.raises(ValueError, match="k must be"):
+        model.sample(x, k=0)
+
+
+def test_backbone_loads_from_a_mask_rcnn_layout_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    src = build_maskrcnn(S)
+    path = tmp_path / "backbone.pt"
+    torch.save({"model": {k: v for k, v in src.state_dict().items() if k.startswith("backbone.")}}, path)
+    model = LatentMaskRCNN(S)
+    n = load_backbone(model, path)
+    assert n > 0
+    assert torch.equal(model.backbone.body.conv1.weight, src.backbone.body.conv1.weight)
+    torch.save({"model": {"head.w": torch.zeros(1)}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="does not hold this model's backbone"):
+        load_backbone(model, tmp_path / "other.pt")
+    with pytest.raises(Exception, match="does not exist"):
+        load_backbone(model, tmp_path / "missing.pt")
