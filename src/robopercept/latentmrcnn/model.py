@@ -73,7 +73,8 @@ class ModelSettings:
 
 
 def _conv_block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(min(8, cout), cout), nn.LeakyReLU(0.1))
+    """3x3 conv, GroupNorm with groups of 4 channels (the authors' GroupNorm(ch/4)), LeakyReLU(0.1)."""
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(max(1, cout // 4), cout), nn.LeakyReLU(0.1))
 
 
 class Prior(nn.Module):
@@ -234,6 +235,8 @@ class LatentMaskRCNN(MaskRCNN):
         injection, RPN and heads. Returns, per image, its k detection dicts (sample order)."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        if self.training:
+            raise ValueError("sample() decodes detections: put the model in eval mode first (model.eval())")
         original = [tuple(img.shape[-2:]) for img in images]
         images, _ = self.transform(images)
         features = self.backbone(images.tensors)
