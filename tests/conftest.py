@@ -88,6 +88,12 @@ def mlgsl_pipeline(tmp_path_factory):
     return _pipeline(tmp_path_factory, "mlgsl", ("mlgsl_data", "mlgsl_train", "mlgsl_results", "mlgsl_robot"))
 
 
+@pytest.fixture(scope="session")
+def latentmrcnn_pipeline(tmp_path_factory):
+    """The latentmrcnn stages built so far on the smoke profile, into one temporary folder."""
+    return _pipeline(tmp_path_factory, "latentmrcnn", ("latentmrcnn_data",))
+
+
 def read_metrics(path: Path, *, paper: str, stage: str) -> dict:
     """A stage's metrics file, checked against the one shape every paper writes
     (robopercept.reporting.tables.metrics_document)."""

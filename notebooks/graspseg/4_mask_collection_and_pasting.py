@@ -139,6 +139,7 @@ for name in ("Grasp-100_seed0", "Subtract"):
 # %%
 # only the n_small labeled images the "-100" rows may use: the inpainter must not bring in labels
 # (validation images, Mask2Former-1000's extra images) that Paste-Grasp-Inpaint is not allowed to see
+# (graspseg_model.n_small equals graspseg_table2.n_small in every profile: a test checks the profiles)
 train_imgs = labeled_images(dataset, "labeled_train")[: model_cfg.n_small]
 h, w = train_imgs[0][1].shape[:2]
 radius = inpaint_radius(w)
@@ -160,8 +161,9 @@ if icfg.sd_pipeline:
 display(Markdown(f"Dilation radius {radius} px (the paper's {5} px at {paper.IMAGE_HW[1]} px wide, scaled to {w}). "
                  f"Inpainter: UNet widths {list(settings.channels)}, {settings.steps} steps of batch {settings.batch_size} "
                  f"on {settings.patch}x{settings.patch} boundary patches of {len(train_imgs)} training images."
-                 + ("" if icfg.sd_pipeline else " No Stable Diffusion folder given (graspseg_inpaint.sd_pipeline): "
-                    "Table II's Paste-Grasp-Inpaint row uses ours.")))
+                 + " Table II's Paste-Grasp-Inpaint row uses ours"
+                 + (" (the Stable Diffusion folder is scored below, not used for training)." if icfg.sd_pipeline else
+                    "; no Stable Diffusion folder was given (graspseg_inpaint.sd_pipeline).")))
 curve = pd.DataFrame(history)
 fig, ax = plt.subplots(figsize=(5, 2.6))
 ax.plot(curve.step, curve.loss.rolling(50, min_periods=1).mean())

@@ -14,7 +14,7 @@
 # batches). Mask2Former is `transformers`' `Mask2FormerForUniversalSegmentation`, class-agnostic, its ResNet
 # started from the shared stand-in backbone; training follows Mask2Former's public recipe (AdamW, lr with the
 # backbone at 0.1x, weight decay 0.05, gradient clipping 0.01) with early stopping on validation mask AP
-# (labeled training images held out, the validation split of Table I). Deviations, each forced by the budget or
+# (the last `n_val` labeled training images, disjoint from every row's training images). Deviations, each forced by the budget or
 # the data and stated where it matters:
 #
 # * the `cpu` profile shrinks Mask2Former (backbone, width, queries, layers, sampled points) and its training
@@ -23,8 +23,8 @@
 # * "1000" labeled images: our labeled training split holds fewer; Mask2Former-1000 uses every labeled training
 #   image not used for validation (the table's `labeled_images` column);
 # * AP_L / AP_M: COCO's area split points (32², 96² pixels) are scaled from the paper's 640x960 to our resolution;
-# * the inpainter is this repository's small diffusion model (§III-B notebook) unless a local Stable Diffusion
-#   folder is configured;
+# * the inpainter is this repository's small diffusion model (§III-B notebook); a local Stable Diffusion folder
+#   (`graspseg_inpaint.sd_pipeline`) is scored in the §III-B notebook's inpainting table but does not train Table II;
 # * the robust set loss's refinement step (0.1) and iteration limit (25) come from public code, its IoU margin
 #   (0.7) from the paper.
 #

@@ -81,9 +81,12 @@ display(Markdown(f"The oracle fails {o.error_pct:.1f} % of its picks ({o.error_l
 replicates = T3.paired_replicates(trials, order, cfg.n_boot, derive_seed(run.seed, "graspseg_table3_bootstrap"))
 # our Table II (the previous stage's published table), for "consistent with §V-B": published reports sit beside
 # artifacts/ (this stage writes its own into a staging folder until it succeeds, so `out_tables` is not it)
-ap = T3.table2_ap(run.artifacts.parent / "reports" / "tables" / "graspseg" / "table2.csv")
+table2_csv = run.artifacts.parent / "reports" / "tables" / "graspseg" / "table2.csv"
+ap = T3.table2_ap(table2_csv)
+labeled = T3.table2_ap(table2_csv, "labeled_images")
 for t in [table, *replicates]:
     t["table2_AP"] = [ap.get(m, np.nan) for m in t.method]
+    t["table2_labeled_images"] = [labeled.get(m, np.nan) for m in t.method]
 claims_file = paths.root() / "src/robopercept/graspseg/claims_table3.yaml"
 verdict = claims.evaluate_claims(claims_file, table, replicates)
 _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",

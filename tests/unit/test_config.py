@@ -125,3 +125,14 @@ def test_sections_are_found_in_every_config_module(monkeypatch):
                         lambda name, *a: fake if name.endswith("config_extra") else real(name, *a))
     with pytest.raises(ConfigError, match="declared twice.*graspseg.config and robopercept.graspseg.config_extra"):
         core.section_class("graspseg_data")
+
+
+def test_the_inpainter_sees_only_the_images_of_the_100_rows():
+    """graspseg_crops trains the inpainter on graspseg_model.n_small labeled images; Table II's "-100" rows (and
+    Paste-Grasp-Inpaint) use graspseg_table2.n_small. They must agree in every profile, or the inpainter would bring
+    labels into Paste-Grasp-Inpaint that its row may not see."""
+    from robopercept.config import load_profile
+
+    for name in ("smoke", "cpu", "paper"):
+        p = load_profile(name)
+        assert p["graspseg_model"]["n_small"] == p["graspseg_table2"]["n_small"], name

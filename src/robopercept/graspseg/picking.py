@@ -120,9 +120,18 @@ def sealable(points: np.ndarray, mask: np.ndarray, v: int, u: int, r_px: float, 
 def plan_pick(masks: np.ndarray, scores: np.ndarray, depth: np.ndarray, camera: BinCamera, spacing: float,
               s: PlannerSettings = PlannerSettings(), *, cup_radius: float = 0.009, flatness_tol: float = 0.004,
               max_angle_deg: float = 35.0) -> Plan | None:
-    """The grasp landing the most sealable cups on one predicted mask (None if no mask qualifies)."""
+    """The grasp landing the most sealable cups on one predicted mask (None only if the model predicts no usable
+    mask at all).
+
+    Masks scoring at least ``min_score`` are candidates; when none does, the robot still grasps — every mask is a
+    candidate, best score first — so a trial's outcome measures the masks, not our score threshold (a grasp
+    attempt is what the paper's error rate counts, §VI-A). Among candidates the planner maximises sealable cups and
+    breaks ties by score (the paper's "land as many suction cups as possible on one predicted mask"): a confident
+    mask on a curved object can lose to a flat spurious mask, which then fails as ``non_object`` — the same
+    planner runs for every model and the oracle."""
     h, w = depth.shape
-    order = [int(i) for i in np.argsort(-np.asarray(scores, float), kind="stable") if scores[i] >= s.min_score]
+    by_score = [int(i) for i in np.argsort(-np.asarray(scores, float), kind="stable")]
+    order = [i for i in by_score if scores[i] >= s.min_score] or by_score
     points = camera.backproject(depth.astype(np.float64)) if order else None
     best: tuple | None = None
     for rank, k in enumerate(order[:s.max_masks]):

@@ -16,7 +16,7 @@ Paste-Grasp-Robust     Grasp-100-Filter                  the same, robust set lo
 Paste-Grasp-Inpaint    Grasp-100 + Inpaint               Paste-Grasp, pasted boundaries inpainted (§III-B.3)
 Mask2Former-1000       None                              ``n_large`` labeled images (capped by the dataset:
                                                          at the cpu profile, every labeled training image
-                                                         not used for validation — 200, not 1000)
+                                                         not used for validation — 240, not 1000)
 =====================  ================================  =====================================================
 
 Pasting always uses the ``n_small`` labeled images as base images. Single-Object-100 trains for twice
