@@ -21,3 +21,16 @@ def test_data_stage_writes_coco_sets(latentmrcnn_pipeline):
     assert m["values"]["apparel_train_images"] == 4 and 0 <= m["values"]["apparel_same_family_boundary_pct"] <= 100
     for fig in ("dataset_examples", "family_prints"):
         assert (out / f"reports/figures/latentmrcnn/{fig}.png").exists()
+
+
+def test_train_stage_trains_both_models_on_every_set(latentmrcnn_pipeline):
+    import torch
+
+    out = latentmrcnn_pipeline
+    runs = pd.read_csv(out / "reports/tables/latentmrcnn/training_runs.csv")
+    assert set(zip(runs.set, runs.model)) == {(s, m) for s in ("apparel", "catalog")
+                                              for m in ("MaskRCNN", "Latent-MaskRCNN")}
+    assert runs.final_loss.gt(0).all() and runs[runs.model == "Latent-MaskRCNN"].final_kl.notna().all()
+    ckpt = torch.load(out / "artifacts/models/latentmrcnn/apparel_latent_seed0/model.pt", weights_only=True)
+    assert ckpt["kind"] == "latent" and len(ckpt["history"]) == 2 and "seconds" not in ckpt["history"][0]
+    assert any(k.startswith("prior.") for k in ckpt["model"])

@@ -48,4 +48,46 @@ class LatentDataConfig(Validated):
         require(self.min_instance_px >= 1, "min_instance_px", "must be >= 1")
 
 
-SECTIONS = {"latentmrcnn_data": LatentDataConfig}
+BACKBONES = ("resnet18", "resnet34", "resnet50")
+SET_NAMES = ("apparel", "catalog")
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentTrainConfig(Validated):
+    """``latentmrcnn_train``: Mask R-CNN and Latent-MaskRCNN on each set, several seeds (§III, §V)."""
+
+    _where: typing.ClassVar[str] = "latentmrcnn_train"
+    backbone: str = "resnet18"  # paper: ResNet-50-FPN (must match pretrain.backbone to load the stand-in)
+    pretrained_checkpoint: str = "stand-in"  # or a path to a Mask R-CNN checkpoint (torchvision COCO weights)
+    z_dim: int = 64  # §III: z in R^64
+    encoder_roi: int = 16
+    encoder_width: int = 32
+    encoder_hidden: int = 128
+    encoder_layers: int = 2
+    prior_width: int = 32
+    posterior_rate: float = 0.5
+    steps: int = 300
+    batch_size: int = 2
+    lr: float = 0.01
+    warmup: int = 50
+    beta: float = 1e-5  # authors: 1e-5 (Apparel, Cityscapes), 1e-4 (COCO)
+    kl_start: float = 0.5  # fraction of the steps trained with beta = 0 (the KL warm-up)
+    sets: list[str] = dataclasses.field(default_factory=lambda: list(SET_NAMES))
+    seeds: int = 2  # per (set, model); the claims compare models across seeds
+    workers: int = 2
+
+    def check(self) -> None:
+        require(self.backbone in BACKBONES, "backbone", f"must be one of {BACKBONES}")
+        require(self.pretrained_checkpoint.strip() != "", "pretrained_checkpoint", "must be 'stand-in' or a path")
+        for name in ("z_dim", "encoder_roi", "encoder_width", "encoder_hidden", "encoder_layers", "prior_width",
+                     "steps", "batch_size", "seeds", "workers"):
+            require(getattr(self, name) >= 1, name, "must be >= 1")
+        require(0 <= self.posterior_rate <= 1, "posterior_rate", "must be in [0, 1]")
+        require(self.lr > 0, "lr", "must be > 0")
+        require(self.warmup >= 0, "warmup", "must be >= 0")
+        require(self.beta >= 0, "beta", "must be >= 0")
+        require(0 <= self.kl_start <= 1, "kl_start", "must be in [0, 1]")
+        require(len(self.sets) >= 1 and set(self.sets) <= set(SET_NAMES), "sets", f"must be a subset of {SET_NAMES}")
+
+
+SECTIONS = {"latentmrcnn_data": LatentDataConfig, "latentmrcnn_train": LatentTrainConfig}
