@@ -34,3 +34,23 @@ def test_train_stage_trains_both_models_on_every_set(latentmrcnn_pipeline):
     ckpt = torch.load(out / "artifacts/models/latentmrcnn/apparel_latent_seed0/model.pt", weights_only=True)
     assert ckpt["kind"] == "latent" and len(ckpt["history"]) == 2 and "seconds" not in ckpt["history"][0]
     assert any(k.startswith("prior.") for k in ckpt["model"])
+
+
+def test_table1_stage_writes_every_table_figure_and_claim(latentmrcnn_pipeline):
+    out = latentmrcnn_pipeline
+    t = pd.read_csv(out / "reports/tables/latentmrcnn/table1.csv")
+    assert set(t["mode"]) == {"MaskRCNN", "Latent Union NMS", "Latent Confidence Mask", "Latent Prior Mean"}
+    assert set(t.set) == {"apparel", "catalog"}
+    assert t.loc[(t.set == "apparel") & (t["mode"] == "MaskRCNN"), "paper_MR@HP"].item() == 23.6  # Apparel-5k's
+    assert t.loc[(t.set == "catalog") & (t["mode"] == "MaskRCNN"), "paper_mAP"].item() == 35.0  # COCO's
+    for c in ("MR@HP", "AR", "mAP"):
+        assert t[c].between(0, 100).all() and (t[f"{c}_lo"] <= t[c] + 1e-9).all() and (t[c] <= t[f"{c}_hi"] + 1e-9).all()
+    for name, n in (("table1_claims", 5), ("picking_claims", 2)):
+        c = pd.read_csv(out / f"reports/tables/latentmrcnn/{name}.csv")
+        assert len(c) == n and set(c.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    sweep = pd.read_csv(out / "reports/tables/latentmrcnn/fig5_sweep.csv")
+    assert set(sweep.p.dropna()) == {0.5, 0.9, 1.0}
+    m = read_metrics(out / "reports/metrics/latentmrcnn/table1.json", paper="latentmrcnn", stage="latentmrcnn_table1")
+    assert len(m["claims"]["verdicts"]) == 7
+    for fig in ("fig5_fig8_right", "fig8_score_vs_iou", "fig4_confidence_masks", "fig7_samples"):
+        assert (out / f"reports/figures/latentmrcnn/{fig}.png").exists()

@@ -90,4 +90,33 @@ class LatentTrainConfig(Validated):
         require(len(self.sets) >= 1 and set(self.sets) <= set(SET_NAMES), "sets", f"must be a subset of {SET_NAMES}")
 
 
-SECTIONS = {"latentmrcnn_data": LatentDataConfig, "latentmrcnn_train": LatentTrainConfig}
+@dataclasses.dataclass(frozen=True)
+class LatentEvalConfig(Validated):
+    """``latentmrcnn_eval``: Table I, Fig. 4/5/7/8 and Table III on the validation images (§V, appendix)."""
+
+    _where: typing.ClassVar[str] = "latentmrcnn_eval"
+    k: int = 8  # prior samples per image (authors' benchmarks: Apparel 16, COCO 10, Cityscapes 8)
+    p: float = 0.9  # Table I's confidence level (§V-B)
+    p_sweep: list[float] = dataclasses.field(default_factory=lambda: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    nms_iou: float = 0.5  # Union-NMS threshold (authors' default)
+    min_score: float = 0.1  # confidence-mask greedy stop (authors' code)
+    gripper_radius_px: int = 4  # §V-D's gripper circle, in pixels at our resolution (the paper does not give its own)
+    n_val: int = 0  # validation images evaluated per set (0: all)
+    n_boot: int = 200  # paired bootstrap replicates (images x seeds)
+    n_examples: int = 2
+
+    def check(self) -> None:
+        require(self.k >= 1, "k", "must be >= 1")
+        require(0 < self.p <= 1, "p", "must be in (0, 1]")
+        require(len(self.p_sweep) >= 1 and all(0 < v <= 1 for v in self.p_sweep), "p_sweep",
+                "must be values in (0, 1]")
+        require(0 <= self.nms_iou <= 1, "nms_iou", "must be in [0, 1]")
+        require(self.min_score >= 0, "min_score", "must be >= 0")
+        require(self.gripper_radius_px >= 0, "gripper_radius_px", "must be >= 0")
+        require(self.n_val >= 0, "n_val", "must be >= 0 (0: every validation image)")
+        require(self.n_boot >= 10, "n_boot", "must be >= 10")
+        require(self.n_examples >= 1, "n_examples", "must be >= 1")
+
+
+SECTIONS = {"latentmrcnn_data": LatentDataConfig, "latentmrcnn_train": LatentTrainConfig,
+            "latentmrcnn_eval": LatentEvalConfig}

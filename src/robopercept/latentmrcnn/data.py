@@ -145,6 +145,15 @@ class InstanceSet:
     def __len__(self) -> int:
         return len(self.images)
 
+    def head(self, n: int) -> "InstanceSet":
+        """The first ``n`` images (all when ``n`` is 0 or larger than the set), sharing this set's annotations."""
+        import copy
+
+        sub = copy.copy(self)
+        if 0 < n < len(self.images):
+            sub.images = self.images[:n]
+        return sub
+
     @property
     def num_classes(self) -> int:
         """Including background (torchvision's convention)."""

@@ -92,6 +92,9 @@ def gt_coco(ds: InstanceSet):
     from pycocotools.coco import COCO
 
     doc = copy.deepcopy(ds.doc)
+    keep = {im["id"] for im in ds.images}  # only the images evaluated (a head() of the set)
+    doc["images"] = [im for im in doc["images"] if im["id"] in keep]
+    doc["annotations"] = [a for a in doc["annotations"] if a["image_id"] in keep]
     if ds.class_agnostic:
         doc["categories"] = [{"id": 1, "name": "object"}]
         for a in doc["annotations"]:

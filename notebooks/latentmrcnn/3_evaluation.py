@@ -1,0 +1,231 @@
+# %% [markdown]
+# # latentmrcnn §IV–V · Confidence masks, Union-NMS and the prior mean: Table I, Figs. 4, 5, 7, 8 and Table III
+#
+# **The paper.** One trained Latent-MaskRCNN serves three applications (§IV). Sampling `k` latents from the prior
+# gives `k` segmentations of the image. *p-confidence masks* (Algorithm 1) intersect matching masks from at least
+# `k·p` samples, so each predicted mask lies inside an object with probability ≥ p — high precision, for a picking
+# robot that must not grasp two items at once. *Union-NMS* (Algorithm 2) merges the samples' masks — high recall.
+# The *prior mean* decodes one latent, a drop-in replacement for Mask R-CNN. Table I scores them with metrics that
+# match each use: MR@HP (max recall at high precision, matching by intersection over *prediction*), AR matched by
+# intersection over *ground truth*, and mAP. Fig. 5 trades double picks against pickable area as p varies; the
+# appendix's Table III and Fig. 8 ask whether confidence-mask scores predict mask quality.
+#
+# **Here.** The models of the training notebook, on the validation images of our two sets: the Apparel-like bins
+# (standing in for Apparel-5k) and the catalog bins (standing in for COCO; evaluated class-agnostically — masks, not
+# category labels, are what the paper's algorithms produce, and our confidence masks carry none). Cityscapes has no
+# stand-in. Metrics come from pycocotools with the overlap switched (`robopercept.latentmrcnn.metrics`); every
+# number is a mean over seeds with a paired bootstrap interval over images and seeds. The double-pick rate is
+# evaluated at every circle centre (the expectation of the paper's random circles), with a gripper circle of
+# `gripper_radius_px` pixels.
+
+# %% tags=["parameters"]
+params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
+data_dir = "data"
+artifacts_dir = "artifacts"
+reports_dir = "reports"
+
+# %%
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import Image, Markdown, display
+from matplotlib import pyplot as plt
+
+from robopercept import paths
+from robopercept.latentmrcnn import evaluate as E
+from robopercept.latentmrcnn import metrics as M
+from robopercept.latentmrcnn import paper as P
+from robopercept.latentmrcnn import table1 as T1
+from robopercept.latentmrcnn.confidence import confidence_masks
+from robopercept.latentmrcnn.data import InstanceSet
+from robopercept.latentmrcnn.plots import overlay
+from robopercept.latentmrcnn.sweep import load_model
+from robopercept.notebook import setup
+from robopercept.reporting import claims, figures, tables
+from robopercept.seed import derive_seed
+
+run = setup("latentmrcnn_table1", params, paper="latentmrcnn", data_dir=data_dir, artifacts_dir=artifacts_dir,
+            reports_dir=reports_dir)
+tcfg, ecfg = run["latentmrcnn_train"], run["latentmrcnn_eval"]
+models_dir = run.models / "latentmrcnn"
+s = E.InferenceSettings(k=ecfg.k, p=ecfg.p, nms_iou=ecfg.nms_iou, min_score=ecfg.min_score,
+                        seed=derive_seed(run.seed, "latentmrcnn_sampling"))
+
+# %% [markdown]
+# ## Predicting the validation images with every mode
+#
+# One set of `k` prior samples per image and seed serves Union-NMS, the confidence masks and every p of the sweep.
+
+# %%
+per_seed, cache, vals = {}, {}, {}
+for set_name in tcfg.sets:
+    root = run.datasets / f"latentmrcnn_{set_name}"
+    val = InstanceSet(root / "annotations" / "instances_val.json", root, class_agnostic=True).head(ecfg.n_val)
+    vals[set_name] = val
+    gt = E.gt_coco(val)
+    for k in range(tcfg.seeds):
+        mrcnn, _ = load_model(models_dir, set_name, "maskrcnn", k)
+        latent, _ = load_model(models_dir, set_name, "latent", k)
+        samples = E.sample_set(latent, val, s)
+        preds = {"maskrcnn": E.predict(mrcnn, val, "maskrcnn", s),
+                 "union_nms": E.predict(latent, val, "union_nms", s, samples=samples),
+                 "confidence": E.predict(latent, val, "confidence", s, samples=samples),
+                 "prior_mean": E.predict(latent, val, "prior_mean", s)}
+        per_seed[set_name, k] = {m: E.evaluators(gt, E.results(val, p), use_cats=False) for m, p in preds.items()}
+        cache[set_name, k] = (preds, samples)
+gts = {name: [val.ground_truth(i)[0] for i in range(len(val))] for name, val in vals.items()}
+
+# %% [markdown]
+# ## Table I
+#
+# Ours beside the paper's (columns `paper_*`: Apparel-5k's for our Apparel-like set, COCO's for our catalog set).
+
+# %%
+table, replicates = T1.table1(per_seed, ecfg.n_boot, derive_seed(run.seed, "latentmrcnn_table1_bootstrap"))
+_ = tables.write_table(
+    table, run.tables, "table1",
+    caption=(f"Table I — validation images of the simulated sets ({', '.join(f'{n}: {len(v)}' for n, v in vals.items())} "
+             f"images; profile {run.profile}); mean over {tcfg.seeds} seeds, *_lo/_hi: 95 % paired bootstrap interval "
+             f"over images and seeds ({ecfg.n_boot} replicates). k = {ecfg.k} samples, p = {ecfg.p}, Union-NMS IoU "
+             f"{ecfg.nms_iou}. paper_*: Liu et al. Table I (Apparel-5k for apparel, COCO for catalog)."))
+show = ["method"] + [c for name in P.TABLE1_METRICS for c in (name, f"{name}_lo", f"{name}_hi", f"paper_{name}")]
+display(table[show].round(1))
+
+# %%
+verdicts = claims.evaluate_claims(paths.root() / "src/robopercept/latentmrcnn/claims_table1.yaml",
+                                  table.drop(columns=["set", "mode"]), replicates)
+_ = tables.write_table(verdicts[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo",
+                                 "margin_hi", "share_held", "caveat"]], run.tables, "table1_claims",
+                       caption=f"latentmrcnn §V-B/C claims against our Table I ({ecfg.n_boot} paired replicates).")
+display(verdicts[["id", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
+display(Markdown("\n".join(f"* **{r['id']}** — {claims.verdict_sentence(r)}" for _, r in verdicts.iterrows())))
+
+# %% [markdown]
+# ## Fig. 5 and Table III: double picks, pickable area, and what scores say about masks
+#
+# For each p of the sweep, the confidence masks of the first seed's samples; Mask R-CNN has one point. Then the
+# rows the claims compare (p = Table I's level) with a paired bootstrap over images.
+
+# %%
+sweep, points = [], {}
+picking_tables, picking_reps = [], []
+for set_name in tcfg.sets:
+    preds, samples = cache[set_name, 0]
+    gt = gts[set_name]
+    mr = T1.double_pick_point(preds["maskrcnn"], gt, ecfg.gripper_radius_px)
+    ov_mr = T1.best_overlaps(preds["maskrcnn"], gt)
+    sweep.append({"set": set_name, "method": "MaskRCNN", "p": np.nan, **mr,
+                  "iop_above_0.95_pct": 100 * float((ov_mr.iop > 0.95).mean()) if len(ov_mr) else np.nan})
+    pts = {f"{set_name}: MaskRCNN": {"per_image": [(*M.double_pick(m, g, ecfg.gripper_radius_px),
+                                                    M.pickable_area_fraction(m, g))
+                                                   for (m, _), g in zip(preds["maskrcnn"], gt)], "overlaps": ov_mr}}
+    for p in sorted(set(ecfg.p_sweep) | {ecfg.p}):
+        conf = [confidence_masks(smp, p, ecfg.min_score) for smp in samples]
+        ov = T1.best_overlaps(conf, gt)
+        sweep.append({"set": set_name, "method": "Confidence", "p": p,
+                      **T1.double_pick_point(conf, gt, ecfg.gripper_radius_px),
+                      "iop_above_0.95_pct": 100 * float((ov.iop > 0.95).mean()) if len(ov) else np.nan})
+        if p == ecfg.p:
+            pts[f"{set_name}: Confidence p={p:g}"] = {
+                "per_image": [(*M.double_pick(m, g, ecfg.gripper_radius_px), M.pickable_area_fraction(m, g))
+                              for (m, _), g in zip(conf, gt)], "overlaps": ov}
+            points[set_name] = (ov_mr, ov)
+    t, reps = T1.picking_table(pts, ecfg.n_boot, derive_seed(run.seed, "latentmrcnn_picking_bootstrap", set_name))
+    picking_tables.append(t)
+    picking_reps.append(reps)
+sweep = pd.DataFrame(sweep)
+_ = tables.write_table(sweep, run.tables, "fig5_sweep",
+                       caption=f"Fig. 5's points (first seed): double-pick rate over every circle centre (gripper "
+                               f"radius {ecfg.gripper_radius_px} px), pickable-area fraction, and the share of "
+                               "predictions with IoP > 0.95 (Fig. 8, right), for MaskRCNN and confidence masks at each p.")
+picking = pd.concat(picking_tables, ignore_index=True)
+picking_replicates = [pd.concat([r[i] for r in picking_reps], ignore_index=True) for i in range(ecfg.n_boot)]
+picking["paper_auc"] = [P.TABLE3["MaskRCNN" if "MaskRCNN" in m else "Confidence Mask"].get(
+    P.PAPER_DATASET.get(m.split(":")[0], ""), np.nan) for m in picking.method]
+for name in ("double_pick_pct", "pickable_area_fraction", "auc"):
+    vals_ = np.array([[r.set_index("method").loc[k, name] for k in picking.method] for r in picking_replicates])
+    picking[f"{name}_lo"], picking[f"{name}_hi"] = np.nanpercentile(vals_, 2.5, 0), np.nanpercentile(vals_, 97.5, 0)
+_ = tables.write_table(picking, run.tables, "table3_picking",
+                       caption=f"Double picks and pickable area (§V-D, first seed) and Table III's ROC AUC of scores "
+                               f"predicting IoU > 0.5, with 95 % paired bootstrap intervals over images "
+                               f"({ecfg.n_boot} replicates). paper_auc: Liu et al. Table III.")
+display(picking.round(3))
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+app = sweep[sweep.set == tcfg.sets[0]]
+conf_pts = app[app.method == "Confidence"]
+axes[0].plot(conf_pts.double_pick_pct, conf_pts.pickable_area_fraction, "o-", label="p-confidence mask")
+for r in conf_pts.itertuples():
+    axes[0].annotate(f"{r.p:g}", (r.double_pick_pct, r.pickable_area_fraction), fontsize=7)
+mr_pt = app[app.method == "MaskRCNN"].iloc[0]
+axes[0].plot([mr_pt.double_pick_pct], [mr_pt.pickable_area_fraction], "s", c="C3", label="MaskRCNN")
+axes[0].set(xlabel="double pick rate % (lower better)", ylabel="pickable area fraction (higher better)",
+            title=f"Fig. 5 — {tcfg.sets[0]}")
+axes[0].legend(fontsize=8)
+axes[1].plot(conf_pts.p, conf_pts["iop_above_0.95_pct"], "o-", label="confidence mask")
+axes[1].axhline(mr_pt["iop_above_0.95_pct"], c="C3", ls="--", label="MaskRCNN")
+axes[1].set(xlabel="p", ylabel="predictions with IoP > 0.95 (%)", title="Fig. 8 (right)")
+axes[1].legend(fontsize=8)
+display(Image(filename=str(figures.save_figure(fig, run.figures / "fig5_fig8_right.png"))))
+plt.close(fig)
+
+# %%
+ov_mr, ov_conf = points[tcfg.sets[0]]
+fig, ax = plt.subplots(figsize=(4.6, 3.4))
+ax.scatter(ov_mr.score, ov_mr.iou, s=6, alpha=0.5, label="MaskRCNN")
+ax.scatter(ov_conf.score, ov_conf.iou, s=6, alpha=0.5, label=f"confidence mask (p = {ecfg.p:g})")
+ax.set(xlabel="score of predicted mask", ylabel="IoU with closest ground truth", title=f"Fig. 8 (left) — {tcfg.sets[0]}")
+ax.legend(fontsize=8)
+display(Image(filename=str(figures.save_figure(fig, run.figures / "fig8_score_vs_iou.png"))))
+plt.close(fig)
+pv = claims.evaluate_claims(paths.root() / "src/robopercept/latentmrcnn/claims_picking.yaml", picking,
+                            picking_replicates)
+_ = tables.write_table(pv[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
+                           "share_held", "caveat"]], run.tables, "picking_claims",
+                       caption="latentmrcnn §V-D and appendix E claims against our double-pick / AUC table.")
+display(Markdown("\n".join(f"* **{r['id']}** — {claims.verdict_sentence(r)}" for _, r in pv.iterrows())))
+
+# %% [markdown]
+# ## Fig. 4 and Fig. 7: confidence masks as p grows, and what the samples look like
+#
+# Fig. 4: one validation image of the Apparel-like set, its confidence masks for several p. Fig. 7: the ground truth,
+# Mask R-CNN and four of the latent samples (first seed).
+
+# %%
+val = vals[tcfg.sets[0]]
+preds, samples = cache[tcfg.sets[0], 0]
+ps = [p for p in (0.5, 0.7, 0.9, 1.0) if p > 0]
+fig, axes = plt.subplots(ecfg.n_examples, 2 + len(ps), figsize=(2.6 * (2 + len(ps)), 2 * ecfg.n_examples),
+                         squeeze=False)
+for r in range(min(ecfg.n_examples, len(val))):
+    img = val.image(r)
+    axes[r, 0].imshow(img)
+    axes[r, 1].imshow(overlay(img, gts[tcfg.sets[0]][r]))
+    axes[r, 1].set_title("ground truth", fontsize=8)
+    for c, p in enumerate(ps):
+        m, _ = confidence_masks(samples[r], p, ecfg.min_score)
+        axes[r, 2 + c].imshow(overlay(img, m))
+        axes[r, 2 + c].set_title(f"p = {p:g}: {len(m)} masks", fontsize=8)
+for a in axes.ravel():
+    a.set_axis_off()
+display(Image(filename=str(figures.save_figure(fig, run.figures / "fig4_confidence_masks.png"))))
+plt.close(fig)
+n_show = min(4, ecfg.k)
+fig, axes = plt.subplots(ecfg.n_examples, 2 + n_show, figsize=(2.6 * (2 + n_show), 2 * ecfg.n_examples), squeeze=False)
+for r in range(min(ecfg.n_examples, len(val))):
+    img = val.image(r)
+    axes[r, 0].imshow(overlay(img, gts[tcfg.sets[0]][r]))
+    axes[r, 0].set_title("ground truth", fontsize=8)
+    axes[r, 1].imshow(overlay(img, preds["maskrcnn"][r][0][preds["maskrcnn"][r][1] > 0.5]))
+    axes[r, 1].set_title("MaskRCNN (score > 0.5)", fontsize=8)
+    for c in range(n_show):
+        m, sc = samples[r][c]
+        axes[r, 2 + c].imshow(overlay(img, m[sc > 0.5]))
+        axes[r, 2 + c].set_title(f"latent sample {c + 1}", fontsize=8)
+for a in axes.ravel():
+    a.set_axis_off()
+display(Image(filename=str(figures.save_figure(fig, run.figures / "fig7_samples.png"))))
+plt.close(fig)
+_ = run.write_metrics("table1", values={**{f"validation_images_{n}": len(v) for n, v in vals.items()}, "k": ecfg.k},
+                      tables={"table1": table[["method", *P.TABLE1_METRICS]].round(3),
+                              "picking": picking[["method", "double_pick_pct", "pickable_area_fraction", "auc"]].round(4)},
+                      claims=pd.concat([verdicts, pv])[["id", "verdict"]])

@@ -1,0 +1,127 @@
+"""§V-B/C Table I, §V-D Fig. 5 and appendix Table III / Fig. 8, assembled from per-(set, seed) predictions.
+
+Table I's cell for (set, mode, metric) is the mean over seeds of the metric on the validation images; its bootstrap
+replicates resample validation images (one resample shared by every mode and seed: comparisons are paired) and seeds
+(one resample shared by every mode: Mask R-CNN and Latent-MaskRCNN of one seed were trained as a pair). Row keys are
+``"<set>: <mode label>"`` so that one claims file covers every set.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import evaluate as E
+from . import metrics as M
+from .paper import PAPER_DATASET, TABLE1, TABLE1_METRICS
+
+
+def row_key(set_name: str, mode: str) -> str:
+    return f"{set_name}: {E.MODE_LABELS[mode]}"
+
+
+def table1(per_seed: dict[tuple[str, int], dict[str, dict[str, M.OverlapEval]]], n_boot: int,
+           seed: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """``per_seed[(set, k)][mode]`` = the three evaluators of one mode. Returns (table, replicates)."""
+    sets = sorted({s for s, _ in per_seed}, key=list(PAPER_DATASET).index)
+    rng = np.random.default_rng(seed)
+    rows, reps = [], [[] for _ in range(n_boot)]
+    for s in sets:
+        seeds = sorted(k for t, k in per_seed if t == s)
+        modes = list(per_seed[s, seeds[0]])
+        n_img = len(next(iter(per_seed[s, seeds[0]][modes[0]].values())).params.imgIds)
+        point = {(k, m): E.table_row(per_seed[s, k][m]) for k in seeds for m in modes}
+        draws = [(rng.integers(0, n_img, n_img), rng.integers(0, len(seeds), len(seeds))) for _ in range(n_boot)]
+        rep_scores = {(k, m): [{name: E.SCORES[name](E.resampled(ev, pos)) for name, ev in per_seed[s, k][m].items()}
+                               for pos, _ in draws] for k in seeds for m in modes}
+        paper = TABLE1.get(PAPER_DATASET.get(s, ""), {})
+        for m in modes:
+            label = E.MODE_LABELS[m]
+            row = {"method": row_key(s, m), "set": s, "mode": label, "seeds": len(seeds)}
+            for name in TABLE1_METRICS:
+                vals = [point[k, m][name] for k in seeds]
+                row[name] = float(np.mean(vals))
+                row[f"{name}_std"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
+            for j, name in enumerate(TABLE1_METRICS):
+                row[f"paper_{name}"] = paper[label][j] if label in paper else float("nan")
+            rows.append(row)
+            for r, (_, seed_pick) in enumerate(draws):
+                reps[r].append({"method": row_key(s, m), **{
+                    name: float(np.mean([rep_scores[seeds[i], m][r][name] for i in seed_pick]))
+                    for name in TABLE1_METRICS}})
+    table = pd.DataFrame(rows)
+    replicates = [pd.DataFrame(r) for r in reps]
+    for name in TABLE1_METRICS:
+        vals = np.array([[rep.set_index("method").loc[k, name] for k in table.method] for rep in replicates])
+        table[f"{name}_lo"] = np.percentile(vals, 2.5, axis=0) if n_boot else np.nan
+        table[f"{name}_hi"] = np.percentile(vals, 97.5, axis=0) if n_boot else np.nan
+    return table, replicates
+
+
+def best_overlaps(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[np.ndarray]) -> pd.DataFrame:
+    """Per predicted mask: its score, its best IoU with a ground-truth mask and its IoP with that mask."""
+    rows = []
+    for i, ((masks, scores), gt) in enumerate(zip(preds, gts)):
+        if len(masks) == 0:
+            continue
+        p = masks.reshape(len(masks), -1).astype(np.float32)
+        g = gt.reshape(len(gt), -1).astype(np.float32)
+        inter = p @ g.T if len(gt) else np.zeros((len(p), 0), np.float32)
+        area_p, area_g = p.sum(1), g.sum(1)
+        iou = inter / np.maximum(area_p[:, None] + area_g[None] - inter, 1) if len(gt) else inter
+        best = iou.argmax(1) if len(gt) else np.zeros(len(p), int)
+        for j in range(len(p)):
+            b = float(iou[j, best[j]]) if len(gt) else 0.0
+            iop = float(inter[j, best[j]] / max(area_p[j], 1)) if len(gt) else 0.0
+            rows.append({"image": i, "score": float(scores[j]), "iou": b, "iop": iop})
+    return pd.DataFrame(rows, columns=["image", "score", "iou", "iop"])
+
+
+def double_pick_point(preds, gts, radius: int) -> dict[str, float]:
+    """Fig. 5's point of one prediction set: the double-pick rate D/N (%) pooled over images, and the pickable-area
+    fraction (mean over images)."""
+    d = n = 0
+    fracs = []
+    for (masks, _), gt in zip(preds, gts):
+        di, ni = M.double_pick(masks, gt, radius)
+        d, n = d + di, n + ni
+        f = M.pickable_area_fraction(masks, gt)
+        if not np.isnan(f):
+            fracs.append(f)
+    return {"double_pick_pct": 100 * d / n if n else float("nan"), "circles_in_one_mask": n,
+            "pickable_area_fraction": float(np.mean(fracs)) if fracs else float("nan")}
+
+
+def picking_table(points: dict[str, dict], n_boot: int, seed: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Fig. 5 and Table III as one table: per row (e.g. ``"apparel: MaskRCNN"``, ``"apparel: Confidence p=0.9"``) the
+    double-pick rate (%), the pickable-area fraction and the ROC AUC of scores predicting IoU > 0.5, with paired
+    image-bootstrap replicates. ``points[row] = {"per_image": [(d, n, frac)], "overlaps": DataFrame}`` — every row
+    over the same images."""
+    rng = np.random.default_rng(seed)
+    keys = list(points)
+    n_img = len(points[keys[0]]["per_image"])
+    by_image = {}
+    for k in keys:
+        ov = points[k]["overlaps"]
+        by_image[k] = [(ov.score.to_numpy()[ov.image.to_numpy() == i], ov.iou.to_numpy()[ov.image.to_numpy() == i])
+                       for i in range(n_img)]
+
+    def row(key: str, idx: np.ndarray) -> dict:
+        per = [points[key]["per_image"][i] for i in idx]
+        d, n = sum(x[0] for x in per), sum(x[1] for x in per)
+        fr = [x[2] for x in per if not np.isnan(x[2])]
+        sc = np.concatenate([by_image[key][i][0] for i in idx])
+        io = np.concatenate([by_image[key][i][1] for i in idx])
+        return {"method": key, "double_pick_pct": 100 * d / n if n else float("nan"), "circles_in_one_mask": n,
+                "pickable_area_fraction": float(np.mean(fr)) if fr else float("nan"),
+                "auc": M.roc_auc(sc, io > 0.5) if len(sc) else float("nan"), "predictions": len(sc)}
+
+    every = np.arange(n_img)
+    table = pd.DataFrame([row(k, every) for k in keys])
+    replicates = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, n_img, n_img)
+        replicates.append(pd.DataFrame([row(k, idx) for k in keys]))
+    return table, replicates
