@@ -1,11 +1,12 @@
 # %% [markdown]
 # # latentmrcnn §V-A · The datasets: Apparel-5k-like bins, and a multi-category stand-in for COCO
 #
-# **The paper.** Latent-MaskRCNN is evaluated on COCO, Cityscapes and Apparel-5k, "a challenging dataset of 5k
-# images of apparel items in polybags" (4198 train / 463 validation images, one category) where "many similar
-# looking items [are] touching and overlapping". Its point is *ambiguity*: where one item ends and the next begins
-# is often a judgement call, and a segmentation model that must commit to one answer will sometimes merge two items
-# into one mask — for a picking robot, a double pick.
+# **The paper.** Latent-MaskRCNN is evaluated on COCO, Cityscapes and Apparel-5k: "We collected this dataset of
+# roughly 5000 images from a robot picking application. We use 4198 images in the training set and 463 in the
+# validation set. There is only one object category, but the images exhibit a lot of inherent ambiguity due to
+# complex occlusions, lighting, transparency, etc." (§V-A). The items are apparel in polybags (Fig. 1). The point is
+# *ambiguity*: where one item ends and the next begins is often a judgement call, and a segmentation model that must
+# commit to one answer will sometimes merge two items into one mask — for a picking robot, a double pick.
 #
 # **Here.** None of these datasets can be downloaded on this machine. `robopercept.latentmrcnn.scenes` builds their
 # simulated twins in COCO format, with the released Apparel-5k's annotation layout

@@ -22,7 +22,9 @@ sample is a query; in each sample, the mask with the largest overlap ``|q ∩ m|
 * matching at full resolution (the code average-pools masks 8x8 first, a speed-up for 800-px images).
 
 Greedy selection stops when the best candidate scores below ``min_score`` (0.1 in the authors' code) or no pixel
-is left.
+is left. After a pick, the picked pixels are removed from every mask, and later scores use the masks' *remaining*
+areas ``|m_j|`` — the authors' code does the same (already-claimed pixels are removed from all masks); the paper's
+formula does not say which area.
 
 **Union-NMS** (§IV-C, Algorithm 2): "We first sample multiple segmentations from the model, and run NMS on the
 predicted masks. It checks if any two masks m_i, m_j have IoU greater than some threshold, and then discards the
@@ -78,48 +80,64 @@ def n_required(p: float, k: int) -> int:
 
 def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
                      min_score: float = MIN_SCORE) -> tuple[np.ndarray, np.ndarray]:
-    """Algorithm 1: greedy p-confidence masks of one image from its ``k`` samples. Returns masks (m, H, W), scores (m,)."""
+    """Algorithm 1: greedy p-confidence masks of one image from its ``k`` samples. Returns masks (m, H, W), scores (m,).
+
+    The overlaps of every pair of masks are computed once (a sparse product: masks cover a few percent of an image)
+    and updated after each pick by subtracting what the picked pixels contributed; a candidate's intersection is
+    counted on its query's own pixels (``ĉ ⊆ q``). The result equals recomputing everything after every pick (a test
+    keeps that dense version as the reference).
+    """
+    from scipy import sparse
+
     k = len(samples)
     K = n_required(p, k)
     M, s, which, hw = _pool(samples)
     out_m, out_s = [], []
     if len(M) == 0:
         return np.zeros((0, *hw), bool), np.zeros(0)
-    rows = np.arange(len(M))
+    n = len(M)
+    rows = np.arange(n)
     by_sample = [np.flatnonzero(which == j) for j in range(k)]
+    S = sparse.csr_matrix(M, dtype=np.float32)
+    inter = (S @ S.T).toarray()  # |q ∩ m| for every pair, kept up to date
+    area = inter.diagonal().copy()
+    support = [np.flatnonzero(m) for m in M]  # each mask's own pixels (before any pick)
+    free = np.ones(M.shape[1], bool)  # pixels no confidence mask has taken yet
     while True:
-        Mf = M.astype(np.float32)
-        area = Mf.sum(1)
         alive = area > 0
         if not alive.any():
             break
-        inter = Mf @ Mf.T  # |q ∩ m| for every pair
         overlap = np.where(alive[:, None] & alive[None, :], inter / np.maximum(area[:, None], 1), -1.0)  # |q∩m|/|q|
-        best_ov = np.full((len(M), k), -1.0)
-        best_ix = np.zeros((len(M), k), int)
+        best_ov = np.full((n, k), -1.0)
+        best_ix = np.zeros((n, k), int)
         for j, cols in enumerate(by_sample):
             if len(cols):
                 a = overlap[:, cols].argmax(1)
                 best_ov[:, j], best_ix[:, j] = overlap[rows, cols[a]], cols[a]
-        own = which
-        best_ix[rows, own], best_ov[rows, own] = rows, np.where(alive, 2.0, -1.0)  # a query is its own sample's match
+        best_ix[rows, which], best_ov[rows, which] = rows, np.where(alive, 2.0, -1.0)  # a query is its own match
         chosen = np.argsort(-best_ov, axis=1, kind="stable")[:, :K]  # the K samples with the best matches
         ok = alive & (np.take_along_axis(best_ov, chosen, 1) > 0).all(1)
-        best, best_c, best_score = -1.0, None, 0.0
+        best, best_pix, best_score = -1.0, None, 0.0
         for q in np.flatnonzero(ok):
             members = best_ix[q, chosen[q]]
-            c = np.logical_and.reduce(M[members], axis=0)  # ĉ_p = ∩_{m_j ∈ I} m_j
-            size = int(c.sum())
+            sup = support[q]
+            inside = free[sup] & M[members][:, sup].all(0)  # ĉ_p = ∩_{m_j ∈ I} m_j, on q's pixels (ĉ ⊆ q)
+            size = int(inside.sum())
             if size == 0:
                 continue
             score = float(np.mean(s[members] * size / area[members]))  # s_c = 1/|I| Σ s_j |c ∩ m_j| / |c ∪ m_j|
             if score > best:
-                best, best_c, best_score = score, c, score
-        if best_c is None or best_score < min_score:
+                best, best_pix, best_score = score, sup[inside], score
+        if best_pix is None or best_score < min_score:
             break
-        out_m.append(best_c.reshape(hw))
+        c = np.zeros(M.shape[1], bool)
+        c[best_pix] = True
+        out_m.append(c.reshape(hw))
         out_s.append(best_score)
-        M = M & ~best_c[None]  # exclude the pixels of the confidence masks predicted so far
+        taken = M[:, best_pix].astype(np.float32)  # every mask's share of the picked pixels (all were free)
+        inter -= taken @ taken.T  # exclude the pixels of the confidence masks predicted so far
+        area = inter.diagonal().copy()
+        free[best_pix] = False
     if not out_m:
         return np.zeros((0, *hw), bool), np.zeros(0)
     return np.stack(out_m), np.asarray(out_s)

@@ -95,12 +95,13 @@ class LatentEvalConfig(Validated):
     """``latentmrcnn_eval``: Table I, Fig. 4/5/7/8 and Table III on the validation images (§V, appendix)."""
 
     _where: typing.ClassVar[str] = "latentmrcnn_eval"
-    k: int = 8  # prior samples per image (authors' benchmarks: Apparel 16, COCO 10, Cityscapes 8)
+    k: int = 10  # prior samples per image (authors' benchmarks: Apparel 16, COCO 10, Cityscapes 8)
     p: float = 0.9  # Table I's confidence level (§V-B)
     p_sweep: list[float] = dataclasses.field(default_factory=lambda: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
     nms_iou: float = 0.5  # Union-NMS threshold (authors' default)
     min_score: float = 0.1  # confidence-mask greedy stop (authors' code)
     gripper_radius_px: int = 4  # §V-D's gripper circle, in pixels at our resolution (the paper does not give its own)
+    pick_score_thresh: float = 0.5  # Mask R-CNN detections a robot picks from (Fig. 5's MaskRCNN point)
     n_val: int = 0  # validation images evaluated per set (0: all)
     n_boot: int = 200  # paired bootstrap replicates (images x seeds)
     n_examples: int = 2
@@ -113,6 +114,7 @@ class LatentEvalConfig(Validated):
         require(0 <= self.nms_iou <= 1, "nms_iou", "must be in [0, 1]")
         require(self.min_score >= 0, "min_score", "must be >= 0")
         require(self.gripper_radius_px >= 0, "gripper_radius_px", "must be >= 0")
+        require(0 <= self.pick_score_thresh < 1, "pick_score_thresh", "must be in [0, 1)")
         require(self.n_val >= 0, "n_val", "must be >= 0 (0: every validation image)")
         require(self.n_boot >= 10, "n_boot", "must be >= 10")
         require(self.n_examples >= 1, "n_examples", "must be >= 1")

@@ -1,8 +1,10 @@
 """§III and appendix Fig. 6: Latent-MaskRCNN, built on torchvision's Mask R-CNN (a subclass, not a fork).
 
-"We introduce a latent variable z into MaskRCNN ... z ∈ R^64 is tiled and concatenated onto every level of the FPN
-feature maps, and then projected back to the original number of channels, before the region proposal network." The
-RPN, the box head and the mask head all see ``z``; the posterior encoder and the prior read the unmodified FPN maps.
+"In the decoder (Figure 6 (a)), we tile the latent codes across the spatial dimensions of the image and concatenate
+them with the feature maps coming out of the FPN. Then we use a few convolutional layers to project the combined
+feature maps back down to their original channel dimensionality." (appendix A; ``z ∈ R^64``, "d = 64 was a reasonable
+choice that worked for all datasets"). The RPN, the box head and the mask head all see ``z``; the posterior encoder
+and the prior read the unmodified FPN maps.
 Facts taken from the authors' code are cited to docs/reference/latentmrcnn_reference_code.md (§ numbers there).
 
 * **Injection** (:class:`LatentInjection`): per FPN level (p2–p6, all five, §1) ``f' = Conv1x1([f, tile(z)])``. The

@@ -1,7 +1,8 @@
 """§V-A datasets from the simulated world, in COCO format: Apparel-5k-like bins and a multi-category stand-in for COCO.
 
-**Apparel-5k** (the paper: "a challenging dataset of 5k images of apparel items in polybags [...] many similar
-looking items that are touching and overlapping"; 4198 train / 463 val images, one category). Ours: bins of flat,
+**Apparel-5k** (the paper, §V-A: "We collected this dataset of roughly 5000 images from a robot picking application.
+[...] There is only one object category, but the images exhibit a lot of inherent ambiguity due to complex occlusions,
+lighting, transparency, etc."; 4198 train / 463 val images; Fig. 1 shows polybagged apparel in totes). Ours: bins of flat,
 thin items (0.8–1.5 cm thick, 10–20 cm wide) in glossy polybags, dropped into the world's tote so that they lie
 overlapping and touching. What makes the paper's set ambiguous is built in on purpose:
 

@@ -53,10 +53,15 @@ def train_settings(cfg: LatentTrainConfig, seed: int):
 
 
 def training_set(datasets_dir: Path, set_name: str, split: str = "train"):
+    """A set's split, class-agnostic: every model here predicts masks of "an object". Apparel-5k has one category
+    anyway; on the catalog stand-in for COCO, category labels would only add cross-class duplicates (torchvision's
+    per-class NMS) to a class-agnostic evaluation, and the paper's confidence masks and Union-NMS produce masks, not
+    labels. Category confusion (Fig. 7, row 2) is therefore not tested here."""
     from .data import InstanceSet
 
     root = Path(datasets_dir) / f"latentmrcnn_{set_name}"
-    return InstanceSet(root / "annotations" / f"instances_{split}.json", root, stage="latentmrcnn_data")
+    return InstanceSet(root / "annotations" / f"instances_{split}.json", root, class_agnostic=True,
+                       stage="latentmrcnn_data")
 
 
 def build(model: str, settings):

@@ -75,7 +75,9 @@ def train(model: torch.nn.Module, ds: InstanceSet, s: TrainSettings, live=None) 
         kl = losses.pop("loss_kl", None)
         beta = s.beta_at(step)
         detection = sum(losses.values())
-        total = detection + beta * kl if kl is not None else detection  # loss (3): L_M + β·KL
+        # loss (3): L_M + β·KL (the KL is left out of the graph while β = 0: it has no weight, and an early inf cannot
+        # turn the gradients into NaN)
+        total = detection + beta * kl if kl is not None and beta > 0 else detection
         opt.zero_grad()
         total.backward()
         opt.step()

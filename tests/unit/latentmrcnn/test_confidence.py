@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from robopercept.latentmrcnn.confidence import confidence_masks, n_required, union_nms
+from typing import Sequence
+
+from robopercept.latentmrcnn.confidence import MIN_SCORE, PAPER_P, Sample, _pool, confidence_masks, n_required, union_nms
 
 H, W = 20, 30
 
@@ -93,3 +95,78 @@ def test_union_nms_unions_what_it_suppresses_and_suppressed_masks_suppress_nothi
 def test_samples_of_different_sizes_are_refused():
     with pytest.raises(ValueError, match="image size"):
         union_nms([sample((rect(0, 2, 0, 2), 0.5)), (np.zeros((1, 5, 5), bool), np.ones(1))])
+
+
+# The first implementation (dense, recomputing every overlap after each pick), kept as the reference the incremental one
+# must reproduce exactly.
+def _reference_confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
+                     min_score: float = MIN_SCORE) -> tuple[np.ndarray, np.ndarray]:
+    """Algorithm 1: greedy p-confidence masks of one image from its ``k`` samples. Returns masks (m, H, W), scores (m,)."""
+    k = len(samples)
+    K = n_required(p, k)
+    M, s, which, hw = _pool(samples)
+    out_m, out_s = [], []
+    if len(M) == 0:
+        return np.zeros((0, *hw), bool), np.zeros(0)
+    rows = np.arange(len(M))
+    by_sample = [np.flatnonzero(which == j) for j in range(k)]
+    while True:
+        Mf = M.astype(np.float32)
+        area = Mf.sum(1)
+        alive = area > 0
+        if not alive.any():
+            break
+        inter = Mf @ Mf.T  # |q ∩ m| for every pair
+        overlap = np.where(alive[:, None] & alive[None, :], inter / np.maximum(area[:, None], 1), -1.0)  # |q∩m|/|q|
+        best_ov = np.full((len(M), k), -1.0)
+        best_ix = np.zeros((len(M), k), int)
+        for j, cols in enumerate(by_sample):
+            if len(cols):
+                a = overlap[:, cols].argmax(1)
+                best_ov[:, j], best_ix[:, j] = overlap[rows, cols[a]], cols[a]
+        own = which
+        best_ix[rows, own], best_ov[rows, own] = rows, np.where(alive, 2.0, -1.0)  # a query is its own sample's match
+        chosen = np.argsort(-best_ov, axis=1, kind="stable")[:, :K]  # the K samples with the best matches
+        ok = alive & (np.take_along_axis(best_ov, chosen, 1) > 0).all(1)
+        best, best_c, best_score = -1.0, None, 0.0
+        for q in np.flatnonzero(ok):
+            members = best_ix[q, chosen[q]]
+            c = np.logical_and.reduce(M[members], axis=0)  # ĉ_p = ∩_{m_j ∈ I} m_j
+            size = int(c.sum())
+            if size == 0:
+                continue
+            score = float(np.mean(s[members] * size / area[members]))  # s_c = 1/|I| Σ s_j |c ∩ m_j| / |c ∪ m_j|
+            if score > best:
+                best, best_c, best_score = score, c, score
+        if best_c is None or best_score < min_score:
+            break
+        out_m.append(best_c.reshape(hw))
+        out_s.append(best_score)
+        M = M & ~best_c[None]  # exclude the pixels of the confidence masks predicted so far
+    if not out_m:
+        return np.zeros((0, *hw), bool), np.zeros(0)
+    return np.stack(out_m), np.asarray(out_s)
+
+
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_incremental_algorithm_equals_the_dense_reference(seed):
+    rng = np.random.default_rng(seed)
+    objs = [rect(int(y), int(y) + int(rng.integers(4, 9)), int(x), int(x) + int(rng.integers(4, 12)))
+            for y, x in zip(rng.integers(0, H - 8, 6), rng.integers(0, W - 12, 6))]
+    samples = []
+    for _ in range(6):
+        ms, ss = [], []
+        for o in objs:
+            if rng.random() < 0.8:  # an object is sometimes missing from a sample
+                ms.append(np.roll(o, (int(rng.integers(-1, 2)), int(rng.integers(-2, 3))), axis=(0, 1)))
+                ss.append(rng.uniform(0.05, 1))
+        if rng.random() < 0.5:  # a merged pair, as an under-segmenting sample would predict
+            ms.append(objs[0] | objs[1])
+            ss.append(rng.uniform(0.05, 1))
+        samples.append((np.stack(ms) if ms else np.zeros((0, H, W), bool), np.asarray(ss)))
+    for p in (0.3, 0.5, 0.9, 1.0):
+        a_m, a_s = confidence_masks(samples, p)
+        b_m, b_s = _reference_confidence_masks(samples, p)
+        assert np.array_equal(a_m, b_m) and np.allclose(a_s, b_s)

@@ -68,3 +68,15 @@ def test_every_mode_predicts_masks_of_the_image_size(tmp_path):
         assert masks.shape[1:] == (H, W) and len(masks) == len(scores)
     with pytest.raises(ValueError, match="unknown inference mode"):
         E.predict(model, ds, "mean", s)
+
+
+def test_benchmark_command_runs_on_the_smoke_profile(tmp_path, capsys):
+    import json
+
+    from robopercept.latentmrcnn.benchmark import main
+
+    assert main(["--profile", "smoke", "--k", "2", "--images", "1", "--json", str(tmp_path / "b.json")]) == 0
+    r = json.loads((tmp_path / "b.json").read_text())
+    assert r["k"] == 2 and r["maskrcnn_ms"] > 0 and r["latent_2_samples_ms"] > 0
+    with pytest.raises(SystemExit):
+        main(["--k", "0"])
