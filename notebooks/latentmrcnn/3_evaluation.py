@@ -33,7 +33,6 @@ from matplotlib import pyplot as plt
 
 from robopercept import paths
 from robopercept.latentmrcnn import evaluate as E
-from robopercept.latentmrcnn import metrics as M
 from robopercept.latentmrcnn import paper as P
 from robopercept.latentmrcnn import table1 as T1
 from robopercept.latentmrcnn.confidence import confidence_masks
@@ -117,23 +116,19 @@ for set_name in tcfg.sets:
     gt = gts[set_name]
     # the robot picks from Mask R-CNN's detections above pick_score_thresh; the AUC uses every detection it outputs
     picked = [(m[sc > ecfg.pick_score_thresh], sc[sc > ecfg.pick_score_thresh]) for m, sc in preds["maskrcnn"]]
-    mr = T1.double_pick_point(picked, gt, ecfg.gripper_radius_px)
+    per_mr = T1.per_image_picks(picked, gt, ecfg.gripper_radius_px)
     ov_mr = T1.best_overlaps(preds["maskrcnn"], gt)
-    sweep.append({"set": set_name, "method": "MaskRCNN", "p": np.nan, **mr,
+    sweep.append({"set": set_name, "method": "MaskRCNN", "p": np.nan, **T1.pooled_picks(per_mr),
                   "iop_above_0.95_pct": 100 * float((ov_mr.iop > 0.95).mean()) if len(ov_mr) else np.nan})
-    pts = {f"{set_name}: MaskRCNN": {"per_image": [(*M.double_pick(m, g, ecfg.gripper_radius_px),
-                                                    M.pickable_area_fraction(m, g))
-                                                   for (m, _), g in zip(picked, gt)], "overlaps": ov_mr}}
+    pts = {f"{set_name}: MaskRCNN": {"per_image": per_mr, "overlaps": ov_mr}}
     for p in sorted(set(ecfg.p_sweep) | {ecfg.p}):
         conf = [confidence_masks(smp, p, ecfg.min_score) for smp in samples]
         ov = T1.best_overlaps(conf, gt)
-        sweep.append({"set": set_name, "method": "Confidence", "p": p,
-                      **T1.double_pick_point(conf, gt, ecfg.gripper_radius_px),
+        per_conf = T1.per_image_picks(conf, gt, ecfg.gripper_radius_px)
+        sweep.append({"set": set_name, "method": "Confidence", "p": p, **T1.pooled_picks(per_conf),
                       "iop_above_0.95_pct": 100 * float((ov.iop > 0.95).mean()) if len(ov) else np.nan})
         if p == ecfg.p:
-            pts[f"{set_name}: Confidence mask"] = {
-                "per_image": [(*M.double_pick(m, g, ecfg.gripper_radius_px), M.pickable_area_fraction(m, g))
-                              for (m, _), g in zip(conf, gt)], "overlaps": ov}
+            pts[f"{set_name}: Confidence mask"] = {"per_image": per_conf, "overlaps": ov}
             points[set_name] = (ov_mr, ov)
     t, reps = T1.picking_table(pts, ecfg.n_boot, derive_seed(run.seed, "latentmrcnn_picking_bootstrap", set_name))
     picking_tables.append(t)
@@ -147,9 +142,6 @@ picking = pd.concat(picking_tables, ignore_index=True)
 picking_replicates = [pd.concat([r[i] for r in picking_reps], ignore_index=True) for i in range(ecfg.n_boot)]
 picking["paper_auc"] = [P.TABLE3["MaskRCNN" if "MaskRCNN" in m else "Confidence Mask"].get(
     P.PAPER_DATASET.get(m.split(":")[0], ""), np.nan) for m in picking.method]
-for name in ("double_pick_pct", "pickable_area_fraction", "auc"):
-    vals_ = np.array([[r.set_index("method").loc[k, name] for k in picking.method] for r in picking_replicates])
-    picking[f"{name}_lo"], picking[f"{name}_hi"] = np.nanpercentile(vals_, 2.5, 0), np.nanpercentile(vals_, 97.5, 0)
 _ = tables.write_table(picking, run.tables, "table3_picking",
                        caption=f"Double picks and pickable area (§V-D, first seed) and Table III's ROC AUC of scores "
                                f"predicting IoU > 0.5, with 95 % paired bootstrap intervals over images "

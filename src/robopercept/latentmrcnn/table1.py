@@ -53,10 +53,7 @@ def table1(per_seed: dict[tuple[str, int], dict[str, dict[str, M.OverlapEval]]],
                     for name in TABLE1_METRICS}})
     table = pd.DataFrame(rows)
     replicates = [pd.DataFrame(r) for r in reps]
-    for name in TABLE1_METRICS:
-        vals = np.array([[rep.set_index("method").loc[k, name] for k in table.method] for rep in replicates])
-        table[f"{name}_lo"] = np.percentile(vals, 2.5, axis=0) if n_boot else np.nan
-        table[f"{name}_hi"] = np.percentile(vals, 97.5, axis=0) if n_boot else np.nan
+    add_intervals(table, replicates, TABLE1_METRICS)
     return table, replicates
 
 
@@ -79,25 +76,36 @@ def best_overlaps(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[
     return pd.DataFrame(rows, columns=["image", "score", "iou", "iop"])
 
 
-def double_pick_point(preds, gts, radius: int) -> dict[str, float]:
-    """Fig. 5's point of one prediction set: the double-pick rate D/N (%) pooled over images, and the pickable-area
-    fraction (mean over images)."""
-    d = n = 0
-    fracs = []
-    for (masks, _), gt in zip(preds, gts):
-        di, ni = M.double_pick(masks, gt, radius)
-        d, n = d + di, n + ni
-        f = M.pickable_area_fraction(masks, gt)
-        if not np.isnan(f):
-            fracs.append(f)
+def per_image_picks(preds, gts, radius: int) -> list[tuple[int, int, float]]:
+    """Per image of one prediction set: (D, N) of :func:`metrics.double_pick` and the pickable-area fraction."""
+    return [(*M.double_pick(m, g, radius), M.pickable_area_fraction(m, g)) for (m, _), g in zip(preds, gts)]
+
+
+def pooled_picks(per_image: Sequence[tuple[int, int, float]]) -> dict[str, float]:
+    """Fig. 5's point: the double-pick rate D/N (%) pooled over images, and the pickable-area fraction (mean over
+    the images that have ground truth)."""
+    d, n = sum(x[0] for x in per_image), sum(x[1] for x in per_image)
+    fr = [x[2] for x in per_image if not np.isnan(x[2])]
     return {"double_pick_pct": 100 * d / n if n else float("nan"), "circles_in_one_mask": n,
-            "pickable_area_fraction": float(np.mean(fracs)) if fracs else float("nan")}
+            "pickable_area_fraction": float(np.mean(fr)) if fr else float("nan")}
+
+
+def add_intervals(table: pd.DataFrame, replicates: list[pd.DataFrame], columns: Sequence[str],
+                  ignore_nan: bool = False) -> None:
+    """``<column>_lo`` / ``_hi``: the 95 % percentile interval of each row's value over the replicates (in place)."""
+    pct = np.nanpercentile if ignore_nan else np.percentile
+    for name in columns:
+        if not replicates:
+            table[f"{name}_lo"] = table[f"{name}_hi"] = np.nan
+            continue
+        vals = np.array([[rep.set_index("method").loc[k, name] for k in table.method] for rep in replicates])
+        table[f"{name}_lo"], table[f"{name}_hi"] = pct(vals, 2.5, axis=0), pct(vals, 97.5, axis=0)
 
 
 def picking_table(points: dict[str, dict], n_boot: int, seed: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Fig. 5 and Table III as one table: per row (e.g. ``"apparel: MaskRCNN"``, ``"apparel: Confidence p=0.9"``) the
     double-pick rate (%), the pickable-area fraction and the ROC AUC of scores predicting IoU > 0.5, with paired
-    image-bootstrap replicates. ``points[row] = {"per_image": [(d, n, frac)], "overlaps": DataFrame}`` — every row
+    image-bootstrap replicates and their 95 % intervals. ``points[row] = {"per_image": [(d, n, frac)], "overlaps": DataFrame}`` — every row
     over the same images."""
     rng = np.random.default_rng(seed)
     keys = list(points)
@@ -109,13 +117,9 @@ def picking_table(points: dict[str, dict], n_boot: int, seed: int) -> tuple[pd.D
                        for i in range(n_img)]
 
     def row(key: str, idx: np.ndarray) -> dict:
-        per = [points[key]["per_image"][i] for i in idx]
-        d, n = sum(x[0] for x in per), sum(x[1] for x in per)
-        fr = [x[2] for x in per if not np.isnan(x[2])]
         sc = np.concatenate([by_image[key][i][0] for i in idx])
         io = np.concatenate([by_image[key][i][1] for i in idx])
-        return {"method": key, "double_pick_pct": 100 * d / n if n else float("nan"), "circles_in_one_mask": n,
-                "pickable_area_fraction": float(np.mean(fr)) if fr else float("nan"),
+        return {"method": key, **pooled_picks([points[key]["per_image"][i] for i in idx]),
                 "auc": M.roc_auc(sc, io > 0.5) if len(sc) else float("nan"), "predictions": len(sc)}
 
     every = np.arange(n_img)
@@ -124,4 +128,5 @@ def picking_table(points: dict[str, dict], n_boot: int, seed: int) -> tuple[pd.D
     for _ in range(n_boot):
         idx = rng.integers(0, n_img, n_img)
         replicates.append(pd.DataFrame([row(k, idx) for k in keys]))
+    add_intervals(table, replicates, ("double_pick_pct", "pickable_area_fraction", "auc"), ignore_nan=True)
     return table, replicates
