@@ -90,9 +90,9 @@ def mlgsl_pipeline(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def latentmrcnn_pipeline(tmp_path_factory):
-    """The latentmrcnn stages built so far on the smoke profile, into one temporary folder."""
+    """The latentmrcnn stages on the smoke profile, into one temporary folder."""
     return _pipeline(tmp_path_factory, "latentmrcnn", ("pretrained_backbone", "latentmrcnn_data", "latentmrcnn_train",
-                                                         "latentmrcnn_table1"))
+                                                         "latentmrcnn_table1", "latentmrcnn_table2"))
 
 
 def read_metrics(path: Path, *, paper: str, stage: str) -> dict:

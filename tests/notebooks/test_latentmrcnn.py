@@ -54,3 +54,22 @@ def test_table1_stage_writes_every_table_figure_and_claim(latentmrcnn_pipeline):
     assert len(m["claims"]["verdicts"]) == 7
     for fig in ("fig5_fig8_right", "fig8_score_vs_iou", "fig4_confidence_masks", "fig7_samples"):
         assert (out / f"reports/figures/latentmrcnn/{fig}.png").exists()
+
+
+def test_table2_robot_stage_writes_the_table_with_oracle_paper_columns_and_claims(latentmrcnn_pipeline):
+    from robopercept.latentmrcnn import robot as R
+
+    out = latentmrcnn_pipeline
+    t = pd.read_csv(out / "reports/tables/latentmrcnn/table2.csv")
+    assert list(t.method) == list(R.METHODS)  # MaskRCNN, the confidence masks, and the oracle row
+    assert (t.picks == 4).all() and t.double_pick_pct.between(0, 100).all()
+    assert (t.double_sealed_on_two + t.double_dragged_along == t.double_picks).all()
+    assert t.set_index("method").loc["MaskRCNN", "paper_double_pick_pct"] == 4.40
+    assert t.set_index("method").loc[R.ORACLE, "double_sealed_on_two"] == 0  # ground truth never spans two items
+    assert t[[f"n_{k}" for k in R.OUTCOMES]].sum(axis=1).eq(t.picks).all()
+    c = pd.read_csv(out / "reports/tables/latentmrcnn/table2_claims.csv")
+    assert len(c) == 2 and set(c.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    m = read_metrics(out / "reports/metrics/latentmrcnn/table2.json", paper="latentmrcnn", stage="latentmrcnn_table2")
+    assert m["values"]["picks_per_method"] == 4 and len(m["claims"]["verdicts"]) == 2
+    for fig in ("table2_outcomes", "table2_double_picks"):
+        assert (out / f"reports/figures/latentmrcnn/{fig}.png").exists()

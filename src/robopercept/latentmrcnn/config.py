@@ -120,5 +120,45 @@ class LatentEvalConfig(Validated):
         require(self.n_examples >= 1, "n_examples", "must be >= 1")
 
 
+@dataclasses.dataclass(frozen=True)
+class LatentRobotConfig(Validated):
+    """``latentmrcnn_robot``: §V-E Table II as a simulated apparel-picking robot with a 9-cup suction gripper."""
+
+    _where: typing.ClassVar[str] = "latentmrcnn_robot"
+    n_trials: int = 500  # paper: "several hundred grasps" per model
+    trials_per_shard: int = 25
+    cup_rows: int = 3  # the paper's 9-cup gripper; its layout is not given: a 3 x 3 grid
+    cup_cols: int = 3
+    cup_spacing_m: float = 0.025
+    cup_radius_m: float = 0.009
+    min_sealed_cups: int = 1
+    seal_flatness_tol_m: float = 0.004
+    seal_max_angle_deg: float = 35.0
+    cup_force_n: float = 2.0
+    lift_height_m: float = 0.15
+    max_masks: int = 10
+    n_centres: int = 5
+    n_angles: int = 6
+    inside_fraction: float = 0.9
+    n_boot: int = 1000
+    n_examples: int = 3
+    workers: int = 2
+
+    def check(self) -> None:
+        for name in ("n_trials", "trials_per_shard", "cup_rows", "cup_cols", "min_sealed_cups", "max_masks",
+                     "n_centres", "n_angles", "n_examples", "workers"):
+            require(getattr(self, name) >= 1, name, "must be >= 1")
+        require(self.min_sealed_cups <= self.cup_rows * self.cup_cols, "min_sealed_cups",
+                "must be <= cup_rows * cup_cols")
+        require(0 < self.cup_radius_m <= self.cup_spacing_m / 2, "cup_radius_m",
+                "must be in (0, cup_spacing_m / 2] (cups would overlap)")
+        require(self.seal_flatness_tol_m > 0, "seal_flatness_tol_m", "must be > 0")
+        require(0 < self.seal_max_angle_deg <= 90, "seal_max_angle_deg", "must be in (0, 90]")
+        require(self.cup_force_n > 0, "cup_force_n", "must be > 0")
+        require(self.lift_height_m > 0, "lift_height_m", "must be > 0")
+        require(0 < self.inside_fraction <= 1, "inside_fraction", "must be in (0, 1]")
+        require(self.n_boot >= 10, "n_boot", "must be >= 10")
+
+
 SECTIONS = {"latentmrcnn_data": LatentDataConfig, "latentmrcnn_train": LatentTrainConfig,
-            "latentmrcnn_eval": LatentEvalConfig}
+            "latentmrcnn_eval": LatentEvalConfig, "latentmrcnn_robot": LatentRobotConfig}

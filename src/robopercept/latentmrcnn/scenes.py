@@ -112,7 +112,17 @@ def plan_shards(name: str, split: str, n: int, cfg: LatentDataConfig, seed: int)
             for k, start in enumerate(range(0, n, cfg.shard_size))]
 
 
-def _render(scene: BinScene, camera: BinCamera, rng: np.random.Generator, cfg: LatentDataConfig):
+def apparel_bin(pool: list[CatalogObject], cfg: LatentDataConfig, rng: np.random.Generator) -> list[CatalogObject]:
+    """The items of one Apparel-like bin: ``min_items..max_items`` items of ``families_per_bin`` families of ``pool``
+    (:func:`apparel_catalog`'s items, three sizes per family)."""
+    fams = rng.choice(cfg.families_per_split, size=cfg.families_per_bin, replace=False)
+    n = int(rng.integers(cfg.min_items, cfg.max_items + 1))
+    return [pool[3 * int(rng.choice(fams)) + int(rng.integers(3))] for _ in range(n)]
+
+
+def render_view(scene: BinScene, camera: BinCamera, rng: np.random.Generator, cfg: LatentDataConfig):
+    """The camera's view of the settled bin: the clean frame (depth, instance ids) and the observed RGB (glossy
+    highlights, sensor noise)."""
     frame = scene.render(initial_lighting(rng))
     gloss = gloss_map(frame.ids, {k: pl.obj.gloss for k, pl in scene.placed.items()})
     rgb, _ = observe(frame, camera, gloss, rng, specular_strength=cfg.specular_strength,
@@ -138,14 +148,12 @@ def set_shard(shard: Shard, folder: Path, *, name: str, cfg: LatentDataConfig, d
             for i in range(shard.count):
                 scene.clear()
                 if name == APPAREL:
-                    fams = rng.choice(cfg.families_per_split, size=cfg.families_per_bin, replace=False)
-                    n = int(rng.integers(cfg.min_items, cfg.max_items + 1))
-                    objs = [pool[3 * int(rng.choice(fams)) + int(rng.integers(3))] for _ in range(n)]
+                    objs = apparel_bin(pool, cfg, rng)
                 else:
                     n = int(rng.integers(cfg.min_catalog_objects, cfg.max_catalog_objects + 1))
                     objs = [pool[k] for k in rng.choice(len(pool), size=n)]
                 scene.drop(objs, rng, cfg.settle_steps)
-                frame, rgb = _render(scene, camera, rng, cfg)
+                frame, rgb = render_view(scene, camera, rng, cfg)
                 fn = f"{shard.get('first') + i:06d}.png"
                 write_png(folder / "images" / fn, rgb)
                 image_id = writer.add_image(fn, cfg.height, cfg.width)
