@@ -95,6 +95,13 @@ def latentmrcnn_pipeline(tmp_path_factory):
                                                          "latentmrcnn_table1", "latentmrcnn_table2"))
 
 
+@pytest.fixture(scope="session")
+def fastseg_pipeline(tmp_path_factory):
+    """The fastseg stages on the smoke profile, into one temporary folder."""
+    return _pipeline(tmp_path_factory, "fastseg", ("fastseg_data", "fastseg_superpixels", "fastseg_train",
+                                                     "fastseg_eval"))
+
+
 def read_metrics(path: Path, *, paper: str, stage: str) -> dict:
     """A stage's metrics file, checked against the one shape every paper writes
     (robopercept.reporting.tables.metrics_document)."""

@@ -117,3 +117,20 @@ def test_reader_refuses_an_empty_or_missing_split(tmp_path):
     (tmp_path / "leftImg8bit" / "train" / "simtown").mkdir(parents=True)
     with pytest.raises(C.CityscapesFormatError, match="empty split"):
         C.CityscapesSet(tmp_path, "train")
+
+
+def test_bootstrap_replicates_reuse_the_evaluators_matches(written, tmp_path):
+    from robopercept.common.cityscapes_eval import ap_from_matches, match_instances
+
+    root, _ = written
+    ds = C.CityscapesSet(root, "val")
+    preds = []
+    for n, f in enumerate(ds):
+        masks, lab = f.instance_masks()
+        preds.append((masks, lab, np.ones(len(lab))) if n else (masks[:0], lab[:0], np.ones(0)))  # image 0: nothing
+    matches, args = match_instances(ds, preds, tmp_path / "m")
+    whole = ap_from_matches(matches, args)
+    keys = list(matches)
+    assert ap_from_matches(matches, args, keys[1:] * 2)["AP"] == pytest.approx(100)  # only the perfect images
+    assert ap_from_matches(matches, args, [keys[0]] * 3)["AP50"] == 0  # only the image with no prediction
+    assert 0 < whole["AP"] < 100

@@ -60,11 +60,10 @@ def write_predictions(folder: Path, names: Sequence[str],
     return out
 
 
-def evaluate_instances(gt: CityscapesSet, predictions: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                       workdir: str | Path, *, min_region_px: int | None = None) -> dict:
-    """AP (IoU 0.5:0.95) and AP@50 over the eight classes, and per class, in percent, from the official evaluator.
-    ``predictions`` are per image of ``gt`` (its order). Classes without ground truth are NaN (the evaluator's
-    ``nanmean`` leaves them out of the averages)."""
+def match_instances(gt: CityscapesSet, predictions: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                    workdir: str | Path, *, min_region_px: int | None = None) -> tuple[dict, object]:
+    """Write the predictions and run the evaluator's matching; returns (its per-image matches, its settings), which
+    :func:`ap_from_matches` accumulates — once, or per bootstrap replicate without matching again."""
     from cityscapesscripts.evaluation import evalInstanceLevelSemanticLabeling as E
 
     if len(predictions) != len(gt):
@@ -91,10 +90,33 @@ def evaluate_instances(gt: CityscapesSet, predictions: Sequence[tuple[np.ndarray
     try:
         os.chdir(work)
         with contextlib.redirect_stdout(io.StringIO()):
-            res = E.evaluateImgLists([str(t) for t in txts], gt_files, args)
+            E.setInstanceLabels(args)
+            gt_instances = E.getGtInstances(gt_files, args)
+            matches = E.matchGtWithPreds([str(t) for t in txts], gt_files, gt_instances, args)
     finally:
         os.chdir(cwd)
-    avg = res["averages"]
+    return {str(Path(f).name): matches[os.path.abspath(f)] for f in gt_files}, args
+
+
+def ap_from_matches(matches: dict, args, keys: Sequence[str] | None = None) -> dict:
+    """AP and AP@50 (percent, overall and per class) from the evaluator's matches of the images ``keys`` (default:
+    all; repeats allowed — a bootstrap replicate)."""
+    from cityscapesscripts.evaluation import evalInstanceLevelSemanticLabeling as E
+
+    keys = list(matches) if keys is None else list(keys)
+    picked = {f"{k}#{j}": matches[k] for j, k in enumerate(keys)}
+    with contextlib.redirect_stdout(io.StringIO()):
+        aps = E.evaluateMatches(picked, args)
+        avg = E.computeAverages(aps, args)
     return {"AP": 100 * float(avg["allAp"]), "AP50": 100 * float(avg["allAp50%"]),
             "per_class": {c: {"AP": 100 * float(v["ap"]), "AP50": 100 * float(v["ap50%"])}
                           for c, v in avg["classes"].items()}}
+
+
+def evaluate_instances(gt: CityscapesSet, predictions: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                       workdir: str | Path, *, min_region_px: int | None = None) -> dict:
+    """AP (IoU 0.5:0.95) and AP@50 over the eight classes, and per class, in percent, from the official evaluator.
+    ``predictions`` are per image of ``gt`` (its order). Classes without ground truth are NaN (the evaluator's
+    ``nanmean`` leaves them out of the averages)."""
+    matches, args = match_instances(gt, predictions, workdir, min_region_px=min_region_px)
+    return ap_from_matches(matches, args)

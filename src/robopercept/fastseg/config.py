@@ -35,4 +35,75 @@ class FastsegDataConfig(Validated):
         require(0 <= self.train_probability <= 1, "train_probability", "must be in [0, 1]")
 
 
-SECTIONS = {"fastseg_data": FastsegDataConfig}
+@dataclasses.dataclass(frozen=True)
+class FastsegSuperpixelConfig(Validated):
+    """``fastseg_superpixels``: §III-C / §IV-A, the superpixel size chosen by under-segmentation error on training
+    frames, grid SLIC against scikit-image's ``slic``."""
+
+    _where: typing.ClassVar[str] = "fastseg_superpixels"
+    sizes: list[int] = dataclasses.field(default_factory=lambda: [2, 4, 8, 16])
+    compactness: float = 10.0  # SLIC's m (scikit-image's default); alpha = m / k
+    max_undersegmentation_pct: float = 2.0  # the largest size whose error stays below this is chosen
+    n_frames: int = 50  # training frames the error is measured on
+
+    def check(self) -> None:
+        require(len(self.sizes) >= 1 and all(s in (1, 2, 4, 8, 16) for s in self.sizes), "sizes",
+                "must be values in {1, 2, 4, 8, 16} (the encoder's stride is 16)")
+        require(self.compactness > 0, "compactness", "must be > 0")
+        require(0 < self.max_undersegmentation_pct < 100, "max_undersegmentation_pct", "must be in (0, 100)")
+        require(self.n_frames >= 1, "n_frames", "must be >= 1")
+
+
+MODEL_ROWS = ("DN53 OS1", "DN53 OSk", "MNv2 OS1", "MNv2 OSk")  # OSk: decoder stride = the chosen superpixel size
+
+
+@dataclasses.dataclass(frozen=True)
+class FastsegTrainConfig(Validated):
+    """``fastseg_train``: the networks of Table I (encoder x decoder output stride), several seeds."""
+
+    _where: typing.ClassVar[str] = "fastseg_train"
+    models: list[str] = dataclasses.field(default_factory=lambda: list(MODEL_ROWS))
+    decoder_width: int = 128
+    steps: int = 20000
+    batch_size: int = 8
+    lr: float = 0.001
+    weight_decay: float = 0.0001
+    seeds: int = 3
+    workers: int = 2
+
+    def check(self) -> None:
+        require(len(self.models) >= 1 and set(self.models) <= set(MODEL_ROWS), "models",
+                f"must be a subset of {list(MODEL_ROWS)}")
+        for name in ("decoder_width", "steps", "batch_size", "seeds", "workers"):
+            require(getattr(self, name) >= 1, name, "must be >= 1")
+        require(self.lr > 0, "lr", "must be > 0")
+        require(self.weight_decay >= 0, "weight_decay", "must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class FastsegEvalConfig(Validated):
+    """``fastseg_eval``: Tables I-III on the validation frames (§IV-B)."""
+
+    _where: typing.ClassVar[str] = "fastseg_eval"
+    baseline_model: str = "DN53 OS1"  # the network whose outputs the all-to-all baseline clusters (the paper: DN53)
+    centre_threshold: float = 0.7  # §III-B
+    delta_a: float = 0.1  # duplicate centres and the assignment filter (§III-B)
+    assign_distance: float = 0.1
+    cluster_distance: float = 0.2  # the all-to-all baseline's threshold (2 delta_a)
+    min_pixels: int = 10
+    n_val: int = 0  # validation frames evaluated (0: all)
+    n_boot: int = 1000  # bootstrap replicates over frames (paired across rows)
+
+    def check(self) -> None:
+        require(self.baseline_model in ("DN53 OS1", "MNv2 OS1"), "baseline_model",
+                "must be 'DN53 OS1' or 'MNv2 OS1' (the baseline clusters at full resolution)")
+        require(0 < self.centre_threshold < 1, "centre_threshold", "must be in (0, 1)")
+        for name in ("delta_a", "assign_distance", "cluster_distance"):
+            require(getattr(self, name) > 0, name, "must be > 0")
+        require(self.min_pixels >= 1, "min_pixels", "must be >= 1")
+        require(self.n_val >= 0, "n_val", "must be >= 0 (0: every validation frame)")
+        require(self.n_boot >= 10, "n_boot", "must be >= 10")
+
+
+SECTIONS = {"fastseg_data": FastsegDataConfig, "fastseg_superpixels": FastsegSuperpixelConfig,
+            "fastseg_train": FastsegTrainConfig, "fastseg_eval": FastsegEvalConfig}

@@ -13,7 +13,8 @@
   starts both from ImageNet weights; none can be fetched here and the shared stand-in backbone is a ResNet, so ours
   start from scratch (stated in the training notebook).
 * **Decoders**: ×2 bilinear upsampling, concatenation with the skip at that stride (none at stride 1 for MobileNetV2),
-  a 1 × 1 squash and two 3 × 3 conv + batch-norm + ReLU, repeated down to the decoder output stride (``dec_os``: 1 =
+  a 1 × 1 squash and two 3 × 3 conv + batch-norm + ReLU (``decoder_width`` channels at stride 16, halved at each
+  upsampling down to 16 — the paper gives no widths), repeated down to the decoder output stride (``dec_os``: 1 =
   full resolution, 4 = the superpixel grid of k = 4); then a 1 × 1 convolution to the head's channels: the number of
   classes (softmax in the loss), 1 (sigmoid; its bias starts at ``-log((1 - π) / π)``, π = 0.1, as in RetinaNet
   [16]), or 32 (no activation).
@@ -104,14 +105,22 @@ class Decoder(nn.Module):
         super().__init__()
         self.steps = nn.ModuleDict()
         self.out_stride = out_stride
-        cin, s = channels[16], 16
-        self.entry = _conv_bn_relu(cin, width, 1)
+        s = 16
+        self.entry = _conv_bn_relu(channels[16], width, 1)
+        cin = width
         while s > out_stride:
             s //= 2
-            skip = channels.get(s, 0)
-            self.steps[str(s)] = nn.Sequential(_conv_bn_relu(width + skip, width, 1), _conv_bn_relu(width, width, 3),
-                                               _conv_bn_relu(width, width, 3))
-        self.head = nn.Conv2d(width, out_channels, 1)
+            w = self.width_at(width, s)
+            self.steps[str(s)] = nn.Sequential(_conv_bn_relu(cin + channels.get(s, 0), w, 1), _conv_bn_relu(w, w, 3),
+                                               _conv_bn_relu(w, w, 3))
+            cin = w
+        self.head = nn.Conv2d(cin, out_channels, 1)
+
+    @staticmethod
+    def width_at(width: int, stride: int) -> int:
+        """Channels at ``stride``: ``width`` at 16, halved with each upsampling, at least 16 (as the encoders' own
+        channels shrink with resolution; the paper does not give its decoder widths)."""
+        return max(16, width * stride // 16)
 
     def forward(self, feats: dict[int, torch.Tensor]) -> torch.Tensor:
         x = self.entry(feats[16])

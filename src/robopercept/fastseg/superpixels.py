@@ -132,3 +132,12 @@ def upsample(grid: torch.Tensor | np.ndarray, index: torch.Tensor | np.ndarray) 
         return flat[..., np.asarray(index)]
     flat = grid.reshape(*grid.shape[:-2], -1)
     return flat[..., torch.as_tensor(index)]
+
+
+def mean_with_interval(values: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values`` (frames resampled)."""
+    v = np.asarray(values, float)
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(1)
+    a = (1 - level) / 2
+    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))

@@ -1,0 +1,135 @@
+"""§IV-B evaluation: predicting the validation frames with each row of Table I, semantic IoU per class and instance AP
+from the official evaluator, with bootstrap intervals over frames (paired across rows).
+
+Rows: ``Baseline`` (the OS 1 network of the baseline's encoder, all-to-all clustering at full resolution, no centres,
+no superpixels) and ``Ours <encoder> OS<k>`` (centres, embeddings, and at k > 1 superpixel upsampling). Semantic IoU
+is computed at full resolution over the eight classes with instances (background is a class of the network but not
+of the mean, as in the paper's Table II); AP and AP@50 come from ``cityscapesscripts`` (see
+:mod:`robopercept.common.cityscapes_eval`). A bootstrap replicate resamples validation frames — one resample for every
+row — re-accumulating per-frame confusion matrices and the evaluator's per-frame matches (nothing is matched again).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..common.cityscapes_eval import ap_from_matches, match_instances
+from ..formats.cityscapes import INSTANCE_CLASSES, CityscapesSet, instance_label_ids
+from .dataset import FrameSet
+from .postprocess import PostSettings, all_to_all_instances, grid_instances, upsample_instances
+from .superpixels import grid_slic
+from .targets import class_index_map
+
+NUM_CLASSES = 9
+CLASS_LABEL_IDS = np.array([0, *instance_label_ids().values()])  # class index -> Cityscapes label id
+
+
+@dataclasses.dataclass
+class Prediction:
+    semantic: np.ndarray  # (H, W) class index
+    masks: np.ndarray  # (n, H, W) bool
+    label_ids: np.ndarray  # (n,) Cityscapes label ids
+    scores: np.ndarray  # (n,)
+
+
+@torch.no_grad()
+def predict(model, image: torch.Tensor, mode: str, post: PostSettings, compactness: float = 10.0) -> Prediction:
+    """One frame (image (3, H, W) in [0, 1]); ``mode``: ``ours`` or ``all_to_all`` (needs a decoder stride of 1)."""
+    k = model.settings.dec_os
+    out = model(image[None])
+    sem_l, cen_l, emb = out["semantic"][0], out["centre"][0], out["embedding"][0]
+    if mode == "all_to_all":
+        if k != 1:
+            raise ValueError("the all-to-all baseline clusters at full resolution: it needs a decoder stride of 1")
+        sem, inst = all_to_all_instances(sem_l, emb, post)
+    elif mode == "ours":
+        sem, inst = grid_instances(sem_l, cen_l, emb, post)
+        index = None
+        if k > 1:
+            rgb = (image.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+            index = grid_slic(rgb, k, compactness).numpy()
+        sem, inst = upsample_instances(sem, inst, index)
+    else:
+        raise ValueError(f"unknown fastseg inference mode {mode!r}; choose 'ours' or 'all_to_all'")
+    h, w = image.shape[-2:]
+    masks = np.stack([i.mask for i in inst]) if inst else np.zeros((0, h, w), bool)
+    return Prediction(sem, masks, CLASS_LABEL_IDS[[i.class_index for i in inst]].astype(np.int64),
+                      np.array([i.score for i in inst], float))
+
+
+def confusion(pred: np.ndarray, target: np.ndarray, n: int = NUM_CLASSES) -> np.ndarray:
+    return np.bincount(target.ravel() * n + pred.ravel(), minlength=n * n).reshape(n, n)
+
+
+def iou_per_class(conf: np.ndarray) -> np.ndarray:
+    """IoU (percent) of classes 1..8 from a confusion matrix (rows: truth); NaN for a class absent from both."""
+    tp = np.diag(conf).astype(float)
+    denom = conf.sum(0) + conf.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 100 * np.where(denom > 0, tp / denom, np.nan)[1:]
+
+
+@dataclasses.dataclass
+class RowResult:
+    confusions: np.ndarray  # (frames, 9, 9)
+    matches: dict
+    args: object
+    keys: list[str]
+
+
+def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, workdir: Path,
+                 compactness: float = 10.0) -> RowResult:
+    """Every frame predicted by the row's model of each seed (seed j on every frame); the seeds' frames are pooled as
+    separate images (key ``<frame>#s<j>``), so intervals carry the seed variance too."""
+    confs, matches, keys = [], {}, []
+    for j, model in enumerate(models):
+        preds = []
+        for i in range(len(ds)):
+            smp = ds.frames[i]
+            image = torch.from_numpy(np.ascontiguousarray(smp.rgb)).permute(2, 0, 1).float() / 255
+            p = predict(model, image, mode, post, compactness)
+            confs.append(confusion(p.semantic, class_index_map(smp.labels)))
+            preds.append((p.masks, p.label_ids, p.scores))
+        gt = ds.set if len(ds) == len(ds.set) else _subset(ds)
+        m, args = match_instances(gt, preds, Path(workdir) / f"seed{j}")
+        for name, v in m.items():
+            matches[f"{name}#s{j}"] = v
+            keys.append(f"{name}#s{j}")
+    return RowResult(np.stack(confs), matches, args, keys)
+
+
+def _subset(ds: FrameSet) -> CityscapesSet:
+    sub = CityscapesSet.__new__(CityscapesSet)
+    sub.root, sub.split, sub.size, sub.names = ds.set.root, ds.set.split, ds.set.size, ds.set.names[:len(ds)]
+    return sub
+
+
+def row_scores(r: RowResult, positions: np.ndarray | None = None) -> dict[str, float]:
+    """mAP@50, mAP, mean IoU and per-class IoU / AP of a row, over all its frames or the frames at ``positions``
+    (indices into ``r.keys``, repeats allowed)."""
+    pos = np.arange(len(r.keys)) if positions is None else np.asarray(positions)
+    ap = ap_from_matches(r.matches, r.args, [r.keys[i] for i in pos])
+    iou = iou_per_class(r.confusions[pos].sum(0))
+    out = {"mAP@50": ap["AP50"], "mAP": ap["AP"], "IoU": float(np.nanmean(iou))}
+    for c, name in enumerate(INSTANCE_CLASSES):
+        out[f"IoU_{name}"] = float(iou[c])
+        out[f"AP_{name}"] = ap["per_class"][name]["AP"]
+    return out
+
+
+def bootstrap(rows: dict[str, RowResult], n_boot: int, seed: int) -> list[dict[str, dict[str, float]]]:
+    """Replicates of every row's scores, resampling frames (the same frames for every row: paired)."""
+    n = len(next(iter(rows.values())).keys)
+    if any(len(r.keys) != n for r in rows.values()):
+        raise ValueError("bootstrap: rows were evaluated on different numbers of frames x seeds")
+    rng = np.random.default_rng(seed)
+    reps = []
+    for _ in range(n_boot):
+        pos = rng.integers(0, n, n)
+        reps.append({name: row_scores(r, pos) for name, r in rows.items()})
+    return reps

@@ -1,0 +1,52 @@
+"""fastseg's stages on the smoke profile, and their outputs' contracts."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import read_metrics
+from robopercept.formats.cityscapes import CityscapesSet
+
+pytestmark = pytest.mark.notebook
+
+
+def test_data_stage_writes_a_cityscapes_folder(fastseg_pipeline):
+    out = fastseg_pipeline
+    root = out / "artifacts/datasets/fastseg_cityscapes"
+    assert len(CityscapesSet(root, "train", size=(64, 128))) == 4 and len(CityscapesSet(root, "val")) == 2
+    stats = pd.read_csv(out / "reports/tables/fastseg/dataset_statistics.csv")
+    assert list(stats.split) == ["train", "val"] and stats.instances.gt(0).all()
+    m = read_metrics(out / "reports/metrics/fastseg/dataset.json", paper="fastseg", stage="fastseg_data")
+    assert m["values"]["train_frames"] == 4
+
+
+def test_superpixel_stage_chooses_a_size_by_undersegmentation_error(fastseg_pipeline):
+    out = fastseg_pipeline
+    ue = pd.read_csv(out / "reports/tables/fastseg/superpixel_sizes.csv")
+    assert set(ue.k) == {2, 4} and set(ue.method) == {"grid SLIC (one step)", "scikit-image slic", "plain grid"}
+    chosen = json.loads((out / "artifacts/models/fastseg_superpixels.json").read_text())["k"]
+    grid = ue[ue.method == "grid SLIC (one step)"].set_index("k").undersegmentation_pct
+    assert chosen == max(k for k, v in grid.items() if v <= 50.0)
+    assert (out / "reports/timings/fastseg/superpixels.json").exists()  # wall-clock kept apart
+    for fig in ("superpixel_sizes", "fig4_downsampling"):
+        assert (out / f"reports/figures/fastseg/{fig}.png").exists()
+
+
+def test_train_and_eval_stages_write_tables_i_to_iii_with_paper_columns_and_claims(fastseg_pipeline):
+    out = fastseg_pipeline
+    runs = pd.read_csv(out / "reports/tables/fastseg/training_runs.csv")
+    assert set(runs.model) == {"MNv2 OS1", "MNv2 OSk"} and (runs.steps == 2).all()
+    t1 = pd.read_csv(out / "reports/tables/fastseg/table1.csv")
+    assert list(t1.method) == ["Baseline", "Ours MNv2 OS1", "Ours MNv2 OSk"]
+    assert t1.set_index("method").loc["Ours MNv2 OSk", "paper_mAP@50"] == 45.2
+    for c in ("mAP@50", "mAP", "IoU"):
+        ok = t1[c].notna()
+        assert (t1.loc[ok, c].between(0, 100)).all()
+    t2 = pd.read_csv(out / "reports/tables/fastseg/table2.csv")
+    assert {"ours", "paper"} == set(t2.source) and t2[t2.source == "paper"].method.str.endswith("(paper)").all()
+    c = pd.read_csv(out / "reports/tables/fastseg/table1_claims.csv")
+    assert len(c) == 3 and set(c.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    m = read_metrics(out / "reports/metrics/fastseg/evaluation.json", paper="fastseg", stage="fastseg_eval")
+    assert len(m["claims"]["verdicts"]) == 3
+    assert (out / "reports/figures/fastseg/fig3_fig5_examples.png").exists()
