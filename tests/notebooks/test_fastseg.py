@@ -50,3 +50,16 @@ def test_train_and_eval_stages_write_tables_i_to_iii_with_paper_columns_and_clai
     m = read_metrics(out / "reports/metrics/fastseg/evaluation.json", paper="fastseg", stage="fastseg_eval")
     assert len(m["claims"]["verdicts"]) == 3
     assert (out / "reports/figures/fastseg/fig3_fig5_examples.png").exists()
+
+
+def test_benchmark_times_every_row_and_both_superpixel_methods(fastseg_pipeline):
+    from robopercept.config import load_profile
+    from robopercept.fastseg.benchmark import run
+
+    rec = run(frames=1, root=fastseg_pipeline, params=load_profile("smoke"))
+    rows = {r["method"]: r for r in rec["table1_speed"]}
+    assert set(rows) == {"Baseline", "Ours MNv2 OS1", "Ours MNv2 OSk"}
+    assert rows["Ours MNv2 OSk"]["spix_ms"] > 0 and rows["Baseline"]["spix_ms"] == 0
+    assert all(r["fps"] > 0 and r["cnn_ms"] > 0 for r in rows.values())
+    assert rows["Baseline"]["speedup_vs_baseline"] == 1 and "mAP_gap_vs_baseline" in rows["Ours MNv2 OSk"]
+    assert rec["superpixels"]["grid_slic_ms"] > 0 and 0 <= rec["superpixels"]["grid_slic_ue_pct"] <= 100

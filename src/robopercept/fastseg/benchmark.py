@@ -1,0 +1,139 @@
+"""Table I's speed columns and the superpixel budget, measured side by side on this machine.
+
+    python -m robopercept.fastseg.benchmark [--frames 20] [--threads 1] [--out reports/timings/fastseg/benchmark.json]
+
+For every trained row of Table I (the ``fastseg_train`` models, first seed) on the same validation frames: ``spix``
+— the one-step grid SLIC at the model's decoder stride (none at stride 1); ``cnn`` — the network's forward pass;
+``cluster`` — the post-processing (centres, assignment and superpixel upsampling; for the baseline, the all-to-all
+clustering at full resolution); ``fps`` = 1000 / (spix + cnn + cluster): on this CPU the three run one after the
+other (the paper runs gSLICr beside the CNN on a GPU). Beside them, the superpixels alone: grid SLIC against
+scikit-image's ``slic`` (same number of segments and compactness) on the same frames, time and under-segmentation
+error. The accuracy columns are read from the evaluation stage's ``table1.csv`` when it exists, so the speed-up and
+the mAP gap of the budget ("≥ 2x faster end to end than the all-to-all baseline at equal mAP within 1 point") sit in
+one record. Wall-clock numbers never enter a DVC output: the record goes to ``reports/timings/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _ms(fn, repeat: int) -> tuple[float, object]:
+    out = fn()  # warm-up
+    t = time.perf_counter()
+    for _ in range(repeat):
+        out = fn()
+    return 1000 * (time.perf_counter() - t) / repeat, out
+
+
+def run(frames: int = 20, threads: int = 1, repeat: int = 1, root: Path | None = None, params: dict | None = None) -> dict:
+    """The record; ``root`` holds ``artifacts/`` and ``reports/`` (default: the repository), ``params`` the
+    parameter sections (default: params.yaml)."""
+    import pandas as pd
+    import torch
+    from skimage.segmentation import slic
+
+    from .. import paths
+    from ..config import read_params
+    from .config import FastsegDataConfig, FastsegEvalConfig, FastsegTrainConfig
+    from .dataset import FrameSet
+    from .postprocess import PostSettings, all_to_all_instances, grid_instances, upsample_instances
+    from .superpixels import grid_slic, undersegmentation_error
+    from .sweep import checkpoint_path, load_model
+
+    torch.set_num_threads(threads)
+    p = params if params is not None else read_params()
+    dcfg, tcfg = FastsegDataConfig(**p["fastseg_data"]), FastsegTrainConfig(**p["fastseg_train"])
+    ecfg = FastsegEvalConfig(**p["fastseg_eval"])
+    root = Path(root) if root is not None else paths.root()
+    spix_file = root / "artifacts/models/fastseg_superpixels.json"
+    missing = [str(checkpoint_path(root / "artifacts/models/fastseg", r, 0)) for r in tcfg.models
+               if not checkpoint_path(root / "artifacts/models/fastseg", r, 0).exists()]
+    if missing or not spix_file.exists():
+        raise FileNotFoundError(f"the benchmark times the trained models: run `dvc repro fastseg_train` first "
+                                f"(missing: {missing or [str(spix_file)]})")
+    spix = json.loads(spix_file.read_text())
+    post = PostSettings(centre_threshold=ecfg.centre_threshold, delta_a=ecfg.delta_a,
+                        assign_distance=ecfg.assign_distance, cluster_distance=ecfg.cluster_distance,
+                        min_pixels=ecfg.min_pixels)
+    val = FrameSet(root / "artifacts/datasets/fastseg_cityscapes", "val", size=(dcfg.height, dcfg.width), n=frames)
+    images = [torch.from_numpy(np.ascontiguousarray(f.rgb)).permute(2, 0, 1).float() / 255 for f in val.frames]
+    rows = {"Baseline": (ecfg.baseline_model, "all_to_all"), **{f"Ours {r}": (r, "ours") for r in tcfg.models}}
+    out_rows = []
+    for name, (r, mode) in rows.items():
+        model = load_model(root / "artifacts/models/fastseg", r, 0)[0]
+        k = model.settings.dec_os
+        spix_ms, cnn_ms, cluster_ms = [], [], []
+        for img, f in zip(images, val.frames):
+            if k > 1:
+                t, index = _ms(lambda: grid_slic(f.rgb, k, spix["compactness"]).numpy(), repeat)
+                spix_ms.append(t)
+            else:
+                index = None
+            with torch.no_grad():
+                t, heads = _ms(lambda: model(img[None]), repeat)
+            cnn_ms.append(t)
+            sem, cen, emb = heads["semantic"][0], heads["centre"][0], heads["embedding"][0]
+            if mode == "all_to_all":
+                t, _ = _ms(lambda: all_to_all_instances(sem, emb, post), repeat)
+            else:
+                t, _ = _ms(lambda: upsample_instances(*grid_instances(sem, cen, emb, post), index), repeat)
+            cluster_ms.append(t)
+        s, c, cl = (float(np.mean(v)) if v else 0.0 for v in (spix_ms, cnn_ms, cluster_ms))
+        out_rows.append({"method": name, "dec_os": k, "spix_ms": s, "cnn_ms": c, "cluster_ms": cl,
+                         "fps": 1000 / (s + c + cl)})
+    table = pd.DataFrame(out_rows)
+    base = float(table.set_index("method").loc["Baseline", ["spix_ms", "cnn_ms", "cluster_ms"]].sum())
+    table["speedup_vs_baseline"] = base / (table.spix_ms + table.cnn_ms + table.cluster_ms)
+    acc_file = root / "reports/tables/fastseg/table1.csv"
+    if acc_file.exists():
+        acc = pd.read_csv(acc_file).set_index("method")
+        table["mAP"] = [float(acc.loc[m, "mAP"]) if m in acc.index else float("nan") for m in table.method]
+        table["mAP_gap_vs_baseline"] = table["mAP"] - float(acc.loc["Baseline", "mAP"]) if "Baseline" in acc.index \
+            else float("nan")
+    k = spix["k"]
+    sl = {"grid_slic_ms": [], "skimage_slic_ms": [], "grid_slic_ue_pct": [], "skimage_slic_ue_pct": []}
+    for f in val.frames:
+        t, idx = _ms(lambda: grid_slic(f.rgb, k, spix["compactness"]).numpy(), repeat)
+        sl["grid_slic_ms"].append(t)
+        sl["grid_slic_ue_pct"].append(100 * undersegmentation_error(idx, f.instances))
+        n_seg = (dcfg.height // k) * (dcfg.width // k)
+        t, sk = _ms(lambda: slic(f.rgb, n_segments=n_seg, compactness=spix["compactness"], start_label=0), repeat)
+        sl["skimage_slic_ms"].append(t)
+        sl["skimage_slic_ue_pct"].append(100 * undersegmentation_error(sk, f.instances))
+    superpixels = {key: float(np.mean(v)) for key, v in sl.items()}
+    superpixels["speedup"] = superpixels["skimage_slic_ms"] / superpixels["grid_slic_ms"]
+    return {"frames": len(val), "threads": threads, "resolution": f"{dcfg.width}x{dcfg.height}", "superpixel_size": k,
+            "table1_speed": table.to_dict(orient="records"), "superpixels": superpixels}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--out", default="reports/timings/fastseg/benchmark.json")
+    a = ap.parse_args(argv)
+    if a.frames < 1 or a.threads < 1 or a.repeat < 1:
+        raise SystemExit("--frames, --threads and --repeat must be >= 1")
+    import platform
+
+    rec = run(a.frames, a.threads, a.repeat)
+    rec["machine"] = platform.processor() or platform.machine()
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
+    import pandas as pd
+
+    print(pd.DataFrame(rec["table1_speed"]).round(2).to_string(index=False))
+    print(json.dumps(rec["superpixels"], indent=1))
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
