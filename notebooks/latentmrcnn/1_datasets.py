@@ -1,5 +1,5 @@
 # %% [markdown]
-# # latentmrcnn §V-A · The datasets: Apparel-5k-like bins, and a multi-category stand-in for COCO
+# # latentmrcnn §V-A · The datasets: Apparel-5k-like bins, and stand-ins for COCO and Cityscapes
 #
 # **The paper.** Latent-MaskRCNN is evaluated on COCO, Cityscapes and Apparel-5k: "We collected this dataset of
 # roughly 5000 images from a robot picking application. We use 4198 images in the training set and 463 in the
@@ -19,9 +19,10 @@
 # * **Catalog bins**, the stand-in for COCO: the catalog's five categories (test objects only, which the shared
 #   stand-in backbone never saw), several per bin. It tests multi-category detection under overlap, not COCO's
 #   80 categories or its range of scales.
-#
-# The Cityscapes column of Table I has no stand-in yet (far, small instances of several classes); the notebooks
-# say so where it matters.
+# * **Street frames**, the stand-in for Cityscapes: the world's streets (`robopercept.world.street`, the same
+#   generator fastseg's Cityscapes-format data uses), seen from a car's forward camera, with Cityscapes' eight
+#   road-user classes annotated per class. It tests many small and large instances per image (perspective),
+#   occlusion, and riders overlapping their bicycles; not real textures, clutter or Cityscapes' resolution.
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
@@ -36,14 +37,14 @@ from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
 from robopercept.latentmrcnn.data import InstanceSet
-from robopercept.latentmrcnn.scenes import APPAREL, CATALOG, ambiguity_example, generate_set
+from robopercept.latentmrcnn.scenes import APPAREL, CATALOG, STREET, ambiguity_example, generate_set
 from robopercept.notebook import setup
 from robopercept.reporting import figures, tables
 
 run = setup("latentmrcnn_data", params, paper="latentmrcnn", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
 cfg = run["latentmrcnn_data"]
-roots = {name: run.datasets / f"latentmrcnn_{name}" for name in (APPAREL, CATALOG)}
+roots = {name: run.datasets / f"latentmrcnn_{name}" for name in (APPAREL, CATALOG, STREET)}
 
 # %% [markdown]
 # ## Generating the bins
@@ -73,13 +74,13 @@ display(stats.round(1))
 # %% [markdown]
 # ## What the bins look like
 #
-# Top: Apparel-like bins; bottom: catalog bins; each with its ground-truth instances outlined. The family prints
+# Top: Apparel-like bins; middle: catalog bins; bottom: street frames; each with its ground-truth instances outlined. The family prints
 # (right) show why neighbours are hard to tell apart: within a family every item carries the same print.
 
 # %%
 n = 4
-fig, axes = plt.subplots(2, n, figsize=(3 * n, 4.6))
-for r, name in enumerate((APPAREL, CATALOG)):
+fig, axes = plt.subplots(3, n, figsize=(3 * n, 6.9))
+for r, name in enumerate((APPAREL, CATALOG, STREET)):
     ds = sets[name, "train"]
     for c in range(n):
         axes[r, c].set_axis_off()

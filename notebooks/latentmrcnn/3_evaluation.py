@@ -11,9 +11,10 @@
 # appendix's Table III and Fig. 8 ask whether confidence-mask scores predict mask quality.
 #
 # **Here.** The models of the training notebook, on the validation images of our two sets: the Apparel-like bins
-# (standing in for Apparel-5k) and the catalog bins (standing in for COCO; trained and evaluated class-agnostically —
+# (standing in for Apparel-5k), the catalog bins (standing in for COCO) and the street frames (standing in for
+# Cityscapes); every model is trained and evaluated class-agnostically —
 # masks, not category labels, are what the paper's algorithms produce, so category confusion is not tested here).
-# Cityscapes has no stand-in. Metrics come from pycocotools with the overlap switched (`robopercept.latentmrcnn.metrics`); every
+# Metrics come from pycocotools with the overlap switched (`robopercept.latentmrcnn.metrics`); every
 # number is a mean over seeds with a paired bootstrap interval over images and seeds. The double-pick rate is
 # evaluated at every circle centre (the expectation of the paper's random circles), with a gripper circle of
 # `gripper_radius_px` pixels.
@@ -77,7 +78,8 @@ gts = {name: [val.ground_truth(i)[0] for i in range(len(val))] for name, val in 
 # %% [markdown]
 # ## Table I
 #
-# Ours beside the paper's (columns `paper_*`: Apparel-5k's for our Apparel-like set, COCO's for our catalog set).
+# Ours beside the paper's (columns `paper_*`: Apparel-5k's for our Apparel-like set, COCO's for our catalog set,
+# Cityscapes' for our street set).
 
 # %%
 table, replicates = T1.table1(per_seed, ecfg.n_boot, derive_seed(run.seed, "latentmrcnn_table1_bootstrap"))
@@ -86,7 +88,8 @@ _ = tables.write_table(
     caption=(f"Table I — validation images of the simulated sets ({', '.join(f'{n}: {len(v)}' for n, v in vals.items())} "
              f"images; profile {run.profile}); mean over {tcfg.seeds} seeds, *_lo/_hi: 95 % paired bootstrap interval "
              f"over images and seeds ({ecfg.n_boot} replicates). k = {ecfg.k} samples, p = {ecfg.p}, Union-NMS IoU "
-             f"{ecfg.nms_iou}. paper_*: Liu et al. Table I (Apparel-5k for apparel, COCO for catalog)."))
+             f"{ecfg.nms_iou}. paper_*: Liu et al. Table I (Apparel-5k for apparel, COCO for catalog, "
+             "Cityscapes for street)."))
 show = ["method"] + [c for name in P.TABLE1_METRICS for c in (name, f"{name}_lo", f"{name}_hi", f"paper_{name}")]
 display(table[show].round(1))
 

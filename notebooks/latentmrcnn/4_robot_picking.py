@@ -14,11 +14,20 @@
 # not give its layout) picks once per trial from a fresh bin of Apparel-like items of the *validation* families (no
 # model trained on them). Every method picks from the same settled bin with the same planner — the most cups
 # inside one predicted mask, ties to the higher score — and the world's seals and force-capped lift decide the
-# outcome. An **oracle** plans on the ground-truth masks: the simulator's ceiling. Its double picks are not a
-# segmentation's: an item lying partly on the lifted one comes up with it, so the table splits double picks into
-# *sealed on two items* (a mask that spans two items) and *dragged along*. The models are the Apparel-like set's from
-# the training notebook; trial *t* uses seed *t* mod `seeds` of both, and the confidence masks use Table I's k and p.
-# Not simulated: the transport to the second tote, the bag film's give, real cloth (our items are thin rigid boxes).
+# outcome. Choices the paper leaves open, stated: Mask R-CNN's detections need a score of `pick_score_thresh` to be
+# first-choice targets (Fig. 5's pick threshold), while every confidence mask is one (it already passed Algorithm
+# 1's agreement test; its score is on another scale); cups sealed on two items count as a double pick (the vacuum
+# holds both); the average sealed cups is over the picks that sealed on an item (single, double, dropped), with the
+# single picks' average beside it; the double-pick rate is over all picks, with the share of picks that lifted
+# anything beside it — a method that rarely picks must not look safe (the claim checks for that).
+# An **oracle** row plans on the ground-truth masks: a reference for what the planner and the physics do with
+# perfect masks — not a floor (a method that picks other items, or none, can do better on double picks). Its double
+# picks are the simulator's: an item lying partly on the lifted one comes up with it; the table splits double picks
+# into *sealed on two items* (a mask spanning two items) and *dragged along*. The models are the Apparel-like set's
+# from the training notebook; trial *t* uses seed *t* mod `seeds` of both; intervals resample seeds, then trials.
+# At the cpu profile's 200 picks and double-pick rates like the paper's (4.4 % vs 0.8 %), a difference is hard to
+# resolve: expect wide intervals. Not simulated: the transport to the second tote, the bag film's give, real cloth
+# (our items are thin rigid boxes).
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
@@ -29,6 +38,7 @@ reports_dir = "reports"
 # %%
 import numpy as np
 import pandas as pd
+import torch
 from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
@@ -62,16 +72,19 @@ _ = tables.write_table(
     table, run.tables, "table2",
     caption=(f"Table II — simulated apparel picking with a {cfg.cup_rows} x {cfg.cup_cols}-cup suction gripper "
              f"({cfg.n_trials} picks per method from the same bins of validation families; profile {run.profile}). "
-             f"Double-pick rate with a Wilson 95 % interval, split by cause; average sealed cups over the picks that "
-             f"held an item, with a 95 % bootstrap interval over trials ({cfg.n_boot} replicates); picks by outcome. "
-             f"The oracle plans on ground-truth masks: the simulator's ceiling. paper_*: Liu et al. Table II (a real "
+             f"Double-pick rate over all picks with a Wilson 95 % interval over picks, split by cause; the share of "
+             f"picks that lifted anything; average sealed cups over the picks that sealed on an item (and over single "
+             f"picks), with a 95 % bootstrap interval over seeds and trials ({cfg.n_boot} replicates); picks by "
+             f"outcome. "
+             f"The oracle plans on ground-truth masks (a reference, not a floor). paper_*: Liu et al. Table II (a real "
              f"ABB robot, several hundred grasps per model)."))
 display(table.round(2))
 o = table.set_index("method").loc[R.ORACLE]
 display(Markdown(
-    f"The oracle double-picks {o.double_pick_pct:.1f} % of its picks ({o.double_pick_lo:.1f}–{o.double_pick_hi:.1f}), "
-    f"{int(o.double_sealed_on_two)} of them with cups on two items and {int(o.double_dragged_along)} with an item "
-    "dragged along: that is this simulator's floor for any segmentation, and the rate above it is the masks'."))
+    f"With ground-truth masks the robot double-picks {o.double_pick_pct:.1f} % of its picks "
+    f"({o.double_pick_lo:.1f}–{o.double_pick_hi:.1f}): {int(o.double_sealed_on_two)} with cups on two items and "
+    f"{int(o.double_dragged_along)} with an item dragged along — what the planner and the physics do with perfect "
+    "masks; a model's *sealed on two items* column is what its masks add."))
 
 # %% [markdown]
 # ## The paper's claims on this run
@@ -115,6 +128,7 @@ two = trials[(trials.method == R.MASKRCNN) & (trials.objects_sealed > 1)].sort_v
 cam = BinCamera.for_size(dcfg.height, dcfg.width)
 palette = np.random.default_rng(0).integers(60, 255, (100, 3))
 fig, axes = plt.subplots(max(1, len(two)), 3, figsize=(9, 2.2 * max(1, len(two))), squeeze=False)
+torch.set_num_threads(1)  # as in the trials' workers, so the re-run masks are the recorded ones
 for i, row in enumerate(two.itertuples()):
     t, k = int(row.trial), int(row.seed)
     segs = R.segmenters_for_seed(models_dir, k, ecfg, derive_seed(run.seed, "latentmrcnn_robot_sampling"))
@@ -132,9 +146,9 @@ for i, row in enumerate(two.itertuples()):
         ax.imshow(over)
         plan = info["plan"]
         if plan is not None:
-            ppm = cam.pixels_per_meter(0.0)
+            ppm = cam.pixels_per_meter(plan.z)
             for (x, y), a in zip(grip.cup_xy(plan.x, plan.y, plan.angle), plan.active):
-                u, v = cam.world_to_pixel(np.array([[x, y, 0.0]]))[0]
+                u, v = cam.world_to_pixel(np.array([[x, y, plan.z]]))[0]
                 ax.add_patch(plt.Circle((u - 0.5, v - 0.5), cfg.cup_radius_m * ppm, fill=False,
                                         color="lime" if a else "red", lw=0.8))
         out = info["outcome"]
@@ -150,4 +164,4 @@ if two.empty:
 _ = run.write_metrics("table2", values={"picks_per_method": cfg.n_trials,
                                         "oracle_double_pick_pct": float(o.double_pick_pct)},
                       tables={"table2": table[["method", "double_pick_pct", "double_pick_lo", "double_pick_hi",
-                                               "avg_sealed_cups"]]}, claims=verdict)
+                                               "lifted_pct", "avg_sealed_cups"]]}, claims=verdict)

@@ -40,15 +40,17 @@ def test_train_and_eval_stages_write_tables_i_to_iii_with_paper_columns_and_clai
     t1 = pd.read_csv(out / "reports/tables/fastseg/table1.csv")
     assert list(t1.method) == ["Baseline", "Ours MNv2 OS1", "Ours MNv2 OSk"]
     assert t1.set_index("method").loc["Ours MNv2 OSk", "paper_mAP@50"] == 45.2
+    assert t1.set_index("method").loc["Baseline", "paper_network"] == "DN53 OS1"  # the paper's baseline encoder
     for c in ("mAP@50", "mAP", "IoU"):
         ok = t1[c].notna()
         assert (t1.loc[ok, c].between(0, 100)).all()
     t2 = pd.read_csv(out / "reports/tables/fastseg/table2.csv")
     assert {"ours", "paper"} == set(t2.source) and t2[t2.source == "paper"].method.str.endswith("(paper)").all()
     c = pd.read_csv(out / "reports/tables/fastseg/table1_claims.csv")
-    assert len(c) == 3 and set(c.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    assert len(c) == 4 and set(c.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    assert c.set_index("id").loc["superpixel_grid_similar_map50_dn53", "verdict"] == "not evaluated"  # no DN53 here
     m = read_metrics(out / "reports/metrics/fastseg/evaluation.json", paper="fastseg", stage="fastseg_eval")
-    assert len(m["claims"]["verdicts"]) == 3
+    assert len(m["claims"]["verdicts"]) == 4
     assert (out / "reports/figures/fastseg/fig3_fig5_examples.png").exists()
 
 

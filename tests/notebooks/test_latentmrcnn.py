@@ -11,12 +11,12 @@ pytestmark = pytest.mark.notebook
 
 def test_data_stage_writes_coco_sets(latentmrcnn_pipeline):
     out = latentmrcnn_pipeline
-    for name, n_train in (("apparel", 4), ("catalog", 2)):
+    for name, n_train in (("apparel", 4), ("catalog", 2), ("street", 2)):
         root = out / f"artifacts/datasets/latentmrcnn_{name}"
         ds = InstanceSet(root / "annotations/instances_train.json", root)
         assert len(ds) == n_train and sum(len(v) for v in ds.by_image.values()) > 0
     stats = pd.read_csv(out / "reports/tables/latentmrcnn/dataset_statistics.csv")
-    assert set(stats.set) == {"apparel", "catalog"} and set(stats.split) == {"train", "val"}
+    assert set(stats.set) == {"apparel", "catalog", "street"} and set(stats.split) == {"train", "val"}
     m = read_metrics(out / "reports/metrics/latentmrcnn/datasets.json", paper="latentmrcnn", stage="latentmrcnn_data")
     assert m["values"]["apparel_train_images"] == 4 and 0 <= m["values"]["apparel_same_family_boundary_pct"] <= 100
     for fig in ("dataset_examples", "family_prints"):
@@ -28,7 +28,7 @@ def test_train_stage_trains_both_models_on_every_set(latentmrcnn_pipeline):
 
     out = latentmrcnn_pipeline
     runs = pd.read_csv(out / "reports/tables/latentmrcnn/training_runs.csv")
-    assert set(zip(runs.set, runs.model)) == {(s, m) for s in ("apparel", "catalog")
+    assert set(zip(runs.set, runs.model)) == {(s, m) for s in ("apparel", "catalog", "street")
                                               for m in ("MaskRCNN", "Latent-MaskRCNN")}
     assert runs.final_loss.gt(0).all() and runs[runs.model == "Latent-MaskRCNN"].final_kl.notna().all()
     ckpt = torch.load(out / "artifacts/models/latentmrcnn/apparel_latent_seed0/model.pt", weights_only=True)
@@ -40,9 +40,10 @@ def test_table1_stage_writes_every_table_figure_and_claim(latentmrcnn_pipeline):
     out = latentmrcnn_pipeline
     t = pd.read_csv(out / "reports/tables/latentmrcnn/table1.csv")
     assert set(t["mode"]) == {"MaskRCNN", "Latent Union NMS", "Latent Confidence Mask", "Latent Prior Mean"}
-    assert set(t.set) == {"apparel", "catalog"}
+    assert set(t.set) == {"apparel", "catalog", "street"}
     assert t.loc[(t.set == "apparel") & (t["mode"] == "MaskRCNN"), "paper_MR@HP"].item() == 23.6  # Apparel-5k's
     assert t.loc[(t.set == "catalog") & (t["mode"] == "MaskRCNN"), "paper_mAP"].item() == 35.0  # COCO's
+    assert t.loc[(t.set == "street") & (t["mode"] == "MaskRCNN"), "paper_mAP"].item() == 35.8  # Cityscapes'
     for c in ("MR@HP", "AR", "mAP"):
         assert t[c].between(0, 100).all() and (t[f"{c}_lo"] <= t[c] + 1e-9).all() and (t[c] <= t[f"{c}_hi"] + 1e-9).all()
     for name, n in (("table1_claims", 5), ("picking_claims", 2)):

@@ -70,4 +70,5 @@ def test_upsampling_through_the_superpixel_index():
     index = np.arange(8 * 12).reshape(8, 12).repeat(2, 0).repeat(2, 1)  # k = 2, a plain grid
     full, up = upsample_instances(grid, inst, index)
     assert full.shape == (16, 24) and all(u.mask.sum() == 4 * i.mask.sum() for u, i in zip(up, inst))
-    assert upsample_instances(grid, inst, None)[1] is inst
+    assert [i.mask.sum() for i in upsample_instances(grid, inst, None)[1]] == [i.mask.sum() for i in inst]
+    assert upsample_instances(grid, inst, None, min_pixels=17)[1] == []  # each car is 16 elements

@@ -134,3 +134,11 @@ def test_bootstrap_replicates_reuse_the_evaluators_matches(written, tmp_path):
     assert ap_from_matches(matches, args, keys[1:] * 2)["AP"] == pytest.approx(100)  # only the perfect images
     assert ap_from_matches(matches, args, [keys[0]] * 3)["AP50"] == 0  # only the image with no prediction
     assert 0 < whole["AP"] < 100
+
+
+def test_reader_resizes_real_sized_frames_keeping_ids(written):
+    root, frames = written
+    ds = C.CityscapesSet(root, "val", resize=(H // 2, W // 2))
+    f = ds.frame(0)
+    assert f.rgb.shape == (H // 2, W // 2, 3) and f.labels.shape == (H // 2, W // 2)
+    assert set(np.unique(f.instances).tolist()) <= set(np.unique(frames[f.name][2]).tolist())  # nearest: no new ids

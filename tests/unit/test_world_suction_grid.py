@@ -74,3 +74,36 @@ def test_planner_settings_reject_bad_values():
         PlannerSettings(inside_fraction=0)
     with pytest.raises(ValueError, match="n_angles"):
         PlannerSettings(n_angles=0)
+
+
+def test_execution_single_double_and_no_seal_on_a_simulated_bin(tmp_path):
+    """Two flat items side by side: the grid on one of them lifts it alone; across both it seals on two (a double
+    pick); over the empty tote floor nothing seals."""
+    from robopercept.latentmrcnn.config import LatentDataConfig
+    from robopercept.latentmrcnn.scenes import apparel_catalog
+    from robopercept.world.scene import BinScene
+    from robopercept.world.suction_grid import GridPlan, execute_grid_pick
+
+    cat = apparel_catalog("val", LatentDataConfig(families_per_split=1, families_per_bin=1), 0, tmp_path)
+    item = max(cat.items, key=lambda o: o.extents[0] * o.extents[1])
+    cam = BinCamera.for_size(H, W)
+    g = GridGripper()
+    half = item.extents[0] / 2
+    with BinScene(cat, cam) as scene:
+        a = scene.spawn(item, (-half - 0.002, 0, item.extents[2] / 2 + 0.001), (0, 0, 0, 1))
+        b = scene.spawn(item, (half + 0.002, 0, item.extents[2] / 2 + 0.001), (0, 0, 0, 1))
+        scene.settle(120)
+        frame = scene.render()
+        state = scene.p.saveState(physicsClientId=scene.cid)
+        z = item.extents[2]
+        x_a = float(scene.pose(a)[0][0])
+        outcomes = {}
+        for name, x in (("on_a", x_a), ("across", 0.0), ("floor", 0.0)):
+            scene.p.restoreState(state, physicsClientId=scene.cid)
+            y = 0.12 if name == "floor" else 0.0  # beyond the items' depth: the tote floor
+            plan = GridPlan(x, y, 0.0, (True,) * 9, 0, 1.0, z)
+            outcomes[name] = execute_grid_pick(scene, plan, frame, g)
+    assert outcomes["on_a"].outcome == "single" and outcomes["on_a"].sealed_cups >= 6
+    assert outcomes["across"].outcome == "double" and outcomes["across"].objects_sealed == 2
+    assert outcomes["floor"].outcome == "no_seal" and outcomes["floor"].objects_sealed == 0
+    assert execute_grid_pick(None, None, frame, g).outcome == "no_mask"

@@ -29,8 +29,8 @@ class Sample:
 
 class FrameSet:
     def __init__(self, root: str | Path, split: str, *, size: tuple[int, int] | None = None, n: int = 0,
-                 compactness: float = 10.0):
-        self.set = CityscapesSet(root, split, size=size)
+                 compactness: float = 10.0, resize: tuple[int, int] | None = None):
+        self.set = CityscapesSet(root, split, size=size, resize=resize)
         count = len(self.set) if n <= 0 else min(n, len(self.set))
         self.frames = [self.set.frame(i) for i in range(count)]
         self.compactness = compactness

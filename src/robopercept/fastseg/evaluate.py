@@ -53,7 +53,7 @@ def predict(model, image: torch.Tensor, mode: str, post: PostSettings, compactne
         if k > 1:
             rgb = (image.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
             index = grid_slic(rgb, k, compactness).numpy()
-        sem, inst = upsample_instances(sem, inst, index)
+        sem, inst = upsample_instances(sem, inst, index, post.min_pixels)
     else:
         raise ValueError(f"unknown fastseg inference mode {mode!r}; choose 'ours' or 'all_to_all'")
     h, w = image.shape[-2:]
@@ -94,7 +94,7 @@ def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, 
             image = torch.from_numpy(np.ascontiguousarray(smp.rgb)).permute(2, 0, 1).float() / 255
             p = predict(model, image, mode, post, compactness)
             confs.append(confusion(p.semantic, class_index_map(smp.labels)))
-            preds.append((p.masks, p.label_ids, p.scores))
+            preds.append((_native(p.masks, ds, i), p.label_ids, p.scores))
         gt = ds.set if len(ds) == len(ds.set) else _subset(ds)
         m, args = match_instances(gt, preds, Path(workdir) / f"seed{j}")
         for name, v in m.items():
@@ -103,9 +103,24 @@ def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, 
     return RowResult(np.stack(confs), matches, args, keys)
 
 
+def _native(masks: np.ndarray, ds: FrameSet, i: int) -> np.ndarray:
+    """Masks at the ground truth's size on disk (the official evaluator reads the files): resized frames' masks are
+    scaled back by nearest neighbour."""
+    if ds.set.resize is None:
+        return masks
+    import cv2
+
+    h, w = cv2.imread(str(ds.set.paths(i)["instances"]), cv2.IMREAD_UNCHANGED).shape[:2]
+    if masks.shape[1:] == (h, w):
+        return masks
+    return np.stack([cv2.resize(m.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0 for m in masks]) \
+        if len(masks) else np.zeros((0, h, w), bool)
+
+
 def _subset(ds: FrameSet) -> CityscapesSet:
     sub = CityscapesSet.__new__(CityscapesSet)
     sub.root, sub.split, sub.size, sub.names = ds.set.root, ds.set.split, ds.set.size, ds.set.names[:len(ds)]
+    sub.resize = ds.set.resize
     return sub
 
 

@@ -1,7 +1,7 @@
 """§III-A: one encoder, three decoders — semantic softmax, object-centre confidence, 32-D embedding (Fig. 2).
 
     "On top of the encoder we attach a module that upsamples the last layer's features and concatenates them to their
-    matching skip resolution in the encoder. After the concatenation we use a [1 × 1] convolution that squashes the
+    matching skip resolution in the encoder (see Fig. 2). After the concatenation we use a [1 × 1] convolution that squashes the
     upsampled features with the skipped ones, and 2 layers of [3 × 3] convolutions to combine them and learn
     task-specific parameters. This is done iteratively until the output volume matches the size of the grid needed to
     perform the superpixel upsampling." (§III-A.2) "All decoders have the same architecture, but their last layer is
@@ -12,7 +12,8 @@
   [6]); timm builds Darknet-53 dilated to stride 16 itself. Skips at every stride the encoder has below 16. The paper
   starts both from ImageNet weights; none can be fetched here and the shared stand-in backbone is a ResNet, so ours
   start from scratch (stated in the training notebook).
-* **Decoders**: ×2 bilinear upsampling, concatenation with the skip at that stride (none at stride 1 for MobileNetV2),
+* **Decoders**: a 1 × 1 conv + batch-norm + ReLU that brings the encoder's last map to the decoder's width (ours: the
+  paper does not say how the 1280 / 1024 channels enter), then ×2 bilinear upsampling, concatenation with the skip at that stride (none at stride 1 for MobileNetV2),
   a 1 × 1 squash and two 3 × 3 conv + batch-norm + ReLU (``decoder_width`` channels at stride 16, halved at each
   upsampling down to 16 — the paper gives no widths), repeated down to the decoder output stride (``dec_os``: 1 =
   full resolution, 4 = the superpixel grid of k = 4); then a 1 × 1 convolution to the head's channels: the number of
@@ -44,8 +45,8 @@ class ModelSettings:
     def __post_init__(self):
         if self.encoder not in ENCODERS:
             raise ValueError(f"unknown fastseg encoder {self.encoder!r}; choose from {ENCODERS}")
-        if self.dec_os not in (1, 2, 4, 8):
-            raise ValueError(f"decoder output stride must be 1, 2, 4 or 8, got {self.dec_os}")
+        if self.dec_os not in (1, 2, 4, 8, 16):
+            raise ValueError(f"decoder output stride must be 1, 2, 4, 8 or 16, got {self.dec_os}")
         if not 0 < self.centre_prior < 1:
             raise ValueError("centre_prior must be in (0, 1)")
 
@@ -137,7 +138,8 @@ class Decoder(nn.Module):
 
 class FastSeg(nn.Module):
     """The network of Fig. 2: ``forward(images)`` -> {"semantic": logits (B, C, h, w), "centre": logits (B, 1, h, w),
-    "embedding": (B, D, h, w)} at the decoder output stride."""
+    "embedding": (B, D, h, w)} at the decoder output stride; ``heads`` runs a subset of the decoders (the baseline
+    infers only the semantic and embedding branches)."""
 
     def __init__(self, s: ModelSettings):
         super().__init__()
@@ -149,11 +151,15 @@ class FastSeg(nn.Module):
         self.embedding = Decoder(ch, s.dec_os, s.decoder_width, s.embedding_dim)
         nn.init.constant_(self.centre.head.bias, -math.log((1 - s.centre_prior) / s.centre_prior))
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, heads: tuple[str, ...] = ("semantic", "centre", "embedding")
+                ) -> dict[str, torch.Tensor]:
         h, w = images.shape[-2:]
         if h % 16 or w % 16:
             raise ValueError(f"fastseg input must be a multiple of 16 (the encoder's stride), got {h}x{w}")
         mean = torch.tensor([0.485, 0.456, 0.406], device=images.device)[:, None, None]
         std = torch.tensor([0.229, 0.224, 0.225], device=images.device)[:, None, None]
         feats = self.encoder((images - mean) / std)  # images in [0, 1]; ImageNet's normalisation
-        return {"semantic": self.semantic(feats), "centre": self.centre(feats), "embedding": self.embedding(feats)}
+        unknown = set(heads) - {"semantic", "centre", "embedding"}
+        if unknown:
+            raise ValueError(f"unknown fastseg head(s) {sorted(unknown)}")
+        return {name: getattr(self, name)(feats) for name in heads}

@@ -3,16 +3,16 @@ Layout restored in shared/papers/README.md."""
 
 # Table I (input 1024x512, encoder OS 16): mAP@50, mAP, IoU (%), Spix / CNN / Cluster (ms), FPS
 TABLE1 = {
-    "Baseline": {"dec_os": 1, "mAP@50": 46.9, "mAP": 24.3, "IoU": 65.4, "spix_ms": None, "cnn_ms": 138, "cluster_ms": 240,
-                 "fps": 2},
-    "Ours DN53 OS1": {"dec_os": 1, "mAP@50": 46.7, "mAP": 22.3, "IoU": 65.4, "spix_ms": None, "cnn_ms": 141,
-                      "cluster_ms": 36, "fps": 5.5},
-    "Ours DN53 OSk": {"dec_os": 4, "mAP@50": 46.5, "mAP": 21.9, "IoU": 63.7, "spix_ms": 4, "cnn_ms": 73, "cluster_ms": 9,
-                      "fps": 12},
-    "Ours MNv2 OS1": {"dec_os": 1, "mAP@50": 46.2, "mAP": 21.9, "IoU": 62.3, "spix_ms": None, "cnn_ms": 48,
-                      "cluster_ms": 36, "fps": 11},
-    "Ours MNv2 OSk": {"dec_os": 4, "mAP@50": 45.2, "mAP": 21.1, "IoU": 60.4, "spix_ms": 4, "cnn_ms": 19, "cluster_ms": 9,
-                      "fps": 31},
+    "Baseline": {"network": "DN53 OS1", "dec_os": 1, "mAP@50": 46.9, "mAP": 24.3, "IoU": 65.4, "spix_ms": None,
+                 "cnn_ms": 138, "cluster_ms": 240, "fps": 2},
+    "Ours DN53 OS1": {"network": "DN53 OS1", "dec_os": 1, "mAP@50": 46.7, "mAP": 22.3, "IoU": 65.4, "spix_ms": None,
+                      "cnn_ms": 141, "cluster_ms": 36, "fps": 5.5},
+    "Ours DN53 OSk": {"network": "DN53 OS4", "dec_os": 4, "mAP@50": 46.5, "mAP": 21.9, "IoU": 63.7, "spix_ms": 4,
+                      "cnn_ms": 73, "cluster_ms": 9, "fps": 12},
+    "Ours MNv2 OS1": {"network": "MNv2 OS1", "dec_os": 1, "mAP@50": 46.2, "mAP": 21.9, "IoU": 62.3, "spix_ms": None,
+                      "cnn_ms": 48, "cluster_ms": 36, "fps": 11},
+    "Ours MNv2 OSk": {"network": "MNv2 OS4", "dec_os": 4, "mAP@50": 45.2, "mAP": 21.1, "IoU": 60.4, "spix_ms": 4,
+                      "cnn_ms": 19, "cluster_ms": 9, "fps": 31},
 }
 # Table II: semantic IoU (%) per class; reference methods are semantic-only (*)
 TABLE2_CLASSES = ("car", "bus", "truck", "motorcycle", "train", "bicycle", "person", "rider")
@@ -23,6 +23,7 @@ TABLE2 = {
     "Ours MNv2 OSk": (88.6, 77.3, 57.4, 38.9, 61.9, 48.6, 60.2, 50.6),
     "Ours DN53 OSk": (94.1, 73.2, 62.1, 45.8, 62.4, 53.9, 61.3, 57.3),
 }
+TABLE2_FPS = {"SegNet* (paper)": 16, "ERFNet* (paper)": 50, "ENet* (paper)": 76, "Ours MNv2 OSk": 31, "Ours DN53 OSk": 12}
 TABLE2_MEAN = {"SegNet* (paper)": 50.9, "ERFNet* (paper)": 64.0, "ENet* (paper)": 56.5, "Ours MNv2 OSk": 60.4,
                "Ours DN53 OSk": 63.7}
 # Table III: instance AP, AP@50 (%), FPS

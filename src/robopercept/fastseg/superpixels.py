@@ -4,8 +4,8 @@ and the two mappings between full resolution and the network's output grid (Fig.
     "For an image size H × W and a superpixel size k, the SLIC algorithm starts with a grid of size H/k × W/k of
     evenly distributed cluster centers c. [It] obtains the nearest neighbor cluster center using a distance
     δ_s = ‖I_Lab(i) − I_Lab(c)‖ + α‖I_xy(i) − I_xy(c)‖ for each pixel i, only looking in the clusters present in a
-    2K × 2K neighborhood [...]. We perform one iteration of the algorithm [...] but without updating the cluster
-    centers. This yields a grid in a structure that has a close resemblance with the regular grid." (§III-C)
+    2K × 2K neighborhood [...]. [W]e perform one iteration of the algorithm [...] but without updating the cluster
+    centers. This yiels [sic] a grid in a structure that has a close resemblance with the regular grid [...]." (§III-C)
 
 So every superpixel *is* one element of the H/k × W/k output grid: a pixel belongs to one of the 3 × 3 grid cells
 around its own, chosen by colour and position. Ours runs that step in torch (batched over the 9 candidates, on the
@@ -13,8 +13,11 @@ CPU here — the paper uses gSLICr on a GPU). Two details the paper leaves open,
 
 * a centre's colour is its k × k cell's mean Lab colour (gSLICr and SLIC initialise at the cell centre, then
   update; with no update the mean is the closer summary of the cell);
-* ``α = compactness / k`` — SLIC's ``m / S`` with the compactness ``m`` of scikit-image's ``slic`` (default 10), so
-  the two are compared at the same trade-off.
+* ``α = compactness / k`` — SLIC's ``m / S`` with the compactness ``m`` of scikit-image's ``slic`` (default 10). The
+  two are not at exactly the same trade-off: ours adds the two norms (the paper's δ_s), SLIC combines them in
+  quadrature, √(d_Lab² + (m/S)² d_xy²).
+* candidates: the 3 × 3 grid cells around the pixel's own (gSLICr's search; the paper's "2K × 2K neighborhood"
+  would keep the 4 nearest centres, a subset).
 
 **Under-segmentation error** (Neubert & Protzel 2012, the form used to pick superpixel sizes): for every ground-truth
 segment g and superpixel s overlapping it, ``min(|s ∩ g|, |s \\ g|)``, summed and divided by the number of pixels.

@@ -139,8 +139,12 @@ class Frame:
 class CityscapesSet:
     """One split of a Cityscapes folder (ours or the real dataset); :meth:`check` validates every file."""
 
-    def __init__(self, root: str | Path, split: str, *, size: tuple[int, int] | None = None, check: bool = True):
-        self.root, self.split = Path(root), split
+    def __init__(self, root: str | Path, split: str, *, size: tuple[int, int] | None = None,
+                 resize: tuple[int, int] | None = None, check: bool = True):
+        """``size``: the (height, width) every frame must have on disk; ``resize``: the (height, width) frames are
+        returned at (image by area, id maps by nearest neighbour) — e.g. real Cityscapes' 2048 x 1024 read at the
+        paper's 1024 x 512."""
+        self.root, self.split, self.resize = Path(root), split, resize
         folder = self.root / "leftImg8bit" / split
         if not folder.is_dir():
             raise CityscapesFormatError(f"{folder}: missing (no leftImg8bit/{split} under {self.root})")
@@ -176,6 +180,11 @@ class CityscapesSet:
         if self.size is not None and rgb.shape[:2] != tuple(self.size):
             raise CityscapesFormatError(f"{p['image']}: image is {rgb.shape[1]}x{rgb.shape[0]}, expected "
                                         f"{self.size[1]}x{self.size[0]}")
+        if self.resize is not None and rgb.shape[:2] != tuple(self.resize):
+            h, w = self.resize
+            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+            labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+            inst = cv2.resize(inst, (w, h), interpolation=cv2.INTER_NEAREST)
         return Frame(self.names[i], rgb, labels.astype(np.int64), inst.astype(np.int64))
 
     def check(self) -> None:

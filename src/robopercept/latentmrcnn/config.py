@@ -19,6 +19,8 @@ class LatentDataConfig(Validated):
     n_val: int = 60
     n_catalog_train: int = 200  # multi-category bins of catalog objects (the COCO stand-in of Table I)
     n_catalog_val: int = 60
+    n_street_train: int = 200  # street frames of the eight Cityscapes classes (the Cityscapes stand-in of Table I)
+    n_street_val: int = 60
     families_per_split: int = 10  # product families (a print shared by near-identical items); train/val disjoint
     min_items: int = 8  # apparel items per bin
     max_items: int = 16
@@ -35,8 +37,8 @@ class LatentDataConfig(Validated):
     def check(self) -> None:
         require(self.height >= 48, "height", "must be >= 48 pixels")
         require(self.width >= 64, "width", "must be >= 64 pixels")
-        for name in ("n_train", "n_val", "n_catalog_train", "n_catalog_val", "families_per_split", "shard_size",
-                     "workers", "settle_steps"):
+        for name in ("n_train", "n_val", "n_catalog_train", "n_catalog_val", "n_street_train", "n_street_val",
+                     "families_per_split", "shard_size", "workers", "settle_steps"):
             require(getattr(self, name) >= 1, name, "must be >= 1")
         require(1 <= self.min_items <= self.max_items, "min_items", "must be in 1..max_items")
         require(1 <= self.families_per_bin <= self.families_per_split, "families_per_bin",
@@ -49,7 +51,7 @@ class LatentDataConfig(Validated):
 
 
 BACKBONES = ("resnet18", "resnet34", "resnet50")
-SET_NAMES = ("apparel", "catalog")
+SET_NAMES = ("apparel", "catalog", "street")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,4 +18,4 @@ TABLE3 = {"MaskRCNN": {"COCO": 0.7372, "Cityscapes": 0.8443, "Apparel-5k": 0.775
 CONFIDENCE_P = 0.9  # §V-B: Table I's confidence masks
 MRHP_THRESHOLDS = (0.75, 0.8, 0.85, 0.9, 0.95)
 # our simulated sets stand in for these columns
-PAPER_DATASET = {"apparel": "Apparel-5k", "catalog": "COCO"}
+PAPER_DATASET = {"apparel": "Apparel-5k", "catalog": "COCO", "street": "Cityscapes"}

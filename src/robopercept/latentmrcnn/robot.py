@@ -21,13 +21,16 @@ models, so the models' seed variance enters the rates.
 * ``Latent-MRCNN 0.9-Confidence mask`` — ``k`` prior samples, Algorithm 1 at ``p`` (the evaluation section's k, p
   and min_score: Table I's confidence masks); every confidence mask is a candidate — it already passed Algorithm 1's
   agreement test and score threshold;
-* ``Oracle (ground-truth masks)`` — the planner on the true visible masks: the simulator's ceiling. Its double
-  picks are the gripper's and the physics' (an item dragged out from under another), not a segmentation's.
+* ``Oracle (ground-truth masks)`` — the planner on the true visible masks: what the planner and the physics do with
+  perfect masks (a reference, not a floor). Its double picks are the gripper's and the physics' (an item dragged
+  out from under another), not a segmentation's.
 
 **Measured per pick** (:class:`~robopercept.world.suction_grid.GridPickOutcome`): the outcome (single, double,
-dropped, no seal, no mask) and the cups sealed. Table II's two columns: the *double-pick rate* over all picks, and
-the *average sealed cups* over the picks that held an item (outcome single or double — "sealed cups on a grasped
-item"). What is not simulated: the transport to the second tote, the bag film's give under a cup, and real cloth
+dropped, no seal, no mask) and the cups sealed. Table II's two columns: the *double-pick rate* over all picks (the
+paper does not give its denominator; beside it, the share of picks that lifted anything and the double picks among
+those — a method that rarely picks cannot look safe), and the *average sealed cups* over the picks that sealed on an
+item — single, double (cups on both items) or dropped: "sealed cups on a grasped item" — with the single picks'
+average beside it. Cups sealed on two items count as a double pick without lifting both: the vacuum holds both. What is not simulated: the transport to the second tote, the bag film's give under a cup, and real cloth
 (our items are thin rigid boxes).
 """
 
@@ -214,12 +217,24 @@ def run_robot(cfg: LatentRobotConfig, ecfg: LatentEvalConfig, data: LatentDataCo
     return pd.DataFrame(rows)
 
 
-def _rates(outcome: np.ndarray, sealed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per method (columns): double-pick % over all picks, mean sealed cups over the picks that held an item."""
+def _rates(outcome: np.ndarray, sealed: np.ndarray) -> dict[str, np.ndarray]:
+    """Per method (columns): the double-pick rate over all picks (the paper's rate: grasps that picked two objects),
+    the share of picks that lifted something (single or double) and the double picks among those, and the mean
+    sealed cups over the picks that sealed on an item (single, double — cups on every item — or dropped) and over
+    single picks alone."""
     double = (outcome == "double").mean(0) * 100
-    held = np.isin(outcome, ("single", "double"))
-    cups = np.where(held, sealed, 0).sum(0) / np.maximum(held.sum(0), 1)
-    return double, np.where(held.sum(0) > 0, cups, np.nan)
+    lifted = np.isin(outcome, ("single", "double"))
+    gripped = np.isin(outcome, ("single", "double", "dropped"))
+    single = outcome == "single"
+
+    def mean_over(mask):
+        n = mask.sum(0)
+        return np.where(n > 0, np.where(mask, sealed, 0).sum(0) / np.maximum(n, 1), np.nan)
+
+    return {"double_pick_pct": double, "lifted_pct": lifted.mean(0) * 100,
+            "double_of_lifted_pct": np.where(lifted.sum(0) > 0, 100 * (outcome == "double").sum(0)
+                                             / np.maximum(lifted.sum(0), 1), np.nan),
+            "avg_sealed_cups": mean_over(gripped), "avg_sealed_cups_single": mean_over(single)}
 
 
 def _wide(trials: pd.DataFrame, order: Sequence[str], column: str) -> np.ndarray:
@@ -231,34 +246,44 @@ def _wide(trials: pd.DataFrame, order: Sequence[str], column: str) -> np.ndarray
 
 
 def table2(trials: pd.DataFrame, order: Sequence[str] = METHODS) -> pd.DataFrame:
-    """Table II: double-pick rate (with a Wilson 95 % interval), average sealed cups, the double picks by cause (cups
-    sealed on two items: a merged mask; an item dragged along: it lay on the lifted one) and the outcomes by kind."""
+    """Table II: double-pick rate (with a Wilson 95 % interval over picks), average sealed cups, the share of picks
+    that lifted anything, the double picks by cause (cups sealed on two items: a merged mask; an item dragged along:
+    it lay on the lifted one) and the outcomes by kind."""
     from ..reporting.uncertainty import wilson_interval
 
     outcome, sealed = _wide(trials, order, "outcome"), _wide(trials, order, "sealed_cups").astype(float)
     on_two = _wide(trials, order, "objects_sealed").astype(int) > 1
-    double, cups = _rates(outcome, sealed)
+    rates = _rates(outcome, sealed)
     out = []
     for j, name in enumerate(order):
         n, d = len(outcome), int((outcome[:, j] == "double").sum())
         lo, hi = wilson_interval(d, n)
         two = int(((outcome[:, j] == "double") & on_two[:, j]).sum())
-        out.append({"method": name, "picks": n, "double_picks": d, "double_pick_pct": double[j],
-                    "double_pick_lo": 100 * lo, "double_pick_hi": 100 * hi, "avg_sealed_cups": cups[j],
+        out.append({"method": name, "picks": n, "double_picks": d, "double_pick_pct": rates["double_pick_pct"][j],
+                    "double_pick_lo": 100 * lo, "double_pick_hi": 100 * hi,
+                    "avg_sealed_cups": rates["avg_sealed_cups"][j],
+                    "avg_sealed_cups_single": rates["avg_sealed_cups_single"][j],
+                    "lifted_pct": rates["lifted_pct"][j], "double_of_lifted_pct": rates["double_of_lifted_pct"][j],
                     "double_sealed_on_two": two, "double_dragged_along": d - two,
                     **{f"n_{k}": int((outcome[:, j] == k).sum()) for k in OUTCOMES}})
     return pd.DataFrame(out)
 
 
 def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, seed: int) -> list[pd.DataFrame]:
-    """Bootstrap replicates of Table II's two columns, resampling trials (one resample for every method)."""
+    """Bootstrap replicates of Table II's rates: the models' training seeds are resampled, then the trials of each
+    drawn seed (trial t used seed t mod seeds), one resample for every method — so the intervals carry the seed
+    variance as well as the trials'."""
     outcome, sealed = _wide(trials, order, "outcome"), _wide(trials, order, "sealed_cups").astype(float)
+    seeds = trials.drop_duplicates("trial").set_index("trial").sort_index()["seed"].to_numpy() \
+        if "seed" in trials else np.zeros(len(outcome), int)
+    groups = [np.flatnonzero(seeds == k) for k in np.unique(seeds)]
     rng = np.random.default_rng(seed)
     reps = []
     for _ in range(n_boot):
-        pick = rng.integers(0, len(outcome), len(outcome))
-        double, cups = _rates(outcome[pick], sealed[pick])
-        reps.append(pd.DataFrame({"method": list(order), "double_pick_pct": double, "avg_sealed_cups": cups}))
+        pick = np.concatenate([g[rng.integers(0, len(g), len(g))]
+                               for g in (groups[i] for i in rng.integers(0, len(groups), len(groups)))])
+        rates = _rates(outcome[pick], sealed[pick])
+        reps.append(pd.DataFrame({"method": list(order), **rates}))
     return reps
 
 

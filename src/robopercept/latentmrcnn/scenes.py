@@ -20,7 +20,12 @@ transparent bag film over the print, and folded or crumpled items.
 
 **COCO stand-in** (Table I's COCO column): bins of the catalog's *test* objects (5 categories: box, cylinder,
 pouch, irregular, ball), annotated per category. It tests multi-category detection with overlap, not COCO's
-scale range or its 80 categories; the notebook says so. (The Cityscapes column's stand-in is not built yet.)
+scale range or its 80 categories; the notebook says so.
+
+**Cityscapes stand-in** (Table I's Cityscapes column): street frames of :mod:`robopercept.world.street` — a forward
+camera over a road with Cityscapes' eight road-user classes (cars, trucks, buses, a rare tram, people, riders on
+bicycles and motorcycles), annotated per class as COCO instances. It tests many instances per image over a wide
+range of scales (perspective) with occlusion, and the rider-on-vehicle overlap; not real textures or clutter.
 
 Each set runs on the shard runner: a fresh bin per shard, so bytes depend only on (this code, data/, parameters,
 seed). Layout of each set's folder: ``annotations/instances_<split>.json`` (COCO, RLE masks; the file names the
@@ -52,10 +57,11 @@ from .config import LatentDataConfig
 
 APPAREL = "apparel"
 CATALOG = "catalog"
-SETS = (APPAREL, CATALOG)
+STREET = "street"
+SETS = (APPAREL, CATALOG, STREET)
 APPAREL_CATEGORIES = ("object",)  # Apparel-5k's one category
 TEXTURE_PX = 128
-CODE_MODULES = ("robopercept.latentmrcnn.scenes", "robopercept.latentmrcnn.config")
+CODE_MODULES = ("robopercept.latentmrcnn.scenes", "robopercept.latentmrcnn.config", "robopercept.world.street")
 SPLITS = ("train", "val")
 
 
@@ -130,8 +136,35 @@ def render_view(scene: BinScene, camera: BinCamera, rng: np.random.Generator, cf
     return frame, rgb
 
 
+def street_shard(shard: Shard, folder: Path, cfg: LatentDataConfig) -> dict:
+    """``shard.count`` street frames (a fresh street each), COCO instances of the eight Cityscapes classes."""
+    from ..world.street import CLASS_IDS, StreetCamera, StreetScene, plan_street
+
+    camera = StreetCamera(cfg.height, cfg.width)
+    names = list(CLASS_IDS)
+    writer = coco.CocoWriter(names)
+    for i in range(shard.count):
+        rng = np.random.default_rng([shard.seed, i])
+        with StreetScene(camera, rng) as scene:
+            f = scene.render(plan_street(rng), rng)
+        rgb = np.clip(f.rgb.astype(np.float64) + rng.normal(0, cfg.rgb_noise_std, f.rgb.shape), 0, 255).astype(np.uint8)
+        fn = f"{shard.get('first') + i:06d}.png"
+        write_png(folder / "images" / fn, rgb)
+        image_id = writer.add_image(fn, cfg.height, cfg.width)
+        for v in np.unique(f.instances):
+            if v >= 1000:
+                mask = f.instances == v
+                if mask.sum() >= cfg.min_instance_px:
+                    cid = names.index(next(n for n, lid in CLASS_IDS.items() if lid == v // 1000)) + 1
+                    writer.add_instance(image_id, cid, mask)
+    return {"images": shard.count, "coco": writer.to_dict()}
+
+
 def set_shard(shard: Shard, folder: Path, *, name: str, cfg: LatentDataConfig, data_dir: str, seed: int) -> dict:
     """The runner's task: ``shard.count`` bins of set ``name`` in a fresh scene; returns the shard's COCO dict."""
+    if name == STREET:
+        (folder / "images").mkdir()
+        return street_shard(shard, folder, cfg)
     split = shard.get("split")
     camera = BinCamera.for_size(cfg.height, cfg.width)
     rng = np.random.default_rng(shard.seed)
@@ -174,8 +207,9 @@ def generate_set(name: str, cfg: LatentDataConfig, seed: int, data_dir: str | Pa
     if name not in SETS:
         raise ValueError(f"unknown latentmrcnn set {name!r}; choose from {SETS}")
     data_dir, out = paths.resolve(data_dir), paths.resolve(out_dir)
-    sizes = {"train": cfg.n_train, "val": cfg.n_val} if name == APPAREL else \
-        {"train": cfg.n_catalog_train, "val": cfg.n_catalog_val}
+    sizes = {APPAREL: {"train": cfg.n_train, "val": cfg.n_val},
+             CATALOG: {"train": cfg.n_catalog_train, "val": cfg.n_catalog_val},
+             STREET: {"train": cfg.n_street_train, "val": cfg.n_street_val}}[name]
     shards = [s for split, n in sizes.items() for s in plan_shards(name, split, n, cfg, seed)]
     ident = plan_identity(generator=f"latentmrcnn {name} bins", config=dataclasses.asdict(cfg), seed=seed,
                           code_modules=CODE_MODULES, inputs={"data": data_dir})
@@ -184,7 +218,9 @@ def generate_set(name: str, cfg: LatentDataConfig, seed: int, data_dir: str | Pa
     res = run_plan(shard_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
                    desc=f"{name} bins", unit="image")
     (out / "annotations").mkdir(parents=True, exist_ok=True)
-    cats = list(APPAREL_CATEGORIES if name == APPAREL else CATEGORIES)
+    from ..world.street import CLASS_IDS
+
+    cats = list({APPAREL: APPAREL_CATEGORIES, CATALOG: CATEGORIES, STREET: tuple(CLASS_IDS)}[name])
     for split in sizes:
         writer = coco.CocoWriter(cats, description=f"simulated {name} bins ({split}), robopercept latentmrcnn")
         for s in shards:

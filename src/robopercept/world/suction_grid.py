@@ -6,12 +6,14 @@ is close to planar, faces up and belongs to one object; the lift pulls the objec
 ``sealed cups x cup_force``. Only the layout differs from the 5-cup plus pattern: ``rows x cols`` cups at
 ``spacing`` centre to centre, rotated about the vertical by the grasp angle.
 
-**The planner** sees only a segmentation (masks and scores) and the sensed depth. It searches grasp centres (the
+**The planner** sees only a segmentation (masks and scores) and the depth image (the clean render here: the
+apparel sets add no depth noise). It searches grasp centres (the
 ``n_centres`` pixels deepest inside each candidate mask, by distance transform; equally deep ones nearest the
 mask's centroid first) and grid angles (``n_angles`` in
 [0°, 90°): a square grid repeats every 90°; a non-square one is searched over [0°, 180°)) for the grasp that lands
 the most cups *inside one mask* (a cup counts when at least ``inside_fraction`` of its disc is in the mask); the cups
-inside are the active ones. Ties go to the higher-scoring mask, then the deeper centre, then the smaller angle.
+inside are the active ones. The search is local — the deepest pixels of a mask sit together — so on an L-shaped or
+long mask it may miss the placement with the most cups; it is the same for every segmentation. Ties go to the higher-scoring mask, then the deeper centre, then the smaller angle.
 Candidates are the masks scoring at least ``min_score`` (at most ``max_masks``, best first); if none does, every
 mask is one, best first — a pick is always attempted when the model predicts anything.
 
@@ -89,6 +91,7 @@ class GridPlan:
     active: tuple[bool, ...]  # per cup (row-major): the cups inside the chosen mask
     mask_index: int
     score: float
+    z: float = 0.0  # height of the surface under the grid's centre (metres above the bin floor)
 
     @property
     def cups_on_mask(self) -> int:
@@ -152,7 +155,7 @@ def plan_grid_pick(masks: np.ndarray, scores: np.ndarray, depth: np.ndarray, cam
                 active = tuple(_disc_inside(mask, cu, cv, r_px) >= s.inside_fraction for cu, cv in uv)
                 key = (sum(active), -rank, -ci, -ai)
                 if sum(active) and (best is None or key > best[0]):
-                    best = (key, GridPlan(x, y, angle, active, k, float(scores[k])))
+                    best = (key, GridPlan(x, y, angle, active, k, float(scores[k]), z))
     return None if best is None else best[1]
 
 

@@ -49,7 +49,8 @@ def test_table_counts_double_picks_by_cause_and_sealed_cups_over_held_items():
     assert t.loc["a", "double_pick_pct"] == 50 and t.loc["a", "double_sealed_on_two"] == 1
     assert t.loc["a", "double_dragged_along"] == 1
     assert t.loc["a", "avg_sealed_cups"] == pytest.approx(8.0)  # (9 + 6 + 9) / 3 held; the no-seal pick is not held
-    assert t.loc["b", "avg_sealed_cups"] == pytest.approx((8 + 7 + 5) / 3)  # the drop did not hold an item
+    assert t.loc["b", "avg_sealed_cups"] == pytest.approx((8 + 7 + 9 + 5) / 4)  # a drop sealed on the item too
+    assert t.loc["b", "avg_sealed_cups_single"] == pytest.approx((8 + 7 + 5) / 3)
     assert t.loc["b", "double_pick_pct"] == 0 and t.loc["b", "double_pick_lo"] == 0 < t.loc["b", "double_pick_hi"]
     assert t.loc["a", ["n_single", "n_double", "n_no_seal"]].tolist() == [1, 2, 1]
     reps = R.paired_replicates(trials, ["a", "b"], 50, seed=1)
@@ -76,3 +77,18 @@ def test_run_robot_names_the_missing_model_before_any_trial(tmp_path):
 def test_robot_config_rejects_bad_values(field, value):
     with pytest.raises(ValueError, match=field):
         LatentRobotConfig(**{field: value})
+
+
+def test_rates_and_the_seed_then_trial_bootstrap():
+    trials = _trials({"a": ["single", "double", "dropped", "no_mask"], "b": ["single"] * 4},
+                     {"a": [9, 6, 3, 0], "b": [8] * 4}, {"a": [1, 2, 1, 0], "b": [1] * 4})
+    trials["seed"] = trials.trial % 2
+    t = R.table2(trials, ["a", "b"]).set_index("method")
+    assert t.loc["a", "lifted_pct"] == 50 and t.loc["a", "double_of_lifted_pct"] == 50
+    assert t.loc["a", "avg_sealed_cups"] == pytest.approx(6.0)  # single 9, double 6, dropped 3: all gripped an item
+    assert t.loc["a", "avg_sealed_cups_single"] == 9
+    reps = R.paired_replicates(trials, ["a", "b"], 200, seed=0)
+    # a replicate draws seeds with replacement: all trials of one seed twice is possible, so the no_mask trial (seed 1)
+    # can be absent and the lifted share can reach 100 % or fall to 0 %
+    lifted = {float(r.set_index("method").loc["a", "lifted_pct"]) for r in reps}
+    assert min(lifted) == 0 and max(lifted) == 100
