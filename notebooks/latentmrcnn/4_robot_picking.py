@@ -46,7 +46,7 @@ from robopercept import paths
 from robopercept.latentmrcnn import paper as P
 from robopercept.latentmrcnn import robot as R
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables
+from robopercept.reporting import claims, figures, tables, verdicts
 from robopercept.seed import derive_seed
 from robopercept.world.camera import BinCamera
 
@@ -94,18 +94,12 @@ display(Markdown(
 
 # %%
 verdict = claims.evaluate_claims(paths.root() / "src/robopercept/latentmrcnn/claims_table2.yaml", table, replicates)
-_ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo",
-                                "margin_hi", "share_held", "caveat"]], run.tables, "table2_claims",
-                       caption=f"latentmrcnn §V-E claims checked against our simulated Table II ({cfg.n_boot} paired "
-                               "bootstrap replicates over trials).")
-display(verdict[["id", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
-lines = []
-for _, r in verdict.iterrows():
-    text = f"* **{r['id']}** ({r['section']}): \"{r['quote']}\" — {claims.verdict_sentence(r)}."
-    if r["verdict"] != "held" and r["if_missed"]:
-        text += f" Possible cause in our setup: {r['if_missed']}"
-    lines.append(text)
-display(Markdown("\n".join(lines)))
+short, text = verdicts.claims_report(
+    verdict, run.tables, "table2_claims",
+    caption=f"latentmrcnn §V-E claims checked against our simulated Table II ({cfg.n_boot} paired bootstrap replicates "
+            "over seeds and trials).")
+display(short)
+display(Markdown(text))
 
 # %% [markdown]
 # ## Where the methods differ: picks by outcome, and bins where Mask R-CNN's mask spanned two items

@@ -1,0 +1,20 @@
+"""The claims report a notebook shows: written table, short view, one sentence per claim."""
+
+import pandas as pd
+
+from robopercept.reporting.verdicts import COLUMNS, claims_report
+
+
+def test_report_writes_the_table_and_says_why_a_claim_was_not_evaluated_or_missed(tmp_path):
+    base = {"section": "§1", "quote": "q", "claim": "c", "holds": None, "margin": 1.0, "margin_lo": 0.5,
+            "margin_hi": 1.5, "share_held": 1.0, "caveat": "", "baseline_collapsed": False}
+    verdict = pd.DataFrame([
+        {**base, "id": "a", "verdict": "held", "holds": True, "if_missed": "x", "note": ""},
+        {**base, "id": "b", "verdict": "missed", "holds": False, "if_missed": "too few steps", "note": ""},
+        {**base, "id": "c", "verdict": "not evaluated", "if_missed": "", "note": "row 'DN53' is not in the table"},
+    ])
+    short, text = claims_report(verdict, tmp_path, "claims", caption="test")
+    written = pd.read_csv(tmp_path / "claims.csv")
+    assert list(written.columns) == COLUMNS and list(short.id) == ["a", "b", "c"]
+    lines = text.splitlines()
+    assert "Possible cause" not in lines[0] and "too few steps" in lines[1] and "row 'DN53'" in lines[2]
