@@ -104,8 +104,10 @@ class SceneWriter:
     """Write one scene's frames; :meth:`close` writes ``pose_data.yaml``, ``camera_info.yaml`` and ``objects.yaml``."""
 
     def __init__(self, root: str | Path, scene: str, K: np.ndarray, height: int, width: int,
-                 objects: Mapping[int, str] | None = None):
-        self.dir = Path(root) / "logs" / scene / "processed"
+                 objects: Mapping[int, str] | None = None, *, processed_dir: str | Path | None = None):
+        """Frames go to ``<root>/logs/<scene>/processed/``, or to ``processed_dir`` when given (a shard runner's
+        scene folder)."""
+        self.dir = Path(processed_dir) if processed_dir is not None else Path(root) / "logs" / scene / "processed"
         self.K, self.h, self.w = np.asarray(K, float), height, width
         self.poses: dict[int, dict] = {}
         self.objects = dict(objects or {})
