@@ -1,0 +1,49 @@
+"""§IV-C the network: ResNet-34 at output stride 8, a 1 x 1 convolution to ``D`` descriptor channels, bilinearly
+upsampled to the input size — the "Resnet34_8s" of the reference code (RobotLocomotion/pytorch-dense-correspondence at
+76bf649: layer3 and layer4 dilated by 2 and 4 instead of strided; the 512 -> D head initialised N(0, 0.01) with zero
+bias; ``upsample_bilinear`` back to the input, i.e. ``align_corners=True``; no descriptor normalisation; images
+normalised by the dataset's mean [0.5573, 0.3742, 0.3702] and std [0.2434, 0.2987, 0.3188]).
+
+The paper starts from ImageNet weights; none can be fetched here, so ``backbone_checkpoint`` may name the shared
+stand-in (a ResNet of the same layout, ``pretrained_backbone`` stage) or the network starts from scratch — stated by
+the training notebook.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MEAN = (0.5573, 0.3742, 0.3702)
+STD = (0.2434, 0.2987, 0.3188)
+
+
+class DenseDescriptorNet(nn.Module):
+    def __init__(self, descriptor_dim: int = 16, backbone: str = "resnet34"):
+        super().__init__()
+        from torchvision import models
+
+        if backbone not in ("resnet18", "resnet34", "resnet50"):
+            raise ValueError(f"unknown backbone {backbone!r}")
+        net = getattr(models, backbone)(weights=None)
+        for layer, dilation in ((net.layer3, 2), (net.layer4, 4)):  # output stride 8: dilate instead of striding
+            for m in layer.modules():
+                if isinstance(m, nn.Conv2d):
+                    m.stride = (1, 1)
+                    if m.kernel_size == (3, 3):
+                        m.dilation, m.padding = (dilation, dilation), (dilation, dilation)
+        self.body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3,
+                                  net.layer4)
+        channels = net.fc.in_features
+        self.head = nn.Conv2d(channels, descriptor_dim, 1)
+        nn.init.normal_(self.head.weight, 0.0, 0.01)
+        nn.init.zeros_(self.head.bias)
+        self.descriptor_dim = descriptor_dim
+        self.register_buffer("mean", torch.tensor(MEAN)[:, None, None], persistent=False)
+        self.register_buffer("std", torch.tensor(STD)[:, None, None], persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> descriptor images (B, D, H, W)."""
+        x = self.body((images - self.mean) / self.std)
+        return F.interpolate(self.head(x), size=images.shape[-2:], mode="bilinear", align_corners=True)
