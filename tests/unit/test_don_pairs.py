@@ -1,0 +1,56 @@
+"""Training and evaluation pairs from generated DON logs: correspondences, masks, non-matches, the pose filter."""
+
+import numpy as np
+import pytest
+
+from robopercept import paths
+from robopercept.don.config import DonDataConfig
+from robopercept.don.pairs import evaluation_pairs, rotation_deg, training_pair
+from robopercept.don.scenes import generate
+from robopercept.formats.don_logs import DonLogs
+
+CFG = DonDataConfig(height=48, width=64, trajectory_poses=60, single_train=1, multi_train=1, single_val=0, multi_val=0,
+                    multi_test=1, settle_steps=60, workers=1)
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    root = generate(CFG, 2, paths.data_dir(), tmp_path_factory.mktemp("don"))
+    return DonLogs(root, "robopercept_don")
+
+
+def test_masked_training_pair_samples_on_the_object_with_non_matches(logs):
+    scene = logs.scene("single_train_000")
+    p = training_pair(scene, np.random.default_rng(0), n=50, masked_sampling=True, n_non_matches=6)
+    assert p is not None and len(p.uv_a) == 50 and p.non_masked.shape == (50, 3, 2)
+    assert p.non_background.shape == (50, 3, 2)
+    a, b = p.frames
+    assert scene.mask(a)[p.uv_a[:, 1], p.uv_a[:, 0]].all()  # masked sampling: every A pixel on the object
+    assert scene.mask(b)[p.non_masked[..., 1], p.non_masked[..., 0]].all()
+    assert not scene.mask(b)[p.non_background[..., 1], p.non_background[..., 0]].any()
+
+
+def test_multi_object_pair_without_masks_draws_non_matches_anywhere_and_augments_a(logs):
+    scene = logs.scene("multi_train_000")
+    p = training_pair(scene, np.random.default_rng(1), n=40, augmentations=("affine", "color_jitter"),
+                      n_non_matches=4)
+    assert p.non_masked is None and p.non_background.shape[1:] == (4, 2)
+    assert len(p.uv_a) == len(p.uv_b) <= 40
+    h, w = p.image_a.shape[-2:]
+    assert (p.uv_a[:, 0] < w).all() and (p.uv_a[:, 1] < h).all()
+
+
+def test_evaluation_pairs_respect_the_pose_filter_and_query_on_the_object(logs):
+    pairs = evaluation_pairs(logs, ["multi_test_000"], pairs_per_object=2, queries=20, min_translation_m=0.1,
+                             min_angle_deg=10, seed=0)
+    scene = logs.scene("multi_test_000")
+    assert pairs and all(len(p["uv_a"]) <= 20 for p in pairs)
+    for p in pairs:
+        Ta, Tb = scene.pose(p["a"]), scene.pose(p["b"])
+        assert np.linalg.norm(Ta[:3, 3] - Tb[:3, 3]) >= 0.1 and rotation_deg(Ta, Tb) >= 10
+        inst = scene.instances(p["a"])
+        obj = {v: k for k, v in scene.objects.items()}[p["object"]]
+        assert (inst[p["uv_a"][:, 1], p["uv_a"][:, 0]] == obj).all()
+    again = evaluation_pairs(logs, ["multi_test_000"], pairs_per_object=2, queries=20, min_translation_m=0.1,
+                             min_angle_deg=10, seed=0)
+    assert all(np.array_equal(x["uv_b"], y["uv_b"]) for x, y in zip(pairs, again))
