@@ -54,3 +54,24 @@ def test_evaluation_pairs_respect_the_pose_filter_and_query_on_the_object(logs):
     again = evaluation_pairs(logs, ["multi_test_000"], pairs_per_object=2, queries=20, min_translation_m=0.1,
                              min_angle_deg=10, seed=0)
     assert all(np.array_equal(x["uv_b"], y["uv_b"]) for x, y in zip(pairs, again))
+
+
+@pytest.mark.parametrize("loss", ["ntxent", "pixelwise", "pixelwise_cross_object"])
+def test_two_training_steps_of_every_loss_run_validate_and_keep_a_state(logs, loss):
+    import torch
+
+    from robopercept.don.model import DenseDescriptorNet
+    from robopercept.don.train import TrainSettings, train
+
+    torch.manual_seed(0)
+    model = DenseDescriptorNet(8, "resnet18")
+    val = evaluation_pairs(logs, ["multi_test_000"], pairs_per_object=1, queries=10, min_translation_m=0.1,
+                           min_angle_deg=10, seed=0)
+    s = TrainSettings(loss=loss, steps=2, batch_size=1, correspondences=64, non_matches=4, validate_every=1,
+                      masked_sampling=loss != "ntxent", lr=1e-3)
+    scenes = ["single_train_000"] if loss != "ntxent" else ["multi_train_000"]
+    hist, state = train(model, logs, scenes, s, val, other_scenes=["single_train_000"])
+    assert len(hist) == 2 and all(np.isfinite(h["loss"]) for h in hist) and 0 <= hist[-1]["val_pck80"] <= 1
+    assert set(state) == set(model.state_dict())
+    with pytest.raises(ValueError, match="unknown DON loss"):
+        TrainSettings(loss="triplet")
