@@ -102,6 +102,12 @@ def fastseg_pipeline(tmp_path_factory):
                                                      "fastseg_eval"))
 
 
+@pytest.fixture(scope="session")
+def don_pipeline(tmp_path_factory):
+    """The don stages built so far on the smoke profile, into one temporary folder."""
+    return _pipeline(tmp_path_factory, "don", ("don_data",))
+
+
 def read_metrics(path: Path, *, paper: str, stage: str) -> dict:
     """A stage's metrics file, checked against the one shape every paper writes
     (robopercept.reporting.tables.metrics_document)."""
