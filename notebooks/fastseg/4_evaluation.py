@@ -41,7 +41,7 @@ from robopercept.fastseg.postprocess import PostSettings
 from robopercept.fastseg.sweep import load_model
 from robopercept.formats.cityscapes import INSTANCE_CLASSES
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables
+from robopercept.reporting import claims, figures, tables, verdicts
 from robopercept.seed import derive_seed
 
 run = setup("fastseg_eval", params, paper="fastseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -105,18 +105,12 @@ for rep in replicates:
     claim_reps.append(pd.concat([frame, frame[frame.method == f"Ours {ecfg.baseline_model}"].assign(
         method="Ours, baseline network")], ignore_index=True))
 verdict = claims.evaluate_claims(paths.root() / "src/robopercept/fastseg/claims.yaml", claims_table, claim_reps)
-_ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo",
-                                "margin_hi", "share_held", "caveat"]], run.tables, "table1_claims",
-                       caption=f"fastseg §IV-B claims (accuracy halves) against our Table I ({ecfg.n_boot} paired "
-                               "bootstrap replicates over frames x seeds).")
-display(verdict[["id", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
-lines = []
-for _, r in verdict.iterrows():
-    text = f"* **{r['id']}** ({r['section']}): \"{r['quote']}\" — {claims.verdict_sentence(r)}."
-    if r["verdict"] != "held" and r["if_missed"]:
-        text += f" Possible cause in our setup: {r['if_missed']}"
-    lines.append(text)
-display(Markdown("\n".join(lines)))
+short, text = verdicts.claims_report(
+    verdict, run.tables, "table1_claims",
+    caption=f"fastseg §IV-B claims (accuracy halves) against our Table I ({ecfg.n_boot} paired bootstrap replicates "
+            "over frames x seeds).")
+display(short)
+display(Markdown(text))
 
 # %% [markdown]
 # ## Table II: semantic IoU per class, and Table III: instance AP
