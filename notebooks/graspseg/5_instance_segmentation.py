@@ -14,7 +14,10 @@
 # batches). Mask2Former is `transformers`' `Mask2FormerForUniversalSegmentation`, class-agnostic, its ResNet
 # started from the shared stand-in backbone; training follows Mask2Former's public recipe (AdamW, lr with the
 # backbone at 0.1x, weight decay 0.05, gradient clipping 0.01) with early stopping on validation mask AP
-# (the last `n_val` labeled training images, disjoint from every row's training images). Deviations, each forced by the budget or
+# (the last `n_val` labeled training images, disjoint from every row's training images) after a warm-up of
+# `min_steps` (ours: the paper names none; without it a row whose first evaluations sit at AP 0 is stopped before
+# it learns). A seed whose best validation AP stays below 1 % never learned; claims comparing its row are
+# flagged, not counted as evidence. Deviations, each forced by the budget or
 # the data and stated where it matters:
 #
 # * the `cpu` profile shrinks Mask2Former (backbone, width, queries, layers, sampled points) and its training
@@ -54,7 +57,7 @@ from robopercept.graspseg import table2 as T2
 from robopercept.graspseg.instance_eval import METRICS, class_agnostic_gt
 from robopercept.graspseg.labeled import labeled_images
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables
+from robopercept.reporting import claims, figures, tables, untrained
 from robopercept.seed import derive_seed
 
 run = setup("graspseg_table2", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -93,9 +96,9 @@ if len(not_trained):
                                                          for r in not_trained.itertuples())))
 _ = tables.write_table(summary, out_tables, "table2_training",
                        caption=f"Table II models: best validation AP (%) and the step it was reached; `stopped`: early "
-                               f"stopping after {cfg.patience} evaluations without a new best, or at `max_steps` "
-                               f"({cfg.max_steps}; twice that for Single-Object-100, half of whose batches are "
-                               "single-object ones).")
+                               f"stopping after {cfg.patience} evaluations without a new best (never before step "
+                               f"{cfg.min_steps}, the warm-up), or at `max_steps` ({cfg.max_steps}; both twice that for "
+                               "Single-Object-100, half of whose batches are single-object ones).")
 display(summary.round(2))
 
 # %%
@@ -124,8 +127,10 @@ display(Markdown(f"{len(cut)} of {len(summary)} runs were still at their best va
 matches = T2.evaluate(models_dir, dataset, trained)
 table, replicates = T2.table2(matches, cfg.n_boot, derive_seed(run.seed, "graspseg_table2_bootstrap"), rows=cfg.rows)
 labeled = {r: len(split[T2.ROWS[r].labeled]) for r in cfg.rows}
+untrained_by_row = T2.untrained_seeds(summary, cfg.rows)
 for t in [table, *replicates]:
     t["labeled_images"] = [labeled[r] for r in t.method]
+    t["untrained_seeds"] = [untrained_by_row[r] for r in t.method]
 for m in ("AP",):
     vals = np.stack([rep[m].to_numpy() for rep in replicates])
     table[f"{m}_lo"], table[f"{m}_hi"] = np.percentile(vals, 2.5, axis=0), np.percentile(vals, 97.5, axis=0)
@@ -138,7 +143,14 @@ _ = tables.write_table(
              f"{len(labeled_images(dataset, 'labeled_test'))} test images, class-agnostic mask AP in %). Mean over `seeds`; AP_lo/hi: "
              f"95 % bootstrap interval over test images and seeds ({cfg.n_boot} replicates). Columns `paper_*`: Liu et al., "
              "Table II, real robot data. AP_L/AP_M use COCO's area split scaled to our resolution."))
-display(table[["method", "paste_from", "labeled_images", "seeds", *METRICS, "AP_lo", "AP_hi", "paper_AP"]].round(1))
+display(table[["method", "paste_from", "labeled_images", "seeds", "untrained_seeds", *METRICS, "AP_lo", "AP_hi",
+             "paper_AP"]].round(1))
+failed = {r: n for r, n in untrained_by_row.items() if n}
+display(Markdown(f"`untrained_seeds`: seeds whose best validation AP stayed below {T2.UNTRAINED_VAL_AP:.0f} % — runs that "
+                 "never learned. " + (f"This run has {sum(failed.values())}: "
+                                      + ", ".join(f"{r} ({n})" for r, n in failed.items())
+                                      + "; their rows' cells average a failed run in, and claims comparing them are "
+                                        "flagged below." if failed else "This run has none.")))
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -161,15 +173,19 @@ plt.close(fig)
 # %%
 claims_file = paths.root() / "src/robopercept/graspseg/claims_table2.yaml"
 verdict = claims.evaluate_claims(claims_file, table.drop(columns=["paste_from"]), replicates)  # numeric cells only
+verdict = untrained.flag(verdict, claims_file, table, "untrained_seeds")
 _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
-                                "share_held", "caveat"]], out_tables, "table2_claims",
+                                "share_held", "untrained_rows", "caveat"]], out_tables, "table2_claims",
                        caption=f"graspseg §V-B claims checked against our Table II: margin in AP points, its 95 % interval "
-                               f"and the verdict from {cfg.n_boot} bootstrap replicates over test images and seeds.")
+                               f"and the verdict from {cfg.n_boot} bootstrap replicates over test images and seeds; "
+                               "`untrained_rows`: compared rows with a seed that never learned (the verdict is then "
+                               "evidence neither way).")
 display(verdict[["id", "section", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
-display(Markdown(f"**{claims.tally(verdict)}** (held / missed / inconclusive / not evaluated)."))
+display(Markdown(f"**{claims.tally(verdict)}** (held / missed / inconclusive / not evaluated); "
+                 f"{untrained.count(verdict)} of them compare a row with a seed that never learned."))
 lines = []
 for r in verdict.itertuples():
-    text = f"- `{r.id}` ({r.section}): \"{r.quote}\" — {claims.verdict_sentence(r._asdict())}."
+    text = f"- `{r.id}` ({r.section}): \"{r.quote}\" — {claims.verdict_sentence(r._asdict())}{untrained.sentence(r)}."
     if r.caveat:
         text += f" *{r.caveat}*"
     if r.verdict != "held" and r.if_missed:

@@ -54,6 +54,11 @@ def test_table2_stage(graspseg_instances_pipeline):
         assert all({"image_id", "segmentation", "score", "category_id"} <= set(x) for x in res)
     claims = pd.read_csv(out / "reports/tables/graspseg/table2_claims.csv")
     assert len(claims) == 11 and set(claims.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    # seeds that never learned (best validation AP < 1 %) are counted per row, and claims naming them flagged
+    failed = training[training.val_AP < 1.0].groupby("row").size().reindex(table.method, fill_value=0)
+    assert list(table.untrained_seeds) == list(failed)
+    flagged = claims.untrained_rows.fillna("")
+    assert (flagged != "").sum() == sum(any(r in str(f).split(", ") for r in failed[failed > 0].index) for f in flagged)
     assert (training.steps == training.max_steps).all() and set(training.max_steps) <= {2, 4}
     for fig in ("table2_curves", "table2_ap", "table2_examples"):
         assert (out / f"reports/figures/graspseg/{fig}.png").stat().st_size > 1000
@@ -76,5 +81,6 @@ def test_table3_stage(graspseg_instances_pipeline):
     assert table.set_index("method").loc["Mask2Former-1000", "paper_error_pct"] == 8.78
     claims = pd.read_csv(out / "reports/tables/graspseg/table3_claims.csv")
     assert len(claims) == 6 and "consistent_with_table2" in set(claims.id)
+    assert "untrained_rows" in claims.columns  # Table II seeds that never learned are carried into Table III
     assert (out / "reports/figures/graspseg/fig4_failures.png").exists()
     read_metrics(out / "reports/metrics/graspseg/table3.json", paper="graspseg", stage="graspseg_table3")

@@ -86,6 +86,7 @@ class Table2Config(Validated):
     max_steps: int = 20000
     eval_every: int = 500
     patience: int = 5
+    min_steps: int = 5000  # ours (the paper names no warm-up): early stopping may end a run only from here on
     n_small: int = 100  # labeled images of the "-100" rows (paper: 100)
     n_large: int = 1000  # labeled images of Mask2Former-1000 (capped by what the dataset holds; said so)
     n_val: int = 100  # validation images for early stopping (labeled training images, disjoint)
@@ -111,6 +112,7 @@ class Table2Config(Validated):
         require(self.hidden_dim % self.num_heads == 0, "hidden_dim", "must be a multiple of num_heads")
         require(self.hidden_dim % 32 == 0, "hidden_dim", "must be a multiple of 32 (Mask2Former's GroupNorm has 32 groups)")
         require(1 <= self.eval_every <= self.max_steps, "eval_every", "must be in 1..max_steps")
+        require(0 <= self.min_steps <= self.max_steps, "min_steps", "must be in 0..max_steps")
         require(self.n_large >= self.n_small, "n_large", "must be >= n_small")
         require(0 <= self.min_pasted <= self.max_pasted, "max_pasted", "must be >= min_pasted >= 0")
         require(0 < self.min_scale <= self.max_scale, "max_scale", "must be >= min_scale > 0")

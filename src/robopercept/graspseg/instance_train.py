@@ -5,7 +5,8 @@
 the backbone's multiplied by 0.1, weight decay 0.05, full-model gradient-norm clipping at 0.01, and the
 backbone's BatchNorm frozen (detectron2's FrozenBN). Early
 stopping: validation mask AP every ``eval_every`` steps, stop after ``patience`` evaluations without a
-new best, keep the best weights.
+new best — but never before ``min_steps`` (a warm-up: a model whose first evaluations all sit at AP 0 has
+not started to learn yet, and stopping it there reports a row that never trained) — keep the best weights.
 
 A row of Table II is a *batch source* — what one training batch holds — and these settings:
 
@@ -114,11 +115,14 @@ class InstanceTrainSettings:
     max_steps: int = 300
     eval_every: int = 50
     patience: int = 3
+    min_steps: int = 0  # warm-up: early stopping may end training only from this step on
     seed: int = 0
 
     def __post_init__(self):
         if self.max_steps < 1 or self.batch_size < 1 or self.patience < 1:
             raise ValueError("instance training: max_steps, batch_size and patience must be >= 1")
+        if not 0 <= self.min_steps <= self.max_steps:
+            raise ValueError(f"instance training: min_steps must be in 0..max_steps, got {self.min_steps}")
         if not 1 <= self.eval_every <= self.max_steps:
             raise ValueError(f"instance training: eval_every must be in 1..max_steps, got {self.eval_every}")
 
@@ -190,7 +194,7 @@ def train_instance_model(model_settings: InstanceModelSettings, s: InstanceTrain
                 best, best_state, bad = ap, copy.deepcopy(model.state_dict()), 0
             else:
                 bad += 1
-                if bad >= s.patience:
+                if bad >= s.patience and step >= s.min_steps:
                     if live is not None:
                         live.next_step()
                     break

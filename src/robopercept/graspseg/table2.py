@@ -205,7 +205,8 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
     # many labeled batches as Mask2Former-100 (else a step cap alone could make it worse)
     steps = cfg.max_steps * (2 if ROWS[row].single_object else 1)
     ts = InstanceTrainSettings(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=steps, eval_every=cfg.eval_every,
-                               patience=cfg.patience, seed=shard.seed)
+                               patience=cfg.patience, min_steps=cfg.min_steps * (steps // cfg.max_steps),
+                               seed=shard.seed)
     with Live(dir=str(Path(live_dir) / model_key(row, k)), save_dvc_exp=False, dvcyaml=None, report=None) as live:
         model, history = train_instance_model(model_settings(cfg), ts, src, val, pretrained,
                                               robust_iou=cfg.robust_iou if ROWS[row].robust else None, live=live)
@@ -276,6 +277,15 @@ def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_di
 # ---------------------------------------------------------------------------------------------------
 # The table
 # ---------------------------------------------------------------------------------------------------
+
+UNTRAINED_VAL_AP = 1.0  # a run whose best validation mask AP (%) stayed below this never learned to segment
+
+
+def untrained_seeds(summary: pd.DataFrame, rows: Sequence[str]) -> dict[str, int]:
+    """For each row, how many of its trained seeds never learned: best validation AP < UNTRAINED_VAL_AP. Claims
+    that compare such a row are flagged (robopercept.reporting.untrained)."""
+    return {r: int(((summary.row == r) & (summary.val_AP < UNTRAINED_VAL_AP)).sum()) for r in rows}
+
 
 def read_results(results_json: Path, gt: dict, limit: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """A COCO results file back as per-image (masks, scores), in ``gt['images']`` order (the first ``limit``

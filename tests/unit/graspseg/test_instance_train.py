@@ -85,9 +85,25 @@ def test_training_runs_and_is_reproducible(robust):
         assert torch.equal(v, v2), k
 
 
+def test_early_stopping_waits_for_the_warm_up():
+    # lr 0: validation AP never changes, so every evaluation after the first is one "without a new best"
+    torch.set_num_threads(1)
+    imgs = scenes(4)
+    src = LabeledBatches(imgs[:2], seed=0)
+    steps = {}
+    for warm in (0, 4):
+        s = InstanceTrainSettings(lr=0.0, batch_size=2, max_steps=6, eval_every=1, patience=1, min_steps=warm, seed=0)
+        _, hist = train_instance_model(TINY, s, src, imgs[2:])
+        steps[warm] = [h["step"] for h in hist]
+    assert steps[0] == [1, 2]  # stopped at the first evaluation without a new best
+    assert steps[4] == [1, 2, 3, 4]  # not before the warm-up ends; then at once (no new best since step 1)
+
+
 def test_bad_settings_are_named():
     with pytest.raises(ValueError, match="eval_every"):
         InstanceTrainSettings(max_steps=10, eval_every=20)
+    with pytest.raises(ValueError, match="min_steps"):
+        InstanceTrainSettings(max_steps=10, eval_every=5, min_steps=11)
     with pytest.raises(ValueError, match="no labeled training images"):
         LabeledBatches([], seed=0)
     with pytest.raises(ValueError, match="no validation images"):
