@@ -47,3 +47,35 @@ class DenseDescriptorNet(nn.Module):
         """(B, 3, H, W) in [0, 1] -> descriptor images (B, D, H, W)."""
         x = self.body((images - self.mean) / self.std)
         return F.interpolate(self.head(x), size=images.shape[-2:], mode="bilinear", align_corners=True)
+
+
+_BODY_INDEX = {"conv1": "0", "bn1": "1", "layer1": "4", "layer2": "5", "layer3": "6", "layer4": "7"}
+
+
+def load_standin_backbone(model: DenseDescriptorNet, checkpoint) -> dict[str, int]:
+    """Load the ResNet body of a detection checkpoint (the ``pretrained_backbone`` stage's stand-in, or torchvision's
+    ``maskrcnn_resnet50_fpn`` file: tensors ``backbone.body.*``) into the descriptor net — the stand-in for the
+    paper's ImageNet weights. The dilation of layer3/4 changes no tensor shape. Every body tensor must be found."""
+    from pathlib import Path
+
+    from ..common import checkpoints
+
+    path = Path(checkpoint)
+    state = checkpoints.load(path, stage="pretrained_backbone", required=(), kind="pretrained checkpoint")
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    mapped = {}
+    for k, v in state.items():
+        if k.startswith("backbone.body."):
+            head, _, rest = k[len("backbone.body."):].partition(".")
+            if head in _BODY_INDEX:
+                mapped[f"{_BODY_INDEX[head]}.{rest}"] = v
+    own = model.body.state_dict()
+    wrong = [k for k, v in mapped.items() if k not in own or own[k].shape != v.shape]
+    missing = sorted(k for k in own if k not in mapped and not k.endswith("num_batches_tracked"))
+    if not mapped or wrong or missing:
+        raise ValueError(f"checkpoint {path} does not fit this {len(own)}-tensor ResNet body ({len(mapped)} backbone "
+                         f"tensors found, {len(wrong)} of another name or shape, e.g. {wrong[:2]}; {len(missing)} "
+                         f"missing, e.g. {missing[:2]}): was it trained with another pretrain.backbone?")
+    model.body.load_state_dict(mapped, strict=False)
+    return {"loaded": len(mapped), "expected": len(own)}

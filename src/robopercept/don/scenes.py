@@ -15,9 +15,11 @@ only looks deformable (its mesh is a soft-edged sack), which the notebook states
 
 **A scene** is one shard of the shard runner (its key is the scene's log folder, ``logs/<scene>``): a fresh world,
 the scene's objects dropped on the table, settled, then rendered from every kept pose of the fixed arc
-(:func:`robopercept.world.wrist_camera.arc_trajectory`, subsampled by angle and translation). Single-object and test
-scenes carry masks (``image_masks``; test scenes also per-object ids for evaluation); multi-object training scenes
-carry none — the paper skips mask generation for them.
+(:func:`robopercept.world.wrist_camera.arc_trajectory`, subsampled by angle and translation). Single-object,
+validation and test scenes carry masks of the known objects (``image_masks``: the union and per-object ids; the paper
+"manually provided object-specific masks for each of the known objects, allowing us to sample query points
+specifically for each objects for validation and testing"); multi-object training scenes carry none — the paper
+skips mask generation for them.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def scene_shard(shard: Shard, folder: Path, *, cfg: DonDataConfig, data_dir: str
         writer = don_logs.SceneWriter(None, spec.name, cams[0].K, cfg.height, cfg.width,
                                       objects={k + 1: known[k].name for k in spec.known},
                                       processed_dir=folder / "processed")
-        masks = spec.kind == "single" or spec.split == "test"
+        masks = spec.kind == "single" or spec.split in ("val", "test")  # known-object masks: validation, tests
         for idx, cam in zip(kept, cams):
             f = scene.render(camera=cam)
             rgb = np.clip(f.rgb + rng.normal(0, cfg.rgb_noise_std, f.rgb.shape), 0, 255).astype(np.uint8)

@@ -23,7 +23,7 @@ import torch
 
 from ..formats.don_logs import DonLogs
 from . import losses as L
-from .metrics import best_match, pck
+from .metrics import best_match, pck, pixel_scale
 from .pairs import training_pair
 
 LOSSES = ("pixelwise", "pixelwise_cross_object", "ntxent")
@@ -53,13 +53,14 @@ class TrainSettings:
 
 def _step_loss(model, logs: DonLogs, scenes: list[str], others: list[str], rng: np.random.Generator,
                s: TrainSettings) -> torch.Tensor | None:
-    pairs = []
+    pairs, scene_of = [], []
     for _ in range(s.batch_size):
         scene = logs.scene(scenes[int(rng.integers(len(scenes)))])
         p = training_pair(scene, rng, n=s.correspondences, augmentations=s.augmentations,
                           masked_sampling=s.masked_sampling, n_non_matches=s.non_matches if s.loss != "ntxent" else 0)
         if p is not None and len(p.uv_a):
             pairs.append(p)
+            scene_of.append(scene)
     if not pairs:
         return None
     desc = model(torch.stack([x for p in pairs for x in (p.image_a, p.image_b)]))
@@ -79,8 +80,11 @@ def _step_loss(model, logs: DonLogs, scenes: list[str], others: list[str], rng: 
             return da.repeat_interleave(k, 0), L.pick(b, torch.from_numpy(uv.reshape(-1, 2)))
 
         total = total + L.pixelwise_contrastive(da, db, non(p.non_masked), non(p.non_background))["total"]
-        if s.loss == "pixelwise_cross_object" and others:
-            other = logs.scene(others[int(rng.integers(len(others)))])
+        # the third image shows a *different* object: a single-object scene whose objects differ from this one's
+        pool = [o for o in others if logs.scene(o).objects.keys() != scene_of[i].objects.keys()] \
+            if s.loss == "pixelwise_cross_object" else []
+        if pool:
+            other = logs.scene(pool[int(rng.integers(len(pool)))])
             j = int(rng.choice(other.indices))
             mask = other.mask(j)
             pts = np.argwhere(mask)[:, ::-1]
@@ -93,8 +97,9 @@ def _step_loss(model, logs: DonLogs, scenes: list[str], others: list[str], rng: 
 
 
 @torch.no_grad()
-def validate(model, logs: DonLogs, pairs: list[dict], metric: str, k: int = 80) -> float:
-    """Mean PCK@k over validation pairs (query pixels in A, their true matches in B)."""
+def validate(model, logs: DonLogs, pairs: list[dict], metric: str, k: float = 80) -> float:
+    """Mean PCK@k over validation pairs (query pixels in A, their true matches in B); ``k`` in the paper's pixels
+    (640 x 480 frames), scaled to the frames' size (robopercept.don.metrics.pixel_scale)."""
     model.eval()
     hits = []
     cache: dict[tuple[str, int], torch.Tensor] = {}
@@ -106,7 +111,7 @@ def validate(model, logs: DonLogs, pairs: list[dict], metric: str, k: int = 80) 
                 cache[p["scene"], f] = model(img[None])[0]
         q = L.pick(cache[p["scene"], p["a"]], torch.from_numpy(p["uv_a"]))
         pred = best_match(q, cache[p["scene"], p["b"]], metric)
-        hits.append(pck(pred, p["uv_b"], ks=[k])[0])
+        hits.append(pck(pred, p["uv_b"], ks=[k * pixel_scale(scene.height, scene.width)])[0])
     model.train()
     return float(np.mean(hits)) if hits else float("nan")
 

@@ -271,6 +271,7 @@ class DonLogs:
 
     def __init__(self, root: str | Path, composite: str):
         self.root = Path(root)
+        self._scenes: dict[str, Scene] = {}
         comp = _yaml_load(self.root / "config" / "composite" / f"{composite}.yaml", "composite dataset config")
         self.single: dict[str, dict] = {}
         self.multi: dict[str, dict] = {}
@@ -291,7 +292,10 @@ class DonLogs:
         return sorted({s for g in groups for cfg in g.values() for s in cfg[split]})
 
     def scene(self, name: str) -> Scene:
-        return read_scene(self.root, name)
+        """The scene's metadata (poses, intrinsics, objects), read once; frames are read when asked for."""
+        if name not in self._scenes:
+            self._scenes[name] = read_scene(self.root, name)
+        return self._scenes[name]
 
     def check(self, splits: Iterable[str] = ("train", "test")) -> None:
         """Every scene a config names exists and reads; raise naming the first bad file."""

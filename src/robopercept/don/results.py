@@ -1,0 +1,109 @@
+"""Tables I–IV and the Fig. 5/6 series from the per-model evaluations, with their uncertainty.
+
+One row per (experiment, label) of :func:`robopercept.don.experiments.experiments`, named ``"<experiment>: <label>"``
+(the claims file reads rows by that name). For each row:
+
+* ``AUC`` — the mean over seeds of the model's mean per-pair AUC, and ``sigma`` — the standard deviation over seeds
+  (the paper's ± σ, over its 5 seeds; ours over ``seeds``);
+* ``AUC_lo`` / ``AUC_hi`` — a 95 % bootstrap interval that resamples the test pairs and the seeds, the same resample
+  for every row (all models are evaluated on the same pairs and share seed k's draws: comparisons are paired);
+* ``track_median_mm`` — the median keypoint-tracking error (§IV-E.2) pooled over seeds, and ``track_invalid_pct``
+  — predictions on pixels without a depth reading; the bootstrap resamples tracked queries for it;
+* ``paper_AUC`` / ``paper_sigma`` — the paper's value where it has the row (robopercept.don.paper).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import paper as P
+from .evaluate import load_eval
+from .experiments import Variant
+from .sweep import model_key
+
+
+@dataclasses.dataclass
+class Evaluations:
+    """Per variant key: ``auc`` (seeds, pairs), ``track`` (seeds, entries) in mm (NaN: no depth), ``pck`` (seeds, 100)."""
+
+    auc: dict[str, np.ndarray]
+    track: dict[str, np.ndarray]
+    pck: dict[str, np.ndarray]
+    track_group: np.ndarray  # the tracked query of each entry (the same for every model)
+    track_object: np.ndarray
+
+
+def load(eval_dir: Path, variants: list[Variant], seeds: int) -> Evaluations:
+    auc, track, pck = {}, {}, {}
+    group = obj = None
+    for v in variants:
+        runs = [load_eval(eval_dir, model_key(v, k)) for k in range(seeds)]
+        auc[v.key()] = np.stack([r["pair_auc"] for r in runs])
+        track[v.key()] = np.stack([r["track_mm"] for r in runs])
+        pck[v.key()] = np.stack([r["pck"] for r in runs])
+        if group is None:
+            group, obj = runs[0]["track_group"], runs[0]["track_object"]
+    if group is None:
+        raise ValueError("no evaluated model")
+    return Evaluations(auc, track, pck, group, obj)
+
+
+def _row_values(ev: Evaluations, key: str, seeds: np.ndarray, pairs: np.ndarray | None,
+                entries: np.ndarray | None) -> dict[str, float]:
+    a = ev.auc[key][seeds]
+    a = a if pairs is None else a[:, pairs]
+    t = ev.track[key][seeds]
+    t = t if entries is None else t[:, entries]
+    per_seed = np.nanmean(a, axis=1)
+    finite = t[np.isfinite(t)]
+    return {"AUC": float(per_seed.mean()), "sigma": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan"),
+            "track_median_mm": float(np.median(finite)) if len(finite) else float("nan"),
+            "track_invalid_pct": float(100 * np.isnan(t).mean()) if t.size else float("nan")}
+
+
+def tables(experiments: dict[str, list[tuple[str, Variant]]], ev: Evaluations, n_boot: int,
+           seed: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """All rows of all experiments (column ``row``: "<experiment>: <label>") and ``n_boot`` paired replicates."""
+    rows = [(e, lab, v) for e, items in experiments.items() for lab, v in items]
+    n_seeds, n_pairs = next(iter(ev.auc.values())).shape
+    all_seeds = np.arange(n_seeds)
+
+    def frame(values: list[dict]) -> pd.DataFrame:
+        return pd.DataFrame([{"row": f"{e}: {lab}", **val} for (e, lab, _), val in zip(rows, values)])
+
+    point = frame([_row_values(ev, v.key(), all_seeds, None, None) for _, _, v in rows])
+    groups = np.unique(ev.track_group)
+    members = {g: np.flatnonzero(ev.track_group == g) for g in groups}
+    rng = np.random.default_rng(seed)
+    reps = []
+    for _ in range(n_boot):
+        s = rng.choice(all_seeds, size=n_seeds, replace=True)
+        p = rng.integers(0, n_pairs, n_pairs)
+        picked = rng.choice(groups, size=len(groups), replace=True) if len(groups) else groups
+        entries = np.concatenate([members[g] for g in picked]) if len(picked) else np.zeros(0, np.int64)
+        cache: dict[str, dict] = {}
+        values = []
+        for _, _, v in rows:
+            if v.key() not in cache:
+                cache[v.key()] = _row_values(ev, v.key(), s, p, entries)
+            values.append(cache[v.key()])
+        reps.append(frame(values))
+    auc = np.stack([r.AUC.to_numpy() for r in reps])
+    point["AUC_lo"], point["AUC_hi"] = np.percentile(auc, 2.5, axis=0), np.percentile(auc, 97.5, axis=0)
+    point.insert(1, "experiment", [e for e, _, _ in rows])
+    point.insert(2, "label", [lab for _, lab, _ in rows])
+    point.insert(3, "model", [v.key() for _, _, v in rows])
+    paper = [P.value(e, lab, v) for e, lab, v in rows]
+    point["paper_AUC"] = [a for a, _ in paper]
+    point["paper_sigma"] = [s for _, s in paper]
+    return point, reps
+
+
+def experiment_table(table: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """One experiment's rows, without the "<experiment>: " prefix."""
+    t = table[table.experiment == experiment].drop(columns=["experiment", "row"]).reset_index(drop=True)
+    return t.rename(columns={"label": experiment})

@@ -1,0 +1,131 @@
+"""The DON experiment grid, the training sweep, the evaluation and the tables built from it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from robopercept import paths
+from robopercept.config import ConfigError
+from robopercept.don import paper as P
+from robopercept.don import results as R
+from robopercept.don.config import DonDataConfig, DonEvalConfig, DonTrainConfig
+from robopercept.don.evaluate import draw_test_pairs, evaluate_all, evaluate_model, tracking_queries
+from robopercept.don.experiments import ALL_AUG, experiments, scaled, unique_variants
+from robopercept.don.metrics import pixel_scale
+from robopercept.don.model import DenseDescriptorNet, load_standin_backbone
+from robopercept.don.scenes import generate
+from robopercept.don.sweep import COMPOSITE, model_key, splits, train_all, training_scenes
+from robopercept.formats.don_logs import DonLogError, DonLogs
+
+DATA = DonDataConfig(height=48, width=64, trajectory_poses=60, single_train=2, multi_train=2, single_val=1,
+                     multi_val=1, multi_test=1, settle_steps=60, workers=1)
+TINY = dict(seeds=1, backbone="resnet18", pairs=2, validate_every_pairs=2, val_pairs=4, val_queries=8,
+            fig5_scenes=[1], workers=1)
+
+
+@pytest.fixture(scope="module")
+def logs_root(tmp_path_factory):
+    return generate(DATA, 3, paths.data_dir(), tmp_path_factory.mktemp("don_sweep"))
+
+
+def test_the_grid_holds_every_papers_row_and_shares_the_default_model():
+    cfg = DonTrainConfig()
+    exps = experiments(cfg, 15)
+    assert [lab for lab, _ in exps["table1"]] == list(P.TABLE1)
+    assert len(exps["table2"]) == 10 and len(exps["table3"]) == 6 and len(exps["table4"]) == 10
+    assert len(exps["fig6"]) == len(ALL_AUG) + 1 and exps["fig6"][-1][1] == exps["table1"][-1][1]
+    default = exps["table1"][-1][1]  # NT-Xent + multi-object + augmentations, D 16, batch 2, 2048
+    for name in ("table2", "table3", "table4"):
+        assert default in [v for _, v in exps[name]], name
+    keys = [v.key() for v in unique_variants(cfg, 15)]
+    assert len(keys) == len(set(keys)) == 43  # 7 + 8 (Fig. 5) + 8 (Fig. 6) + 8 (D) + 4 (batch) + 8 (counts)
+    # every row the paper reports has its paper value; Figs. 5-6 have none but the reference line
+    for name in ("table1", "table2", "table3", "table4"):
+        assert all(np.isfinite(P.value(name, lab, v)[0]) for lab, v in exps[name]), name
+    assert P.value("table3", "Pixelwise, batch size 2", dict(exps["table3"])["Pixelwise, batch size 2"]) == (0.377, 0.032)
+
+
+def test_counts_and_pixels_scale_with_the_frame():
+    assert scaled(20000, 480, 640) == 20000 and scaled(20000, 120, 160) == 1250 and scaled(10, 48, 64) == 1
+    assert pixel_scale(480, 640) == 1.0 and pixel_scale(120, 160) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("field,value", [("experiments", ["table9"]), ("backbone_checkpoint", "imagenet"),
+                                         ("pixelwise_sweep", [[20000]]), ("dims", []), ("validate_every_pairs", 10 ** 7)])
+def test_bad_training_config_is_named(field, value):
+    with pytest.raises(ConfigError, match=field):
+        DonTrainConfig.from_mapping({field: value}, "don_train")
+
+
+def test_splits_follow_the_configs_and_a_missing_config_is_named(logs_root, tmp_path):
+    logs = DonLogs(logs_root, COMPOSITE)
+    sp = splits(logs)
+    assert len(sp["single_train"]) == 2 and len(sp["multi_train"]) == 2 and len(sp["test"]) == 1
+    assert sp["multi_val"] and sp["single_val"] and not set(sp["multi_val"]) & set(sp["test"])
+    v = dict(experiments(DonTrainConfig(**TINY), 2)["fig5"])["NT-Xent, 1 scene"]
+    assert training_scenes(sp, v) == sp["multi_train"][:1]
+    with pytest.raises(ValueError, match="fig5_scenes"):
+        training_scenes(sp, type(v)(**{**v.__dict__, "n_scenes": 9}))
+    logs.multi.pop("test_scenes")
+    with pytest.raises(DonLogError, match="test_scenes"):
+        splits(logs)
+
+
+def test_standin_backbone_loads_into_the_descriptor_net_and_a_wrong_one_is_refused(tmp_path):
+    from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+
+    from robopercept.common import checkpoints
+
+    fpn = resnet_fpn_backbone(backbone_name="resnet18", weights=None, trainable_layers=5)
+    state = {f"backbone.{k}": v for k, v in fpn.state_dict().items()}
+    checkpoints.save({"model": state}, tmp_path / "b.pt")
+    net = DenseDescriptorNet(8, "resnet18")
+    got = load_standin_backbone(net, tmp_path / "b.pt")
+    assert got["loaded"] > 0
+    assert torch.equal(net.body[4][0].conv1.weight, state["backbone.body.layer1.0.conv1.weight"])
+    with pytest.raises(ValueError, match="pretrain.backbone"):
+        load_standin_backbone(DenseDescriptorNet(8, "resnet34"), tmp_path / "b.pt")
+
+
+def test_sweep_and_evaluation_run_resume_and_give_the_same_numbers(logs_root, tmp_path):
+    cfg = DonTrainConfig(experiments=["table1"], **TINY)
+    summary = train_all(cfg, logs_root, None, tmp_path / "models", 0, progress=False)
+    assert len(summary) == 7 and summary.val_pck80.between(0, 1).all()
+    again = train_all(cfg, logs_root, None, tmp_path / "models", 0, progress=False)  # resumed: nothing retrained
+    pd.testing.assert_frame_equal(summary, again)
+    ecfg = DonEvalConfig(pairs_per_object=2, queries=8, min_translation_m=0.0, min_angle_deg=0.0, tracking_queries=2,
+                         n_boot=20, workers=1)
+    keys = [model_key(v, 0) for v in unique_variants(cfg, 2)]
+    s1, pairs, queries = evaluate_all(ecfg, logs_root, tmp_path / "models", keys, tmp_path / "eval", 0, progress=False)
+    assert len(pairs) > 0 and len(queries) > 0 and s1.auc.between(0, 1).all()
+    ev = R.load(tmp_path / "eval", unique_variants(cfg, 2), 1)
+    table, reps = R.tables(experiments(cfg, 2), ev, 20, 0)
+    assert len(table) == 7 and len(reps) == 20 and (table.AUC_lo <= table.AUC + 1e-9).all()
+    assert table.paper_AUC.notna().all()
+    with pytest.raises(FileNotFoundError, match="don_train"):
+        evaluate_all(ecfg, logs_root, tmp_path / "models", ["nope_seed0"], tmp_path / "eval2", 0, progress=False)
+
+
+def test_a_perfect_descriptor_scores_one_and_tracks_with_zero_error(logs_root):
+    """A 'network' whose descriptor is the pixel's world point (from depth and pose) matches every query exactly."""
+    from robopercept.don.correspondence import backproject
+
+    logs = DonLogs(logs_root, COMPOSITE)
+    cfg = DonEvalConfig(pairs_per_object=2, queries=8, min_translation_m=0.0, min_angle_deg=0.0, tracking_queries=2)
+    pairs, queries = draw_test_pairs(logs, cfg, 0), tracking_queries(logs, 2, 0)
+    scene = logs.scene(splits(logs)["test"][0])
+    lookup = {scene.rgb(i).tobytes(): i for i in scene.indices}
+
+    class Oracle(torch.nn.Module):
+        def forward(self, images):
+            img = (images[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            i = lookup[img.tobytes()]
+            w = backproject(scene.depth(i), scene.K, scene.pose(i))
+            w = np.nan_to_num(w, nan=1e3) * 100  # no-depth pixels far away
+            return torch.from_numpy(w).permute(2, 0, 1)[None].float()
+
+    r = evaluate_model(Oracle(), "l2", logs, pairs, queries)
+    assert np.nanmean(r["pair_auc"]) > 0.97
+    ok = r["track_mm"][np.isfinite(r["track_mm"])]
+    assert len(ok) and np.median(ok) < 10  # mm: the nearest pixel's world point
