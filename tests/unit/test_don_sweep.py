@@ -103,6 +103,12 @@ def test_sweep_and_evaluation_run_resume_and_give_the_same_numbers(logs_root, tm
     table, reps = R.tables(experiments(cfg, 2), ev, 20, 0)
     assert len(table) == 7 and len(reps) == 20 and (table.AUC_lo <= table.AUC + 1e-9).all()
     assert table.paper_AUC.notna().all()
+    # tracking only some models (Fig. 4's): the others' tracking cells are empty, their AUC the same
+    s2, _, _ = evaluate_all(ecfg, logs_root, tmp_path / "models", keys, tmp_path / "eval_t", 0, track_keys=keys[:1],
+                            progress=False)
+    assert np.allclose(s2.auc, s1.auc) and s2.track_median_mm[1:].isna().all()
+    t2, _ = R.tables(experiments(cfg, 2), R.load(tmp_path / "eval_t", unique_variants(cfg, 2), 1), 20, 0)
+    assert t2.track_median_mm.notna().tolist() == [True] + [False] * 6
     with pytest.raises(FileNotFoundError, match="don_train"):
         evaluate_all(ecfg, logs_root, tmp_path / "models", ["nope_seed0"], tmp_path / "eval2", 0, progress=False)
 

@@ -125,7 +125,7 @@ def evaluate_model(model, metric: str, logs: DonLogs, pairs: list[dict], queries
 
 
 def _eval_shard(shard: Shard, folder: Path, *, logs_root: str, models_dir: str, pairs_file: str,
-                queries_file: str) -> dict:
+                queries_file: str, track: tuple[str, ...]) -> dict:
     import torch
 
     from ..common import checkpoints
@@ -137,7 +137,8 @@ def _eval_shard(shard: Shard, folder: Path, *, logs_root: str, models_dir: str, 
     model = DenseDescriptorNet(ck["variant"]["descriptor_dim"], ck["backbone"])
     model.load_state_dict(ck["model"])
     metric = "cosine" if ck["variant"]["loss"] == "ntxent" else "l2"
-    pairs, queries = _read(pairs_file), _read(queries_file)
+    pairs = _read(pairs_file)
+    queries = _read(queries_file) if shard.key in track else []  # tracking: Fig. 4's models only (every frame)
     r = evaluate_model(model, metric, DonLogs(logs_root, COMPOSITE), pairs, queries)
     for k, v in r.items():
         np.save(folder / f"{k}.npy", v)
@@ -160,9 +161,11 @@ def _read(path: str | Path) -> list[dict]:
 
 
 def evaluate_all(cfg: DonEvalConfig, logs_root: Path, models_dir: Path, model_keys: list[str], out_dir: Path,
-                 seed: int, executor=None, progress: bool = True):
-    """Evaluate every model of ``model_keys`` (folders of ``models_dir``) on the same test pairs and tracking queries;
-    returns (summary frame, the pairs, the queries). Per-model arrays: ``<out_dir>/<key>/<name>.npy``."""
+                 seed: int, track_keys: list[str] | None = None, executor=None, progress: bool = True):
+    """Evaluate every model of ``model_keys`` (folders of ``models_dir``) on the same test pairs, and those of
+    ``track_keys`` (default: all) on the same tracking queries — tracking reads every frame of every test scene, the
+    bulk of the cost; returns (summary frame, the pairs, the queries). Per-model arrays:
+    ``<out_dir>/<key>/<name>.npy``."""
     import pandas as pd
 
     from ..seed import derive_seed
@@ -179,11 +182,14 @@ def evaluate_all(cfg: DonEvalConfig, logs_root: Path, models_dir: Path, model_ke
     inputs_dir.mkdir(parents=True, exist_ok=True)
     _write(pairs, inputs_dir / "pairs.json")
     _write(queries, inputs_dir / "tracking_queries.json")
-    ident = plan_identity(generator="don evaluation", config={**dataclasses.asdict(cfg), "models": sorted(model_keys)}, seed=seed,
+    track = tuple(sorted(model_keys if track_keys is None else track_keys))
+    ident = plan_identity(generator="don evaluation", config={**dataclasses.asdict(cfg), "models": sorted(model_keys),
+                                                              "tracked": list(track)}, seed=seed,
                           code_modules=CODE_MODULES, inputs={"logs": logs_root, "models": models_dir,
                                                              "eval_inputs": inputs_dir})
     task = functools.partial(_eval_shard, logs_root=str(logs_root), models_dir=str(models_dir),
-                             pairs_file=str(inputs_dir / "pairs.json"), queries_file=str(inputs_dir / "tracking_queries.json"))
+                             pairs_file=str(inputs_dir / "pairs.json"), queries_file=str(inputs_dir / "tracking_queries.json"),
+                             track=track)
     shards = [Shard(k, 1, seed) for k in model_keys]
     res = run_plan(out_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
                    desc="DON evaluation", unit="model")

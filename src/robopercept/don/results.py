@@ -8,7 +8,8 @@ One row per (experiment, label) of :func:`robopercept.don.experiments.experiment
 * ``AUC_lo`` / ``AUC_hi`` — a 95 % bootstrap interval that resamples the test pairs and the seeds, the same resample
   for every row (all models are evaluated on the same pairs and share seed k's draws: comparisons are paired);
 * ``track_median_mm`` — the median keypoint-tracking error (§IV-E.2) pooled over seeds, and ``track_invalid_pct``
-  — predictions on pixels without a depth reading; the bootstrap resamples tracked queries for it;
+  — predictions on pixels without a depth reading; the bootstrap resamples tracked queries for it (empty for a
+  model evaluated without tracking: only Table I's are, for Fig. 4);
 * ``paper_AUC`` / ``paper_sigma`` — the paper's value where it has the row (robopercept.don.paper).
 """
 
@@ -45,7 +46,7 @@ def load(eval_dir: Path, variants: list[Variant], seeds: int) -> Evaluations:
         auc[v.key()] = np.stack([r["pair_auc"] for r in runs])
         track[v.key()] = np.stack([r["track_mm"] for r in runs])
         pck[v.key()] = np.stack([r["pck"] for r in runs])
-        if group is None:
+        if group is None or (len(runs[0]["track_group"]) and not len(group)):
             group, obj = runs[0]["track_group"], runs[0]["track_object"]
     if group is None:
         raise ValueError("no evaluated model")
@@ -57,7 +58,7 @@ def _row_values(ev: Evaluations, key: str, seeds: np.ndarray, pairs: np.ndarray 
     a = ev.auc[key][seeds]
     a = a if pairs is None else a[:, pairs]
     t = ev.track[key][seeds]
-    t = t if entries is None else t[:, entries]
+    t = t if entries is None or t.shape[1] == 0 else t[:, entries]  # an untracked model has no entries
     per_seed = np.nanmean(a, axis=1)
     finite = t[np.isfinite(t)]
     return {"AUC": float(per_seed.mean()), "sigma": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan"),
