@@ -41,7 +41,7 @@ from robopercept.fastseg.postprocess import PostSettings
 from robopercept.fastseg.sweep import load_model
 from robopercept.formats.cityscapes import INSTANCE_CLASSES
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables, verdicts
+from robopercept.reporting import claims, figures, tables, untrained, verdicts
 from robopercept.seed import derive_seed
 
 run = setup("fastseg_eval", params, paper="fastseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -79,6 +79,7 @@ for name, (r, mode) in rows.items():
     for m in ("mAP@50", "mAP", "IoU"):
         vals = [rep[name][m] for rep in replicates]
         rec |= {m: sc[m], f"{m}_lo": float(np.nanquantile(vals, 0.025)), f"{m}_hi": float(np.nanquantile(vals, 0.975))}
+    rec["untrained_seeds"] = sum(n == 0 for n in results[name].instances)  # seeds whose model found no instance
     ref = P.TABLE1.get(name, {})
     rec |= {"paper_network": ref.get("network", ""), **{f"paper_{m}": ref.get(m, np.nan) for m in ("mAP@50", "mAP", "IoU")}}
     t1.append(rec)
@@ -91,12 +92,18 @@ _ = tables.write_table(table1, run.tables, "table1",
                                 "(Cityscapes, 1024x512, OSk = 4, ImageNet-pretrained encoders); paper_network: the "
                                 "network of the paper's row (its baseline is DN53 OS1)."))
 display(table1.drop(columns=["mode"]).round(1))
+failed = table1[table1.untrained_seeds > 0]
+display(Markdown("`untrained_seeds`: seeds whose model predicted no instance on any validation frame — its instance "
+                 "heads never learned (e.g. no centre score reached the threshold). "
+                 + (f"Here: {', '.join(f'{m} ({n} of {tcfg.seeds})' for m, n in zip(failed.method, failed.untrained_seeds))}; "
+                    "their instance cells are 0 by failure, not by a measured difference, and claims comparing them are "
+                    "flagged below." if len(failed) else "None here.")))
 
 # %% [markdown]
 # ## The paper's claims on this run
 
 # %%
-acc_rows = table1[["method", "mAP@50", "mAP", "IoU"]]
+acc_rows = table1[["method", "mAP@50", "mAP", "IoU", "untrained_seeds"]]
 alias = acc_rows[acc_rows.method == f"Ours {ecfg.baseline_model}"].assign(method="Ours, baseline network")
 claims_table = pd.concat([acc_rows, alias], ignore_index=True)
 claim_reps = []
@@ -104,7 +111,9 @@ for rep in replicates:
     frame = pd.DataFrame([{"method": n, **{m: v[m] for m in ("mAP@50", "mAP", "IoU")}} for n, v in rep.items()])
     claim_reps.append(pd.concat([frame, frame[frame.method == f"Ours {ecfg.baseline_model}"].assign(
         method="Ours, baseline network")], ignore_index=True))
-verdict = claims.evaluate_claims(paths.root() / "src/robopercept/fastseg/claims.yaml", claims_table, claim_reps)
+claims_file = paths.root() / "src/robopercept/fastseg/claims.yaml"
+verdict = untrained.flag(claims.evaluate_claims(claims_file, claims_table, claim_reps), claims_file, claims_table,
+                         "untrained_seeds")
 short, text = verdicts.claims_report(
     verdict, run.tables, "table1_claims",
     caption=f"fastseg §IV-B claims (accuracy halves) against our Table I ({ecfg.n_boot} paired bootstrap replicates "

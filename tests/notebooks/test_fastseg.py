@@ -49,6 +49,12 @@ def test_train_and_eval_stages_write_tables_i_to_iii_with_paper_columns_and_clai
     c = pd.read_csv(out / "reports/tables/fastseg/table1_claims.csv")
     assert len(c) == 4 and set(c.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
     assert c.set_index("id").loc["superpixel_grid_similar_map50_dn53", "verdict"] == "not evaluated"  # no DN53 here
+    # smoke models (2 steps) find no instance: every seed is counted as untrained, and the claims on them flagged
+    assert t1.untrained_seeds.between(0, 1).all() and "untrained_rows" in c.columns
+    failed = set(t1.method[t1.untrained_seeds > 0]) | {"Ours, baseline network"}  # the alias of a failed row
+    for rows in c.untrained_rows.fillna(""):
+        named = [r for r in failed if r in rows]  # the flag lists failed rows only ("; "-free names, ", "-joined)
+        assert bool(rows) == bool(named)
     m = read_metrics(out / "reports/metrics/fastseg/evaluation.json", paper="fastseg", stage="fastseg_eval")
     assert len(m["claims"]["verdicts"]) == 4
     assert (out / "reports/figures/fastseg/fig3_fig5_examples.png").exists()

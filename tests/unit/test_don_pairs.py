@@ -75,3 +75,14 @@ def test_two_training_steps_of_every_loss_run_validate_and_keep_a_state(logs, lo
     assert set(state) == set(model.state_dict())
     with pytest.raises(ValueError, match="unknown DON loss"):
         TrainSettings(loss="triplet")
+
+
+def test_unique_pairs_repeat_no_pixel_of_a_even_after_augmentation(logs):
+    from robopercept.don.augment import AUGMENTATIONS
+
+    scene = logs.scene(logs.scenes("train", "multi")[0])
+    for seed in range(3):
+        p = training_pair(scene, np.random.default_rng(seed), n=5000, augmentations=AUGMENTATIONS, unique=True)
+        assert p is not None and len(p.uv_a) > 0
+        flat = p.uv_a[:, 1] * scene.width + p.uv_a[:, 0]
+        assert len(np.unique(flat)) == len(flat) <= scene.width * scene.height  # never more than the pixels

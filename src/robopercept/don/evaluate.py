@@ -4,9 +4,10 @@
   object ``pairs_per_object`` frame pairs of the test scenes whose poses differ by ≥ 20 cm and ≥ π/12, up to
   ``queries`` query pixels on the object in A with their true match in B — drawn once from the run seed, the same
   pairs for every model (comparisons are paired by pair). A query's prediction is the best match in B (cosine for
-  NT-Xent models, ℓ2 for pixelwise ones, §IV-D). Per pair we keep the AUC of PCK@k over k = 1…100 (the bootstrap
-  resamples pairs) and the PCK curve; k is in the paper's pixels, scaled to our frame's diagonal
-  (robopercept.don.metrics.pixel_scale).
+  NT-Xent models, ℓ2 for pixelwise ones, §IV-D). Per pair we keep the AUC of PCK@k over k = 1…100 and its number
+  of queries: a model's AUC weights each pair by its queries, i.e. eq. (3) over the pooled queries (a pair on a
+  barely visible object, with few valid queries, weighs less), and the bootstrap resamples pairs; k is in the
+  paper's pixels, scaled to our frame's diagonal (robopercept.don.metrics.pixel_scale).
 * **Keypoint tracking** (§IV-E.2): per test scene and known object, ``tracking_queries`` query pixels on the object
   in one reference frame (ours: the frame where the object shows most pixels, queries drawn on its mask — the paper
   annotated them by hand), tracked through every other frame of the scene: the best match's depth and pose give a
@@ -79,7 +80,8 @@ def _descriptors(model, scene, index: int):
 
 
 def evaluate_model(model, metric: str, logs: DonLogs, pairs: list[dict], queries: list[dict]) -> dict[str, np.ndarray]:
-    """Per-pair AUC and PCK curve, per tracked query and frame the error in mm (NaN: no depth at the prediction)."""
+    """Per-pair AUC and query count, the PCK curve over all queries pooled, per tracked query and frame the error in
+    mm (NaN: no depth at the prediction)."""
     import torch
 
     from . import losses as L
@@ -87,6 +89,7 @@ def evaluate_model(model, metric: str, logs: DonLogs, pairs: list[dict], queries
     from .metrics import best_match, pixel_scale
 
     auc = np.full(len(pairs), np.nan)
+    n_q = np.array([len(p["uv_a"]) for p in pairs], dtype=np.int64)
     curves = np.zeros((len(pairs), len(KS)))
     errors, objects, groups = [], [], []
     model.eval()
@@ -119,7 +122,8 @@ def evaluate_model(model, metric: str, logs: DonLogs, pairs: list[dict], queries
                     errors.append(1000 * np.linalg.norm(pts - q["world"], axis=1))
                     objects += [q["object"]] * len(pred)
                     groups += [g] * len(pred)
-    return {"pair_auc": auc, "pck": curves.mean(0) if len(pairs) else np.zeros(len(KS)),
+    pooled = (curves * n_q[:, None]).sum(0) / max(1, n_q.sum())  # eq. (3) over the pooled query set
+    return {"pair_auc": auc, "pair_n": n_q, "pck": pooled if len(pairs) else np.zeros(len(KS)),
             "track_mm": np.concatenate(errors) if errors else np.zeros(0), "track_object": np.array(objects),
             "track_group": np.array(groups, dtype=np.int64)}
 
@@ -143,7 +147,8 @@ def _eval_shard(shard: Shard, folder: Path, *, logs_root: str, models_dir: str, 
     for k, v in r.items():
         np.save(folder / f"{k}.npy", v)
     valid = r["track_mm"][np.isfinite(r["track_mm"])]
-    return {"model": shard.key, "auc": float(np.nanmean(r["pair_auc"])), "pck80": float(r["pck"][79]),
+    auc = float(np.average(r["pair_auc"], weights=r["pair_n"])) if r["pair_n"].sum() else float("nan")
+    return {"model": shard.key, "auc": auc, "pck80": float(r["pck"][79]),
             "track_median_mm": float(np.median(valid)) if len(valid) else float("nan"),
             "track_invalid": int(np.isnan(r["track_mm"]).sum())}
 
@@ -196,7 +201,7 @@ def evaluate_all(cfg: DonEvalConfig, logs_root: Path, models_dir: Path, model_ke
     return pd.DataFrame([res.stats[k] for k in model_keys]), pairs, queries
 
 
-ARRAYS = ("pair_auc", "pck", "track_mm", "track_object", "track_group")
+ARRAYS = ("pair_auc", "pair_n", "pck", "track_mm", "track_object", "track_group")
 
 
 def load_eval(out_dir: Path, key: str) -> dict[str, np.ndarray]:

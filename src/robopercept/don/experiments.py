@@ -86,9 +86,10 @@ def experiments(cfg: DonTrainConfig, n_multi: int) -> dict[str, list[tuple[str, 
         if name == "table1":
             out[name] = table1
         elif name == "fig5":
+            counts = list(dict.fromkeys(min(n, n_multi) for n in cfg.fig5_scenes))  # no more than the dataset has
             rows = [(f"NT-Xent, {n} scene{'s' if n > 1 else ''}{', augmentations' if aug else ''}",
                      nt(aug=ALL_AUG if aug else (), n_scenes=0 if n >= n_multi else n))
-                    for aug in (False, True) for n in cfg.fig5_scenes]
+                    for aug in (False, True) for n in counts]
             out[name] = rows + [("Pixelwise + Cross-Object (all single-object scenes)", table1[2][1])]
         elif name == "fig6":
             out[name] = [("none" if i == 0 else f"+ {AUGMENTATIONS[i - 1]}", nt(aug=ALL_AUG[:i]))

@@ -43,8 +43,10 @@ def _image(scene: Scene, i: int) -> torch.Tensor:
 
 def training_pair(scene: Scene, rng: np.random.Generator, *, n: int, augmentations: tuple[str, ...] = (),
                   masked_sampling: bool = False, n_non_matches: int = 0, depth_tolerance: float = 0.005,
-                  tries: int = 10) -> Pair | None:
-    """One pair of ``scene`` with ``n`` correspondences (None if no frame pair of ``tries`` overlaps)."""
+                  tries: int = 10, unique: bool = False) -> Pair | None:
+    """One pair of ``scene`` with ``n`` correspondences (None if no frame pair of ``tries`` overlaps). ``unique``:
+    draw without replacement (at most every match once) and drop pixels of A that augmentation sent onto the same
+    pixel — NT-Xent needs it, as a repeated pixel would be its own negative in eq. (1)."""
     idx = scene.indices
     for _ in range(tries):
         a, b = (int(x) for x in rng.choice(idx, size=2, replace=False))
@@ -55,12 +57,16 @@ def training_pair(scene: Scene, rng: np.random.Generator, *, n: int, augmentatio
             break
     else:
         return None
-    pick = rng.choice(len(m), size=n, replace=len(m) < n)
+    pick = rng.choice(len(m), size=min(n, len(m)) if unique else n, replace=not unique and len(m) < n)
     uv_a, uv_b = m.uv_a[pick], m.uv_b[pick]
     img_a = _image(scene, a)
     if augmentations:
         img_a, uv_a, valid = augment(img_a, uv_a, augmentations, seed=int(rng.integers(2 ** 31)))
         uv_a, uv_b = uv_a[valid], uv_b[valid]
+    if unique and len(uv_a):
+        _, first = np.unique(uv_a[:, 1] * scene.width + uv_a[:, 0], return_index=True)
+        keep = np.sort(first)
+        uv_a, uv_b = uv_a[keep], uv_b[keep]
     pair = Pair(img_a, _image(scene, b), uv_a, uv_b, frames=(a, b))
     if n_non_matches:
         h, w = scene.height, scene.width

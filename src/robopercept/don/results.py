@@ -3,11 +3,13 @@
 One row per (experiment, label) of :func:`robopercept.don.experiments.experiments`, named ``"<experiment>: <label>"``
 (the claims file reads rows by that name). For each row:
 
-* ``AUC`` — the mean over seeds of the model's mean per-pair AUC, and ``sigma`` — the standard deviation over seeds
-  (the paper's ± σ, over its 5 seeds; ours over ``seeds``);
+* ``AUC`` — the mean over seeds of the model's AUC over all test queries pooled (each pair weighted by its
+  queries), and ``sigma`` — the standard deviation over seeds (the paper's ± σ, over its 5 seeds; ours over
+  ``seeds``);
 * ``AUC_lo`` / ``AUC_hi`` — a 95 % bootstrap interval that resamples the test pairs and the seeds, the same resample
   for every row (all models are evaluated on the same pairs and share seed k's draws: comparisons are paired);
-* ``track_median_mm`` — the median keypoint-tracking error (§IV-E.2) pooled over seeds, and ``track_invalid_pct``
+* ``track_median_mm`` / ``track_p90_mm`` — the median and 90th percentile (the long tail) of the keypoint-tracking
+  error (§IV-E.2) pooled over seeds, and ``track_invalid_pct``
   — predictions on pixels without a depth reading; the bootstrap resamples tracked queries for it (empty for a
   model evaluated without tracking: only Table I's are, for Fig. 4);
 * ``paper_AUC`` / ``paper_sigma`` — the paper's value where it has the row (robopercept.don.paper).
@@ -29,40 +31,45 @@ from .sweep import model_key
 
 @dataclasses.dataclass
 class Evaluations:
-    """Per variant key: ``auc`` (seeds, pairs), ``track`` (seeds, entries) in mm (NaN: no depth), ``pck`` (seeds, 100)."""
+    """Per variant key: ``auc`` (seeds, pairs), ``track`` (seeds, entries) in mm (NaN: no depth), ``pck`` (seeds, 100);
+    ``weight``: each test pair's number of queries (the same pairs for every model)."""
 
     auc: dict[str, np.ndarray]
     track: dict[str, np.ndarray]
     pck: dict[str, np.ndarray]
     track_group: np.ndarray  # the tracked query of each entry (the same for every model)
     track_object: np.ndarray
+    weight: np.ndarray
 
 
 def load(eval_dir: Path, variants: list[Variant], seeds: int) -> Evaluations:
     auc, track, pck = {}, {}, {}
-    group = obj = None
+    group = obj = weight = None
     for v in variants:
         runs = [load_eval(eval_dir, model_key(v, k)) for k in range(seeds)]
         auc[v.key()] = np.stack([r["pair_auc"] for r in runs])
         track[v.key()] = np.stack([r["track_mm"] for r in runs])
         pck[v.key()] = np.stack([r["pck"] for r in runs])
+        weight = runs[0]["pair_n"].astype(float)
         if group is None or (len(runs[0]["track_group"]) and not len(group)):
             group, obj = runs[0]["track_group"], runs[0]["track_object"]
     if group is None:
         raise ValueError("no evaluated model")
-    return Evaluations(auc, track, pck, group, obj)
+    return Evaluations(auc, track, pck, group, obj, weight)
 
 
 def _row_values(ev: Evaluations, key: str, seeds: np.ndarray, pairs: np.ndarray | None,
                 entries: np.ndarray | None) -> dict[str, float]:
     a = ev.auc[key][seeds]
+    w = ev.weight if pairs is None else ev.weight[pairs]
     a = a if pairs is None else a[:, pairs]
     t = ev.track[key][seeds]
     t = t if entries is None or t.shape[1] == 0 else t[:, entries]  # an untracked model has no entries
-    per_seed = np.nanmean(a, axis=1)
+    per_seed = (a * w).sum(1) / max(w.sum(), 1e-12)  # queries pooled over pairs (eq. (3))
     finite = t[np.isfinite(t)]
     return {"AUC": float(per_seed.mean()), "sigma": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan"),
             "track_median_mm": float(np.median(finite)) if len(finite) else float("nan"),
+            "track_p90_mm": float(np.percentile(finite, 90)) if len(finite) else float("nan"),
             "track_invalid_pct": float(100 * np.isnan(t).mean()) if t.size else float("nan")}
 
 

@@ -116,7 +116,10 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: DonTrainConfig, logs_root: 
     val = [h for h in history if "val_pck80" in h]
     top = max(val, key=lambda h: h["val_pck80"]) if val else {"step": s.steps, "val_pck80": float("nan")}
     return {"key": v.key(), "seed": shard.get("seed_index"), "loss": v.loss, "steps": s.steps,
-            "correspondences": s.correspondences, "best_step": top["step"], "val_pck80": top["val_pck80"],
+            "correspondences": s.correspondences,
+            "distinct_matches": float(np.mean([h["matches"] for h in history])),  # per pair, what the loss saw
+            "skipped_steps": int(sum(not np.isfinite(h["loss"]) for h in history)),
+            "best_step": top["step"], "val_pck80": top["val_pck80"],
             "final_loss": float(np.nanmean([h["loss"] for h in history[-max(1, s.validate_every):]]))}
 
 

@@ -52,15 +52,21 @@ class TrainSettings:
 
 
 def _step_loss(model, logs: DonLogs, scenes: list[str], others: list[str], rng: np.random.Generator,
-               s: TrainSettings) -> torch.Tensor | None:
+               s: TrainSettings, stats: dict | None = None) -> torch.Tensor | None:
+    """The step's loss (None when no pair had a correspondence: the step is skipped). ``stats`` receives the mean
+    number of *distinct* correspondence pixels of A per pair (after augmentation), what the loss really saw."""
     pairs, scene_of = [], []
     for _ in range(s.batch_size):
         scene = logs.scene(scenes[int(rng.integers(len(scenes)))])
         p = training_pair(scene, rng, n=s.correspondences, augmentations=s.augmentations,
-                          masked_sampling=s.masked_sampling, n_non_matches=s.non_matches if s.loss != "ntxent" else 0)
+                          masked_sampling=s.masked_sampling, n_non_matches=s.non_matches if s.loss != "ntxent" else 0,
+                          unique=s.loss == "ntxent")
         if p is not None and len(p.uv_a):
             pairs.append(p)
             scene_of.append(scene)
+    if stats is not None:
+        stats["matches"] = float(np.mean([len(np.unique(p.uv_a[:, 1] * scene.width + p.uv_a[:, 0]))
+                                          for p, scene in zip(pairs, scene_of)])) if pairs else 0.0
     if not pairs:
         return None
     desc = model(torch.stack([x for p in pairs for x in (p.image_a, p.image_b)]))
@@ -128,8 +134,10 @@ def train(model, logs: DonLogs, scenes: list[str], s: TrainSettings, val_pairs: 
     model.train()
     for step in range(s.steps):
         rng = np.random.default_rng([s.seed, step])
-        loss = _step_loss(model, logs, scenes, other_scenes or [], rng, s)
-        rec = {"step": step + 1, "loss": float("nan") if loss is None else float(loss.detach())}
+        stats: dict = {}
+        loss = _step_loss(model, logs, scenes, other_scenes or [], rng, s, stats)
+        rec = {"step": step + 1, "loss": float("nan") if loss is None else float(loss.detach()),
+               "matches": stats.get("matches", 0.0)}
         if loss is not None:
             opt.zero_grad()
             loss.backward()

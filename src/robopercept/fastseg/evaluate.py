@@ -80,13 +80,14 @@ class RowResult:
     matches: dict
     args: object
     keys: list[str]
+    instances: list[int]  # instances each seed's model predicted over all frames (0: it never found one)
 
 
 def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, workdir: Path,
                  compactness: float = 10.0) -> RowResult:
     """Every frame predicted by the row's model of each seed (seed j on every frame); the seeds' frames are pooled as
     separate images (key ``<frame>#s<j>``), so intervals carry the seed variance too."""
-    confs, matches, keys = [], {}, []
+    confs, matches, keys, counts = [], {}, [], []
     for j, model in enumerate(models):
         preds = []
         for i in range(len(ds)):
@@ -95,12 +96,13 @@ def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, 
             p = predict(model, image, mode, post, compactness)
             confs.append(confusion(p.semantic, class_index_map(smp.labels)))
             preds.append((_native(p.masks, ds, i), p.label_ids, p.scores))
+        counts.append(int(sum(len(p[0]) for p in preds)))
         gt = ds.set if len(ds) == len(ds.set) else _subset(ds)
         m, args = match_instances(gt, preds, Path(workdir) / f"seed{j}")
         for name, v in m.items():
             matches[f"{name}#s{j}"] = v
             keys.append(f"{name}#s{j}")
-    return RowResult(np.stack(confs), matches, args, keys)
+    return RowResult(np.stack(confs), matches, args, keys, counts)
 
 
 def _native(masks: np.ndarray, ds: FrameSet, i: int) -> np.ndarray:
