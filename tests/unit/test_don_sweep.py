@@ -174,3 +174,16 @@ def test_claims_on_tables_hold_on_the_papers_own_numbers():
                 "pixelwise_batch_hurts", "pixelwise_needs_20k", "both_robust_to_correspondences"):
         assert res.loc[cid, "verdict"] == "held", cid
     assert res.loc["ntxent_multi_aug_best", "verdict"] == "not evaluated"  # Fig. 4 has no numbers
+
+
+def test_benchmark_records_sampling_throughput_and_step_times(tmp_path):
+    import json
+
+    from robopercept.don.benchmark import main
+
+    main(["--profile", "smoke", "--steps", "1", "--pairs", "2", "--out", str(tmp_path / "b.json")])
+    rec = json.loads((tmp_path / "b.json").read_text())
+    assert rec["find_matches_pairs_per_s"] > 0 and rec["training_pairs_per_s"] > 0 and rec["forward_ms"] > 0
+    assert [r["batch_size"] for r in rec["steps"]] == [2, 1, 1] and all(r["step_s"] > 0 for r in rec["steps"])
+    with pytest.raises(SystemExit, match="--steps"):
+        main(["--steps", "0"])
