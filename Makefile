@@ -12,7 +12,7 @@ PYTEST_ARGS ?= -n 2
 # pip on the project machines warns about each local index folder it skips; hide only that noise
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: help setup data check-paper repro test notebooks profile dag clean-reports
+.PHONY: help setup data check-paper repro test notebooks profile dag clean-reports site grade
 
 help:
 	@echo "make repro   set up, materialize data/, run 'dvc repro' on the profile in params.yaml (default: cpu)"
@@ -20,6 +20,7 @@ help:
 	@echo "make test    set up, materialize data/, run the whole test suite (smoke profile, temp dirs)"
 	@echo "make profile P=paper   switch params.yaml to a profile (smoke | cpu | paper)"
 	@echo "make notebooks         re-sync the paired .ipynb/.py notebooks and strip outputs"
+	@echo "make site              build the static site from the committed reports/ into build/site/html (no notebook runs)"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -63,3 +64,12 @@ notebooks: setup
 
 dag: setup
 	dvc dag
+
+# The site is rebuilt exactly when what it reads changes: the committed reports/ (DVC's outputs), dvc.yaml (which
+# notebook is which stage), the source notebooks (shown unexecuted when their stage has not run) and its own code.
+SITE_INPUTS := $(shell git ls-files reports notebooks dvc.yaml src/robopercept/site 2>/dev/null)
+build/site/html/index.html: $(SITE_INPUTS) $(VENV)/.installed
+	$(PY) -m robopercept.site build build/site
+
+site: setup build/site/html/index.html
+	@echo "open build/site/html/index.html (works offline, from the folder)"

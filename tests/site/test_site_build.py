@@ -1,0 +1,94 @@
+"""The site's sources: what each page reads from reports/, and the errors a broken report gets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from robopercept import paths
+from robopercept.site import PAPERS, SiteError, write_sources
+from robopercept.site.build import claim_counts, departures, paper_base, paper_column, results_table_md
+
+ROOT = paths.root()
+
+
+def _copy_repo(dst: Path) -> Path:
+    for name in ("notebooks", "reports"):
+        shutil.copytree(ROOT / name, dst / name)
+    shutil.copy2(ROOT / "dvc.yaml", dst / "dvc.yaml")
+    return dst
+
+
+def test_paper_columns_pair_with_ours_in_both_naming_conventions():
+    assert paper_base("paper_AP@0.5") == "AP@0.5"
+    assert paper_base("Top-1 (paper)") == "Top-1"
+    assert paper_base("removal rate (paper, %)") == "removal rate (%)"
+    cols = ["method", "AP", "paper_AP", "Top-1", "Top-1 (paper)", "paper_network"]
+    assert paper_column(cols, "AP") == "paper_AP" and paper_column(cols, "Top-1") == "Top-1 (paper)"
+    assert paper_column(cols, "method") is None
+
+
+def test_results_table_puts_each_paper_column_beside_ours():
+    import pandas as pd
+
+    md = results_table_md(pd.DataFrame({"method": ["a"], "AP": [1.0], "AP_lo": [0.5], "paper_AP": [2.0],
+                                        "paper_network": ["x"]}))
+    header = [line[4:] for line in md.splitlines()[4:9]]
+    assert header == ["method", "ours: AP", "paper: AP", "AP\\_lo", "paper: network"], header
+
+
+def test_departures_are_the_here_paragraph_only():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "# t\n\n**The paper.** did A.\n\n**Here.** we do B, because C.\n\n* bullet D\n\n**Uncertainty.** seeds.")])
+    assert departures(nb) == "we do B, because C.\n\n* bullet D"
+    assert departures(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# no such paragraph")])) == ""
+
+
+def test_claim_counts_count_verdicts_and_flags(tmp_path):
+    folder = tmp_path / "reports" / "tables" / "p"
+    folder.mkdir(parents=True)
+    (folder / "table1_claims.csv").write_text(
+        "id,section,quote,claim,verdict,margin,margin_lo,margin_hi,untrained_rows\n"
+        "a,§1,q,c,held,1,0.5,2,\nb,§1,q,c,missed,-1,-2,-0.5,Row-X\nc,§2,q,c,inconclusive,0,-1,1,\n")
+    (folder / "table1_claims_by_calibration.csv").write_text("id,F1\na,held\n")  # no verdict column: not claims
+    counts = claim_counts(tmp_path, "p")
+    assert (counts["held"], counts["missed"], counts["inconclusive"], counts["flagged"], counts["total"]) == (1, 1, 1, 1, 3)
+
+
+def test_every_paper_and_notebook_gets_a_page(tmp_path):
+    boards = write_sources(tmp_path / "src", ROOT)
+    for paper in PAPERS:
+        page = (tmp_path / "src" / paper.key / "index.md").read_text()
+        assert "## Tables: ours beside the paper's" in page and "## Departures from the paper" in page
+        for nb in (ROOT / "notebooks" / paper.key).glob("*.ipynb"):
+            copied = nbformat.read(tmp_path / "src" / paper.key / nb.name, as_version=4)
+            assert "Provenance" in "".join(copied.cells[1].source), nb
+        assert boards[paper.key]["tables_total"] == len(paper.tables)
+    assert (tmp_path / "src" / "_static" / "mathjax" / "MathJax.js").is_file()
+    assert "scoreboard" in (tmp_path / "src" / "index.md").read_text()
+
+
+def test_a_results_table_without_the_papers_column_is_refused(tmp_path):
+    root = _copy_repo(tmp_path / "repo")
+    f = root / "reports" / "tables" / "graspseg" / "table1.csv"
+    import pandas as pd
+
+    df = pd.read_csv(f)
+    df[[c for c in df.columns if not c.startswith("paper_")]].to_csv(f, index=False)
+    with pytest.raises(SiteError, match="table1.csv has no paper column"):
+        write_sources(tmp_path / "src", root)
+
+
+def test_missing_reports_and_corrupt_notebooks_are_named(tmp_path):
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    with pytest.raises(SiteError, match="nothing to build a site from"):
+        write_sources(tmp_path / "src", root)
+    root = _copy_repo(tmp_path / "repo")
+    (root / "reports" / "notebooks" / "graspseg" / "5_instance_segmentation.ipynb").write_text("{not json")
+    with pytest.raises(SiteError, match="corrupt notebook .*5_instance_segmentation.ipynb"):
+        write_sources(tmp_path / "src2", root)
