@@ -73,3 +73,8 @@ build/site/html/index.html: $(SITE_INPUTS) $(VENV)/.installed
 
 site: setup build/site/html/index.html
 	@echo "open build/site/html/index.html (works offline, from the folder)"
+
+# Graded exercises (README "For instructors"): in a course copy made by `python -m robopercept.teach build DIR`,
+# `make grade` runs exactly the tests that grade the exercises; EX=<id> grades one.
+grade: data
+	$(PY) -m robopercept.teach grade $(if $(EX),--exercise $(EX))

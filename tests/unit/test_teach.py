@@ -1,0 +1,78 @@
+"""Graded exercises: the registry resolves, a course copy blanks exactly the named functions, grading fails on the
+blanks and passes once the solutions are back."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from robopercept import paths
+from robopercept.teach import TeachError, blank_source, build_student_copy, grade, load_exercises
+
+ROOT = paths.root()
+EXERCISES = load_exercises()
+
+
+def test_every_exercise_names_real_functions_and_real_tests():
+    assert {e.paper for e in EXERCISES} == {"graspseg", "mlgsl", "latentmrcnn", "fastseg", "don"}
+    for e in EXERCISES:
+        for b in e.blanks:
+            f, _, qual = b.partition("::")
+            blank_source((ROOT / f).read_text(), [(qual, "x")])  # raises if the function is not there
+        for c in e.check:
+            f, _, name = c.partition("::")
+            tree = ast.parse((ROOT / f).read_text())
+            assert name in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}, c
+
+
+def test_blank_keeps_signature_and_docstring_and_replaces_only_the_body():
+    src = ('class A:\n    def f(self, x):\n        """Doc."""\n        y = x + 1\n        return y\n\n'
+           '    def g(self):\n        return 2\n\n\ndef h():\n    return 3\n')
+    out = blank_source(src, [("A.f", "do f"), ("h", "do h")])
+    ns: dict = {}
+    exec(out, ns)  # noqa: S102 - our own generated code
+    assert ns["A"].f.__doc__ == "Doc." and ns["A"]().g() == 2
+    with pytest.raises(NotImplementedError, match="do f"):
+        ns["A"]().f(1)
+    with pytest.raises(NotImplementedError, match="do h"):
+        ns["h"]()
+    with pytest.raises(TeachError, match="no function 'A.missing'"):
+        blank_source(src, [("A.missing", "x")])
+
+
+def test_unknown_exercise_and_non_empty_destination_are_refused(tmp_path):
+    with pytest.raises(TeachError, match="unknown exercise nope"):
+        grade(only=["nope"])
+    (tmp_path / "x").write_text("")
+    with pytest.raises(TeachError, match="not empty"):
+        build_student_copy(tmp_path)
+
+
+@pytest.mark.slow
+def test_grading_fails_on_the_blanks_and_passes_with_the_solutions_back(tmp_path):
+    student = tmp_path / "course"
+    build_student_copy(student)
+    blanked = sorted({b.split("::")[0] for e in EXERCISES for b in e.blanks})
+    for f in blanked:
+        assert "NotImplementedError" in (student / f).read_text() and (student / f).read_text() != (ROOT / f).read_text()
+    for paper in ("graspseg", "mlgsl", "latentmrcnn", "fastseg", "don"):
+        nb = nbformat.read(student / "exercises" / f"{paper}.ipynb", as_version=4)
+        assert any("make -C .. grade EX=" in "".join(c.source) for c in nb.cells)
+    # the student's own package, not this checkout's: PYTHONPATH and the root point into the copy
+    env = {**os.environ, "PYTHONPATH": str(student / "src"), "ROBOPERCEPT_ROOT": str(student)}
+    cmd = [sys.executable, "-m", "robopercept.teach", "grade"]
+    r = subprocess.run(cmd, cwd=student, env=env, capture_output=True, text=True)
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]
+    assert f"graded: 0 / {len(EXERCISES)} exercises pass" in r.stdout, r.stdout[-2000:]
+    for f in blanked:  # put the solutions back
+        shutil.copy2(ROOT / f, student / f)
+    r = subprocess.run(cmd, cwd=student, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert f"graded: {len(EXERCISES)} / {len(EXERCISES)} exercises pass" in r.stdout
