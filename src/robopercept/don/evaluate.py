@@ -132,15 +132,10 @@ def _eval_shard(shard: Shard, folder: Path, *, logs_root: str, models_dir: str, 
                 queries_file: str, track: tuple[str, ...]) -> dict:
     import torch
 
-    from ..common import checkpoints
-    from .model import DenseDescriptorNet
+    from .model import load_trained
 
     torch.set_num_threads(1)
-    ck = checkpoints.load(Path(models_dir) / shard.key / "model.pt", stage="don_train",
-                          required=("model", "variant", "backbone"), kind="DON checkpoint")
-    model = DenseDescriptorNet(ck["variant"]["descriptor_dim"], ck["backbone"])
-    model.load_state_dict(ck["model"])
-    metric = "cosine" if ck["variant"]["loss"] == "ntxent" else "l2"
+    model, metric = load_trained(Path(models_dir) / shard.key / "model.pt")
     pairs = _read(pairs_file)
     queries = _read(queries_file) if shard.key in track else []  # tracking: Fig. 4's models only (every frame)
     r = evaluate_model(model, metric, DonLogs(logs_root, COMPOSITE), pairs, queries)

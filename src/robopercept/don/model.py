@@ -79,3 +79,18 @@ def load_standin_backbone(model: DenseDescriptorNet, checkpoint) -> dict[str, in
                          f"missing, e.g. {missing[:2]}): was it trained with another pretrain.backbone?")
     model.body.load_state_dict(mapped, strict=False)
     return {"loaded": len(mapped), "expected": len(own)}
+
+
+def load_trained(path) -> tuple[DenseDescriptorNet, str]:
+    """A don_train checkpoint as (model in eval mode, its matching metric: ``cosine`` for NT-Xent models, ``l2`` for
+    pixelwise ones)."""
+    from pathlib import Path
+
+    from ..common import checkpoints
+
+    ck = checkpoints.load(Path(path), stage="don_train", required=("model", "variant", "backbone"),
+                          kind="DON checkpoint")
+    model = DenseDescriptorNet(ck["variant"]["descriptor_dim"], ck["backbone"])
+    model.load_state_dict(ck["model"])
+    model.eval()
+    return model, "cosine" if ck["variant"]["loss"] == "ntxent" else "l2"

@@ -72,7 +72,7 @@ PAPERS: tuple[Paper, ...] = (
           "Adrian, Kupcsik, Spies, Neumann",
           (PaperTable("Table I", "table1.csv"), PaperTable("Table II", "table2.csv"),
            PaperTable("Table III", "table3.csv"), PaperTable("Table IV", "table4.csv"),
-           PaperTable("Table V", None))),
+           PaperTable("Table V", "table5.csv"))),
 )
 
 SHARED_NOTEBOOKS = ("00_environment", "01_pretrained_backbone")
