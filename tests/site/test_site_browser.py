@@ -1,5 +1,5 @@
 """The built site in a real browser: every page loads offline, with no broken link or image, no console error,
-and every results table beside the paper's column; search answers. Screenshots land in a temporary folder
+a provenance box, and every results table beside the paper's column; search answers. Screenshots land in a temporary folder
 (printed; ``ROBOPERCEPT_ARTIFACTS`` picks another) for CI to keep.
 
 Needs Debian's Chromium (``apt-get install chromium``; ``ROBOPERCEPT_CHROMIUM`` names another binary) and the
@@ -72,7 +72,7 @@ def _pages(html: Path) -> list[str]:
                   if "_static" not in p.parts and p.name not in skip)
 
 
-def test_every_page_loads_offline_with_working_links_images_and_paper_columns(site, browser):
+def test_every_page_loads_offline_with_working_links_images_provenance_and_paper_columns(site, browser):
     html, base = site
     pages = _pages(html)
     assert "index.html" in pages and "graspseg/index.html" in pages, pages
@@ -107,6 +107,8 @@ def test_every_page_loads_offline_with_working_links_images_and_paper_columns(si
             f = html / path
             if not (f.is_file() or (f / "index.html").is_file()):
                 problems.append(f"{rel}: broken link {href}")
+        if page.locator("div.provenance").count() < 1:
+            problems.append(f"{rel}: no provenance box")
         for headers in page.eval_on_selector_all(
                 "table.results-table", "ts => ts.map(t => Array.from(t.querySelectorAll('th')).map(h => h.innerText))"):
             results_tables += 1

@@ -258,9 +258,13 @@ def _fmt_minutes(s: float) -> str:
     return f"{s / 60:.1f} min"
 
 
-def _provenance_md(stage: str | None, timing: dict | None, packages: dict[str, str], run: bool) -> str:
+def _packages_line(packages: dict[str, str]) -> str:
     keys = ("torch", "torchvision", "numpy", "pybullet", "opencv-contrib-python-headless", "diffusers", "dvc")
-    pk = ", ".join(f"{k} {packages[k]}" for k in keys if k in packages) or "not recorded"
+    return ", ".join(f"{k} {packages[k]}" for k in keys if k in packages) or "not recorded"
+
+
+def _provenance_md(stage: str | None, timing: dict | None, packages: dict[str, str], run: bool) -> str:
+    pk = _packages_line(packages)
     if not run or timing is None:
         body = (f"Stage `{stage}` has **not run** on the committed profile: this page shows the notebook's code and "
                 f"text without outputs. Packages of the environment stage: {pk}.")
@@ -315,7 +319,9 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
         shared.append((name, title, run))
     (src / "shared" / "index.md").write_text(
         "# Shared stages\n\nThe environment record (package versions, machine) and the stand-in for the papers' "
-        "ImageNet/COCO-pretrained weights that every paper's models start from.\n\n```{toctree}\n:maxdepth: 1\n\n"
+        "ImageNet/COCO-pretrained weights that every paper's models start from.\n\n"
+        + _provenance_md("environment", timings.get("environment"), packages, "environment" in timings)
+        + "\n```{toctree}\n:maxdepth: 1\n\n"
         + "\n".join(name for name, _, _ in shared) + "\n```\n")
 
     for paper in PAPERS:
@@ -345,8 +351,13 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
         }
         boards[paper.key] = board
 
+        runs = "; ".join(f"`{st}` {t.get('profile', '?')} @ `{t.get('commit', '?')}` "
+                         f"{t.get('started_utc', '?')[:16].replace('T', ' ')} UTC" for st, t in sorted(stages.items()))
+        box = (":::{admonition} Provenance\n:class: provenance\n"
+               f"Runs of this paper's stages (stage, profile, commit, start): {runs or 'none yet'}. Packages of the "
+               f"environment stage: {_packages_line(packages)}. Each notebook page names its own run.\n:::\n")
         md = [f"# {paper.key} · {paper.title}", "", f"*{paper.authors}.* The paper's text: "
-              f"`shared/papers` (see the repository README).", "", _scoreboard_md(paper, board), ""]
+              f"`shared/papers` (see the repository README).", "", _scoreboard_md(paper, board), "", box]
         md += ["## Tables: ours beside the paper's", ""]
         for t in paper.tables:
             md.append(f"### {t.label}")
