@@ -12,21 +12,33 @@
 # **Here.** The robot is the simulated jaw gripper of `robopercept.world.jaw_gripper` on a table; the objects are the
 # 8 known objects of the scene logs plus unknown ones from the catalog (`robopercept.don.grasping`):
 #
+# * layouts: objects stand upright at a random yaw, packed one by one around the centre with at least
+#   `isolated_gap_m` (isolated) or `packed_gap_m` (packed) between their footprint circles, plus `distractors`
+#   unknown objects (the paper's number of unknown objects is not given); the second and third attempts rotate the
+#   first attempt's layout by 45° and 90°;
 # * the "manually selected" axis is chosen by rule: the long axis of the object's visible surface in its reference
-#   image, keypoints at the centroid ± 30 % of its half-length;
-# * the grasp "as in [11]" (details not in the paper): top-down at the midpoint of p̃1, p̃2, jaws closing across the
-#   axis, opened fully (a 12 cm stroke: the widest known box is 10.5 cm across);
-# * the wrist camera is aimed at the point where the target was placed (the paper "arranged the scene such that the
-#   target object can be detected"), from a pose at the recording arc's distance;
+#   image (one image per object, seen from `reference_elevation_deg`, the test views from `camera_elevation_deg`),
+#   keypoints at the centroid ± `keypoint_offset` of its half-length. At the cpu profile's 160 × 120 frames the two
+#   keypoints lie only a few pixels apart, so a matching error of one or two pixels turns the grasp noticeably;
+# * the grasp "as in [11]" (details not in the paper) is top-down — position, height and yaw, not a full 6-D pose: at
+#   the midpoint of p̃1, p̃2, jaws closing across the axis, opened fully (a 12 cm stroke: the widest known box is
+#   10.5 cm across);
+# * the wrist camera is aimed at the point where the target was placed, from a pose at the recording arc's distance,
+#   and its images carry the recordings' RGB noise;
+# * the paper "arranged the scene such that the target object can be detected and grasped successfully"; we do not
+#   rearrange, so trials exist that no perception can save. The table also gives each method's success on the trials
+#   the oracle lifted (`(oracle-feasible)` columns), the closest match to the paper's feasible scenes; the claims use
+#   all trials, as the paper's rates do;
 # * success = the target object lifted; lifting a neighbour is a failure (`wrong_object`);
 # * Table V's models are Table I's "Pixelwise + Cross-Object" and "NT-Xent + Multi-Object + Augmentations", every
 #   trained seed of each.
 #
 # **The oracle and the control.** The *oracle* uses ground-truth correspondences (the keypoints moved by the object's
 # true pose, projected into the test image) and then the same depth look-up, grasp and gripper: its failures are the
-# grasp rule's and the gripper's, the simulator's ceiling. The *control*, a row the paper does not have, is the
+# grasp rule's and the gripper's — the simulator's reference ceiling (not a strict bound: a wrong match can land
+# somewhere graspable). The *control*, a row the paper does not have, is the
 # network training starts from (stand-in backbone, untrained head): what the pipeline reaches without learned
-# descriptors. A claim whose baseline finds keypoints no better than the control is flagged (the baseline collapsed).
+# descriptors. A claim whose baseline succeeds no more often than the control is flagged (the baseline collapsed).
 #
 # **Uncertainty.** Success rates are means over seeds; 95 % intervals and claim verdicts come from a bootstrap over
 # the trials of each setting (the same resample for every row: all models face the same scenes) and the seeds.
@@ -103,7 +115,8 @@ _ = tables.write_table(table, run.tables, "table5",
                        caption=f"Table V — grasp success (%) per setting, {n_attempts} attempts per setting "
                                f"({len(set(records.object))} objects x {cfg.attempts_per_object} rotations), simulated "
                                "jaw gripper; models: mean over seeds; _lo/_hi: 95 % bootstrap interval over trials and "
-                               "seeds; keypoint_err_pct: median keypoint error in % of the frame diagonal. Oracle: "
+                               "seeds; '(oracle-feasible)': success on the trials the oracle lifted; keypoint_err_pct: "
+                               "median keypoint error in % of the frame diagonal. Oracle: "
                                "ground-truth correspondences (the simulator's ceiling). Control: the untrained network "
                                "(not in the paper). paper_*: Adrian et al. Table V (real robot, 24 attempts per setting "
                                "and model).")
@@ -112,7 +125,8 @@ _ = tables.write_table(outcomes, run.tables, "table5_outcomes",
                        caption="Grasp trial outcomes per method and setting (all seeds): lifted (success), wrong_object "
                                "(a neighbour lifted), collision (a jaw inside an object at the reach pose), dropped, "
                                "missed (the grasp centre on the table), no_depth, not_in_view (oracle only).")
-shown = ["method", *[s for s in [*SETTINGS, "Overall"] if s in table.columns], "keypoint_err_pct", "seeds"]
+shown = ["method", *[s for s in [*SETTINGS, "Overall"] if s in table.columns], "Overall (oracle-feasible)",
+         "keypoint_err_pct", "seeds"]
 display(table[shown].round(1))
 display(outcomes)
 
@@ -153,16 +167,20 @@ display(Markdown(f"**{claims.tally(verdict)}** (held / missed / inconclusive / n
 
 # %%
 t = table.set_index("method")
-ceiling, ctrl = t.loc[ORACLE, "Overall"], t.loc[CONTROL, "Overall"] if CONTROL in t.index else float("nan")
-beat_control = [r for r in TABLE5_ROWS if t.loc[r, "Overall"] > t.loc[CONTROL, "Overall_hi"]] if CONTROL in t.index else []
-display(Markdown(
-    f"**Where we stand.** The oracle succeeds in {ceiling:.0f} % of all trials "
-    f"({', '.join(f'{s}: {t.loc[ORACLE, s]:.0f} %' for s in cols[:-1])}): the rest are failures of the grasp rule and "
-    f"the gripper, a ceiling no model can pass. The untrained control reaches {ctrl:.0f} % "
-    f"(median keypoint error {t.loc[CONTROL, 'keypoint_err_pct']:.1f} % of the diagonal, against the trained rows' "
-    + ", ".join(f"{r} {t.loc[r, 'keypoint_err_pct']:.1f} %" for r in TABLE5_ROWS) + "). "
-    + (f"Above the control's 95 % interval overall: {', '.join(beat_control)}." if beat_control else
-       "No trained row beats the control's 95 % interval overall: on this profile the grasp success says little about "
-       "what the losses taught, and the verdicts above must be read with that in mind.")))
+ceiling = t.loc[ORACLE, "Overall"]
+text = (f"**Where we stand.** The oracle succeeds in {ceiling:.0f} % of all trials "
+        f"({', '.join(f'{s}: {t.loc[ORACLE, s]:.0f} %' for s in cols[:-1])}): the rest are failures of the grasp rule "
+        "and the gripper, a reference ceiling (a model can pass it on a trial only by a lucky mismatch). On the trials "
+        "the oracle lifted, " + ", ".join(f"{r} succeeds in {t.loc[r, 'Overall (oracle-feasible)']:.0f} %"
+                                          for r in TABLE5_ROWS) + ". ")
+if CONTROL in t.index:
+    beat_control = [r for r in TABLE5_ROWS if t.loc[r, "Overall"] > t.loc[CONTROL, "Overall_hi"]]
+    text += (f"The untrained control reaches {t.loc[CONTROL, 'Overall']:.0f} % (median keypoint error "
+             f"{t.loc[CONTROL, 'keypoint_err_pct']:.1f} % of the diagonal, against "
+             + ", ".join(f"{r} {t.loc[r, 'keypoint_err_pct']:.1f} %" for r in TABLE5_ROWS) + "). "
+             + (f"Above the control's 95 % interval overall: {', '.join(beat_control)}." if beat_control else
+                "No trained row beats the control's 95 % interval overall: on this profile the grasp success says "
+                "little about what the losses taught, and the verdicts above must be read with that in mind."))
+display(Markdown(text))
 _ = run.write_metrics("grasping", values={"trials": int(len(records)), "attempts_per_setting": int(n_attempts)},
                       tables={"table5": table[shown]}, claims=verdict)

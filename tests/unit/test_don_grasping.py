@@ -32,29 +32,36 @@ def test_the_grasp_closes_across_the_axis_at_its_middle():
     assert (g.x, g.y, g.opening) == (0.05, 0.0, 0.12) and math.isclose(g.angle, math.pi / 2)
 
 
-def test_layouts_rotate_by_the_attempt_and_keep_every_object_apart():
+def test_layouts_rotate_by_the_attempt_and_never_overlap():
     cfg = DonGraspConfig()
-    base = layout(cfg, "Multi-Object, Isolated", 3, 8, 20, 0, seed=7)
-    turned = layout(cfg, "Multi-Object, Isolated", 3, 8, 20, 1, seed=7)
+    rng = np.random.default_rng(1)
+    known_r, pool_r = list(rng.uniform(0.03, 0.075, 8)), list(rng.uniform(0.03, 0.07, 20))
+    base = layout(cfg, "Multi-Object, Isolated", 3, known_r, pool_r, 0, seed=7)
+    turned = layout(cfg, "Multi-Object, Isolated", 3, known_r, pool_r, 1, seed=7)
     assert [(k, i) for k, i, *_ in base] == [(k, i) for k, i, *_ in turned] and len(base) == 8 + cfg.distractors
     r = math.radians(cfg.rotation_deg)
     for (_, _, x, y, yaw), (_, _, x2, y2, yaw2) in zip(base, turned):
         assert np.allclose([x2, y2], [math.cos(r) * x - math.sin(r) * y, math.sin(r) * x + math.cos(r) * y])
         assert math.isclose(yaw2 - yaw, r)
-    xy = np.array([(x, y) for *_, x, y, _ in base])
-    gaps = np.linalg.norm(xy[:, None] - xy[None], axis=2) + np.eye(len(xy))
-    assert gaps.min() > cfg.isolated_spacing_m - 2 * cfg.jitter_m - 1e-9
-    packed = layout(cfg, "Multi-Object, Packed", 3, 8, 20, 0, seed=7)
-    pxy = np.array([(x, y) for *_, x, y, _ in packed])
-    assert np.abs(pxy).max() < np.abs(xy).max()  # the packed grid is tighter
-    assert layout(cfg, "Singulated", 3, 8, 20, 2, seed=7)[0][:4] == ("known", 3, 0.0, 0.0)
+
+    def min_gap(items):
+        xy = np.array([(x, y) for *_, x, y, _ in items])
+        rad = np.array([known_r[i] if k == "known" else pool_r[i] for k, i, *_ in items])
+        gaps = np.linalg.norm(xy[:, None] - xy[None], axis=2) - rad[:, None] - rad[None]
+        return gaps[~np.eye(len(xy), dtype=bool)].min(), np.linalg.norm(xy, axis=1).max()
+
+    iso_gap, iso_extent = min_gap(base)
+    packed_gap, packed_extent = min_gap(layout(cfg, "Multi-Object, Packed", 3, known_r, pool_r, 0, seed=7))
+    assert iso_gap >= cfg.isolated_gap_m - 1e-9 and packed_gap >= cfg.packed_gap_m - 1e-9
+    assert packed_extent < iso_extent  # packed is tighter
+    assert layout(cfg, "Singulated", 3, known_r, pool_r, 2, seed=7)[0][:4] == ("known", 3, 0.0, 0.0)
 
 
 def test_bad_settings_are_refused():
     with pytest.raises(ConfigError, match="settings"):
         DonGraspConfig(settings=["Cluttered"])
-    with pytest.raises(ConfigError, match="isolated_spacing_m"):
-        DonGraspConfig(isolated_spacing_m=0.05, packed_spacing_m=0.09)
+    with pytest.raises(ConfigError, match="isolated_gap_m"):
+        DonGraspConfig(isolated_gap_m=0.001, packed_gap_m=0.005)
 
 
 @pytest.mark.slow
@@ -84,5 +91,6 @@ def test_oracle_lifts_a_singulated_object_and_records_every_method(tmp_path):
     assert oracle.success.mean() >= 0.75, oracle[["object", "outcome"]]  # a lone upright object: the ceiling is high
     table, reps = table5(rec, 20, 0)
     assert list(table.method) == [ORACLE, "Pixelwise Cross-Object", "Ours", CONTROL] and len(reps) == 20
+    assert table.set_index("method").loc[ORACLE, "Singulated (oracle-feasible)"] == 100.0
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         run_grasps(cfg, data, paths.root() / "data", tmp_path / "nothing", keys, tmp_path / "t2", 0, progress=False)

@@ -22,9 +22,8 @@ class DonGraspConfig(Validated):
     attempts_per_object: int = 3  # "three grasp attempts for every object we used for training"
     rotation_deg: float = 45.0  # "rotating the scene by 45 degrees for each attempt"
     distractors: int = 2  # unknown objects in the multi-object settings ("plus additional unknown ones")
-    isolated_spacing_m: float = 0.15  # grid pitch of the isolated layout (objects are <= 0.11 m across)
-    packed_spacing_m: float = 0.09  # grid pitch of the packed layout: neighbours almost touch
-    jitter_m: float = 0.01  # random offset of each object in its grid cell
+    isolated_gap_m: float = 0.06  # least gap between two objects' footprint circles in the isolated layout
+    packed_gap_m: float = 0.005  # ... in the packed layout: neighbours almost touch
     camera_elevation_deg: float = 70.0  # the wrist camera's view of the workspace (a pose of the recording arc)
     reference_elevation_deg: float = 55.0  # the single reference image of each object
     camera_radius_m: float = 0.55
@@ -40,8 +39,7 @@ class DonGraspConfig(Validated):
         for name in ("attempts_per_object", "settle_steps", "workers"):
             require(getattr(self, name) >= 1, name, "must be >= 1")
         require(self.distractors >= 0, "distractors", "must be >= 0")
-        require(self.packed_spacing_m > 0 and self.isolated_spacing_m >= self.packed_spacing_m, "isolated_spacing_m",
-                "must be >= packed_spacing_m > 0")
+        require(0 < self.packed_gap_m <= self.isolated_gap_m, "isolated_gap_m", "must be >= packed_gap_m > 0")
         require(0 < self.keypoint_offset < 1, "keypoint_offset", "must be in (0, 1)")
         require(20 <= self.camera_elevation_deg <= 90 and 20 <= self.reference_elevation_deg <= 90,
                 "camera_elevation_deg", "elevations must be within [20, 90] degrees")
