@@ -32,12 +32,11 @@ from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
 from robopercept import paths
-from robopercept.common import checkpoints
 from robopercept.don import paper as P
 from robopercept.don import results as R
 from robopercept.don.evaluate import evaluate_all
 from robopercept.don.experiments import experiments, unique_variants
-from robopercept.don.model import DenseDescriptorNet
+from robopercept.don.model import load_trained
 from robopercept.don.sweep import COMPOSITE, model_key, splits
 from robopercept.formats.don_logs import DonLogs
 from robopercept.notebook import setup
@@ -195,10 +194,7 @@ if "table1" in exps:
     panels = [("image", test_scene.rgb(frame))]
     for label in ("Pixelwise + Cross-Object", "NT-Xent + Multi-Object + Augmentations"):
         v = dict(exps["table1"])[label]
-        ck = checkpoints.load(models_dir / model_key(v, 0) / "model.pt", stage="don_train", kind="DON checkpoint")
-        net = DenseDescriptorNet(v.descriptor_dim, ck["backbone"])
-        net.load_state_dict(ck["model"])
-        net.eval()
+        net, _ = load_trained(models_dir / model_key(v, 0) / "model.pt")
         with torch.no_grad():
             d = net(img[None])[0].reshape(v.descriptor_dim, -1).T.numpy()
         d = d - d.mean(0)

@@ -90,3 +90,24 @@ def test_pick_best_match_and_pck():
     p = pck(np.array([[0, 0], [0, 10]]), np.array([[0, 0], [0, 0]]), ks=[1, 9, 10])
     assert p.tolist() == [0.5, 0.5, 1.0]
     assert pck_auc(np.zeros((3, 2)), np.zeros((3, 2))) == 1.0
+
+
+def test_a_network_started_from_the_stand_in_takes_unnormalised_images_and_its_checkpoint_says_so(tmp_path):
+    """The stand-in backbone was trained on RGB in [0, 1]: normalising its input by the DON dataset's mean and std
+    feeds its batch-norm statistics inputs several times larger than they saw (latentmrcnn's detector went to NaN that
+    way). The flag travels with the checkpoint."""
+    import torch
+
+    from robopercept.common import checkpoints
+    from robopercept.don.model import DenseDescriptorNet, load_trained
+
+    torch.manual_seed(0)
+    raw = DenseDescriptorNet(4, "resnet18", normalize=False).eval()
+    img = torch.rand(1, 3, 48, 64)
+    norm = DenseDescriptorNet(4, "resnet18").eval()
+    norm.load_state_dict(raw.state_dict())
+    assert not torch.allclose(raw(img), norm(img))
+    checkpoints.save({"model": raw.state_dict(), "variant": {"loss": "ntxent", "descriptor_dim": 4},
+                      "backbone": "resnet18", "normalize": False}, tmp_path / "model.pt")
+    back, metric = load_trained(tmp_path / "model.pt")
+    assert metric == "cosine" and back.normalize is False and torch.allclose(back(img), raw(img))

@@ -207,7 +207,7 @@ def control_model(control: dict):
     from .model import DenseDescriptorNet, load_standin_backbone
 
     torch.manual_seed(int(control["seed"]))
-    m = DenseDescriptorNet(int(control["descriptor_dim"]), control["backbone"])
+    m = DenseDescriptorNet(int(control["descriptor_dim"]), control["backbone"], normalize=not control.get("checkpoint"))
     if control.get("checkpoint"):
         load_standin_backbone(m, control["checkpoint"])
     return m.eval(), "cosine"

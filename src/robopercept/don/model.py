@@ -20,8 +20,13 @@ STD = (0.2434, 0.2987, 0.3188)
 
 
 class DenseDescriptorNet(nn.Module):
-    def __init__(self, descriptor_dim: int = 16, backbone: str = "resnet34"):
+    """``normalize``: images are normalised by the dataset's mean and std (the reference code, for ImageNet weights);
+    ``False`` feeds RGB in [0, 1] as it is — what the shared stand-in backbone was trained on (its batch-norm
+    statistics expect it), so a network started from the stand-in must not normalise."""
+
+    def __init__(self, descriptor_dim: int = 16, backbone: str = "resnet34", normalize: bool = True):
         super().__init__()
+        self.normalize = normalize
         from torchvision import models
 
         if backbone not in ("resnet18", "resnet34", "resnet50"):
@@ -45,7 +50,7 @@ class DenseDescriptorNet(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] -> descriptor images (B, D, H, W)."""
-        x = self.body((images - self.mean) / self.std)
+        x = self.body((images - self.mean) / self.std if self.normalize else images)
         return F.interpolate(self.head(x), size=images.shape[-2:], mode="bilinear", align_corners=True)
 
 
@@ -90,7 +95,7 @@ def load_trained(path) -> tuple[DenseDescriptorNet, str]:
 
     ck = checkpoints.load(Path(path), stage="don_train", required=("model", "variant", "backbone"),
                           kind="DON checkpoint")
-    model = DenseDescriptorNet(ck["variant"]["descriptor_dim"], ck["backbone"])
+    model = DenseDescriptorNet(ck["variant"]["descriptor_dim"], ck["backbone"], normalize=ck.get("normalize", True))
     model.load_state_dict(ck["model"])
     model.eval()
     return model, "cosine" if ck["variant"]["loss"] == "ntxent" else "l2"

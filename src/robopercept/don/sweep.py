@@ -106,13 +106,13 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: DonTrainConfig, logs_root: 
     first = logs.scene(sp["test"][0])
     s = settings(v, cfg, first.height, first.width, shard.seed)
     torch.manual_seed(shard.seed)
-    model = DenseDescriptorNet(v.descriptor_dim, cfg.backbone)
+    model = DenseDescriptorNet(v.descriptor_dim, cfg.backbone, normalize=not pretrained)  # the stand-in: [0, 1] in
     if pretrained:
         load_standin_backbone(model, pretrained)
     history, best = train(model, logs, training_scenes(sp, v), s, validation_pairs(logs, cfg, val_seed),
                           other_scenes=sp["single_train"] if v.loss == "pixelwise_cross_object" else None)
     checkpoints.save({"model": best, "variant": dataclasses.asdict(v), "settings": dataclasses.asdict(s),
-                      "backbone": cfg.backbone, "history": history}, folder / "model.pt")
+                      "backbone": cfg.backbone, "normalize": not pretrained, "history": history}, folder / "model.pt")
     val = [h for h in history if "val_pck80" in h]
     top = max(val, key=lambda h: h["val_pck80"]) if val else {"step": s.steps, "val_pck80": float("nan")}
     return {"key": v.key(), "seed": shard.get("seed_index"), "loss": v.loss, "steps": s.steps,
