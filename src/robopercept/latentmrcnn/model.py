@@ -47,6 +47,11 @@ BACKBONES = ("resnet18", "resnet34", "resnet50")
 PAPER_Z_DIM = 64  # §III: z ∈ R^64
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision detection defaults
+IMAGENET_STD = (0.229, 0.224, 0.225)
+UNNORMALISED = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # what the shared stand-in backbone was trained on
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSettings:
     backbone: str = "resnet18"  # paper: ResNet-50-FPN
@@ -62,6 +67,11 @@ class ModelSettings:
     posterior_rate: float = 0.5  # share of training images decoded with a posterior sample (code: 0.5)
     detections_per_img: int = 100
     box_score_thresh: float = 0.05  # the code's test threshold
+    # the detector's input normalisation must match its backbone's training: ImageNet statistics for torchvision's
+    # COCO weights, none (RGB in [0, 1]) for the shared stand-in, which was trained on unnormalised images — its
+    # frozen batch-norm statistics on ImageNet-normalised input blew the first losses up to ~80 and training to NaN
+    image_mean: tuple[float, float, float] = IMAGENET_MEAN
+    image_std: tuple[float, float, float] = IMAGENET_STD
 
     def __post_init__(self):
         if self.backbone not in BACKBONES:
@@ -181,7 +191,8 @@ def _fpn_backbone(name: str):
 
 def _maskrcnn_kwargs(s: ModelSettings) -> dict:
     return dict(num_classes=s.num_classes, min_size=s.min_size, max_size=s.max_size,
-                box_detections_per_img=s.detections_per_img, box_score_thresh=s.box_score_thresh)
+                box_detections_per_img=s.detections_per_img, box_score_thresh=s.box_score_thresh,
+                image_mean=list(s.image_mean), image_std=list(s.image_std))
 
 
 def build_maskrcnn(s: ModelSettings) -> MaskRCNN:

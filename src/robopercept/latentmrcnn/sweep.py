@@ -36,9 +36,12 @@ def checkpoint_path(models_dir: str | Path, set_name: str, model: str, seed_inde
 
 
 def model_settings(cfg: LatentTrainConfig, data: LatentDataConfig, num_classes: int):
-    from .model import ModelSettings
+    """The model's settings; its input normalisation follows the backbone's checkpoint (none for the stand-in)."""
+    from .model import IMAGENET_MEAN, IMAGENET_STD, UNNORMALISED, ModelSettings
 
-    return ModelSettings(backbone=cfg.backbone, num_classes=num_classes, min_size=min(data.height, data.width),
+    mean, std = UNNORMALISED if cfg.pretrained_checkpoint == "stand-in" else (IMAGENET_MEAN, IMAGENET_STD)
+    return ModelSettings(backbone=cfg.backbone, num_classes=num_classes, image_mean=mean, image_std=std,
+                         min_size=min(data.height, data.width),
                          max_size=max(data.height, data.width), z_dim=cfg.z_dim, encoder_roi=cfg.encoder_roi,
                          encoder_width=cfg.encoder_width, encoder_hidden=cfg.encoder_hidden,
                          encoder_layers=cfg.encoder_layers, prior_width=cfg.prior_width,

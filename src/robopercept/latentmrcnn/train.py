@@ -78,6 +78,10 @@ def train(model: torch.nn.Module, ds: InstanceSet, s: TrainSettings, live=None) 
         # loss (3): L_M + β·KL (the KL is left out of the graph while β = 0: it has no weight, and an early inf cannot
         # turn the gradients into NaN)
         total = detection + beta * kl if kl is not None and beta > 0 else detection
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"training diverged at step {step + 1} (lr {s.lr_at(step):.2g}): loss "
+                                     f"{float(detection):.3g}, terms {({k: round(float(v), 3) for k, v in losses.items()})}; "
+                                     "lower latentmrcnn_train.lr (detectron2: 0.02 at batch 16, scaled linearly)")
         opt.zero_grad()
         total.backward()
         opt.step()

@@ -102,3 +102,22 @@ def test_backbone_loads_from_a_mask_rcnn_layout_checkpoint(tmp_path):
         load_backbone(model, tmp_path / "other.pt")
     with pytest.raises(Exception, match="does not exist"):
         load_backbone(model, tmp_path / "missing.pt")
+
+
+def test_the_detector_feeds_the_stand_in_unnormalised_images_and_coco_weights_imagenet_normalised():
+    """The shared stand-in was trained on RGB in [0, 1]; with ImageNet normalisation its frozen batch-norm statistics
+    saw inputs several times larger than in training, and the cpu run's first losses were ~80 and NaN by step 11
+    (session 10). The normalisation follows the checkpoint and reaches torchvision's transform."""
+    import dataclasses
+
+    from robopercept.config import load_profile, validate_params
+    from robopercept.latentmrcnn.model import IMAGENET_MEAN, UNNORMALISED, build_maskrcnn
+    from robopercept.latentmrcnn.sweep import model_settings
+
+    params = validate_params(load_profile("smoke"))
+    cfg, data = params["latentmrcnn_train"], params["latentmrcnn_data"]
+    stand_in = model_settings(dataclasses.replace(cfg, pretrained_checkpoint="stand-in"), data, 2)
+    coco = model_settings(dataclasses.replace(cfg, pretrained_checkpoint="coco.pth"), data, 2)
+    assert (stand_in.image_mean, stand_in.image_std) == UNNORMALISED and coco.image_mean == IMAGENET_MEAN
+    t = build_maskrcnn(stand_in).transform
+    assert list(t.image_mean) == [0.0, 0.0, 0.0] and list(t.image_std) == [1.0, 1.0, 1.0]

@@ -49,3 +49,10 @@ def test_mask_rcnn_trains_with_the_same_loop(apparel):
     torch.manual_seed(0)
     hist = train(build_maskrcnn(S), apparel, TrainSettings(steps=2, warmup=1))
     assert len(hist) == 2 and "kl" not in hist[0] and all(h["loss"] > 0 for h in hist)
+
+
+def test_a_diverging_run_stops_with_an_error_naming_the_step_and_the_lr(apparel):
+    """A NaN loss must not train on silently into a NaN checkpoint (session 10's cpu run at lr 0.01 did)."""
+    torch.manual_seed(0)
+    with pytest.raises(FloatingPointError, match=r"training diverged at step \d+ \(lr .*lower latentmrcnn_train.lr"):
+        train(build_maskrcnn(S), apparel, TrainSettings(steps=30, warmup=1, lr=1e6))
