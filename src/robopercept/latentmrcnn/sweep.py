@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..common.live import publish, shard_live
 from ..seed import derive_seed
 from ..world.shards import Shard, plan_identity, run_plan
 from .config import LatentDataConfig, LatentTrainConfig
 
 MODELS = ("maskrcnn", "latent")
 MODEL_LABELS = {"maskrcnn": "MaskRCNN", "latent": "Latent-MaskRCNN"}
-CODE_MODULES = ("robopercept.latentmrcnn.sweep", "robopercept.latentmrcnn.model", "robopercept.latentmrcnn.train",
-                "robopercept.latentmrcnn.data")
+CODE_MODULES = ("robopercept.common.live", "robopercept.latentmrcnn.sweep", "robopercept.latentmrcnn.model",
+                "robopercept.latentmrcnn.train", "robopercept.latentmrcnn.data")
 
 
 def model_key(set_name: str, model: str, seed_index: int) -> str:
@@ -74,9 +75,8 @@ def build(model: str, settings):
 
 
 def _train_shard(shard: Shard, folder: Path, *, cfg: LatentTrainConfig, data: LatentDataConfig, datasets_dir: str,
-                 pretrained: str | None, live_dir: str) -> dict:
+                 pretrained: str | None) -> dict:
     import torch
-    from dvclive import Live
 
     from ..common import checkpoints
     from .model import load_backbone
@@ -91,8 +91,7 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: LatentTrainConfig, data: La
     if pretrained:
         load_backbone(model, pretrained)
     ts = train_settings(cfg, shard.seed)
-    with Live(dir=str(Path(live_dir) / model_key(set_name, model_name, k)), save_dvc_exp=False, dvcyaml=None,
-              report=None) as live:
+    with shard_live(folder) as live:  # in the shard: a resumed run publishes every model's log (common.live)
         history = train(model, ds, ts, live=live)
     checkpoints.save({"model": model.state_dict(), "kind": model_name, "set": set_name,
                       "settings": dataclasses.asdict(settings), "train": dataclasses.asdict(ts),
@@ -120,9 +119,10 @@ def train_all(cfg: LatentTrainConfig, data: LatentDataConfig, datasets_dir: Path
                                   if pretrained else None},
                           seed=seed, code_modules=CODE_MODULES, inputs=inputs)
     task = functools.partial(_train_shard, cfg=cfg, data=data, datasets_dir=str(datasets_dir),
-                             pretrained=str(pretrained) if pretrained else None, live_dir=str(live_dir))
+                             pretrained=str(pretrained) if pretrained else None)
     res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
                    desc="latentmrcnn models", unit="model")
+    publish(models_dir, [s.key for s in shards], live_dir)
     return pd.DataFrame([res.stats[s.key] for s in shards])
 
 
