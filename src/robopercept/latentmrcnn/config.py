@@ -68,6 +68,8 @@ class LatentTrainConfig(Validated):
     encoder_layers: int = 2
     prior_width: int = 32
     posterior_rate: float = 0.5
+    trainable_layers: int = 3  # detectron2 FREEZE_AT = 2: stem and res2 frozen
+    roi_batch_per_image: int = 512  # detectron2 ROI_HEADS.BATCH_SIZE_PER_IMAGE
     steps: int = 300
     batch_size: int = 2
     lr: float = 0.01
@@ -82,9 +84,10 @@ class LatentTrainConfig(Validated):
         require(self.backbone in BACKBONES, "backbone", f"must be one of {BACKBONES}")
         require(self.pretrained_checkpoint.strip() != "", "pretrained_checkpoint", "must be 'stand-in' or a path")
         for name in ("z_dim", "encoder_roi", "encoder_width", "encoder_hidden", "encoder_layers", "prior_width",
-                     "steps", "batch_size", "seeds", "workers"):
+                     "steps", "batch_size", "seeds", "workers", "roi_batch_per_image"):
             require(getattr(self, name) >= 1, name, "must be >= 1")
         require(0 <= self.posterior_rate <= 1, "posterior_rate", "must be in [0, 1]")
+        require(0 <= self.trainable_layers <= 5, "trainable_layers", "must be in [0, 5] (resnet stages left trainable)")
         require(self.lr > 0, "lr", "must be > 0")
         require(self.warmup >= 0, "warmup", "must be >= 0")
         require(self.beta >= 0, "beta", "must be >= 0")

@@ -66,6 +66,11 @@ class ModelSettings:
     prior_width: int = 32  # prior conv width (code: 64, then 128)
     posterior_rate: float = 0.5  # share of training images decoded with a posterior sample (code: 0.5)
     detections_per_img: int = 100
+    # detectron2's defaults, which the authors' configs keep: BACKBONE.FREEZE_AT = 2 (stem and res2 frozen, i.e.
+    # torchvision's trainable_layers = 3) and ROI_HEADS.BATCH_SIZE_PER_IMAGE = 512 sampled proposals per image (the
+    # mask head runs on their positives: on 2 CPU cores it is most of a step, so the cpu profile samples fewer)
+    trainable_layers: int = 3
+    roi_batch_per_image: int = 512
     box_score_thresh: float = 0.05  # the code's test threshold
     # the detector's input normalisation must match its backbone's training: ImageNet statistics for torchvision's
     # COCO weights, none (RGB in [0, 1]) for the shared stand-in, which was trained on unnormalised images — its
@@ -77,11 +82,14 @@ class ModelSettings:
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         for name in ("num_classes", "min_size", "max_size", "z_dim", "encoder_roi", "encoder_width", "encoder_hidden",
-                     "encoder_layers", "prior_width", "detections_per_img"):
+                     "encoder_layers", "prior_width", "detections_per_img", "roi_batch_per_image"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.posterior_rate <= 1:
             raise ValueError(f"posterior_rate must be in [0, 1], got {self.posterior_rate}")
+        if not 0 <= self.trainable_layers <= 5:
+            raise ValueError(f"trainable_layers must be in [0, 5] (torchvision's resnet_fpn_backbone), got "
+                             f"{self.trainable_layers}")
 
 
 def _conv_block(cin: int, cout: int) -> nn.Sequential:
@@ -185,24 +193,25 @@ def gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, 
     return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp() - 1).sum(-1)
 
 
-def _fpn_backbone(name: str):
-    return resnet_fpn_backbone(backbone_name=name, weights=None, trainable_layers=5)
+def _fpn_backbone(name: str, trainable_layers: int):
+    return resnet_fpn_backbone(backbone_name=name, weights=None, trainable_layers=trainable_layers)
 
 
 def _maskrcnn_kwargs(s: ModelSettings) -> dict:
     return dict(num_classes=s.num_classes, min_size=s.min_size, max_size=s.max_size,
                 box_detections_per_img=s.detections_per_img, box_score_thresh=s.box_score_thresh,
+                box_batch_size_per_image=s.roi_batch_per_image,
                 image_mean=list(s.image_mean), image_std=list(s.image_std))
 
 
 def build_maskrcnn(s: ModelSettings) -> MaskRCNN:
     """The baseline: torchvision's Mask R-CNN with the same backbone and sizes."""
-    return MaskRCNN(_fpn_backbone(s.backbone), **_maskrcnn_kwargs(s))
+    return MaskRCNN(_fpn_backbone(s.backbone, s.trainable_layers), **_maskrcnn_kwargs(s))
 
 
 class LatentMaskRCNN(MaskRCNN):
     def __init__(self, s: ModelSettings):
-        super().__init__(_fpn_backbone(s.backbone), **_maskrcnn_kwargs(s))
+        super().__init__(_fpn_backbone(s.backbone, s.trainable_layers), **_maskrcnn_kwargs(s))
         self.settings = s
         c = self.backbone.out_channels
         self.levels = ("0", "1", "2", "3", "pool")  # p2-p6

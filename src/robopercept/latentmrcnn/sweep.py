@@ -46,7 +46,8 @@ def model_settings(cfg: LatentTrainConfig, data: LatentDataConfig, num_classes: 
                          max_size=max(data.height, data.width), z_dim=cfg.z_dim, encoder_roi=cfg.encoder_roi,
                          encoder_width=cfg.encoder_width, encoder_hidden=cfg.encoder_hidden,
                          encoder_layers=cfg.encoder_layers, prior_width=cfg.prior_width,
-                         posterior_rate=cfg.posterior_rate)
+                         posterior_rate=cfg.posterior_rate, trainable_layers=cfg.trainable_layers,
+                         roi_batch_per_image=cfg.roi_batch_per_image)
 
 
 def train_settings(cfg: LatentTrainConfig, seed: int):

@@ -121,3 +121,28 @@ def test_the_detector_feeds_the_stand_in_unnormalised_images_and_coco_weights_im
     assert (stand_in.image_mean, stand_in.image_std) == UNNORMALISED and coco.image_mean == IMAGENET_MEAN
     t = build_maskrcnn(stand_in).transform
     assert list(t.image_mean) == [0.0, 0.0, 0.0] and list(t.image_std) == [1.0, 1.0, 1.0]
+
+
+def test_profile_freezes_stem_and_res2_and_sets_the_roi_sample_size_of_both_models():
+    """detectron2's FREEZE_AT = 2 (the authors' configs keep it): the stem and res2 get no gradient, res3-res5 and FPN
+    do; ROI_HEADS.BATCH_SIZE_PER_IMAGE reaches torchvision's box sampler in both models, so the pair stays paired."""
+    import dataclasses
+
+    from robopercept.config import load_profile, validate_params
+    from robopercept.latentmrcnn.sweep import model_settings
+
+    params = validate_params(load_profile("cpu"))
+    cfg, data = params["latentmrcnn_train"], params["latentmrcnn_data"]
+    s = dataclasses.replace(model_settings(cfg, data, 2), z_dim=8, encoder_roi=8, encoder_width=8, encoder_hidden=16,
+                            encoder_layers=1, prior_width=8)
+    assert (s.trainable_layers, s.roi_batch_per_image) == (cfg.trainable_layers, cfg.roi_batch_per_image)
+    for model in (build_maskrcnn(s), LatentMaskRCNN(s)):
+        body = model.backbone.body
+        frozen = [p.requires_grad for m in (body.conv1, body.layer1) for p in m.parameters()]
+        trained = [p.requires_grad for m in (body.layer2, body.layer3, body.layer4) for p in m.parameters()]
+        assert frozen and not any(frozen) and all(trained)
+        assert model.roi_heads.fg_bg_sampler.batch_size_per_image == cfg.roi_batch_per_image
+    with pytest.raises(ValueError, match="trainable_layers"):
+        ModelSettings(trainable_layers=6)
+    with pytest.raises(ValueError, match="roi_batch_per_image"):
+        ModelSettings(roi_batch_per_image=0)
