@@ -64,9 +64,9 @@ def test_no_stale_code_deps(name):
 DATA_SUFFIXES = (".yaml", ".yml", ".json", ".csv")
 
 
-# mlgsl_results reads claims.yaml but its committed dvc.lock entry predates this check; adding the dep without its
-# rerun would leave `dvc status` dirty. The dep goes in with mlgsl's next cpu rerun (strict: it fails once fixed).
-PENDING_RERUN = {"mlgsl_results"}
+# Stages whose committed dvc.lock entry predates a dep this check asks for (strict: a mark must go with the rerun that
+# adds the dep). Session 11's mlgsl rerun added mlgsl_results' claims.yaml.
+PENDING_RERUN: set[str] = set()
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="claims.yaml dep added "
