@@ -57,8 +57,8 @@ display(summary.round(4))
 # %% [markdown]
 # ## Learning curves
 #
-# The detection loss (Mask R-CNN's four terms plus the RPN's) of both models, and Latent-MaskRCNN's KL term, which
-# enters the loss only after the warm-up (dashed line).
+# The detection loss (Mask R-CNN's four terms plus the RPN's) of both models, one panel per set on a log axis, and
+# Latent-MaskRCNN's KL term, which enters the loss only after the warm-up (dashed line).
 
 # %%
 rows = []
@@ -71,14 +71,19 @@ for r in summary.itertuples():
 curves = pd.DataFrame(rows)
 curves["loss_smooth"] = curves.groupby(["set", "model", "seed"]).loss.transform(
     lambda x: x.rolling(20, min_periods=1).mean())
-fig, axes = plt.subplots(1, 2, figsize=(10, 3))
-sns.lineplot(curves, x="step", y="loss_smooth", hue="model", style="set", units="seed", estimator=None, lw=0.8,
-             ax=axes[0])
-axes[0].set_ylabel("detection loss (20-step mean)")
+sets = list(dict.fromkeys(curves.set))
+fig, axes = plt.subplots(1, len(sets) + 1, figsize=(3.6 * (len(sets) + 1), 3.2), layout="constrained")
+for ax, name in zip(axes, sets):
+    sns.lineplot(curves[curves.set == name], x="step", y="loss_smooth", hue="model", units="seed", estimator=None,
+                 lw=0.8, ax=ax, legend=ax is axes[0])
+    # the first steps' loss is an order of magnitude above the rest: a log axis keeps the late curves readable
+    ax.set(title=name, yscale="log", ylabel="detection loss (20-step mean)" if ax is axes[0] else "")
+sns.move_legend(axes[0], "upper right", title=None, fontsize="small", frameon=False)
 kl = curves.dropna(subset=["kl"])
-sns.lineplot(kl, x="step", y="kl", hue="set", units="seed", estimator=None, lw=0.8, ax=axes[1])
-axes[1].axvline(cfg.kl_start * cfg.steps, ls="--", c="k", lw=0.8)
-axes[1].set(ylabel="KL(q || p), nats", yscale="log")
+sns.lineplot(kl, x="step", y="kl", hue="set", units="seed", estimator=None, lw=0.8, ax=axes[-1])
+axes[-1].axvline(cfg.kl_start * cfg.steps, ls="--", c="k", lw=0.8)
+axes[-1].set(title="Latent-MaskRCNN KL", ylabel="KL(q || p), nats", yscale="log")
+sns.move_legend(axes[-1], "best", title=None, fontsize="small", frameon=False)
 display(Image(filename=str(figures.save_figure(fig, run.figures / "training_curves.png"))))
 plt.close(fig)
 lat = summary[summary.model == MODEL_LABELS["latent"]]
