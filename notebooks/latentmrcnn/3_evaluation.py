@@ -225,7 +225,69 @@ for a in axes.ravel():
     a.set_axis_off()
 display(Image(filename=str(figures.save_figure(fig, run.figures / "fig7_samples.png"))))
 plt.close(fig)
+# %% [markdown]
+# ## What this replication shows, and where it departs from the paper
+#
+# **Scale.** The paper trains on Apparel-5k, COCO and Cityscapes from a COCO-pretrained ResNet-50-FPN for detectron2's
+# full schedule; this profile trains on a few hundred simulated images from the stand-in backbone for the step count
+# in the training table. Absolute numbers therefore sit far below the paper's `paper_*` columns and are not compared;
+# what the claims test is the *ordering* of the four rows on each set, which is what the paper's sentences assert.
+#
+# **What the latent does.** Every claim about confidence masks and Union-NMS rests on the prior's samples differing.
+# Below, per set: the KL between posterior and prior at the end of training (from the checkpoints' histories), and
+# how alike the `k` samples of an image are — the share of one sample's masks (score > 0.5) that another sample
+# reproduces with IoU ≥ 0.5 (`table1.sample_agreement`; 1 = identical samples). With identical samples a p-confidence
+# mask is one sample's mask and Union-NMS is NMS on one segmentation, so a claim about them can be *missed* because
+# the latent learned little, not because the algorithm fails.
+
+# %%
+diag = []
+for set_name in tcfg.sets:
+    for k in range(tcfg.seeds):
+        _, ck = load_model(models_dir, set_name, "latent", k)
+        last = ck["history"][-max(1, len(ck["history"]) // 10):]
+        agree = [T1.sample_agreement(smp) for smp in cache[set_name, k][1]]
+        diag.append({"set": set_name, "seed": k, "final_kl": float(np.mean([h["kl"] for h in last])),
+                     "sample_agreement": float(np.nanmean(agree)) if np.isfinite(agree).any() else np.nan,
+                     "masks_per_sample": float(np.mean([(sc > 0.5).sum() for smps in cache[set_name, k][1]
+                                                        for _, sc in smps]))})
+diag = pd.DataFrame(diag).groupby("set", sort=False).mean(numeric_only=True).drop(columns="seed").reset_index()
+mr = table[table["mode"] == E.MODE_LABELS["maskrcnn"]].set_index("set")
+diag["maskrcnn_mAP"] = diag.set.map(mr["mAP"])
+diag["paper_maskrcnn_mAP"] = diag.set.map(mr["paper_mAP"])
+_ = tables.write_table(diag, run.tables, "latent_diagnostics",
+                       caption=f"What the latent carries (mean over {tcfg.seeds} seeds): final KL(q || p) in nats (last "
+                               f"tenth of training), agreement between the {ecfg.k} prior samples of an image (share of "
+                               "one sample's masks, score > 0.5, that another reproduces at IoU >= 0.5), masks per "
+                               "sample, and MaskRCNN's mAP beside the paper's (Liu et al. Table I).")
+display(diag.round(3))
+all_v = pd.concat([verdicts, pv], ignore_index=True)
+tally = claims.tally(all_v)
+lines = [f"Of {len(all_v)} claims, {tally['held']} held, {tally['missed']} missed and {tally['inconclusive']} were "
+         "inconclusive (the margin's interval straddles zero)."]
+for r in diag.itertuples():
+    lines.append(f"* **{r.set}** — MaskRCNN mAP {r.maskrcnn_mAP:.1f} (paper, on {P.PAPER_DATASET[r.set]}: "
+                 f"{r.paper_maskrcnn_mAP:.1f}); KL {r.final_kl:.1f} nats; samples agree on "
+                 f"{100 * r.sample_agreement:.0f} % of their masks ({r.masks_per_sample:.1f} masks per sample).")
+missed = all_v[all_v.verdict != claims.HELD]
+if len(missed):
+    lines.append("\nClaims not held, with what the measurements above allow one to say:")
+    for r in missed.itertuples():
+        lines.append(f"* **{r.id}** ({r.section}) — {r.verdict}, margin {r.margin:+.1f} "
+                     f"[{r.margin_lo:+.1f}, {r.margin_hi:+.1f}]. Paper: “{r.quote}”")
+    if diag.sample_agreement.min() > 0.9:
+        lines.append("\nThe samples agree on more than 90 % of their masks on every set: the latent changes little at "
+                     "this training length, so the comparisons of confidence masks and Union-NMS with MaskRCNN test "
+                     "a nearly deterministic model — a longer schedule (the paper profile) is the test the paper's "
+                     "claims deserve.")
+    elif diag.sample_agreement.max() < 0.9:
+        lines.append("\nThe samples differ (agreement under 90 % on every set): the latent is used, so a missed claim "
+                     "is not explained by identical samples; the weak absolute accuracy of both models at this "
+                     "training length (MaskRCNN's mAP above) remains a candidate, which the paper profile tests.")
+display(Markdown("\n".join(lines)))
+
+# %%
 _ = run.write_metrics("table1", values={**{f"validation_images_{n}": len(v) for n, v in vals.items()}, "k": ecfg.k},
                       tables={"table1": table[["method", *P.TABLE1_METRICS]].round(3),
                               "picking": picking[["method", "double_pick_pct", "pickable_area_fraction", "auc"]].round(4)},
-                      claims=pd.concat([verdicts, pv])[["id", "verdict"]])
+                      claims=all_v[["id", "verdict"]])

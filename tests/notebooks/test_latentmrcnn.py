@@ -49,6 +49,9 @@ def test_table1_stage_writes_every_table_figure_and_claim(latentmrcnn_pipeline):
     for name, n in (("table1_claims", 5), ("picking_claims", 2)):
         c = pd.read_csv(out / f"reports/tables/latentmrcnn/{name}.csv")
         assert len(c) == n and set(c.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    d = pd.read_csv(out / "reports/tables/latentmrcnn/latent_diagnostics.csv")
+    assert list(d.set) == ["apparel", "catalog", "street"] and d.final_kl.ge(0).all()
+    assert d.sample_agreement.dropna().between(0, 1).all() and (d.paper_maskrcnn_mAP == [26.9, 35.0, 35.8]).all()
     sweep = pd.read_csv(out / "reports/tables/latentmrcnn/fig5_sweep.csv")
     assert set(sweep.p.dropna()) == {0.5, 0.9, 1.0}
     m = read_metrics(out / "reports/metrics/latentmrcnn/table1.json", paper="latentmrcnn", stage="latentmrcnn_table1")

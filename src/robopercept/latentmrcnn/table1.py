@@ -130,3 +130,28 @@ def picking_table(points: dict[str, dict], n_boot: int, seed: int) -> tuple[pd.D
         replicates.append(pd.DataFrame([row(k, idx) for k in keys]))
     add_intervals(table, replicates, ("double_pick_pct", "pickable_area_fraction", "auc"), ignore_nan=True)
     return table, replicates
+
+
+def sample_agreement(samples: Sequence[tuple[np.ndarray, np.ndarray]], min_score: float = 0.5,
+                     iou: float = 0.5) -> float:
+    """How alike the ``k`` latent samples of one image are: over ordered pairs of samples (i, j), the share of
+    sample i's masks scoring above ``min_score`` that some mask of sample j (also above ``min_score``) overlaps with
+    IoU >= ``iou``. 1.0: every sample predicts the same instances (the prior's latents change nothing, so
+    confidence masks reduce to one sample's masks); lower: the samples disagree. NaN when no sample has a mask."""
+    kept = []
+    for m, sc in samples:
+        m = np.asarray(m, bool)[np.asarray(sc) > min_score]
+        kept.append(m.reshape(len(m), int(np.prod(m.shape[1:])) if m.ndim == 3 else 0))
+    hits = total = 0
+    for i, a in enumerate(kept):
+        for j, b in enumerate(kept):
+            if i == j or len(a) == 0:
+                continue
+            total += len(a)
+            if len(b) == 0:
+                continue
+            af, bf = a.astype(np.float32), b.astype(np.float32)
+            inter = af @ bf.T
+            union = af.sum(1)[:, None] + bf.sum(1)[None] - inter
+            hits += int(((inter / np.maximum(union, 1)) >= iou).any(1).sum())
+    return hits / total if total else float("nan")

@@ -92,3 +92,23 @@ def test_pooled_picks_pool_circles_and_average_areas():
     t = pd.DataFrame({"method": ["a"], "x": [2.0]})
     add_intervals(t, [pd.DataFrame({"method": ["a"], "x": [v]}) for v in range(101)], ["x"])
     assert (t.x_lo.item(), t.x_hi.item()) == (2.5, 97.5)
+
+
+def _square(y, x, size=8, hw=32):
+    m = np.zeros((hw, hw), bool)
+    m[y:y + size, x:x + size] = True
+    return m
+
+
+def test_sample_agreement_one_for_identical_samples_and_falls_when_they_disagree():
+    from robopercept.latentmrcnn.table1 import sample_agreement
+
+    a = (np.stack([_square(0, 0), _square(16, 16)]), np.array([0.9, 0.8]))
+    assert sample_agreement([a, a, a]) == 1.0
+    # the second sample keeps one object and moves the other: of the 4 (mask, other-sample) checks, 2 match
+    b = (np.stack([_square(0, 0), _square(0, 20)]), np.array([0.9, 0.8]))
+    assert sample_agreement([a, b]) == pytest.approx(0.5)
+    # masks under min_score do not count; a sample with no mask makes every other sample's masks unmatched
+    low = (np.stack([_square(0, 0)]), np.array([0.2]))
+    assert sample_agreement([a, low]) == 0.0
+    assert np.isnan(sample_agreement([low, low]))
