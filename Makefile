@@ -21,6 +21,7 @@ help:
 	@echo "make profile P=paper   switch params.yaml to a profile (smoke | cpu | paper)"
 	@echo "make notebooks         re-sync the paired .ipynb/.py notebooks and strip outputs"
 	@echo "make site              build the static site from the committed reports/ into build/site/html (no notebook runs)"
+	@echo "make grade [EX=<id>]   in a course copy (python -m robopercept.teach build DIR): grade the exercises"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -65,9 +66,11 @@ notebooks: setup
 dag: setup
 	dvc dag
 
-# The site is rebuilt exactly when what it reads changes: the committed reports/ (DVC's outputs), dvc.yaml (which
-# notebook is which stage), the source notebooks (shown unexecuted when their stage has not run) and its own code.
-SITE_INPUTS := $(shell git ls-files reports notebooks dvc.yaml src/robopercept/site 2>/dev/null)
+# The site is rebuilt exactly when what it reads changes: reports/ (DVC's outputs, committed or freshly written by
+# dvc repro), dvc.yaml (which notebook is which stage), the source notebooks (shown unexecuted when their stage has
+# not run) and its own code. Files on disk, not git's list: a new report counts before it is committed.
+SITE_INPUTS := dvc.yaml $(shell find reports notebooks src/robopercept/site -type f -not -path '*/__pycache__/*' \
+	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 build/site/html/index.html: $(SITE_INPUTS) $(VENV)/.installed
 	$(PY) -m robopercept.site build build/site
 
@@ -75,6 +78,7 @@ site: setup build/site/html/index.html
 	@echo "open build/site/html/index.html (works offline, from the folder)"
 
 # Graded exercises (README "For instructors"): in a course copy made by `python -m robopercept.teach build DIR`,
-# `make grade` runs exactly the tests that grade the exercises; EX=<id> grades one.
-grade: data
+# `make grade` runs exactly the tests that grade the exercises; EX=<id> grades one. The grading tests are unit tests:
+# no data/ needed (and a course copy is not a git checkout, which `make data`'s dvc steps would want).
+grade: setup
 	$(PY) -m robopercept.teach grade $(if $(EX),--exercise $(EX))

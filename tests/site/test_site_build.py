@@ -10,7 +10,7 @@ import pytest
 
 from robopercept import paths
 from robopercept.site import PAPERS, SiteError, write_sources
-from robopercept.site.build import claim_counts, departures, paper_base, paper_column, results_table_md
+from robopercept.site.build import claim_counts, departures, paper_base, paper_column, results_table_md, section_order
 
 ROOT = paths.root()
 
@@ -92,3 +92,8 @@ def test_missing_reports_and_corrupt_notebooks_are_named(tmp_path):
     (root / "reports" / "notebooks" / "graspseg" / "5_instance_segmentation.ipynb").write_text("{not json")
     with pytest.raises(SiteError, match="corrupt notebook .*5_instance_segmentation.ipynb"):
         write_sources(tmp_path / "src2", root)
+
+
+def test_notebooks_are_ordered_by_their_numeric_prefix():
+    stems = ["10_extra", "2_training", "1_datasets", "README"]
+    assert sorted(stems, key=section_order) == ["1_datasets", "2_training", "10_extra", "README"]

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from robopercept import paths
-from robopercept.teach import TeachError, blank_source, build_student_copy, grade, load_exercises
+from robopercept.teach import TeachError, blank_source, build_student_copy, grade, load_exercises, remove_functions
 
 ROOT = paths.root()
 EXERCISES = load_exercises()
@@ -62,17 +63,44 @@ def test_grading_fails_on_the_blanks_and_passes_with_the_solutions_back(tmp_path
     blanked = sorted({b.split("::")[0] for e in EXERCISES for b in e.blanks})
     for f in blanked:
         assert "NotImplementedError" in (student / f).read_text() and (student / f).read_text() != (ROOT / f).read_text()
+    for w in (w for e in EXERCISES for w in e.withhold):  # reference implementations do not ship
+        f, _, name = w.partition("::")
+        assert name in (ROOT / f).read_text() and name not in (student / f).read_text()
     for paper in ("graspseg", "mlgsl", "latentmrcnn", "fastseg", "don"):
         nb = nbformat.read(student / "exercises" / f"{paper}.ipynb", as_version=4)
         assert any("make -C .. grade EX=" in "".join(c.source) for c in nb.cells)
-    # the student's own package, not this checkout's: PYTHONPATH and the root point into the copy
+    # `make grade` as a student runs it, on this interpreter's environment; the student's own package, not this
+    # checkout's: PYTHONPATH and the root point into the copy
     env = {**os.environ, "PYTHONPATH": str(student / "src"), "ROBOPERCEPT_ROOT": str(student)}
-    cmd = [sys.executable, "-m", "robopercept.teach", "grade"]
-    r = subprocess.run(cmd, cwd=student, env=env, capture_output=True, text=True)
-    assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]
-    assert f"graded: 0 / {len(EXERCISES)} exercises pass" in r.stdout, r.stdout[-2000:]
-    for f in blanked:  # put the solutions back
+    make = ["make", "-s", "-C", str(student), "grade", f"VENV={sys.prefix}"]
+    r = subprocess.run(make, cwd=student, env=env, capture_output=True, text=True)
+    assert r.returncode != 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert f"graded: 0 / {len(EXERCISES)} exercises pass" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
+    # each exercise passes with only its own solution (and those it needs) in place: a student can grade them one at
+    # a time in the README's order
+    for e in EXERCISES:
+        solved = {b for x in EXERCISES if x.id == e.id or x.id in e.needs for b in x.blanks}
+        for f in blanked:
+            rest = [(b.split("::")[1], "blank") for x in EXERCISES for b in x.blanks
+                    if b.split("::")[0] == f and b not in solved]
+            (student / f).write_text(blank_source((ROOT / f).read_text(), rest) if rest else (ROOT / f).read_text())
+        r = subprocess.run([sys.executable, "-m", "robopercept.teach", "grade", "--exercise", e.id], cwd=student,
+                           env=env, capture_output=True, text=True)
+        assert r.returncode == 0 and "graded: 1 / 1 exercises pass" in r.stdout, (e.id, r.stdout[-3000:])
+    for f in blanked:  # put every solution back
         shutil.copy2(ROOT / f, student / f)
-    r = subprocess.run(cmd, cwd=student, env=env, capture_output=True, text=True)
+    r = subprocess.run(make, cwd=student, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert f"graded: {len(EXERCISES)} / {len(EXERCISES)} exercises pass" in r.stdout
+
+
+def test_withheld_functions_are_removed_with_their_decorators_and_a_withheld_check_is_refused(tmp_path):
+    src = "import pytest\n\n\n@pytest.mark.slow\ndef ref(x):\n    return x\n\n\ndef test_a():\n    assert True\n"
+    out = remove_functions(src, ["ref"])
+    assert "def ref" not in out and "@pytest.mark.slow" not in out and "def test_a" in out
+    bad = tmp_path / "ex.yaml"
+    bad.write_text(yaml.safe_dump([{"id": "a", "paper": "p", "section": "s", "title": "t", "blanks": ["f.py::g"],
+                                    "equation": "e", "task": "t", "check": ["t.py::test_x"], "minutes": 1,
+                                    "withhold": ["t.py::test_x"]}]))
+    with pytest.raises(TeachError, match="withholds t.py::test_x, which grades an exercise"):
+        load_exercises(bad)

