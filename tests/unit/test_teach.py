@@ -31,6 +31,10 @@ def test_every_exercise_names_real_functions_and_real_tests():
             f, _, name = c.partition("::")
             tree = ast.parse((ROOT / f).read_text())
             assert name in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}, c
+        for w in e.withhold:
+            f, _, name = w.partition("::")
+            assert name in {n.name for n in ast.parse((ROOT / f).read_text()).body if isinstance(n, ast.FunctionDef)}, w
+        assert set(e.needs) <= {x.id for x in EXERCISES}
 
 
 def test_blank_keeps_signature_and_docstring_and_replaces_only_the_body():
