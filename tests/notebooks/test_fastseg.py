@@ -75,3 +75,16 @@ def test_benchmark_times_every_row_and_both_superpixel_methods(fastseg_pipeline)
     assert all(r["fps"] > 0 and r["cnn_ms"] > 0 for r in rows.values())
     assert rows["Baseline"]["speedup_vs_baseline"] == 1 and "mAP_gap_vs_baseline" in rows["Ours MNv2 OSk"]
     assert rec["superpixels"]["grid_slic_ms"] > 0 and 0 <= rec["superpixels"]["grid_slic_ue_pct"] <= 100
+
+
+def test_centre_probe_reports_the_centre_heads_calibration(fastseg_pipeline):
+    from robopercept.fastseg.centre_probe import probe
+
+    rows = probe(fastseg_pipeline / "artifacts/datasets/fastseg_cityscapes", (64, 128), steps=3, every=2, stride=4,
+                 n_val=2)
+    assert [r["step"] for r in rows] == [2, 3]  # every 2 steps, and the last
+    for r in rows:
+        assert 0 < r["max_p_median"] < 1 and 0 <= r["elements_above"] <= 1 and r["loss_total"] > 0
+    with pytest.raises(ValueError, match="must be >= 1"):
+        probe(fastseg_pipeline / "artifacts/datasets/fastseg_cityscapes", (64, 128), steps=0, every=1, stride=4,
+              n_val=1)
