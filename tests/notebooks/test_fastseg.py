@@ -38,8 +38,21 @@ def test_train_and_eval_stages_write_tables_i_to_iii_with_paper_columns_and_clai
     runs = pd.read_csv(out / "reports/tables/fastseg/training_runs.csv")
     assert set(runs.model) == {"MNv2 OS1", "MNv2 OSk"} and (runs.steps == 2).all()
     t1 = pd.read_csv(out / "reports/tables/fastseg/table1.csv")
-    assert list(t1.method) == ["Baseline", "Ours MNv2 OS1", "Ours MNv2 OSk"]
+    tuned = ["Ours MNv2 OS1, tuned threshold", "Ours MNv2 OSk, tuned threshold"]
+    assert list(t1.method) == ["Baseline", "Ours MNv2 OS1", "Ours MNv2 OSk", *tuned]
     assert t1.set_index("method").loc["Ours MNv2 OSk", "paper_mAP@50"] == 45.2
+    # the departure rows: a threshold from the profile's grid, chosen on training frames; the paper's row beside it
+    thr = t1.set_index("method").centre_threshold
+    assert thr["Ours MNv2 OS1"] == 0.7 and thr[tuned].isin([0.1, 0.5]).all() and pd.isna(thr["Baseline"])
+    assert t1.set_index("method").loc[tuned[1], "paper_mAP@50"] == 45.2
+    tuning = pd.read_csv(out / "reports/tables/fastseg/centre_threshold_tuning.csv")
+    assert len(tuning) == 4 and tuning.groupby("model").chosen.sum().eq(1).all()
+    assert set(tuning.loc[tuning.chosen, "threshold"]) == set(thr[tuned])
+    cert = pd.read_csv(out / "reports/tables/fastseg/centre_certainty.csv").set_index("output p")
+    assert cert.loc[0.7, "alpha 0.01"] > 0.998  # the paper's loss and threshold, computed
+    assert (out / "reports/figures/fastseg/centre_threshold_tuning.png").exists()
+    ct = pd.read_csv(out / "reports/tables/fastseg/table1_claims_tuned.csv")
+    assert list(ct.id) == list(pd.read_csv(out / "reports/tables/fastseg/table1_claims.csv").id)
     assert t1.set_index("method").loc["Baseline", "paper_network"] == "DN53 OS1"  # the paper's baseline encoder
     for c in ("mAP@50", "mAP", "IoU"):
         ok = t1[c].notna()

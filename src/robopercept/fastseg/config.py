@@ -93,6 +93,10 @@ class FastsegEvalConfig(Validated):
     min_pixels: int = 10
     n_val: int = 0  # validation frames evaluated (0: all)
     n_boot: int = 1000  # bootstrap replicates over frames (paired across rows)
+    # a labelled departure: each of our rows again with the centre threshold of this grid that detects centres best on
+    # training frames (fastseg.threshold); empty: the paper's threshold only
+    tuned_thresholds: list[float] = dataclasses.field(default_factory=list)
+    n_tune_frames: int = 30  # training frames the threshold is chosen on
 
     def check(self) -> None:
         require(self.baseline_model in ("DN53 OS1", "MNv2 OS1"), "baseline_model",
@@ -103,6 +107,10 @@ class FastsegEvalConfig(Validated):
         require(self.min_pixels >= 1, "min_pixels", "must be >= 1")
         require(self.n_val >= 0, "n_val", "must be >= 0 (0: every validation frame)")
         require(self.n_boot >= 10, "n_boot", "must be >= 10")
+        require(all(0 < t < 1 for t in self.tuned_thresholds), "tuned_thresholds", "must be values in (0, 1)")
+        require(len(set(self.tuned_thresholds)) == len(self.tuned_thresholds), "tuned_thresholds",
+                "must not repeat a value")
+        require(self.n_tune_frames >= 1, "n_tune_frames", "must be >= 1")
 
 
 SECTIONS = {"fastseg_data": FastsegDataConfig, "fastseg_superpixels": FastsegSuperpixelConfig,

@@ -60,15 +60,12 @@ def _blobs(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return ndimage.label(mask, structure=np.ones((3, 3), int))
 
 
-@torch.no_grad()
-def grid_instances(semantic: torch.Tensor, centre: torch.Tensor, embedding: torch.Tensor,
-                   s: PostSettings = PostSettings()) -> tuple[np.ndarray, list[Instance]]:
-    """One image's head outputs (C, h, w), (1, h, w) logits and (D, h, w) -> (semantic argmax (h, w), instances)."""
-    sem = semantic.argmax(0).numpy()
-    conf = torch.sigmoid(centre[0]).numpy()
-    emb = embedding.flatten(1).T  # (h*w, D)
-    out: list[Instance] = []
-    for c in range(1, semantic.shape[0]):
+def centres(sem: np.ndarray, conf: np.ndarray, emb: torch.Tensor, s: PostSettings = PostSettings()
+            ) -> list[tuple[int, float, int]]:
+    """Steps 1-2 on one image's grid: (class, score, flat element index) of every kept centre, best first per class.
+    ``sem`` (h, w) semantic argmax, ``conf`` (h, w) centre confidence, ``emb`` (h*w, D) embeddings."""
+    out = []
+    for c in range(1, int(sem.max(initial=0)) + 1):
         cls = sem == c
         if not cls.any():
             continue
@@ -83,9 +80,22 @@ def grid_instances(semantic: torch.Tensor, centre: torch.Tensor, embedding: torc
         for score, idx in cand:  # duplicates: within δ_a of a better centre
             if all(float(torch.linalg.vector_norm(emb[idx] - emb[k])) >= s.delta_a for _, k in kept):
                 kept.append((score, idx))
-        if not kept:
-            continue
-        elems = np.flatnonzero(cls.ravel())
+        out += [(c, score, idx) for score, idx in kept]
+    return out
+
+
+@torch.no_grad()
+def grid_instances(semantic: torch.Tensor, centre: torch.Tensor, embedding: torch.Tensor,
+                   s: PostSettings = PostSettings()) -> tuple[np.ndarray, list[Instance]]:
+    """One image's head outputs (C, h, w), (1, h, w) logits and (D, h, w) -> (semantic argmax (h, w), instances)."""
+    sem = semantic.argmax(0).numpy()
+    conf = torch.sigmoid(centre[0]).numpy()
+    emb = embedding.flatten(1).T  # (h*w, D)
+    out: list[Instance] = []
+    found = centres(sem, conf, emb, s)
+    for c in sorted({c for c, _, _ in found}):
+        kept = [(score, idx) for cc, score, idx in found if cc == c]
+        elems = np.flatnonzero((sem == c).ravel())
         d = torch.cdist(emb[elems], emb[[k for _, k in kept]])  # (N, K)
         dist, who = d.min(1)
         ok = (dist <= s.assign_distance).numpy()

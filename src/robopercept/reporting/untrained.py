@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
@@ -33,17 +34,33 @@ def rows_named(expr: str) -> list[str]:
     return names
 
 
-def flag(verdict: pd.DataFrame, claims_file: str | Path, table: pd.DataFrame, column: str) -> pd.DataFrame:
+def metrics_called(expr: str) -> set[str]:
+    """The metric functions a claim's expression calls (``AP50('A') > AP50('B')`` -> {"AP50"})."""
+    return {n.func.id for n in ast.walk(ast.parse(expr, mode="eval"))
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def flag(verdict: pd.DataFrame, claims_file: str | Path, table: pd.DataFrame, column: str,
+         metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """``verdict`` (from :func:`claims.evaluate_claims`) with ``untrained_rows``: for each claim, the rows its
-    ``expr`` names whose ``column`` in ``table`` is > 0, joined by ", "."""
+    ``expr`` names whose ``column`` in ``table`` is > 0, joined by ", ". ``metrics``: the metric functions that
+    a failed head spoils (e.g. fastseg's instance AP, not its semantic IoU); claims calling none of them are never
+    flagged (None: every claim can be)."""
     spec = claims.load_spec(claims_file)
+    if metrics is not None:
+        unknown = set(metrics) - set(spec["metrics"])
+        if unknown:
+            raise claims.ClaimError(f"flag: metrics {sorted(unknown)} are not in {claims_file}'s metrics "
+                                    f"{sorted(spec['metrics'])}")
     key = spec["row_key"]
     if column not in table.columns:
         raise claims.ClaimError(f"the table has no column {column!r} (count of seeds that never learned)")
     counts = dict(zip(table[key].astype(str), pd.to_numeric(table[column], errors="coerce").fillna(0)))
     exprs = {c["id"]: c["expr"] for c in spec["claims"]}
     out = verdict.copy()
-    out["untrained_rows"] = [", ".join(r for r in rows_named(exprs[i]) if counts.get(r, 0) > 0) for i in out["id"]]
+    spoiled = {i: metrics is None or bool(metrics_called(e) & set(metrics)) for i, e in exprs.items()}
+    out["untrained_rows"] = [", ".join(r for r in rows_named(exprs[i]) if counts.get(r, 0) > 0) if spoiled[i] else ""
+                             for i in out["id"]]
     return out
 
 

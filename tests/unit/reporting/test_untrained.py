@@ -43,3 +43,19 @@ def test_a_table_without_the_count_column_is_named(tmp_path):
     table = pd.DataFrame({"method": ["A", "B", "C", "D"], "AP": [1.0, 2.0, 3.0, 4.0]})
     with pytest.raises(claims.ClaimError, match="untrained_seeds"):
         untrained.flag(claims.evaluate_claims(f, table), f, table, "untrained_seeds")
+
+
+def test_flag_can_be_limited_to_the_metrics_a_failed_head_spoils(tmp_path):
+    f = tmp_path / "claims.yaml"
+    f.write_text(SPEC.replace("metrics: {AP: AP, failed: untrained_seeds}", "metrics: {AP: AP, IoU: IoU}")
+                 + """  - {id: iou_close, section: s4, quote: q, claim: c, expr: "abs(IoU('A') - IoU('B')) < 2"}\n""")
+    table = pd.DataFrame({"method": ["A", "B", "C", "D"], "AP": [0.0, 10.0, 12.0, 15.0],
+                          "IoU": [30.0, 31.0, 29.0, 28.0], "untrained_seeds": [2, 0, 0, 0]})
+    verdict = claims.evaluate_claims(f, table)
+    # A's instance head failed: the AP claim on A is flagged, the IoU claim on A is not
+    v = untrained.flag(verdict, f, table, "untrained_seeds", metrics=["AP"])
+    assert list(v.untrained_rows) == ["A", "", "", ""]
+    assert list(untrained.flag(verdict, f, table, "untrained_seeds").untrained_rows) == ["A", "", "", "A"]
+    assert untrained.metrics_called("AP50('X') > max(AP('Y'), 3)") == {"AP50", "AP", "max"}
+    with pytest.raises(claims.ClaimError, match="mAP"):  # a metric the claims file does not define
+        untrained.flag(verdict, f, table, "untrained_seeds", metrics=["mAP"])
