@@ -14,7 +14,8 @@
 # the same print —, two glossy objects, a pouch for the deformable one: the rigid simulator cannot bend it, so it only
 # *looks* deformable; and a plain box), distractors from the rest. A posed wrist camera (`robopercept.world.wrist_camera`)
 # follows one fixed arc around the table, subsampled by the paper's 5° / 2 cm rule (fewer frames than the paper's
-# ~450: the arc is shorter and the cpu profile renders small frames). Logs are written in the layout of the original
+# ~450: the 5° rule keeps about one view per 5° of our 0.9-turn arc, ~60 a scene whatever the render size or the
+# arc's density — the paper's hand-held trajectories were longer). Logs are written in the layout of the original
 # DON code (`robopercept.formats.don_logs`), so its loaders — and ours — read them; the reader checks every file first.
 
 # %% tags=["parameters"]

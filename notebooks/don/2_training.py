@@ -24,7 +24,12 @@
 #   learning rate (the profile states both); correspondence counts are the paper's scaled by the frame's pixel count
 #   (the same share of each image), and PCK@k's k by its diagonal (the same share of the image);
 # * validation uses the validation scenes' known-object masks (query points on the objects, as the paper's "for
-#   validation and testing") with a pose filter of half the test one.
+#   validation and testing") with a pose filter of half the test one;
+# * the paper names its augmentations but not their strengths: ranges and the probability 0.5 of each are ours
+#   (`robopercept.don.augment`), set as shares of the frame and angles (alike at every resolution) except blur
+#   (kernel 5, σ up to 2 px at every resolution: ~4x stronger, relative to the frame, at 160 x 120 than at 640 x 480);
+# * every run sees the same number of image pairs: a batch of B takes 1/B of the updates (NT-Xent's default batch of
+#   2 takes half of pixelwise's), as an epoch-based schedule does — the evaluation tables print the steps.
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)

@@ -140,7 +140,7 @@ for j, m in enumerate(methods):
     r = table.set_index("method").loc[m]
     vals = np.array([r[c] for c in cols])
     err = np.array([[r[c] - r[f"{c}_lo"] for c in cols], [r[f"{c}_hi"] - r[c] for c in cols]])
-    ax.bar(x + j * width, vals, width, yerr=err, capsize=2, label=f"{m} (ours)" if m in TABLE5_ROWS else m)
+    ax.bar(x + j * width, vals, width, yerr=err, capsize=2, label=f"{m} (here)" if m in TABLE5_ROWS else m)
 for j, row in enumerate(TABLE5_ROWS):
     ax.bar(x + (len(methods) + j) * width, [P.TABLE5[c][j] for c in cols], width, hatch="//", fill=False,
            label=f"{row} (paper)")

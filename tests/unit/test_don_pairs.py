@@ -77,7 +77,7 @@ def test_two_training_steps_of_every_loss_run_validate_and_keep_a_state(logs, lo
         TrainSettings(loss="triplet")
 
 
-def test_unique_pairs_repeat_no_pixel_of_a_even_after_augmentation(logs):
+def test_unique_pairs_repeat_no_pixel_of_a_or_b_even_after_augmentation(logs):
     from robopercept.don.augment import AUGMENTATIONS
 
     scene = logs.scene(logs.scenes("train", "multi")[0])
@@ -86,3 +86,16 @@ def test_unique_pairs_repeat_no_pixel_of_a_even_after_augmentation(logs):
         assert p is not None and len(p.uv_a) > 0
         flat = p.uv_a[:, 1] * scene.width + p.uv_a[:, 0]
         assert len(np.unique(flat)) == len(flat) <= scene.width * scene.height  # never more than the pixels
+        flat_b = p.uv_b[:, 1] * scene.width + p.uv_b[:, 0]
+        assert len(np.unique(flat_b)) == len(flat_b)  # two A pixels seeing one B pixel: one of them kept
+
+
+def test_augmentation_comes_before_drawing_so_an_augmented_pair_keeps_its_count(logs):
+    """The paper's Fig. 3: A is augmented, then correspondences are sampled — the pixels that augmentation pushes out
+    of view are not drawn, so the pair still carries ``n`` correspondences."""
+    scene = logs.scene(logs.scenes("train", "multi")[0])
+    for seed in range(3):
+        plain = training_pair(scene, np.random.default_rng(seed), n=200, unique=True)
+        aug = training_pair(scene, np.random.default_rng(seed), n=200, augmentations=("affine", "perspective"),
+                            unique=True)
+        assert len(plain.uv_a) == len(aug.uv_a) == 200

@@ -12,7 +12,10 @@ the image; the camera frame is OpenCV's (x right, y down, z forward); a pixel's 
 
 **Validity** of a correspondence: A's depth is a reading (> 0); the point projects inside B (rounded to the nearest
 pixel); it lies in front of B's camera; and B's depth at that pixel agrees with the point's depth in B within
-``depth_tolerance`` — otherwise something nearer hides it in B (occlusion) or B has no reading there.
+``depth_tolerance`` — otherwise something nearer hides it in B (occlusion) or B has no reading there. The
+original DON code (``correspondence_finder.py`` at 76bf649) rejects only a point that B's depth sees more than 3 mm
+*nearer* (an occluder) and keeps one B sees farther; our two-sided 5 mm test also drops those, which on steep
+surfaces at our coarse pixels removes some true matches (fewer, never wrong, correspondences).
 """
 
 from __future__ import annotations

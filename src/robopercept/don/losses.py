@@ -3,7 +3,9 @@
 **NT-Xent** (eqs. (1)-(2)): N correspondences give 2N descriptors; for descriptor i with its partner j,
 ``l_ij = −log exp(D(d_i, d_j)/τ) / Σ_{k≠i} exp(D(d_i, d_k)/τ)``, D the cosine similarity, τ = 0.1; "the complete
 loss is given by the sum over all pairwise losses" — both directions of every pair (2N terms), summed as the paper
-writes (SimCLR averages; with Adam the scale matters little). The correspondences of every image pair in a batch
+writes (SimCLR averages). Adam's step does not depend on the loss's scale, but its L2 weight decay (added to the
+gradient) does: against a loss summed over 2N terms it is ~2N times weaker than against the averaged pixelwise loss,
+and its strength moves with Table IV's N. The correspondences of every image pair in a batch
 are pooled into one set of negatives, as the paper does ("we coalesce all correspondences across the image pairs in
 the batch into a single mini-batch dimension").
 

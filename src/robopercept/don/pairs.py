@@ -2,9 +2,10 @@
 
 * **Training pairs** (:func:`training_pair`): two frames of one scene (a generator seeded by (seed, step) picks the
   scene and the frames), the correspondences of every pixel of A into B (:mod:`.correspondence`; restricted to A's
-  object mask for single-object training — the original DON's masked sampling), image A augmented with its
-  correspondence pixels (:mod:`.augment`; B is not augmented, as the paper found best), then ``n`` correspondences
-  drawn. The pixelwise losses also need non-matches: for each match, ``n_non_matches`` pixels of B drawn uniformly
+  object mask for single-object training — the original DON's masked sampling), image A augmented with every
+  correspondence pixel (:mod:`.augment`; B is not augmented, as the paper found best), then ``n`` correspondences
+  drawn from those still in view (the paper's Fig. 3: augment, then sample), so an augmented pair trains on as many
+  correspondences as a plain one. The pixelwise losses also need non-matches: for each match, ``n_non_matches`` pixels of B drawn uniformly
   on B's mask ("masked") and off it ("background"), half each (the reference code's default split), or anywhere in B
   for multi-object scenes without masks.
 * **Evaluation pairs** (:func:`evaluation_pairs`): pairs of frames of the test scenes whose cameras differ by at least
@@ -45,8 +46,9 @@ def training_pair(scene: Scene, rng: np.random.Generator, *, n: int, augmentatio
                   masked_sampling: bool = False, n_non_matches: int = 0, depth_tolerance: float = 0.005,
                   tries: int = 10, unique: bool = False) -> Pair | None:
     """One pair of ``scene`` with ``n`` correspondences (None if no frame pair of ``tries`` overlaps). ``unique``:
-    draw without replacement (at most every match once) and drop pixels of A that augmentation sent onto the same
-    pixel — NT-Xent needs it, as a repeated pixel would be its own negative in eq. (1)."""
+    draw without replacement (at most every match once) and keep one match per pixel of A and per pixel of B
+    (augmentation can send two pixels of A onto one; two pixels of A can see one pixel of B) — NT-Xent needs it, as a
+    repeated pixel would be its own negative in eq. (1)."""
     idx = scene.indices
     for _ in range(tries):
         a, b = (int(x) for x in rng.choice(idx, size=2, replace=False))
@@ -57,16 +59,20 @@ def training_pair(scene: Scene, rng: np.random.Generator, *, n: int, augmentatio
             break
     else:
         return None
-    pick = rng.choice(len(m), size=min(n, len(m)) if unique else n, replace=not unique and len(m) < n)
-    uv_a, uv_b = m.uv_a[pick], m.uv_b[pick]
+    uv_a, uv_b = m.uv_a, m.uv_b
     img_a = _image(scene, a)
-    if augmentations:
+    if augmentations:  # every match transformed with A, then drawn from the survivors (the paper's Fig. 3 order)
         img_a, uv_a, valid = augment(img_a, uv_a, augmentations, seed=int(rng.integers(2 ** 31)))
         uv_a, uv_b = uv_a[valid], uv_b[valid]
-    if unique and len(uv_a):
-        _, first = np.unique(uv_a[:, 1] * scene.width + uv_a[:, 0], return_index=True)
-        keep = np.sort(first)
-        uv_a, uv_b = uv_a[keep], uv_b[keep]
+    if unique and len(uv_a):  # a pixel twice in A or twice in B would be its own negative in eq. (1)
+        keep = np.zeros(len(uv_a), bool)
+        keep[np.unique(uv_a[:, 1] * scene.width + uv_a[:, 0], return_index=True)[1]] = True
+        in_b = np.zeros(len(uv_b), bool)
+        in_b[np.unique(uv_b[:, 1] * scene.width + uv_b[:, 0], return_index=True)[1]] = True
+        uv_a, uv_b = uv_a[keep & in_b], uv_b[keep & in_b]
+    if len(uv_a):
+        pick = rng.choice(len(uv_a), size=min(n, len(uv_a)) if unique else n, replace=not unique and len(uv_a) < n)
+        uv_a, uv_b = uv_a[pick], uv_b[pick]
     pair = Pair(img_a, _image(scene, b), uv_a, uv_b, frames=(a, b))
     if n_non_matches:
         h, w = scene.height, scene.width

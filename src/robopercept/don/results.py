@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -74,8 +75,10 @@ def _row_values(ev: Evaluations, key: str, seeds: np.ndarray, pairs: np.ndarray 
 
 
 def tables(experiments: dict[str, list[tuple[str, Variant]]], ev: Evaluations, n_boot: int,
-           seed: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """All rows of all experiments (column ``row``: "<experiment>: <label>") and ``n_boot`` paired replicates."""
+           seed: int, steps: Callable[[Variant], int] | None = None) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """All rows of all experiments (column ``row``: "<experiment>: <label>") and ``n_boot`` paired replicates.
+    ``steps``: a row's optimiser updates (:func:`.sweep.steps_for`), written as columns ``batch_size`` and ``steps``
+    beside the model key."""
     rows = [(e, lab, v) for e, items in experiments.items() for lab, v in items]
     n_seeds, n_pairs = next(iter(ev.auc.values())).shape
     all_seeds = np.arange(n_seeds)
@@ -105,6 +108,9 @@ def tables(experiments: dict[str, list[tuple[str, Variant]]], ev: Evaluations, n
     point.insert(1, "experiment", [e for e, _, _ in rows])
     point.insert(2, "label", [lab for _, lab, _ in rows])
     point.insert(3, "model", [v.key() for _, _, v in rows])
+    if steps is not None:
+        point.insert(4, "batch_size", [v.batch_size for _, _, v in rows])
+        point.insert(5, "steps", [int(steps(v)) for _, _, v in rows])
     paper = [P.value(e, lab, v) for e, lab, v in rows]
     point["paper_AUC"] = [a for a, _ in paper]
     point["paper_sigma"] = [s for _, s in paper]

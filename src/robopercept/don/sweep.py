@@ -75,10 +75,16 @@ def training_scenes(sp: dict[str, list[str]], v: Variant) -> list[str]:
     return sp["multi_train"][:v.n_scenes or None]
 
 
+def steps_for(v: Variant, cfg: DonTrainConfig) -> int:
+    """Optimiser updates of a run: ``pairs // batch_size`` (every batch size sees the same image pairs, so a batch of 4
+    takes a quarter of the updates of a batch of 1 — as an epoch-based schedule does)."""
+    return max(1, cfg.pairs // v.batch_size)
+
+
 def settings(v: Variant, cfg: DonTrainConfig, height: int, width: int, seed: int):
     from .train import TrainSettings
 
-    return TrainSettings(loss=v.loss, steps=max(1, cfg.pairs // v.batch_size), batch_size=v.batch_size,
+    return TrainSettings(loss=v.loss, steps=steps_for(v, cfg), batch_size=v.batch_size,
                          correspondences=scaled(v.correspondences, height, width), non_matches=v.non_matches,
                          temperature=cfg.temperature, lr=cfg.lr, weight_decay=cfg.weight_decay,
                          augmentations=v.augmentations, masked_sampling=v.data == "single",
