@@ -38,13 +38,14 @@ from robopercept import paths
 from robopercept.fastseg import evaluate as E
 from robopercept.fastseg import paper as P
 from robopercept.fastseg import threshold as T
+from robopercept.fastseg import verdict as V
 from robopercept.fastseg.losses import LossSettings
 from robopercept.fastseg.dataset import FrameSet
 from robopercept.fastseg.postprocess import PostSettings
 from robopercept.fastseg.sweep import load_model
 from robopercept.formats.cityscapes import INSTANCE_CLASSES
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables, untrained, verdicts
+from robopercept.reporting import figures, tables, verdicts
 from robopercept.seed import derive_seed
 
 run = setup("fastseg_eval", params, paper="fastseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -167,29 +168,9 @@ display(Markdown("`untrained_seeds`: seeds whose model predicted no instance on 
 
 # %%
 claims_file = paths.root() / "src/robopercept/fastseg/claims.yaml"
-TUNED = ", tuned threshold"
+TUNED = V.TUNED
 
-
-def as_paper_rows(frame: pd.DataFrame, tuned_rows: bool) -> pd.DataFrame:
-    """Table I's rows under the names the claims file reads: our rows at the paper's threshold (or the tuned rows,
-    renamed as the paper's), the baseline, and "Ours, baseline network" (the OS1 row of the baseline's encoder)."""
-    ours = frame.method.str.startswith("Ours ")
-    picked = frame[ours & (frame.method.str.endswith(TUNED) == tuned_rows)]
-    out = pd.concat([frame[~ours], picked.assign(method=picked.method.str.removesuffix(TUNED))], ignore_index=True)
-    base = out[out.method == f"Ours {ecfg.baseline_model}"].assign(method="Ours, baseline network")
-    return pd.concat([out, base], ignore_index=True)
-
-
-def verdict_on(tuned_rows: bool) -> pd.DataFrame:
-    table = as_paper_rows(table1[["method", "mAP@50", "mAP", "IoU", "untrained_seeds"]], tuned_rows)
-    reps = [as_paper_rows(pd.DataFrame([{"method": n, **{m: v[m] for m in ("mAP@50", "mAP", "IoU")}}
-                                        for n, v in rep.items()]), tuned_rows) for rep in replicates]
-    # a row without instances failed its instance heads only: claims on semantic IoU alone are never flagged
-    return untrained.flag(claims.evaluate_claims(claims_file, table, reps), claims_file, table, "untrained_seeds",
-                          metrics=["AP", "AP50"])
-
-
-verdict = verdict_on(False)
+verdict = V.claims_verdict(table1, replicates, claims_file, ecfg.baseline_model, tuned_rows=False)
 short, text = verdicts.claims_report(
     verdict, run.tables, "table1_claims",
     caption=f"fastseg §IV-B claims (accuracy halves) against our Table I at the paper's centre threshold "
@@ -204,7 +185,7 @@ display(Markdown(text))
 # %%
 verdict_tuned = None
 if tuned:
-    verdict_tuned = verdict_on(True)
+    verdict_tuned = V.claims_verdict(table1, replicates, claims_file, ecfg.baseline_model, tuned_rows=True)
     short, text = verdicts.claims_report(
         verdict_tuned, run.tables, "table1_claims_tuned",
         caption=("fastseg §IV-B claims on the tuned-threshold rows (a departure from the paper: centre thresholds "

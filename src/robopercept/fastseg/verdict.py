@@ -1,0 +1,46 @@
+"""§IV-B's claims read against our Table I, once at the paper's centre threshold and once on the tuned-threshold rows.
+
+Table I holds two rows per network: ``Ours <r>`` (the paper's centre threshold) and ``Ours <r>, tuned threshold``
+(our departure: the threshold chosen on training frames, :mod:`robopercept.fastseg.threshold`). The claims file names
+the paper's rows only, so each reading picks one of the two, renamed as the paper's; the baseline (no centres) is the
+same row in both readings, and ``Ours, baseline network`` is the OS1 row of the baseline's encoder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from ..reporting import claims, untrained
+
+TUNED = ", tuned threshold"
+METRICS = ("mAP@50", "mAP", "IoU")
+
+
+def as_paper_rows(frame: pd.DataFrame, tuned_rows: bool, baseline_model: str) -> pd.DataFrame:
+    """``frame``'s rows under the names the claims file reads (see the module docstring)."""
+    if "method" not in frame.columns:
+        raise ValueError(f"as_paper_rows: the table has no 'method' column (columns {list(frame.columns)})")
+    ours = frame.method.str.startswith("Ours ")
+    picked = frame[ours & (frame.method.str.endswith(TUNED) == tuned_rows)]
+    out = pd.concat([frame[~ours], picked.assign(method=picked.method.str.removesuffix(TUNED))], ignore_index=True)
+    base = out[out.method == f"Ours {baseline_model}"]
+    if base.empty:
+        raise ValueError(f"as_paper_rows: no row 'Ours {baseline_model}' (the baseline's encoder at OS1) among "
+                         f"{sorted(out.method)}")
+    return pd.concat([out, base.assign(method="Ours, baseline network")], ignore_index=True)
+
+
+def claims_verdict(table1: pd.DataFrame, replicates: Sequence[Mapping[str, Mapping[str, float]]],
+                   claims_file: str | Path, baseline_model: str, tuned_rows: bool) -> pd.DataFrame:
+    """The claims of ``claims_file`` on Table I (``method``, the three metrics and ``untrained_seeds``) with paired
+    bootstrap ``replicates`` (method -> metric -> value, as :func:`robopercept.fastseg.evaluate.bootstrap` returns).
+    Claims comparing a row with a seed that never learned are flagged — on instance AP only: a row without instances
+    failed its instance heads, and a claim on semantic IoU alone is never flagged."""
+    table = as_paper_rows(table1[["method", *METRICS, "untrained_seeds"]], tuned_rows, baseline_model)
+    reps = [as_paper_rows(pd.DataFrame([{"method": n, **{m: v[m] for m in METRICS}} for n, v in rep.items()]),
+                          tuned_rows, baseline_model) for rep in replicates]
+    return untrained.flag(claims.evaluate_claims(claims_file, table, reps), claims_file, table, "untrained_seeds",
+                          metrics=["AP", "AP50"])

@@ -1,0 +1,47 @@
+"""fastseg.verdict: the claims read on the paper-threshold rows or on the tuned rows, never a mix."""
+
+import pandas as pd
+import pytest
+
+from robopercept import paths
+from robopercept.fastseg import verdict as V
+
+CLAIMS = paths.root() / "src/robopercept/fastseg/claims.yaml"
+
+
+def table(untrained_tuned: int = 0) -> pd.DataFrame:
+    rows = [("Baseline", 10.0, 5.0, 60.0, 0),
+            ("Ours MNv2 OS1", 0.0, 0.0, 58.0, 2), ("Ours MNv2 OSk", 0.0, 0.0, 57.0, 2),
+            ("Ours MNv2 OS1, tuned threshold", 12.0, 6.0, 58.0, untrained_tuned),
+            ("Ours MNv2 OSk, tuned threshold", 11.0, 5.5, 57.0, untrained_tuned)]
+    return pd.DataFrame(rows, columns=["method", "mAP@50", "mAP", "IoU", "untrained_seeds"])
+
+
+def test_rows_are_renamed_as_the_papers():
+    paper = V.as_paper_rows(table(), tuned_rows=False, baseline_model="MNv2 OS1")
+    tuned = V.as_paper_rows(table(), tuned_rows=True, baseline_model="MNv2 OS1")
+    for t in (paper, tuned):
+        assert sorted(t.method) == sorted(["Baseline", "Ours MNv2 OS1", "Ours MNv2 OSk", "Ours, baseline network"])
+    assert paper.set_index("method").loc["Ours MNv2 OSk", "mAP@50"] == 0.0
+    assert tuned.set_index("method").loc["Ours MNv2 OSk", "mAP@50"] == 11.0
+    assert tuned.set_index("method").loc["Ours, baseline network", "mAP@50"] == 12.0  # the tuned OS1 row
+    assert tuned.set_index("method").loc["Baseline", "mAP@50"] == 10.0  # the same baseline in both readings
+
+
+def test_claims_flag_untrained_rows_only_in_the_reading_that_has_them():
+    t = table()
+    reps = [{r["method"]: {m: r[m] for m in V.METRICS} for _, r in t.iterrows()} for _ in range(20)]
+    paper = V.claims_verdict(t, reps, CLAIMS, "MNv2 OS1", tuned_rows=False).set_index("id")
+    tuned = V.claims_verdict(t, reps, CLAIMS, "MNv2 OS1", tuned_rows=True).set_index("id")
+    # AP claim on a row whose seeds never learned: flagged at the paper's threshold, not on the tuned rows
+    assert "Ours, baseline network" in paper.loc["baseline_slightly_better", "untrained_rows"]
+    assert tuned.loc["baseline_slightly_better", "untrained_rows"] == ""
+    # a claim on semantic IoU alone is never flagged
+    assert paper.loc["superpixel_grid_similar_iou_mnv2", "untrained_rows"] == ""
+    # on the tuned rows the baseline (mAP 5.0) is below our OS1 (6.0): the claim is missed there
+    assert tuned.loc["baseline_slightly_better", "verdict"] == "missed"
+
+
+def test_missing_baseline_network_row_is_named():
+    with pytest.raises(ValueError, match="Ours DN53 OS1"):
+        V.as_paper_rows(table(), tuned_rows=False, baseline_model="DN53 OS1")
