@@ -37,6 +37,9 @@ def test_train_and_eval_stages_write_tables_i_to_iii_with_paper_columns_and_clai
     out = fastseg_pipeline
     runs = pd.read_csv(out / "reports/tables/fastseg/training_runs.csv")
     assert set(runs.model) == {"MNv2 OS1", "MNv2 OSk"} and (runs.steps == 2).all()
+    # every model's dvclive log, kept in its shard and published after the plan (common.live)
+    logs = sorted(p.parents[3].name for p in (out / "reports/training/fastseg").glob("*/plots/metrics/train/total.tsv"))
+    assert logs == sorted(f"{m.replace(' ', '_')}_seed{s}" for m, s in zip(runs.model, runs.seed)), logs
     t1 = pd.read_csv(out / "reports/tables/fastseg/table1.csv")
     tuned = ["Ours MNv2 OS1, tuned threshold", "Ours MNv2 OSk, tuned threshold"]
     assert list(t1.method) == ["Baseline", "Ours MNv2 OS1", "Ours MNv2 OSk", *tuned]

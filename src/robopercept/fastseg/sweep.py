@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..common.live import publish, shard_live
 from ..seed import derive_seed
 from ..world.shards import Shard, plan_identity, run_plan
 from .config import FastsegDataConfig, FastsegTrainConfig
 
-CODE_MODULES = ("robopercept.fastseg.sweep", "robopercept.fastseg.model", "robopercept.fastseg.train",
+CODE_MODULES = ("robopercept.common.live", "robopercept.fastseg.sweep", "robopercept.fastseg.model", "robopercept.fastseg.train",
                 "robopercept.fastseg.losses", "robopercept.fastseg.targets", "robopercept.fastseg.dataset",
                 "robopercept.fastseg.superpixels")
 ENCODER_OF = {"DN53": "darknet53", "MNv2": "mobilenetv2"}
@@ -40,10 +41,9 @@ def checkpoint_path(models_dir: str | Path, row: str, seed_index: int) -> Path:
 
 
 def _train_shard(shard: Shard, folder: Path, *, cfg: FastsegTrainConfig, k_spix: int, compactness: float,
-                 dataset: str, size: tuple[int, int], live_dir: str) -> dict:
+                 dataset: str, size: tuple[int, int]) -> dict:
     import numpy as np
     import torch
-    from dvclive import Live
 
     from ..common import checkpoints
     from .dataset import FrameSet
@@ -62,7 +62,7 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: FastsegTrainConfig, k_spix:
     model = FastSeg(settings)
     ts = TrainSettings(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                        seed=shard.seed)
-    with Live(dir=str(Path(live_dir) / model_key(row, j)), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+    with shard_live(folder) as live:  # in the shard: a resumed run publishes every model's log (common.live)
         history = train(model, ds, ts, torch.tensor(weights, dtype=torch.float32), live=live)
     checkpoints.save({"model": model.state_dict(), "row": row, "settings": dataclasses.asdict(settings),
                       "train": dataclasses.asdict(ts), "class_weights": np.asarray(weights).tolist(),
@@ -87,9 +87,10 @@ def train_all(cfg: FastsegTrainConfig, data: FastsegDataConfig, k_spix: int, com
                           seed=seed, code_modules=CODE_MODULES,
                           inputs={"images": Path(dataset) / "leftImg8bit", "labels": Path(dataset) / "gtFine"})
     task = functools.partial(_train_shard, cfg=cfg, k_spix=k_spix, compactness=compactness, dataset=str(dataset),
-                             size=(data.height, data.width), live_dir=str(live_dir))
+                             size=(data.height, data.width))
     res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
                    desc="fastseg models", unit="model")
+    publish(models_dir, [s.key for s in shards], live_dir)
     return pd.DataFrame([res.stats[s.key] for s in shards])
 
 
