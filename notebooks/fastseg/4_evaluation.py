@@ -168,7 +168,7 @@ display(Markdown("`untrained_seeds`: seeds whose model predicted no instance on 
 
 # %%
 claims_file = paths.root() / "src/robopercept/fastseg/claims.yaml"
-TUNED = V.TUNED
+TUNED = V.TUNED  # the suffix of the tuned-threshold rows
 
 verdict = V.claims_verdict(table1, replicates, claims_file, ecfg.baseline_model, tuned_rows=False)
 short, text = verdicts.claims_report(

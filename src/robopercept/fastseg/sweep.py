@@ -20,9 +20,9 @@ from ..seed import derive_seed
 from ..world.shards import Shard, plan_identity, run_plan
 from .config import FastsegDataConfig, FastsegTrainConfig
 
-CODE_MODULES = ("robopercept.common.live", "robopercept.fastseg.sweep", "robopercept.fastseg.model", "robopercept.fastseg.train",
-                "robopercept.fastseg.losses", "robopercept.fastseg.targets", "robopercept.fastseg.dataset",
-                "robopercept.fastseg.superpixels")
+CODE_MODULES = ("robopercept.common.live", "robopercept.fastseg.sweep", "robopercept.fastseg.model",
+                "robopercept.fastseg.train", "robopercept.fastseg.losses", "robopercept.fastseg.targets",
+                "robopercept.fastseg.dataset", "robopercept.fastseg.superpixels")
 ENCODER_OF = {"DN53": "darknet53", "MNv2": "mobilenetv2"}
 
 
