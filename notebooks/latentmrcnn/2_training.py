@@ -12,7 +12,11 @@
 # `robopercept.latentmrcnn.train` follows detectron2's recipe scaled to a CPU, and the KL warm-up is a step of `β`
 # from 0 at `kl_start`. Both models of one (set, seed) start from the same weights and see the same batches. The
 # backbone is the shared stand-in for COCO weights (`pretrained_backbone` stage), a ResNet-18-FPN at the cpu
-# profile; `pretrained_checkpoint` takes torchvision's COCO Mask R-CNN file where one exists.
+# profile; `pretrained_checkpoint` takes torchvision's COCO Mask R-CNN file where one exists. Two cpu-profile
+# departures, shared by both models: the mask head has `mask_head_width` channels instead of 256, and
+# `rpn_test_proposals` RPN proposals are kept at test time instead of 1000 — both heads run once for every one of the
+# `k` samples of an image, which made Table I's evaluation several hours on 2 cores
+# (`python -m robopercept.latentmrcnn.benchmark`); the paper profile keeps torchvision's values.
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)

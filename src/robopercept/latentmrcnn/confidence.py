@@ -84,8 +84,9 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
 
     The overlaps of every pair of masks are computed once (a sparse product: masks cover a few percent of an image)
     and updated after each pick by subtracting what the picked pixels contributed; a candidate's intersection is
-    counted on its query's own pixels (``ĉ ⊆ q``). The result equals recomputing everything after every pick (a test
-    keeps that dense version as the reference).
+    counted on its query's own pixels (``ĉ ⊆ q``); candidates are scored best-bound-first and the scan stops when no
+    remaining bound can beat the best score. The result equals recomputing and scoring everything after every pick (a
+    test keeps that dense version as the reference).
     """
     from scipy import sparse
 
@@ -117,17 +118,27 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
         best_ix[rows, which], best_ov[rows, which] = rows, np.where(alive, 2.0, -1.0)  # a query is its own match
         chosen = np.argsort(-best_ov, axis=1, kind="stable")[:, :K]  # the K samples with the best matches
         ok = alive & (np.take_along_axis(best_ov, chosen, 1) > 0).all(1)
-        best, best_pix, best_score = -1.0, None, 0.0
-        for q in np.flatnonzero(ok):
-            members = best_ix[q, chosen[q]]
+        # Candidates in decreasing order of an upper bound on their score: ĉ lies inside every member's remaining
+        # pixels, so |ĉ| <= min_j |m_j| and s_c <= 1/|I| Σ s_j min_i |m_i| / |m_j|. Once the bound falls below the
+        # best score found, no later candidate can win (a tolerance keeps rounding from cutting a tie), so the pick is
+        # the one the exhaustive scan makes: the highest score, the lowest query index among equal scores.
+        qs = np.flatnonzero(ok)
+        members_of = best_ix[qs[:, None], chosen[qs]]
+        a_mem = area[members_of].astype(float)
+        bound = (s[members_of] * a_mem.min(1, keepdims=True) / np.maximum(a_mem, 1)).mean(1)
+        best, best_q, best_pix, best_score = -1.0, -1, None, 0.0
+        for i in np.lexsort((qs, -bound)):
+            if bound[i] < best - 1e-9 * max(1.0, best):
+                break
+            q, members = qs[i], members_of[i]
             sup = support[q]
             inside = free[sup] & M[members][:, sup].all(0)  # ĉ_p = ∩_{m_j ∈ I} m_j, on q's pixels (ĉ ⊆ q)
             size = int(inside.sum())
             if size == 0:
                 continue
             score = float(np.mean(s[members] * size / area[members]))  # s_c = 1/|I| Σ s_j |c ∩ m_j| / |c ∪ m_j|
-            if score > best:
-                best, best_pix, best_score = score, sup[inside], score
+            if score > best or (score == best and q < best_q):
+                best, best_q, best_pix, best_score = score, q, sup[inside], score
         if best_pix is None or best_score < min_score:
             break
         c = np.zeros(M.shape[1], bool)

@@ -70,6 +70,8 @@ class LatentTrainConfig(Validated):
     posterior_rate: float = 0.5
     trainable_layers: int = 3  # detectron2 FREEZE_AT = 2: stem and res2 frozen
     roi_batch_per_image: int = 512  # detectron2 ROI_HEADS.BATCH_SIZE_PER_IMAGE
+    mask_head_width: int = 256  # channels of the mask head's convs (torchvision and detectron2: 256)
+    rpn_test_proposals: int = 1000  # RPN proposals after NMS at test time (torchvision and detectron2: 1000)
     steps: int = 300
     batch_size: int = 2
     lr: float = 0.01
@@ -84,7 +86,8 @@ class LatentTrainConfig(Validated):
         require(self.backbone in BACKBONES, "backbone", f"must be one of {BACKBONES}")
         require(self.pretrained_checkpoint.strip() != "", "pretrained_checkpoint", "must be 'stand-in' or a path")
         for name in ("z_dim", "encoder_roi", "encoder_width", "encoder_hidden", "encoder_layers", "prior_width",
-                     "steps", "batch_size", "seeds", "workers", "roi_batch_per_image"):
+                     "steps", "batch_size", "seeds", "workers", "roi_batch_per_image",
+                     "mask_head_width", "rpn_test_proposals"):
             require(getattr(self, name) >= 1, name, "must be >= 1")
         require(0 <= self.posterior_rate <= 1, "posterior_rate", "must be in [0, 1]")
         require(0 <= self.trainable_layers <= 5, "trainable_layers", "must be in [0, 5] (resnet stages left trainable)")

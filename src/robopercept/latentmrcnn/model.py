@@ -71,6 +71,13 @@ class ModelSettings:
     # mask head runs on their positives: on 2 CPU cores it is most of a step, so the cpu profile samples fewer)
     trainable_layers: int = 3
     roi_batch_per_image: int = 512
+    # Mask R-CNN's mask head: four 3x3 convs and a 2x deconv of this many channels (torchvision and detectron2: 256).
+    # It runs once per detection at test time — with k = 10 samples of up to 100 detections, 1000 ROIs an image, ~20 ms
+    # each on one CPU core at 256 channels — so the cpu profile narrows it, for both models alike.
+    mask_head_width: int = 256
+    # RPN proposals kept after NMS at test time (torchvision and detectron2: 1000; Faster R-CNN's paper: 300). The box
+    # head runs on every one, for each of the k samples.
+    rpn_test_proposals: int = 1000
     box_score_thresh: float = 0.05  # the code's test threshold
     # the detector's input normalisation must match its backbone's training: ImageNet statistics for torchvision's
     # COCO weights, none (RGB in [0, 1]) for the shared stand-in, which was trained on unnormalised images — its
@@ -82,7 +89,8 @@ class ModelSettings:
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         for name in ("num_classes", "min_size", "max_size", "z_dim", "encoder_roi", "encoder_width", "encoder_hidden",
-                     "encoder_layers", "prior_width", "detections_per_img", "roi_batch_per_image"):
+                     "encoder_layers", "prior_width", "detections_per_img", "roi_batch_per_image",
+                     "mask_head_width", "rpn_test_proposals"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.posterior_rate <= 1:
@@ -200,18 +208,31 @@ def _fpn_backbone(name: str, trainable_layers: int):
 def _maskrcnn_kwargs(s: ModelSettings) -> dict:
     return dict(num_classes=s.num_classes, min_size=s.min_size, max_size=s.max_size,
                 box_detections_per_img=s.detections_per_img, box_score_thresh=s.box_score_thresh,
-                box_batch_size_per_image=s.roi_batch_per_image,
+                box_batch_size_per_image=s.roi_batch_per_image, rpn_post_nms_top_n_test=s.rpn_test_proposals,
                 image_mean=list(s.image_mean), image_std=list(s.image_std))
+
+
+def _mask_head(s: ModelSettings, model: MaskRCNN) -> MaskRCNN:
+    """Narrow the mask head and predictor to ``mask_head_width`` channels (torchvision's layout and parameter names,
+    so checkpoints keep their keys); at 256 the model is torchvision's, untouched."""
+    if s.mask_head_width != 256:
+        from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+
+        w = s.mask_head_width
+        model.roi_heads.mask_head = MaskRCNNHeads(model.backbone.out_channels, (w, w, w, w), 1)
+        model.roi_heads.mask_predictor = MaskRCNNPredictor(w, w, s.num_classes)
+    return model
 
 
 def build_maskrcnn(s: ModelSettings) -> MaskRCNN:
     """The baseline: torchvision's Mask R-CNN with the same backbone and sizes."""
-    return MaskRCNN(_fpn_backbone(s.backbone, s.trainable_layers), **_maskrcnn_kwargs(s))
+    return _mask_head(s, MaskRCNN(_fpn_backbone(s.backbone, s.trainable_layers), **_maskrcnn_kwargs(s)))
 
 
 class LatentMaskRCNN(MaskRCNN):
     def __init__(self, s: ModelSettings):
         super().__init__(_fpn_backbone(s.backbone, s.trainable_layers), **_maskrcnn_kwargs(s))
+        _mask_head(s, self)
         self.settings = s
         c = self.backbone.out_channels
         self.levels = ("0", "1", "2", "3", "pool")  # p2-p6

@@ -47,7 +47,8 @@ def model_settings(cfg: LatentTrainConfig, data: LatentDataConfig, num_classes: 
                          encoder_width=cfg.encoder_width, encoder_hidden=cfg.encoder_hidden,
                          encoder_layers=cfg.encoder_layers, prior_width=cfg.prior_width,
                          posterior_rate=cfg.posterior_rate, trainable_layers=cfg.trainable_layers,
-                         roi_batch_per_image=cfg.roi_batch_per_image)
+                         roi_batch_per_image=cfg.roi_batch_per_image, mask_head_width=cfg.mask_head_width,
+                         rpn_test_proposals=cfg.rpn_test_proposals)
 
 
 def train_settings(cfg: LatentTrainConfig, seed: int):

@@ -146,3 +146,31 @@ def test_profile_freezes_stem_and_res2_and_sets_the_roi_sample_size_of_both_mode
         ModelSettings(trainable_layers=6)
     with pytest.raises(ValueError, match="roi_batch_per_image"):
         ModelSettings(roi_batch_per_image=0)
+
+
+def test_mask_head_width_and_test_proposals_reach_both_models_and_default_to_torchvisions():
+    """The cpu profile narrows the mask head and keeps fewer RPN proposals at test time (both run once per sample);
+    the defaults are torchvision's model, parameter for parameter, and a narrowed model keeps its checkpoint keys."""
+    import dataclasses
+
+    from torchvision.models.detection import maskrcnn_resnet50_fpn
+
+    small = dict(z_dim=8, encoder_roi=8, encoder_width=8, encoder_hidden=16, encoder_layers=1, prior_width=8)
+    default = build_maskrcnn(ModelSettings(**small))
+    reference = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=2)
+    assert [(k, v.shape) for k, v in default.roi_heads.state_dict().items()] == \
+        [(k, v.shape) for k, v in reference.roi_heads.state_dict().items()]
+    assert default.rpn.post_nms_top_n() == 2000 and default.rpn._post_nms_top_n["testing"] == 1000
+    narrow = ModelSettings(**small, mask_head_width=16, rpn_test_proposals=300)
+    for model in (build_maskrcnn(narrow), LatentMaskRCNN(narrow)):
+        head = model.roi_heads
+        assert head.mask_head[0][0].out_channels == 16 and head.mask_predictor.conv5_mask.in_channels == 16
+        assert head.mask_predictor.mask_fcn_logits.out_channels == 2 and model.rpn._post_nms_top_n["testing"] == 300
+        assert {k for k in head.state_dict() if "mask" in k} == {k for k in default.roi_heads.state_dict() if "mask" in k}
+        model.eval()
+        with torch.no_grad():
+            det = model([torch.rand(3, 64, 96)])[0]
+        assert det["masks"].shape[1:] == (1, 64, 96)
+    for bad in ("mask_head_width", "rpn_test_proposals"):
+        with pytest.raises(ValueError, match=bad):
+            dataclasses.replace(narrow, **{bad: 0})
