@@ -68,6 +68,25 @@ def test_nt_xent_is_low_for_matching_pairs_and_high_for_swapped_ones():
         nt_xent(da, da[:3])
 
 
+def test_nt_xent_equals_eqs_1_and_2_worked_by_hand():
+    """Two pairs in 2-D, worked on paper. d1 = (1, 0), d2 = (0, 1) in A; their partners d3 = (1, 0), d4 = (1, 1)/√2 in
+    B (scale does not matter: D is the cosine). Cosines: D(1,2) = 0, D(1,3) = 1, D(1,4) = D(2,4) = D(3,4) = 1/√2,
+    D(2,3) = 0. With τ = 0.1, l_ij = −log exp(D_ij/τ) / Σ_{k≠i} exp(D_ik/τ) for the four ordered pairs (1,3), (3,1),
+    (2,4), (4,2), summed."""
+    import math
+
+    e = lambda c: math.exp(c / 0.1)  # noqa: E731 - the paper's exp(D/τ)
+    r = 1 / math.sqrt(2)
+    l13 = -math.log(e(1) / (e(0) + e(1) + e(r)))  # i = 1: k ∈ {2, 3, 4}
+    l31 = -math.log(e(1) / (e(1) + e(0) + e(r)))  # i = 3: k ∈ {1, 2, 4}
+    l24 = -math.log(e(r) / (e(0) + e(0) + e(r)))  # i = 2: k ∈ {1, 3, 4}
+    l42 = -math.log(e(r) / (e(r) + e(r) + e(r)))  # i = 4: k ∈ {1, 2, 3}, all at cosine 1/√2
+    da = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    db = torch.tensor([[3.0, 0.0], [2.0, 2.0]], dtype=torch.float64)
+    assert nt_xent(da, db, temperature=0.1).item() == pytest.approx(l13 + l31 + l24 + l42, rel=1e-12)
+    assert l42 == pytest.approx(math.log(3))  # a partner no closer than the negatives: chance among 3
+
+
 def test_pixelwise_loss_follows_the_reference_margins_and_hard_negative_scaling():
     a = torch.zeros(4, 2)
     far = torch.tensor([[1.0, 0.0]] * 4)  # 1.0 apart: beyond the 0.5 margin, no hard negative
