@@ -24,7 +24,7 @@ from IPython.display import Image, Markdown, display
 
 from robopercept import paths
 from robopercept.notebook import setup
-from robopercept.reporting import figures, provenance, tables
+from robopercept.reporting import cpu, figures, provenance, tables
 from robopercept.world.catalog import load_catalog, summarize
 from robopercept.world.scene import thumbnail
 
@@ -45,13 +45,25 @@ display(pd.DataFrame({"package": list(versions), "version": list(versions.values
 display(pd.DataFrame({"key": list(machine) + list(run_info), "value": [str(v) for v in [*machine.values(), *run_info.values()]]}))
 
 # %% [markdown]
+# **Which machines give the same bytes.** Every stage is deterministic run to run on one machine, but float results
+# can differ between CPU *models* (oneDNN and MKL choose kernels by instruction set and cache size, and another
+# blocking sums in another order): the stand-in backbone came out with different bytes on three machines that all
+# call themselves "AMD EPYC" or Xeon (README, "Stages"). The fingerprint below is what to compare before expecting a
+# rerun to match `dvc.lock` byte for byte (`robopercept.reporting.cpu.same_bytes_expected`).
+
+# %%
+cpu_fingerprint = cpu.fingerprint()
+display(pd.DataFrame({"key": list(cpu_fingerprint), "value": [str(v) for v in cpu_fingerprint.values()]}))
+
+# %% [markdown]
 # The metrics file below is what DVC tracks for this stage. It holds only what is stable across
 # reruns of the same code on the same machine (no timings, no commit), so `dvc repro` twice gives the same bytes.
 # The commit, profile and time of every stage run are recorded by `robopercept.stage` apart from the
 # DVC-tracked outputs, in `reports/timings/stages/<stage>.json`.
 
 # %%
-_ = run.write_metrics("provenance", values={"run": run_info, "machine": machine, "packages": versions})
+_ = run.write_metrics("provenance", values={"run": run_info, "machine": machine, "cpu": cpu_fingerprint,
+                                                   "packages": versions})
 
 # %% [markdown]
 # ## The object catalog

@@ -14,6 +14,7 @@ def test_environment_notebook_smoke_and_deterministic(run_stage, tmp_path):
                            stage="environment")["values"]
     assert metrics["run"]["profile"] == "smoke"
     assert metrics["packages"]["torch"].startswith("2.")
+    assert {"flags", "caches", "torch_cpu_capability"} <= set(metrics["cpu"])  # which machines should match bytes
     table = (out1 / "reports/tables/environment/catalog_summary.csv").read_text()
     assert table.startswith("category,train,test,glossy") and "total" in table
     gallery1 = (out1 / "reports/figures/environment/catalog_gallery.png").read_bytes()
