@@ -45,3 +45,16 @@ def test_claims_flag_untrained_rows_only_in_the_reading_that_has_them():
 def test_missing_baseline_network_row_is_named():
     with pytest.raises(ValueError, match="Ours DN53 OS1"):
         V.as_paper_rows(table(), tuned_rows=False, baseline_model="DN53 OS1")
+
+
+def test_a_seed_without_instances_or_far_below_the_papers_map50_did_not_learn():
+    from robopercept.fastseg.verdict import unlearned_seeds
+
+    # paper 46.2 mAP@50, share 0.1: the floor is 4.62
+    assert unlearned_seeds([0, 12], [0.0, 30.0], 46.2, 0.1) == 1  # no instance at all
+    assert unlearned_seeds([40, 12], [0.3, 4.0], 46.2, 0.1) == 2  # instances, but near zero AP
+    assert unlearned_seeds([40, 12], [5.0, 30.0], 46.2, 0.1) == 0
+    assert unlearned_seeds([40, 0], [0.3, 0.0], float("nan"), 0.1) == 1  # no paper value: only "no instance" counts
+    assert unlearned_seeds([40], [0.3], 46.2, 0.0) == 0  # share 0: the rule of old
+    with pytest.raises(ValueError, match="instance counts"):
+        unlearned_seeds([1, 2], [0.5], 46.2, 0.1)

@@ -97,6 +97,9 @@ class FastsegEvalConfig(Validated):
     # training frames (fastseg.threshold); empty: the paper's threshold only
     tuned_thresholds: list[float] = dataclasses.field(default_factory=list)
     n_tune_frames: int = 30  # training frames the threshold is chosen on
+    # a seed's instance heads count as not learned when it predicts no instance, or when its mAP@50 is below this
+    # share of the paper's mAP@50 for the same row (claims comparing such a row are flagged: evidence neither way)
+    learned_share_of_paper: float = 0.1
 
     def check(self) -> None:
         require(self.baseline_model in ("DN53 OS1", "MNv2 OS1"), "baseline_model",
@@ -111,6 +114,8 @@ class FastsegEvalConfig(Validated):
         require(len(set(self.tuned_thresholds)) == len(self.tuned_thresholds), "tuned_thresholds",
                 "must not repeat a value")
         require(self.n_tune_frames >= 1, "n_tune_frames", "must be >= 1")
+        require(0 <= self.learned_share_of_paper < 1, "learned_share_of_paper", "must be in [0, 1) (0: only seeds "
+                "that predict no instance count as not learned)")
 
 
 SECTIONS = {"fastseg_data": FastsegDataConfig, "fastseg_superpixels": FastsegSuperpixelConfig,

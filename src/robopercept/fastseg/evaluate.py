@@ -139,6 +139,12 @@ def row_scores(r: RowResult, positions: np.ndarray | None = None) -> dict[str, f
     return out
 
 
+def seed_scores(r: RowResult) -> list[dict[str, float]]:
+    """:func:`row_scores` of each seed's model alone (its frames are the keys ending ``#s<j>``)."""
+    return [row_scores(r, np.array([i for i, k in enumerate(r.keys) if k.endswith(f"#s{j}")]))
+            for j in range(len(r.instances))]
+
+
 def bootstrap(rows: dict[str, RowResult], n_boot: int, seed: int) -> list[dict[str, dict[str, float]]]:
     """Replicates of every row's scores, resampling frames (the same frames for every row: paired)."""
     n = len(next(iter(rows.values())).keys)

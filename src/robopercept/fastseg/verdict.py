@@ -11,12 +11,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..reporting import claims, untrained
 
 TUNED = ", tuned threshold"
 METRICS = ("mAP@50", "mAP", "IoU")
+
+
+def unlearned_seeds(instances: Sequence[int], seed_map50: Sequence[float], paper_map50: float,
+                    share: float) -> int:
+    """Seeds of one row whose instance heads did not learn: they predicted no instance on any frame, or their mAP@50
+    is below ``share`` of the paper's mAP@50 for the row (NaN paper value: only the first rule applies). A claim
+    comparing such a row is flagged: "B beats A" with both near zero is evidence neither for nor against the paper."""
+    if len(instances) != len(seed_map50):
+        raise ValueError(f"unlearned_seeds: {len(instances)} instance counts for {len(seed_map50)} seeds' scores")
+    floor = share * paper_map50 if np.isfinite(paper_map50) else 0.0
+    return int(sum(n == 0 or m < floor for n, m in zip(instances, seed_map50)))
 
 
 def as_paper_rows(frame: pd.DataFrame, tuned_rows: bool, baseline_model: str) -> pd.DataFrame:
@@ -37,8 +49,8 @@ def claims_verdict(table1: pd.DataFrame, replicates: Sequence[Mapping[str, Mappi
                    claims_file: str | Path, baseline_model: str, tuned_rows: bool) -> pd.DataFrame:
     """The claims of ``claims_file`` on Table I (``method``, the three metrics and ``untrained_seeds``) with paired
     bootstrap ``replicates`` (method -> metric -> value, as :func:`robopercept.fastseg.evaluate.bootstrap` returns).
-    Claims comparing a row with a seed that never learned are flagged — on instance AP only: a row without instances
-    failed its instance heads, and a claim on semantic IoU alone is never flagged."""
+    Claims comparing a row with a seed whose instance heads did not learn (:func:`unlearned_seeds`, counted in
+    ``untrained_seeds``) are flagged — on instance AP only: a claim on semantic IoU alone is never flagged."""
     table = as_paper_rows(table1[["method", *METRICS, "untrained_seeds"]], tuned_rows, baseline_model)
     reps = [as_paper_rows(pd.DataFrame([{"method": n, **{m: v[m] for m in METRICS}} for n, v in rep.items()]),
                           tuned_rows, baseline_model) for rep in replicates]
