@@ -21,17 +21,22 @@ sample is a query; in each sample, the mask with the largest overlap ``|q ∩ m|
   uses ``max(1, int(p·k))`` (a floor), which for ``k = 16, p = 0.9`` takes 14 samples, 87.5 % < 90 %.
 * matching at full resolution (the code average-pools masks 8x8 first, a speed-up for 800-px images).
 
-Greedy selection stops when the best candidate scores below ``min_score`` (0.1 in the authors' code) or no pixel
-is left. After a pick, the picked pixels are removed from every mask, and later scores use the masks' *remaining*
-areas ``|m_j|`` — the authors' code does the same (already-claimed pixels are removed from all masks); the paper's
-formula does not say which area.
+Sample detections scoring ``<= min_score`` are dropped before anything else, and greedy selection stops when the best
+candidate scores below ``min_score`` or no pixel is left (the authors' code uses one setting, ``AGREEMENT.MIN_AREA``
+= 0.1 in their benchmarks, for both). After a pick, the picked pixels are removed from every mask before the next candidates are built (matches
+and intersections use what is left), but a candidate is scored against the sample masks as predicted: ``|m_j|`` is a
+mask's *full* area, as in the formula (``m_j`` are the samples' masks) and in the authors' code (``agreement()``
+divides by the un-subtracted masks' areas, in the ranking and in the returned score). Scoring against the remaining
+area instead would give the leftover sliver of a mask already picked a high score.
 
 **Union-NMS** (§IV-C, Algorithm 2): "We first sample multiple segmentations from the model, and run NMS on the
 predicted masks. It checks if any two masks m_i, m_j have IoU greater than some threshold, and then discards the
 lower-scoring one. Suppose that some mask m_i remains after we perform NMS. Then Union-NMS returns the union of m_i
 with every mask that it suppressed." Greedy NMS over the pooled samples, highest score first; a kept mask's output
-is the union of itself and every mask it suppressed, with its own score. (The authors' code thresholds the *mean*
-of a cluster's masks at 0.1 — a near-union; we follow the paper's union.)
+is the union of itself and every mask it suppressed, with its own score. As Algorithm 2 is written, ``S[i]`` takes
+every later mask ``j`` with IoU > θ, including one an earlier kept mask already suppressed (such a mask is then in
+two unions; a suppressed mask is never kept itself). (The authors' code thresholds the *mean* of a cluster's masks
+at 0.1 — a near-union; we follow the paper's union.)
 """
 
 from __future__ import annotations
@@ -93,6 +98,8 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
     k = len(samples)
     K = n_required(p, k)
     M, s, which, hw = _pool(samples)
+    keep = s > min_score  # the authors drop sample detections scoring <= the stop threshold (AGREEMENT.MIN_AREA) first
+    M, s, which = M[keep], s[keep], which[keep]
     out_m, out_s = [], []
     if len(M) == 0:
         return np.zeros((0, *hw), bool), np.zeros(0)
@@ -101,7 +108,8 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
     by_sample = [np.flatnonzero(which == j) for j in range(k)]
     S = sparse.csr_matrix(M, dtype=np.float32)
     inter = (S @ S.T).toarray()  # |q ∩ m| for every pair, kept up to date
-    area = inter.diagonal().copy()
+    area = inter.diagonal().copy()  # remaining area of each mask (shrinks as pixels are picked)
+    full = area.astype(float).copy()  # |m_j| as predicted: the score's denominator
     support = [np.flatnonzero(m) for m in M]  # each mask's own pixels (before any pick)
     free = np.ones(M.shape[1], bool)  # pixels no confidence mask has taken yet
     while True:
@@ -119,13 +127,13 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
         chosen = np.argsort(-best_ov, axis=1, kind="stable")[:, :K]  # the K samples with the best matches
         ok = alive & (np.take_along_axis(best_ov, chosen, 1) > 0).all(1)
         # Candidates in decreasing order of an upper bound on their score: ĉ lies inside every member's remaining
-        # pixels, so |ĉ| <= min_j |m_j| and s_c <= 1/|I| Σ s_j min_i |m_i| / |m_j|. Once the bound falls below the
+        # pixels, so |ĉ| <= min_i rem_i and s_c <= 1/|I| Σ s_j min_i rem_i / |m_j|. Once the bound falls below the
         # best score found, no later candidate can win (a tolerance keeps rounding from cutting a tie), so the pick is
         # the one the exhaustive scan makes: the highest score, the lowest query index among equal scores.
         qs = np.flatnonzero(ok)
         members_of = best_ix[qs[:, None], chosen[qs]]
         a_mem = area[members_of].astype(float)
-        bound = (s[members_of] * a_mem.min(1, keepdims=True) / np.maximum(a_mem, 1)).mean(1)
+        bound = (s[members_of] * a_mem.min(1, keepdims=True) / np.maximum(full[members_of], 1)).mean(1)
         best, best_q, best_pix, best_score = -1.0, -1, None, 0.0
         for i in np.lexsort((qs, -bound)):
             if bound[i] < best - 1e-9 * max(1.0, best):
@@ -136,7 +144,7 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
             size = int(inside.sum())
             if size == 0:
                 continue
-            score = float(np.mean(s[members] * size / area[members]))  # s_c = 1/|I| Σ s_j |c ∩ m_j| / |c ∪ m_j|
+            score = float(np.mean(s[members] * size / full[members]))  # s_c = 1/|I| Σ s_j |c ∩ m_j| / |c ∪ m_j|
             if score > best or (score == best and q < best_q):
                 best, best_q, best_pix, best_score = score, q, sup[inside], score
         if best_pix is None or best_score < min_score:
@@ -154,7 +162,7 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
     return np.stack(out_m), np.asarray(out_s)
 
 
-def union_nms(samples: Sequence[Sample], iou_threshold: float = 0.5,
+def union_nms(samples: Sequence[Sample], iou_threshold: float = 0.3,
               score_threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Algorithm 2: NMS over the pooled samples; each kept mask is returned as the union of itself and the masks it
     suppressed (IoU > ``iou_threshold``), with its own score. Returns masks (m, H, W), scores (m,)."""
@@ -172,11 +180,12 @@ def union_nms(samples: Sequence[Sample], iou_threshold: float = 0.5,
     inter = Mf @ Mf.T
     iou = inter / np.maximum(area[:, None] + area[None, :] - inter, 1)
     left = np.ones(len(M), bool)
+    later = np.triu(np.ones((len(M), len(M)), bool), 1)  # later[i, j]: j comes after i in score order
     out_m, out_s = [], []
     for i in range(len(M)):
         if not left[i]:
             continue
-        group = left & (iou[i] > iou_threshold)
+        group = later[i] & (iou[i] > iou_threshold)  # Algorithm 2: every later j with IoU > θ, suppressed or not
         group[i] = True
         out_m.append(M[group].any(0).reshape(hw))  # m_i ∪ every mask it suppressed
         out_s.append(s[i])

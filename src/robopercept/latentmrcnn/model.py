@@ -148,11 +148,13 @@ class PosteriorEncoder(nn.Module):
             zero = features["0"].new_zeros(len(boxes), z2 // 2)
             return zero, zero, has
         feats = self.pool(features, boxes, image_sizes)  # (N, C, roi, roi)
-        all_boxes = torch.cat(boxes)
-        masks = torch.cat([t["masks"] for t in targets]).float()[:, None]  # (N, 1, H, W), each its own image
-        idx = torch.arange(len(all_boxes), dtype=all_boxes.dtype)[:, None]
-        crop = roi_align(masks, torch.cat([idx, all_boxes], 1), output_size=self.roi, spatial_scale=1.0,
-                         sampling_ratio=2, aligned=True)  # the instance's mask on the same grid
+        crop = []  # each instance's mask on the same grid, image by image (images of a batch may differ in size)
+        for t, b in zip(targets, boxes):
+            if len(b):
+                idx = torch.arange(len(b), dtype=b.dtype)[:, None]
+                crop.append(roi_align(t["masks"].float()[:, None], torch.cat([idx, b], 1), output_size=self.roi,
+                                      spatial_scale=1.0, sampling_ratio=2, aligned=True))
+        crop = torch.cat(crop)
         g = torch.linspace(-1, 1, self.roi, dtype=feats.dtype)
         yy, xx = torch.meshgrid(g, g, indexing="ij")
         coords = torch.stack([yy, xx])[None].expand(len(feats), -1, -1, -1)
@@ -250,7 +252,8 @@ class LatentMaskRCNN(MaskRCNN):
         return detections, {**rpn_losses, **roi_losses}
 
     def forward(self, images, targets=None, z: torch.Tensor | None = None):
-        """Training: Mask R-CNN's losses plus ``loss_kl`` (unweighted: the trainer multiplies it by β). Eval:
+        """Training: Mask R-CNN's losses plus ``loss_kl`` and ``loss_kl_prior``, KL(q || p) seen from the posterior's
+        and from the prior's side (unweighted: the trainer multiplies them by β and β_prior). Eval:
         detections decoded with the prior mean (or the given ``z``, shape (B, z_dim))."""
         if self.training and targets is None:
             raise ValueError("Latent-MaskRCNN needs targets in training mode")
@@ -264,10 +267,19 @@ class LatentMaskRCNN(MaskRCNN):
             use_post = (torch.rand(len(mu_q)) < self.settings.posterior_rate) & has
             z_post = mu_q + eps * (0.5 * logvar_q).exp()  # reparameterised sample of q(z|x, y)
             z = torch.where(use_post[:, None], z_post, mu_p)
-            kl = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
-            kl = (kl * has.float()).sum() / has.float().sum().clamp(min=1)
+            w = has.float()
+            n = w.sum().clamp(min=1)
+            # KL(q || p) split by which side it trains (the gradients of the two terms add up to those of the one KL
+            # for q's and p's parameters): the posterior's side with the prior held fixed, and the prior's side with
+            # the posterior and the prior's input features held fixed, so a larger weight on the prior's side fits
+            # p(z|x) to q without pulling on the posterior or the backbone (the trainer weighs each).
+            kl = (gaussian_kl(mu_q, logvar_q, mu_p.detach(), logvar_p.detach()) * w).sum() / n
+            mu_p2, logvar_p2 = self.prior([features[k].detach() for k in self.levels])
+            kl_prior = (gaussian_kl(mu_q.detach(), logvar_q.detach(), mu_p2, logvar_p2) * w).sum() / n
+            self.last_stats = {"logvar_p": float(logvar_p.detach().mean()),
+                               "logvar_q": float((logvar_q.detach().mean(1) * w).sum() / n)}
             _, losses = self._decode(images, features, z, targets)
-            return {**losses, "loss_kl": kl}
+            return {**losses, "loss_kl": kl, "loss_kl_prior": kl_prior}
         z = mu_p if z is None else z  # §IV-D: decode the prior mean
         detections, _ = self._decode(images, features, z)
         return self.transform.postprocess(detections, images.image_sizes, original)

@@ -55,7 +55,7 @@ def train_settings(cfg: LatentTrainConfig, seed: int):
     from .train import TrainSettings
 
     return TrainSettings(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup=cfg.warmup, beta=cfg.beta,
-                         kl_start=cfg.kl_start, seed=seed)
+                         kl_start=cfg.kl_start, prior_beta=cfg.prior_beta, seed=seed)
 
 
 def training_set(datasets_dir: Path, set_name: str, split: str = "train"):
@@ -101,7 +101,15 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: LatentTrainConfig, data: La
     last = history[-max(1, len(history) // 10):]  # the last tenth of training
     return {"set": set_name, "model": model_name, "seed": k, "steps": len(history),
             "final_loss": sum(h["loss"] for h in last) / len(last),
-            "final_kl": (sum(h["kl"] for h in last) / len(last)) if "kl" in history[-1] else float("nan")}
+            "final_kl": _mean_of(last, "kl"),
+            # mean log σ² of the prior and of the posterior at the end: the prior's spread is what test-time samples use
+            "final_prior_logvar": _mean_of(last, "logvar_p"), "final_posterior_logvar": _mean_of(last, "logvar_q")}
+
+
+def _mean_of(records: list[dict], key: str) -> float:
+    """Mean of ``key`` over the records that have it (NaN when none: Mask R-CNN has no latent)."""
+    vals = [r[key] for r in records if key in r]
+    return sum(vals) / len(vals) if vals else float("nan")
 
 
 def train_all(cfg: LatentTrainConfig, data: LatentDataConfig, datasets_dir: Path, pretrained: Path | None,

@@ -66,6 +66,22 @@ def test_an_object_in_too_few_samples_is_dropped_and_low_scores_stop_the_greedy_
     assert len(masks) == 2
     weak = [sample((a, 0.05)) for _ in range(4)]
     assert len(confidence_masks(weak, p=0.5)[0]) == 0  # score 0.05 < 0.1
+    # a detection scoring <= min_score is dropped before matching: it cannot be one of the K samples
+    faint = [sample((a, 0.9)), sample((a, 0.9)), sample((a, 0.08)), sample((a, 0.08))]
+    assert len(confidence_masks(faint, p=0.5)[0]) == 1  # K = 2: the two confident samples suffice
+    assert len(confidence_masks(faint, p=0.75)[0]) == 0  # K = 3: only two samples kept a detection
+
+
+def test_later_picks_are_scored_against_the_full_sample_masks():
+    # Sample 1 predicts X (10 x 10); sample 2 splits it: Y1 (the left 8 columns) and Y2 (X's last 2 columns and 2 more).
+    X, Y1, Y2 = rect(0, 10, 0, 10), rect(0, 10, 0, 8), rect(0, 10, 8, 12)
+    masks, scores = confidence_masks([sample((X, 0.9)), sample((Y1, 0.9), (Y2, 0.9))], p=1.0)
+    assert len(masks) == 2
+    assert np.array_equal(masks[0], rect(0, 10, 0, 8))  # X ∩ Y1 = 80 px: 1/2 (0.9·80/100 + 0.9·80/80)
+    assert scores[0] == pytest.approx(0.5 * (0.9 * 80 / 100 + 0.9 * 80 / 80))
+    assert np.array_equal(masks[1], rect(0, 10, 8, 10))  # what is left of X, inside Y2: 20 px
+    # scored against |X| = 100 and |Y2| = 40 as predicted; against X's remaining 20 px it would be 0.675
+    assert scores[1] == pytest.approx(0.5 * (0.9 * 20 / 100 + 0.9 * 20 / 40))
 
 
 def test_empty_samples_give_no_masks():
@@ -87,6 +103,11 @@ def test_union_nms_unions_what_it_suppresses_and_suppressed_masks_suppress_nothi
     A, B, C = rect(0, 10, 0, 10), rect(0, 10, 3, 13), rect(0, 10, 6, 16)
     masks, scores = union_nms([sample((A, 0.9)), sample((B, 0.8)), sample((C, 0.7))], iou_threshold=0.4)
     assert len(masks) == 2 and np.array_equal(masks[0], A | B) and np.array_equal(masks[1], C)
+    # Algorithm 2 adds every later mask over the threshold to S[i], one already suppressed by an earlier mask too:
+    # ordered A (0.9), C (0.8), B (0.7), A suppresses B and C is kept; B joins C's union as well
+    masks, scores = union_nms([sample((A, 0.9)), sample((C, 0.8)), sample((B, 0.7))], iou_threshold=0.4)
+    assert len(masks) == 2 and np.array_equal(masks[0], A | B) and np.array_equal(masks[1], C | B)
+    assert list(scores) == [0.9, 0.8]
     # at threshold 1 nothing is suppressed: plain pooling
     assert len(union_nms([sample((A, 0.9)), sample((A, 0.8))], iou_threshold=1.0)[0]) == 2
     assert union_nms([sample()])[0].shape == (0, H, W)  # no masks in, none out
@@ -105,11 +126,13 @@ def _reference_confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
     k = len(samples)
     K = n_required(p, k)
     M, s, which, hw = _pool(samples)
+    M, s, which = M[s > min_score], s[s > min_score], which[s > min_score]
     out_m, out_s = [], []
     if len(M) == 0:
         return np.zeros((0, *hw), bool), np.zeros(0)
     rows = np.arange(len(M))
     by_sample = [np.flatnonzero(which == j) for j in range(k)]
+    full = M.sum(1).astype(float)  # the sample masks' areas as predicted (the score's |m_j|)
     while True:
         Mf = M.astype(np.float32)
         area = Mf.sum(1)
@@ -135,7 +158,7 @@ def _reference_confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
             size = int(c.sum())
             if size == 0:
                 continue
-            score = float(np.mean(s[members] * size / area[members]))  # s_c = 1/|I| Σ s_j |c ∩ m_j| / |c ∪ m_j|
+            score = float(np.mean(s[members] * size / full[members]))  # s_c = 1/|I| Σ s_j |c ∩ m_j| / |c ∪ m_j|
             if score > best:
                 best, best_c, best_score = score, c, score
         if best_c is None or best_score < min_score:

@@ -82,13 +82,14 @@ def test_benchmark_command_runs_on_the_smoke_profile(tmp_path, capsys):
         main(["--k", "0"])
 
 
-def test_pooled_picks_pool_circles_and_average_areas():
+def test_pooled_picks_pool_circles_and_areas():
     import pandas as pd
 
     from robopercept.latentmrcnn.table1 import add_intervals, pooled_picks
 
-    p = pooled_picks([(1, 10, 0.5), (3, 30, float("nan")), (0, 0, 1.0)])
-    assert p == {"double_pick_pct": 10.0, "circles_in_one_mask": 40, "pickable_area_fraction": 0.75}
+    # (D, N, predicted area, ground-truth area); an image without ground truth adds no area
+    p = pooled_picks([(1, 10, 50, 100), (3, 30, 7, 0), (0, 0, 300, 300)])
+    assert p == {"double_pick_pct": 10.0, "circles_in_one_mask": 40, "pickable_area_fraction": 350 / 400}
     t = pd.DataFrame({"method": ["a"], "x": [2.0]})
     add_intervals(t, [pd.DataFrame({"method": ["a"], "x": [v]}) for v in range(101)], ["x"])
     assert (t.x_lo.item(), t.x_hi.item()) == (2.5, 97.5)

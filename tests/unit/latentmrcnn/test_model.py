@@ -58,7 +58,8 @@ def test_training_losses_and_gradients_reach_encoder_prior_and_injection():
             conv.weight[:, -S.z_dim:].normal_(0, 0.1)
     t = [target([(5, 5, 30, 30), (40, 10, 70, 40)]), target([])]  # the second image has no instance
     losses = model(images(), t)
-    assert {"loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg", "loss_kl"} <= set(losses)
+    assert {"loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg", "loss_kl",
+            "loss_kl_prior"} <= set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
     total = sum(losses.values())
     total.backward()
@@ -67,6 +68,38 @@ def test_training_losses_and_gradients_reach_encoder_prior_and_injection():
         assert any(g is not None and g.abs().sum() > 0 for g in grads), part
     with pytest.raises(ValueError, match="needs targets"):
         model(images())
+
+
+def test_the_kl_is_split_into_a_posterior_side_and_a_prior_side():
+    # loss_kl trains the posterior (prior held fixed), loss_kl_prior the prior (posterior and features held fixed):
+    # the same value, and together the gradients of the one KL on encoder and prior parameters
+    torch.manual_seed(0)
+    model = LatentMaskRCNN(S).train()
+    t = [target([(5, 5, 30, 30), (40, 10, 70, 40)]), target([(10, 10, 50, 40)])]
+    losses = model(images(), t)
+    assert float(losses["loss_kl"].detach()) == pytest.approx(float(losses["loss_kl_prior"].detach()), rel=1e-5)
+    assert set(model.last_stats) == {"logvar_p", "logvar_q"}
+
+    def reached(loss):
+        model.zero_grad()
+        loss.backward(retain_graph=True)
+        return {part for part in ("encoder", "prior", "backbone") if any(
+            p.grad is not None and p.grad.abs().sum() > 0 for n, p in model.named_parameters() if n.startswith(part + "."))}
+
+    assert reached(losses["loss_kl"]) == {"encoder", "backbone"}  # q and the features it reads; not the prior
+    assert reached(losses["loss_kl_prior"]) == {"prior"}
+
+
+def test_a_batch_of_images_of_different_sizes_trains():
+    torch.manual_seed(0)
+    model = LatentMaskRCNN(S).train()
+    small = target([(5, 5, 30, 30)])
+    big = {"boxes": torch.tensor([[10.0, 10.0, 60.0, 50.0]]), "labels": torch.ones(1, dtype=torch.int64),
+           "masks": torch.zeros(1, 80, 80, dtype=torch.uint8)}  # resized to 64 x 64, the other stays 64 x 96
+    big["masks"][0, 10:50, 10:60] = 1
+    g = torch.Generator().manual_seed(1)
+    losses = model([torch.rand(3, 64, 96, generator=g), torch.rand(3, 80, 80, generator=g)], [small, big])
+    assert all(torch.isfinite(v) for v in losses.values())
 
 
 def test_sampling_batches_k_latents_and_is_repeatable():
