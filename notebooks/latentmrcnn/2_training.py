@@ -23,7 +23,7 @@
 # images, and we follow the code (`posterior_rate` = 0.5 of the images decode a posterior sample, the rest the prior
 # mean). (2) The KL of loss (3) is weighted apart on its two sides (`robopercept.latentmrcnn.train`): `beta` pulls
 # the posterior towards the prior as in the paper, `prior_beta` fits the prior to the posterior. The paper's loss has
-# one β for both; at β = 1e-5 the prior's variance — trained by the KL alone — would not move in the cpu profile's
+# one β for both; at β = 1e-5 the prior's variance — trained by the KL alone — would barely move in the cpu profile's
 # 100 KL steps (the authors train 45k), and test-time samples would come from an untrained spread (σ = 1). The cpu
 # profile sets `prior_beta` = 0.1; the paper profile keeps it equal to `beta`.
 
