@@ -78,6 +78,12 @@ def load_annotations(path: str | Path, stage: str = "latentmrcnn_data") -> dict:
     if len(ids) != len(doc["images"]):
         raise DatasetError(f"{path}: image ids are not unique")
     cats = {c.get("id") for c in doc["categories"]}
+    ann_ids = [a.get("id") for a in doc["annotations"]]
+    if None in ann_ids:
+        raise DatasetError(f"{path}: annotation {ann_ids.index(None)} (0-based) has no id (COCOeval needs one)")
+    if len(set(ann_ids)) != len(ann_ids):
+        dup = sorted({i for i in ann_ids if ann_ids.count(i) > 1})[:5]
+        raise DatasetError(f"{path}: annotation ids are not unique ({dup})")
     for a in doc["annotations"]:
         if a.get("image_id") not in ids:
             raise DatasetError(f"{path}: annotation {a.get('id')} refers to unknown image id {a.get('image_id')}")
@@ -92,12 +98,24 @@ def load_annotations(path: str | Path, stage: str = "latentmrcnn_data") -> dict:
 
 
 def decode_segmentation(seg, height: int, width: int) -> np.ndarray:
-    """A COCO segmentation (RLE with str or list counts, or polygons) as an (H, W) bool mask."""
+    """A COCO segmentation (RLE with str or list counts, or polygons) as an (H, W) bool mask. Raises ValueError for
+    an empty polygon list, a polygon of fewer than 3 points or an odd coordinate count (pycocotools would read a
+    4-number polygon as a box), or an RLE whose ``size`` is not (height, width)."""
     from pycocotools import mask as mask_utils
 
     if isinstance(seg, list):  # polygons
+        if not seg:
+            raise ValueError("empty polygon list")
+        for poly in seg:
+            if not isinstance(poly, list) or len(poly) < 6 or len(poly) % 2:
+                raise ValueError(f"a polygon needs an even number (>= 6) of coordinates, got "
+                                 f"{len(poly) if isinstance(poly, list) else type(poly).__name__}")
         rles = mask_utils.frPyObjects(seg, height, width)
         return mask_utils.decode(mask_utils.merge(rles)).astype(bool)
+    if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
+        raise ValueError("neither a polygon list nor an RLE with counts and size")
+    if [int(v) for v in seg["size"]] != [height, width]:
+        raise ValueError(f"RLE size {list(seg['size'])} is not the image's (height, width) = ({height}, {width})")
     r = dict(seg)
     if isinstance(r.get("counts"), list):  # uncompressed RLE
         r = mask_utils.frPyObjects(r, height, width)
@@ -134,13 +152,21 @@ class InstanceSet:
             try:
                 with Image.open(fn) as f:
                     size = f.size
-                    f.verify()  # reads the whole file: a truncated PNG fails its checksum here
+                    f.verify()  # a PNG's checksums
+                with Image.open(fn) as f:
+                    f.load()  # decodes every pixel: a truncated JPEG fails here (verify() does not check JPEGs)
             except Exception as e:  # noqa: BLE001 - PIL raises several types for a broken file
                 raise DatasetError(f"image {fn} cannot be read ({type(e).__name__}: {e}); it is truncated or "
                                    "corrupt") from None
             if size != (im["width"], im["height"]):
                 raise DatasetError(f"image {fn} is {size[0]}x{size[1]} but {self.path} says "
                                    f"{im['width']}x{im['height']}")
+            for a in self.by_image[im["id"]]:  # every mask decodes now, not halfway through training
+                try:
+                    decode_segmentation(a["segmentation"], im["height"], im["width"])
+                except Exception as e:  # noqa: BLE001 - pycocotools raises several types
+                    raise DatasetError(f"{self.path}: annotation {a.get('id')} of image {im['file_name']} has an "
+                                       f"unusable segmentation ({type(e).__name__}: {e})") from None
 
     def __len__(self) -> int:
         return len(self.images)

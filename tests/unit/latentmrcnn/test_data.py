@@ -93,3 +93,39 @@ def test_broken_inputs_are_named(tmp_path):
     (tmp_path / "1.png").unlink()
     with pytest.raises(FileNotFoundError, match="1.png"):
         InstanceSet(fn, tmp_path)
+
+
+def test_bad_annotations_and_truncated_jpegs_are_refused_before_training(tmp_path):
+    fn, _ = make_set(tmp_path)
+    good = json.loads(fn.read_text())
+
+    def variant(name, change):
+        doc = json.loads(json.dumps(good))
+        change(doc)
+        (tmp_path / name).write_text(json.dumps(doc))
+        return tmp_path / name
+
+    def seg(value):
+        return lambda d: d["annotations"][0].__setitem__("segmentation", value)
+
+    with pytest.raises(DatasetError, match="annotation 1 .*RLE size \\[10, 10\\]"):
+        InstanceSet(variant("rle.json", lambda d: d["annotations"][0]["segmentation"].__setitem__("size", [10, 10])),
+                    tmp_path)
+    with pytest.raises(DatasetError, match="empty polygon list"):
+        InstanceSet(variant("p0.json", seg([])), tmp_path)
+    with pytest.raises(DatasetError, match=">= 6\\) of coordinates, got 4"):
+        InstanceSet(variant("p4.json", seg([[1, 1, 5, 5]])), tmp_path)  # pycocotools would decode a box
+    assert InstanceSet(variant("p6.json", seg([[1, 1, 9, 1, 9, 7]])), tmp_path).ground_truth(0)[0].any()
+    with pytest.raises(DatasetError, match="not unique"):
+        InstanceSet(variant("dup.json", lambda d: d["annotations"][1].__setitem__("id", d["annotations"][0]["id"])),
+                    tmp_path)
+    with pytest.raises(DatasetError, match="has no id"):
+        InstanceSet(variant("noid.json", lambda d: d["annotations"][0].pop("id")), tmp_path)
+    img = np.random.default_rng(0).integers(0, 255, (H, W, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "0.jpg"), img)
+    jpg = variant("jpg.json", lambda d: d["images"][0].__setitem__("file_name", "0.jpg"))
+    assert len(InstanceSet(jpg, tmp_path)) == 2
+    data = (tmp_path / "0.jpg").read_bytes()
+    (tmp_path / "0.jpg").write_bytes(data[: len(data) * 2 // 3])  # PIL's verify() passes this one
+    with pytest.raises(DatasetError, match="0.jpg cannot be read"):
+        InstanceSet(jpg, tmp_path)
