@@ -46,7 +46,7 @@ def test_table1_stage_writes_every_table_figure_and_claim(latentmrcnn_pipeline):
     assert t.loc[(t.set == "street") & (t["mode"] == "MaskRCNN"), "paper_mAP"].item() == 35.8  # Cityscapes'
     for c in ("MR@HP", "AR", "mAP"):
         assert t[c].between(0, 100).all() and (t[f"{c}_lo"] <= t[c] + 1e-9).all() and (t[c] <= t[f"{c}_hi"] + 1e-9).all()
-    for name, n in (("table1_claims", 5), ("picking_claims", 2)):
+    for name, n in (("table1_claims", 5), ("picking_claims", 4)):
         c = pd.read_csv(out / f"reports/tables/latentmrcnn/{name}.csv")
         assert len(c) == n and set(c.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
     d = pd.read_csv(out / "reports/tables/latentmrcnn/latent_diagnostics.csv")
@@ -55,7 +55,10 @@ def test_table1_stage_writes_every_table_figure_and_claim(latentmrcnn_pipeline):
     sweep = pd.read_csv(out / "reports/tables/latentmrcnn/fig5_sweep.csv")
     assert set(sweep.p.dropna()) == {0.5, 0.9, 1.0}
     m = read_metrics(out / "reports/metrics/latentmrcnn/table1.json", paper="latentmrcnn", stage="latentmrcnn_table1")
-    assert len(m["claims"]["verdicts"]) == 7
+    assert len(m["claims"]["verdicts"]) == 9
+    picking = pd.read_csv(out / "reports/tables/latentmrcnn/table3_picking.csv")
+    assert {"apparel: Confidence p=0.5", "apparel: Confidence p=1", "apparel: Confidence mask"} <= set(picking.method)
+    assert picking["iop_above_0.95_pct"].dropna().between(0, 100).all()
     for fig in ("fig5_fig8_right", "fig8_score_vs_iou", "fig4_confidence_masks", "fig7_samples"):
         assert (out / f"reports/figures/latentmrcnn/{fig}.png").exists()
 
