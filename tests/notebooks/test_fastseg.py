@@ -77,6 +77,15 @@ def test_train_and_eval_stages_write_tables_i_to_iii_with_paper_columns_and_clai
     assert flags["superpixel_grid_similar_iou_mnv2"] == ""  # semantic IoU: never flagged for missing instances
     m = read_metrics(out / "reports/metrics/fastseg/evaluation.json", paper="fastseg", stage="fastseg_eval")
     assert len(m["claims"]["verdicts"]) == 4
+    # the flags travel with the verdicts into the metrics file, for both readings
+    assert m["values"]["flagged_untrained"] == {cid: rows for cid, rows in flags.items() if rows}
+    assert set(m["values"]["tuned_verdicts"]) == set(ct.id)
+    # Table I's cells are the mean of each seed's models scored alone (table1_seeds)
+    ts = pd.read_csv(out / "reports/tables/fastseg/table1_seeds.csv")
+    assert len(ts) == len(t1) * ts.seed.nunique() and set(ts.method) == set(t1.method)
+    means = ts.groupby("method")[["mAP@50", "IoU"]].mean()
+    for name, r in t1.set_index("method").iterrows():
+        assert means.loc[name, "IoU"] == pytest.approx(r["IoU"])
     assert (out / "reports/figures/fastseg/fig3_fig5_examples.png").exists()
 
 

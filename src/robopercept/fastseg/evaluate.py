@@ -5,8 +5,15 @@ Rows: ``Baseline`` (the OS 1 network of the baseline's encoder, all-to-all clust
 no superpixels) and ``Ours <encoder> OS<k>`` (centres, embeddings, and at k > 1 superpixel upsampling). Semantic IoU
 is computed at full resolution over the eight classes with instances (background is a class of the network but not
 of the mean, as in the paper's Table II); AP and AP@50 come from ``cityscapesscripts`` (see
-:mod:`robopercept.common.cityscapes_eval`). A bootstrap replicate resamples validation frames — one resample for every
-row — re-accumulating per-frame confusion matrices and the evaluator's per-frame matches (nothing is matched again).
+:mod:`robopercept.common.cityscapes_eval`).
+
+Seeds: each seed's model is scored on its own (one AP ranking per seed — its detections are never ranked against
+another seed's), and a row's score is the mean of its seeds' scores. A bootstrap replicate resamples validation
+frames — one resample for every row and every seed (paired), re-accumulating per-frame confusion matrices and the
+evaluator's per-frame matches (nothing is matched again) — and averages the seeds' scores on it: the interval is
+the frames' uncertainty of the seed mean. With two or three seeds a seed bootstrap would say little, so the spread
+over seeds is reported beside it (:func:`seed_scores`) and :mod:`robopercept.fastseg.verdict` reads a claim per
+seed too.
 """
 
 from __future__ import annotations
@@ -85,8 +92,8 @@ class RowResult:
 
 def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, workdir: Path,
                  compactness: float = 10.0) -> RowResult:
-    """Every frame predicted by the row's model of each seed (seed j on every frame); the seeds' frames are pooled as
-    separate images (key ``<frame>#s<j>``), so intervals carry the seed variance too."""
+    """Every frame predicted by the row's model of each seed (seed j on every frame; key ``<frame>#s<j>``, seed-major),
+    matched by the official evaluator once; :func:`seed_scores` and :func:`row_scores` accumulate the matches."""
     confs, matches, keys, counts = [], {}, [], []
     for j, model in enumerate(models):
         preds = []
@@ -126,10 +133,17 @@ def _subset(ds: FrameSet) -> CityscapesSet:
     return sub
 
 
-def row_scores(r: RowResult, positions: np.ndarray | None = None) -> dict[str, float]:
-    """mAP@50, mAP, mean IoU and per-class IoU / AP of a row, over all its frames or the frames at ``positions``
-    (indices into ``r.keys``, repeats allowed)."""
-    pos = np.arange(len(r.keys)) if positions is None else np.asarray(positions)
+def n_frames(r: RowResult) -> int:
+    """Validation frames of a row (its keys are seed-major: seed j's frame i is key ``j * n_frames + i``)."""
+    n_seeds = len(r.instances)
+    if n_seeds == 0 or len(r.keys) % n_seeds or len(r.confusions) != len(r.keys):
+        raise ValueError(f"row result: {len(r.keys)} keys and {len(r.confusions)} confusion matrices for "
+                         f"{n_seeds} seeds")
+    return len(r.keys) // n_seeds
+
+
+def _scores(r: RowResult, pos: np.ndarray) -> dict[str, float]:
+    """Scores over the keys at ``pos`` (one seed's keys: pooling seeds would rank their detections together)."""
     ap = ap_from_matches(r.matches, r.args, [r.keys[i] for i in pos])
     iou = iou_per_class(r.confusions[pos].sum(0))
     out = {"mAP@50": ap["AP50"], "mAP": ap["AP"], "IoU": float(np.nanmean(iou))}
@@ -139,17 +153,34 @@ def row_scores(r: RowResult, positions: np.ndarray | None = None) -> dict[str, f
     return out
 
 
-def seed_scores(r: RowResult) -> list[dict[str, float]]:
-    """:func:`row_scores` of each seed's model alone (its frames are the keys ending ``#s<j>``)."""
-    return [row_scores(r, np.array([i for i, k in enumerate(r.keys) if k.endswith(f"#s{j}")]))
-            for j in range(len(r.instances))]
+def seed_scores(r: RowResult, frames: np.ndarray | None = None) -> list[dict[str, float]]:
+    """Each seed's model scored alone: mAP@50, mAP, mean IoU and per-class IoU / AP over all frames or the frames
+    at ``frames`` (frame indices, repeats allowed; the same frames for every seed)."""
+    n = n_frames(r)
+    idx = np.arange(n) if frames is None else np.asarray(frames)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"seed_scores: frame indices outside 0..{n - 1}")
+    return [_scores(r, j * n + idx) for j in range(len(r.instances))]
+
+
+def row_scores(r: RowResult, frames: np.ndarray | None = None) -> dict[str, float]:
+    """A row's scores: the mean over its seeds of :func:`seed_scores` (NaN where no seed has a value, e.g. a class
+    absent from the frames)."""
+    per = seed_scores(r, frames)
+    out = {}
+    for k in per[0]:
+        vals = np.array([p[k] for p in per], dtype=float)
+        out[k] = float(vals[np.isfinite(vals)].mean()) if np.isfinite(vals).any() else float("nan")
+    return out
 
 
 def bootstrap(rows: dict[str, RowResult], n_boot: int, seed: int) -> list[dict[str, dict[str, float]]]:
-    """Replicates of every row's scores, resampling frames (the same frames for every row: paired)."""
-    n = len(next(iter(rows.values())).keys)
-    if any(len(r.keys) != n for r in rows.values()):
-        raise ValueError("bootstrap: rows were evaluated on different numbers of frames x seeds")
+    """Replicates of every row's scores (:func:`row_scores`: the seed mean), resampling validation frames — the same
+    frames for every row and every seed (paired)."""
+    sizes = {name: (n_frames(r), len(r.instances)) for name, r in rows.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"bootstrap: rows were evaluated on different numbers of frames or seeds: {sizes}")
+    n = next(iter(sizes.values()))[0]
     rng = np.random.default_rng(seed)
     reps = []
     for _ in range(n_boot):

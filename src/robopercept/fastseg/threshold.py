@@ -10,7 +10,7 @@ sees (one element per instance is a centre: its neighbours look almost the same)
     L(p) = q α (1 − p)^γ (−log p) + (1 − q)(1 − α) p^γ (−log(1 − p)),
 
 is smallest where dL/dp = 0; solved for ``q`` this gives the certainty the head must have before its optimum output
-reaches ``p`` (:func:`certainty_for`). With the paper's α = 0.01 and γ = 2, an output of 0.7 needs q ≥ 0.999: the
+reaches ``p`` (:func:`certainty_for`). With the paper's α = 0.01 and γ = 2, an output of 0.7 needs q ≥ 0.99896: the
 paper's loss, read as printed, lets an element pass the paper's threshold only when the network is all but sure it is
 *the* centre element. A trained network whose centres are blobs (the paper: "the CNN usually outputs blobs") would
 put q well below that on each element of a blob — so either the paper's targets or α's convention differ from the

@@ -4,6 +4,11 @@ Table I holds two rows per network: ``Ours <r>`` (the paper's centre threshold) 
 (our departure: the threshold chosen on training frames, :mod:`robopercept.fastseg.threshold`). The claims file names
 the paper's rows only, so each reading picks one of the two, renamed as the paper's; the baseline (no centres) is the
 same row in both readings, and ``Ours, baseline network`` is the OS1 row of the baseline's encoder.
+
+Seeds: the table's rows are seed means and the bootstrap resamples frames (:mod:`robopercept.fastseg.evaluate`), so
+the interval does not see how far the seeds disagree. Each claim is therefore also read on each seed's table alone
+(column ``caveat``: "held on s of n seeds", with each seed's margin); a claim held or missed on the seed mean but not
+on every seed is *inconclusive* — two seeds that point opposite ways are no evidence either way.
 """
 
 from __future__ import annotations
@@ -46,13 +51,41 @@ def as_paper_rows(frame: pd.DataFrame, tuned_rows: bool, baseline_model: str) ->
 
 
 def claims_verdict(table1: pd.DataFrame, replicates: Sequence[Mapping[str, Mapping[str, float]]],
-                   claims_file: str | Path, baseline_model: str, tuned_rows: bool) -> pd.DataFrame:
+                   claims_file: str | Path, baseline_model: str, tuned_rows: bool,
+                   seed_tables: Sequence[pd.DataFrame] | None = None) -> pd.DataFrame:
     """The claims of ``claims_file`` on Table I (``method``, the three metrics and ``untrained_seeds``) with paired
     bootstrap ``replicates`` (method -> metric -> value, as :func:`robopercept.fastseg.evaluate.bootstrap` returns).
     Claims comparing a row with a seed whose instance heads did not learn (:func:`unlearned_seeds`, counted in
-    ``untrained_seeds``) are flagged — on instance AP only: a claim on semantic IoU alone is never flagged."""
+    ``untrained_seeds``) are flagged — on instance AP only: a claim on semantic IoU alone is never flagged.
+    ``seed_tables``: one table per seed (``method`` and the three metrics of that seed's models alone); a claim whose
+    seeds do not all agree with its verdict becomes inconclusive (see the module docstring)."""
     table = as_paper_rows(table1[["method", *METRICS, "untrained_seeds"]], tuned_rows, baseline_model)
     reps = [as_paper_rows(pd.DataFrame([{"method": n, **{m: v[m] for m in METRICS}} for n, v in rep.items()]),
                           tuned_rows, baseline_model) for rep in replicates]
-    return untrained.flag(claims.evaluate_claims(claims_file, table, reps), claims_file, table, "untrained_seeds",
-                          metrics=["AP", "AP50"])
+    out = untrained.flag(claims.evaluate_claims(claims_file, table, reps), claims_file, table, "untrained_seeds",
+                         metrics=["AP", "AP50"])
+    if seed_tables:
+        per_seed = [claims.evaluate_claims(claims_file, as_paper_rows(t[["method", *METRICS]], tuned_rows,
+                                                                      baseline_model)).set_index("id")
+                    for t in seed_tables]
+        out = agree_over_seeds(out, per_seed)
+    return out
+
+
+def agree_over_seeds(verdict: pd.DataFrame, per_seed: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """``verdict`` with each claim's per-seed reading in ``caveat`` and held / missed turned inconclusive where a seed
+    disagrees. ``per_seed``: :func:`claims.evaluate_claims` of each seed's table, indexed by claim id."""
+    out = verdict.copy()
+    for i, row in out.iterrows():
+        seeds = [s.loc[row["id"]] for s in per_seed if row["id"] in s.index and s.loc[row["id"]]["holds"] is not None]
+        if not seeds or row["verdict"] not in (claims.HELD, claims.MISSED):
+            continue
+        held = sum(bool(s["holds"]) for s in seeds)
+        text = (f"held on {held} of {len(seeds)} seeds (margins "
+                + ", ".join(f"{s['margin']:+.2f}" for s in seeds) + ")")
+        agree = held == len(seeds) if row["verdict"] == claims.HELD else held == 0
+        if not agree:
+            text += f"; the seed mean's '{row['verdict']}' is not on every seed, so inconclusive"
+            out.at[i, "verdict"] = claims.INCONCLUSIVE
+        out.at[i, "caveat"] = "; ".join(x for x in (row["caveat"], text) if x)
+    return out
