@@ -77,3 +77,13 @@ def test_centre_detection_runs_each_seed_over_the_grid_and_refuses_empty_input()
     frames.clear()
     with pytest.raises(ValueError, match="empty"):
         T.centre_detection([Model()], DS(), [0.3], PostSettings())
+
+
+def test_centre_probe_refuses_an_alpha_outside_0_1_before_reading_data(tmp_path):
+    import pytest
+
+    from robopercept.fastseg.centre_probe import probe
+
+    for bad in (0.0, 1.0, -0.5):
+        with pytest.raises(ValueError, match="focal_alpha"):
+            probe(tmp_path / "missing", (128, 256), steps=1, every=1, stride=4, n_val=1, focal_alpha=bad)

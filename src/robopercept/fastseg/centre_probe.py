@@ -1,6 +1,7 @@
 """How the object-centre head calibrates during training: a diagnostic for §III-A.4's threshold.
 
     python -m robopercept.fastseg.centre_probe DATASET [--steps 2400] [--every 200] [--stride 4] [--val 20]
+        [--focal-alpha 0.01]
 
 Trains one MobileNetV2 network exactly as the ``fastseg_train`` stage does (the three losses, the paper's focal
 α = 0.01, γ = 2 and π = 0.1 bias, our schedule) and, every ``--every`` steps, reads the centre head on ``--val``
@@ -43,7 +44,11 @@ def centre_stats(model: FastSeg, frames: list, threshold: float = THRESHOLD) -> 
 
 
 def probe(dataset: str | Path, size: tuple[int, int], steps: int, every: int, stride: int, n_val: int,
-          seed: int = 0, decoder_width: int = 64) -> list[dict]:
+          seed: int = 0, decoder_width: int = 64, focal_alpha: float = LossSettings.focal_alpha) -> list[dict]:
+    """Train one network and read its centre head every ``every`` steps; ``focal_alpha``: eq. (5)'s α (the paper's
+    0.01 by default; other values are a diagnostic of the departure the threshold study points to)."""
+    if not 0 < focal_alpha < 1:
+        raise ValueError(f"focal_alpha must be in (0, 1), got {focal_alpha}")
     if steps < 1 or every < 1 or n_val < 1:
         raise ValueError(f"steps, every and val must be >= 1, got {steps}, {every}, {n_val}")
     train_set = FrameSet(dataset, "train", size=size)
@@ -62,12 +67,12 @@ def probe(dataset: str | Path, size: tuple[int, int], steps: int, every: int, st
         x, sem, inst, centre = batch(train_set, step, stride, ts)
         for g in opt.param_groups:
             g["lr"] = ts.lr_at(step)
-        terms = total_loss(model(x), sem, inst, centre, weights, LossSettings())
+        terms = total_loss(model(x), sem, inst, centre, weights, LossSettings(focal_alpha=focal_alpha))
         opt.zero_grad()
         terms["total"].backward()
         opt.step()
         if (step + 1) % every == 0 or step + 1 == steps:
-            rows.append({"step": step + 1, **{f"loss_{k}": float(v) for k, v in terms.items()},
+            rows.append({"step": step + 1, **{f"loss_{k}": float(v.detach()) for k, v in terms.items()},
                          **centre_stats(model, frames)})
     return rows
 
@@ -82,9 +87,12 @@ def main(argv=None) -> None:
     ap.add_argument("--stride", type=int, default=4)
     ap.add_argument("--val", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--focal-alpha", type=float, default=LossSettings.focal_alpha,
+                    help="eq. (5)'s alpha (default: the paper's 0.01)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    for r in probe(a.dataset, (a.height, a.width), a.steps, a.every, a.stride, a.val):
+    for r in probe(a.dataset, (a.height, a.width), a.steps, a.every, a.stride, a.val,
+                   focal_alpha=a.focal_alpha):
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()), flush=True)
 
 
