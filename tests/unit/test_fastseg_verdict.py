@@ -60,21 +60,8 @@ def test_a_seed_without_instances_or_far_below_the_papers_map50_did_not_learn():
         unlearned_seeds([1, 2], [0.5], 46.2, 0.1)
 
 
+
 def test_every_claim_quotes_the_paper_verbatim():
-    """Each quote is in the paper's text (where the checkout has ../shared/papers), compared without spaces and
-    hyphens (the text extraction dropped some and kept line-break hyphens) and with ligatures spelled out."""
-    import re
+    from paper_quotes import assert_quotes_verbatim
 
-    from robopercept.reporting.claims import load_spec
-
-    def squash(text: str) -> str:
-        for a, b in (("ﬁ", "fi"), ("ﬂ", "fl"), ("ﬀ", "ff"), ("’", "'"), ("“", '"'), ("”", '"'), ("−", "-")):
-            text = text.replace(a, b)
-        return re.sub(r"[\s\-]+", "", text)
-
-    paper = paths.root().parent / "shared/papers/fastseg.txt"
-    text = squash(paper.read_text()) if paper.exists() else None
-    for c in load_spec(CLAIMS)["claims"]:
-        assert c["section"].strip() and c["quote"].strip(), c["id"]
-        if text is not None:
-            assert squash(c["quote"]) in text, f"{c['id']} does not quote the paper verbatim"
+    assert_quotes_verbatim(CLAIMS, "fastseg")
