@@ -76,8 +76,10 @@ models = {r: [load_model(models_dir, r, j)[0] for j in range(tcfg.seeds)] for r 
 # is a centre with probability q (given what the network sees), the output that minimises the expected loss is the
 # p where its slope vanishes; solving for q (`robopercept.fastseg.threshold.certainty_for`) gives the certainty the head
 # needs before its best output reaches p — the table below. Read as printed, the paper's loss lets an element pass 0.7
-# only when the network is all but sure it is *the* centre element, not one of its neighbours; our centre targets
-# mark one element per instance (`robopercept.fastseg.targets`). So besides the paper's threshold, each of our rows
+# only when the network is all but sure it is *the* centre element, not one of its neighbours. (The cpu profile's
+# centre targets are blobs — every element within `fastseg_train.centre_radius_px` of the centre, a departure made in
+# the training notebook — so an element deep inside a blob can be certain; one on its rim cannot.) So besides the
+# paper's threshold, each of our rows
 # runs again with the threshold of a grid that detects centres best (F1, pooled over seeds) on *training* frames —
 # never on validation frames. Those rows are a departure from the paper, named "tuned threshold" in every table.
 
@@ -135,18 +137,19 @@ replicates = E.bootstrap(results, ecfg.n_boot, derive_seed(run.seed, "fastseg_ev
 # ## Table I: accuracy of the baseline and of ours, by encoder and decoder stride
 
 # %%
+per_seed = {name: E.seed_scores(results[name]) for name in rows}  # each seed's model alone: one pass per row
+scores = {name: E.seed_mean(per_seed[name]) for name in rows}  # a row's cell: the mean over seeds
 t1 = []
 for name, (r, mode, p) in rows.items():
-    sc = E.row_scores(results[name])
     rec = {"method": name, "network": r.replace("OSk", f"OS{spix['k']}"), "mode": mode,
            "centre_threshold": p.centre_threshold if mode == "ours" else np.nan}
     for m in ("mAP@50", "mAP", "IoU"):
         vals = [rep[name][m] for rep in replicates]
-        rec |= {m: sc[m], f"{m}_lo": float(np.nanquantile(vals, 0.025)), f"{m}_hi": float(np.nanquantile(vals, 0.975))}
+        rec |= {m: scores[name][m], f"{m}_lo": float(np.nanquantile(vals, 0.025)),
+                f"{m}_hi": float(np.nanquantile(vals, 0.975))}
     ref = P.TABLE1.get(name.removesuffix(", tuned threshold"), {})
-    seeds_map50 = [sc_j["mAP@50"] for sc_j in E.seed_scores(results[name])]
-    rec["untrained_seeds"] = V.unlearned_seeds(results[name].instances, seeds_map50, ref.get("mAP@50", np.nan),
-                                               ecfg.learned_share_of_paper)
+    rec["untrained_seeds"] = V.unlearned_seeds(results[name].instances, [sc["mAP@50"] for sc in per_seed[name]],
+                                               ref.get("mAP@50", np.nan), ecfg.learned_share_of_paper)
     rec |= {"paper_network": ref.get("network", ""), **{f"paper_{m}": ref.get(m, np.nan) for m in ("mAP@50", "mAP", "IoU")}}
     t1.append(rec)
 table1 = pd.DataFrame(t1)
@@ -162,16 +165,13 @@ _ = tables.write_table(table1, run.tables, "table1",
                                 "are our departure: the centre threshold (column centre_threshold) chosen on training "
                                 "frames, not the paper's."))
 display(table1.drop(columns=["mode"]).round(1))
-seed_rows = [{"method": name, "seed": j, **{m: sc_j[m] for m in ("mAP@50", "mAP", "IoU")},
-              "instances": results[name].instances[j]}
-             for name in rows for j, sc_j in enumerate(E.seed_scores(results[name]))]
-table1_seeds = pd.DataFrame(seed_rows)
+table1_seeds = V.seed_table(per_seed, {name: results[name].instances for name in rows})
 _ = tables.write_table(table1_seeds, run.tables, "table1_seeds",
                        caption=("Table I per seed — each seed's models scored alone on the same validation frames "
                                 "(Table I's cells are the mean over seeds); instances: how many the seed's model "
                                 "predicted over all frames."))
 display(table1_seeds.round(2))
-seed_tables = [table1_seeds[table1_seeds.seed == j].drop(columns=["seed", "instances"]) for j in range(tcfg.seeds)]
+seed_tables = V.seed_tables(table1_seeds)
 failed = table1[table1.untrained_seeds > 0]
 display(Markdown("`untrained_seeds`: seeds whose instance heads did not learn — the model predicted no instance on "
                  "any validation frame (e.g. no centre score reached the threshold), or its mAP@50 is below "
@@ -230,7 +230,7 @@ t2, t3 = [], []
 for name in rows:
     if not name.endswith("OSk") and not name.endswith(f"OSk{TUNED}"):
         continue
-    sc = E.row_scores(results[name])
+    sc = scores[name]
     t2.append({"method": name, **{c: sc[f"IoU_{c}"] for c in P.TABLE2_CLASSES}, "mean": sc["IoU"], "source": "ours"})
     t3.append({"method": name, "AP": sc["mAP"], "AP@50": sc["mAP@50"], "source": "ours"})
 for name, vals in P.TABLE2.items():
@@ -248,8 +248,7 @@ _ = tables.write_table(table3, run.tables, "table3",
                                "Table III on Cityscapes.")
 display(table2.round(1))
 display(table3.round(1))
-per_class_ap = pd.DataFrame([{"method": n, **{c: E.row_scores(results[n])[f"AP_{c}"] for c in INSTANCE_CLASSES}}
-                             for n in rows])
+per_class_ap = pd.DataFrame([{"method": n, **{c: scores[n][f"AP_{c}"] for c in INSTANCE_CLASSES}} for n in rows])
 _ = tables.write_table(per_class_ap, run.tables, "ap_per_class", caption="Instance AP (%) per class, every row.")
 display(per_class_ap.round(1))
 
@@ -294,11 +293,8 @@ work.cleanup()
 
 # %%
 # the claims' verdicts count a flagged claim (one comparing a row that never learned) like any other: the flags and
-# the tuned-threshold reading go into the same metrics file, so a dashboard reading it cannot drop them
-flags = {"flagged_untrained": {r.id: r.untrained_rows for r in verdict.itertuples() if r.untrained_rows}}
-if verdict_tuned is not None:
-    flags |= {"tuned_verdicts": dict(zip(verdict_tuned.id, verdict_tuned.verdict)),
-              "tuned_flagged_untrained": {r.id: r.untrained_rows for r in verdict_tuned.itertuples() if r.untrained_rows}}
+# the tuned-threshold reading go into the same metrics file (fastseg.verdict.metrics_flags)
+flags = V.metrics_flags(verdict, verdict_tuned)
 _ = run.write_metrics("evaluation", values={"val_frames": len(val), "superpixel_size": spix["k"],
                                             **{f"tuned_threshold {r}": t for r, t in tuned.items()}, **flags},
                       tables={"table1": table1[["method", "mAP@50", "mAP", "IoU", "untrained_seeds"]]},

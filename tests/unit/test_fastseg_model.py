@@ -55,6 +55,41 @@ def test_grid_targets_mark_one_centre_per_instance_on_the_instance_and_count_the
     assert set(np.unique(class_index_map(labels)).tolist()) == {0, 1, 3}
 
 
+def test_centre_blobs_are_discs_of_the_radius_around_each_centre_clipped_to_the_instance():
+    rgb, labels, inst = scene()
+    one = grid_targets(labels, inst, None, 1)
+    assert np.array_equal(one.centre_blob, one.centre)  # radius 0: our reading before the departure
+    t = grid_targets(labels, inst, None, 1, centre_radius_px=3)
+    assert (t.centre_blob >= t.centre).all() and (t.instance[t.centre_blob > 0] > 0).all()
+    for n in range(1, len(t.instance_class) + 1):
+        m = t.instance == n
+        (cr,), (cc,) = np.nonzero(m & (t.centre > 0))
+        rr, cols = np.nonzero(m)
+        inside = (rr - cr) ** 2 + (cols - cc) ** 2 <= 9
+        assert t.centre_blob[rr[inside], cols[inside]].all() and not t.centre_blob[rr[~inside], cols[~inside]].any()
+    assert t.centre_blob.sum() == 2 * 29 + 4  # two 16 x 16 cars: a full disc of radius 3 (29 px); the 1 px person: 4
+    k4 = grid_targets(labels, inst, grid_slic(rgb, 4).numpy(), 4, centre_radius_px=4)  # 1 element on the grid
+    assert k4.centre_blob.sum() == 2 * 5 and np.array_equal(k4.centre, grid_targets(
+        labels, inst, grid_slic(rgb, 4).numpy(), 4).centre)  # the embedding's centres do not move
+    with pytest.raises(ValueError, match="centre_radius_px"):
+        grid_targets(labels, inst, None, 1, centre_radius_px=-1)
+
+
+def test_the_centre_loss_reads_the_blobs_and_the_embedding_loss_the_centres():
+    torch.manual_seed(0)
+    m = FastSeg(ModelSettings(decoder_width=8, dec_os=1))
+    rgb, labels, inst = scene()
+    t = grid_targets(labels, inst, None, 1, centre_radius_px=3)
+    out = m(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255)
+    args = (out, torch.from_numpy(t.semantic)[None], torch.from_numpy(t.instance)[None],
+            torch.from_numpy(t.centre)[None], torch.ones(9))
+    one, blob = total_loss(*args), total_loss(*args, centre_target=torch.from_numpy(t.centre_blob)[None])
+    one, blob = ({n: float(v) for n, v in terms.items()} for terms in (one, blob))
+    assert blob["centre"] == pytest.approx(float(centre_loss(out["centre"], torch.from_numpy(t.centre_blob)[None])))
+    assert one["centre"] != pytest.approx(blob["centre"])
+    assert blob["embedding"] == one["embedding"] and blob["semantic"] == one["semantic"]
+
+
 def test_class_weights_follow_eq_2():
     w = class_weights(np.array([90, 10]))
     assert w == pytest.approx([1 / np.log(0.9 + 1.02), 1 / np.log(0.1 + 1.02)])

@@ -113,3 +113,28 @@ def test_a_verdict_the_seeds_do_not_share_is_inconclusive():
     assert "held on 2 of 2 seeds" in v_agree.loc[cid, "caveat"]
     assert v_split.loc[cid, "verdict"] == "inconclusive"
     assert "held on 1 of 2 seeds" in v_split.loc[cid, "caveat"] and "not on every seed" in v_split.loc[cid, "caveat"]
+
+
+def test_the_per_seed_table_splits_back_into_the_tables_the_claims_read(val, tmp_path):
+    r = _row(val, tmp_path, [perfect, confident_junk_plus_truth])
+    per = {"Baseline": E.seed_scores(r), "Ours MNv2 OS1": E.seed_scores(r)}
+    t = V.seed_table(per, {"Baseline": r.instances, "Ours MNv2 OS1": [0, 5]})
+    assert list(t.columns) == ["method", "seed", *V.METRICS, "instances"] and len(t) == 4
+    assert t.loc[(t.method == "Ours MNv2 OS1") & (t.seed == 1), "instances"].item() == 5
+    split = V.seed_tables(t)
+    assert len(split) == 2 and list(split[1].columns) == ["method", *V.METRICS]
+    assert split[1].set_index("method").loc["Baseline", "mAP"] == pytest.approx(per["Baseline"][1]["mAP"])
+    # the row's cell is the mean of the per-seed rows (one scoring pass serves both tables)
+    assert E.seed_mean(per["Baseline"])["mAP"] == pytest.approx(t[t.method == "Baseline"].mAP.mean())
+    with pytest.raises(ValueError, match="instance counts"):
+        V.seed_table(per, {"Baseline": [1], "Ours MNv2 OS1": [0, 5]})
+    with pytest.raises(ValueError, match="no seeds"):
+        E.seed_mean([])
+
+
+def test_the_metrics_flags_carry_the_flagged_claims_and_the_tuned_reading():
+    v = pd.DataFrame({"id": ["a", "b"], "verdict": ["held", "missed"], "untrained_rows": ["Ours MNv2 OSk", ""]})
+    tuned = v.assign(verdict=["inconclusive", "held"], untrained_rows=["", ""])
+    assert V.metrics_flags(v, None) == {"flagged_untrained": {"a": "Ours MNv2 OSk"}}
+    both = V.metrics_flags(v, tuned)
+    assert both["tuned_verdicts"] == {"a": "inconclusive", "b": "held"} and both["tuned_flagged_untrained"] == {}

@@ -1,17 +1,19 @@
 """How the object-centre head calibrates during training: a diagnostic for §III-A.4's threshold.
 
     python -m robopercept.fastseg.centre_probe DATASET [--steps 2400] [--every 200] [--stride 4] [--val 20]
-        [--focal-alpha 0.01]
+        [--focal-alpha 0.01] [--centre-radius-px 0]
 
 Trains one MobileNetV2 network exactly as the ``fastseg_train`` stage does (the three losses, the paper's focal
 α = 0.01, γ = 2 and π = 0.1 bias, our schedule) and, every ``--every`` steps, reads the centre head on ``--val``
 validation frames: the median over frames of the largest centre probability, the median probability at the target
-centre elements, and the shares of target centres and of all elements above the post-processing threshold (0.7,
-§III-B). It answers "does the head reach the paper's 0.7 at this training length?" before a training budget is
+centre elements, the shares of target centres and of all elements above the post-processing threshold (0.7,
+§III-B), and the centres §III-B's post-processing finds at 0.7 matched to the instances (tp / fp / fn, F1;
+:func:`.threshold.centre_detection`). It answers "does the head reach the paper's 0.7 at this training length?" before a training budget is
 chosen; nothing it prints enters a DVC output. Session 12, cpu-profile data (256 x 128, stride 4, seed 0): no element
 above 0.7 in 2400 steps (median max probability 0.09 at step 200, 0.21 at 2400) — issue #14's note.
 Session 18, 600 steps, stride 4, seed 0: median max probability 0.09 / 0.35 / 0.46 with --focal-alpha 0.01 / 0.25 / 0.5,
-no element above 0.7 with any (README "Results").
+no element above 0.7 with any (README "Results"). Session 19, 600 steps, stride 4, seed 0, alpha 0.01:
+0.09 / 0.19 / 0.38 with --centre-radius-px 0 / 4 / 8 (0.38 still rising at step 600), no centre found at 0.7.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import torch
 from .dataset import FrameSet
 from .losses import LossSettings, total_loss
 from .model import FastSeg, ModelSettings
+from .postprocess import PostSettings
 from .targets import class_weights
+from .threshold import centre_detection, f1
 from .train import TrainSettings, batch
 
 THRESHOLD = 0.7  # §III-B: "all grid elements that have a center confidence over 0.7"
@@ -46,14 +50,16 @@ def centre_stats(model: FastSeg, frames: list, threshold: float = THRESHOLD) -> 
 
 
 def probe(dataset: str | Path, size: tuple[int, int], steps: int, every: int, stride: int, n_val: int,
-          seed: int = 0, decoder_width: int = 64, focal_alpha: float = LossSettings.focal_alpha) -> list[dict]:
+          seed: int = 0, decoder_width: int = 64, focal_alpha: float = LossSettings.focal_alpha,
+          centre_radius_px: float = 0.0) -> list[dict]:
     """Train one network and read its centre head every ``every`` steps; ``focal_alpha``: eq. (5)'s α (the paper's
-    0.01 by default; other values are a diagnostic of the departure the threshold study points to)."""
+    0.01 by default; other values are a diagnostic of the departure the threshold study points to);
+    ``centre_radius_px``: the centre loss's positive blob (:mod:`.targets`; 0: one element per instance)."""
     if not 0 < focal_alpha < 1:
         raise ValueError(f"focal_alpha must be in (0, 1), got {focal_alpha}")
     if steps < 1 or every < 1 or n_val < 1:
         raise ValueError(f"steps, every and val must be >= 1, got {steps}, {every}, {n_val}")
-    train_set = FrameSet(dataset, "train", size=size)
+    train_set = FrameSet(dataset, "train", size=size, centre_radius_px=centre_radius_px)
     val = FrameSet(dataset, "val", size=size, n=n_val)
     if len(train_set) == 0 or len(val) == 0:
         raise ValueError(f"{dataset}: no training or validation frames")
@@ -66,16 +72,20 @@ def probe(dataset: str | Path, size: tuple[int, int], steps: int, every: int, st
     rows = []
     for step in range(steps):
         model.train()
-        x, sem, inst, centre = batch(train_set, step, stride, ts)
+        x, sem, inst, centre, blob = batch(train_set, step, stride, ts)
         for g in opt.param_groups:
             g["lr"] = ts.lr_at(step)
-        terms = total_loss(model(x), sem, inst, centre, weights, LossSettings(focal_alpha=focal_alpha))
+        terms = total_loss(model(x), sem, inst, centre, weights, LossSettings(focal_alpha=focal_alpha),
+                           centre_target=blob)
         opt.zero_grad()
         terms["total"].backward()
         opt.step()
         if (step + 1) % every == 0 or step + 1 == steps:
+            model.eval()
+            det = centre_detection([model], val, [THRESHOLD], PostSettings()).iloc[0]
             rows.append({"step": step + 1, **{f"loss_{k}": float(v.detach()) for k, v in terms.items()},
-                         **centre_stats(model, frames)})
+                         **centre_stats(model, frames), "centre_tp": int(det.tp), "centre_fp": int(det.fp),
+                         "centre_fn": int(det.fn), "centre_f1": float(f1(det.tp, det.fp, det.fn))})
     return rows
 
 
@@ -91,10 +101,12 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--focal-alpha", type=float, default=LossSettings.focal_alpha,
                     help="eq. (5)'s alpha (default: the paper's 0.01)")
+    ap.add_argument("--centre-radius-px", type=float, default=0.0,
+                    help="the centre loss's positive blob radius in input pixels (default 0: one element per instance)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     for r in probe(a.dataset, (a.height, a.width), a.steps, a.every, a.stride, a.val,
-                   focal_alpha=a.focal_alpha):
+                   focal_alpha=a.focal_alpha, centre_radius_px=a.centre_radius_px):
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()), flush=True)
 
 

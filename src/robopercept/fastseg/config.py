@@ -70,10 +70,15 @@ class FastsegTrainConfig(Validated):
     weight_decay: float = 0.0001
     seeds: int = 3
     workers: int = 2
+    # the centre loss's positives: each instance's elements within this many input pixels of its centre element
+    # (fastseg.targets). The paper does not say how it marks centres; 0 = one element per instance
+    centre_radius_px: float = 0.0
 
     def check(self) -> None:
         require(len(self.models) >= 1 and set(self.models) <= set(MODEL_ROWS), "models",
                 f"must be a subset of {list(MODEL_ROWS)}")
+        require(self.centre_radius_px >= 0 and self.centre_radius_px < 1e4, "centre_radius_px",
+                "must be >= 0 (input pixels; 0: one centre element per instance)")
         for name in ("decoder_width", "steps", "batch_size", "seeds", "workers"):
             require(getattr(self, name) >= 1, name, "must be >= 1")
         require(self.lr > 0, "lr", "must be > 0")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -166,7 +166,13 @@ def seed_scores(r: RowResult, frames: np.ndarray | None = None) -> list[dict[str
 def row_scores(r: RowResult, frames: np.ndarray | None = None) -> dict[str, float]:
     """A row's scores: the mean over its seeds of :func:`seed_scores` (NaN where no seed has a value, e.g. a class
     absent from the frames)."""
-    per = seed_scores(r, frames)
+    return seed_mean(seed_scores(r, frames))
+
+
+def seed_mean(per: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """The mean over seeds of :func:`seed_scores`' dicts, key by key, skipping NaN (NaN where every seed is NaN)."""
+    if not per:
+        raise ValueError("seed_mean: no seeds' scores")
     out = {}
     for k in per[0]:
         vals = np.array([p[k] for p in per], dtype=float)

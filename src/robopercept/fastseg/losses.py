@@ -10,7 +10,8 @@ with its regulariser, and the focal centre loss (5).
   γ = 0.001, δ_a = 0.1, δ_r = 1.0. Per image, averaged over the images with at least one instance.
 * **Centres** (5): ``−α (1 − ŷ)^γ log ŷ`` on centre elements and ``−(1 − α) ŷ^γ log(1 − ŷ)`` elsewhere, α = 0.01,
   γ = 2 (the paper's values), summed and divided by the number of centre elements (RetinaNet's normalisation [16];
-  the paper does not give one).
+  the paper does not give one). The positives are each instance's centre element, or the blob around it
+  (:mod:`.targets`, ``centre_radius_px``; a labelled departure of the cpu profile).
 * The total is the sum of the three (the paper: "a weighted sum of the three task losses", weights not given).
 """
 
@@ -81,8 +82,12 @@ def embedding_loss(emb: torch.Tensor, instance: torch.Tensor, centre: torch.Tens
 
 
 def total_loss(out: dict[str, torch.Tensor], semantic: torch.Tensor, instance: torch.Tensor, centre: torch.Tensor,
-               weights: torch.Tensor, s: LossSettings = LossSettings()) -> dict[str, torch.Tensor]:
+               weights: torch.Tensor, s: LossSettings = LossSettings(),
+               centre_target: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """``centre``: one element per instance (the embedding loss's centres); ``centre_target``: the centre loss's
+    positives (:attr:`.targets.GridTargets.centre_blob`; None: ``centre``)."""
+    target = centre if centre_target is None else centre_target
     terms = {"semantic": semantic_loss(out["semantic"], semantic, weights),
-             "centre": centre_loss(out["centre"], centre, s), **embedding_loss(out["embedding"], instance, centre, s)}
+             "centre": centre_loss(out["centre"], target, s), **embedding_loss(out["embedding"], instance, centre, s)}
     terms["total"] = s.w_semantic * terms["semantic"] + s.w_centre * terms["centre"] + s.w_embedding * terms["embedding"]
     return terms

@@ -54,7 +54,7 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: FastsegTrainConfig, k_spix:
     torch.set_num_threads(1)
     row, j = shard.get("row"), shard.get("seed_index")
     encoder, dec_os = parse_row(row, k_spix)
-    ds = FrameSet(dataset, "train", size=size, compactness=compactness)
+    ds = FrameSet(dataset, "train", size=size, compactness=compactness, centre_radius_px=cfg.centre_radius_px)
     counts = ds.class_counts(dec_os)
     weights = class_weights(counts)
     torch.manual_seed(shard.seed)

@@ -3,7 +3,8 @@
 The paper gives the losses and their constants but not the optimiser or schedule; ours: Adam (lr ``lr``, weight
 decay ``weight_decay``), a linear warm-up over the first 5 % of the steps and a polynomial decay (power 0.9, the
 usual schedule of segmentation networks) to the end, batches drawn by a generator seeded by (seed, step) with random
-horizontal flips. Class weights (eq. (2)) come from the training targets at the model's decoder stride. Nothing
+horizontal flips. The centre loss's positives are the frame set's centre blobs (``FrameSet.centre_radius_px``; 0: one
+element per instance). Class weights (eq. (2)) come from the training targets at the model's decoder stride. Nothing
 volatile is recorded: the history is losses per step.
 """
 
@@ -43,7 +44,7 @@ def batch(ds: FrameSet, step: int, k: int, s: TrainSettings):
     x = torch.stack([smp.image for smp in samples])
     t = [smp.targets for smp in samples]
     return (x, torch.from_numpy(np.stack([a.semantic for a in t])), torch.from_numpy(np.stack([a.instance for a in t])),
-            torch.from_numpy(np.stack([a.centre for a in t])))
+            torch.from_numpy(np.stack([a.centre for a in t])), torch.from_numpy(np.stack([a.centre_blob for a in t])))
 
 
 def train(model: torch.nn.Module, ds: FrameSet, s: TrainSettings, weights: torch.Tensor,
@@ -56,10 +57,10 @@ def train(model: torch.nn.Module, ds: FrameSet, s: TrainSettings, weights: torch
     model.train()
     history = []
     for step in range(s.steps):
-        x, sem, inst, centre = batch(ds, step, k, s)
+        x, sem, inst, centre, blob = batch(ds, step, k, s)
         for g in opt.param_groups:
             g["lr"] = s.lr_at(step)
-        terms = total_loss(model(x), sem, inst, centre, weights, losses)
+        terms = total_loss(model(x), sem, inst, centre, weights, losses, centre_target=blob)
         opt.zero_grad()
         terms["total"].backward()
         opt.step()

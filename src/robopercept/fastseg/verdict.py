@@ -36,6 +36,38 @@ def unlearned_seeds(instances: Sequence[int], seed_map50: Sequence[float], paper
     return int(sum(n == 0 or m < floor for n, m in zip(instances, seed_map50)))
 
 
+def seed_table(scores: Mapping[str, Sequence[Mapping[str, float]]],
+               instances: Mapping[str, Sequence[int]]) -> pd.DataFrame:
+    """Table I per seed (``table1_seeds``): one row per (method, seed) with the three metrics of that seed's model scored
+    alone and the instances it predicted over all frames. ``scores``: method -> each seed's scores
+    (:func:`robopercept.fastseg.evaluate.seed_scores`); ``instances``: method -> each seed's instance count."""
+    rows = []
+    for name, per in scores.items():
+        if len(per) != len(instances[name]):
+            raise ValueError(f"seed_table: {name!r} has {len(per)} seeds' scores and {len(instances[name])} "
+                             "instance counts")
+        rows += [{"method": name, "seed": j, **{m: sc[m] for m in METRICS}, "instances": int(instances[name][j])}
+                 for j, sc in enumerate(per)]
+    return pd.DataFrame(rows, columns=["method", "seed", *METRICS, "instances"])
+
+
+def seed_tables(table1_seeds: pd.DataFrame) -> list[pd.DataFrame]:
+    """:func:`seed_table` split into one table per seed (``method`` and the metrics), as :func:`claims_verdict` reads."""
+    return [g.drop(columns=["seed", "instances"]).reset_index(drop=True)
+            for _, g in table1_seeds.groupby("seed", sort=True)]
+
+
+def metrics_flags(verdict: pd.DataFrame, verdict_tuned: pd.DataFrame | None) -> dict:
+    """What the metrics file holds beside the verdicts: the claims flagged for comparing a row that never learned, and
+    the tuned-threshold reading's verdicts and flags — so a dashboard that reads verdicts cannot drop them."""
+    out = {"flagged_untrained": {r.id: r.untrained_rows for r in verdict.itertuples() if r.untrained_rows}}
+    if verdict_tuned is not None:
+        out |= {"tuned_verdicts": dict(zip(verdict_tuned.id, verdict_tuned.verdict)),
+                "tuned_flagged_untrained": {r.id: r.untrained_rows for r in verdict_tuned.itertuples()
+                                            if r.untrained_rows}}
+    return out
+
+
 def as_paper_rows(frame: pd.DataFrame, tuned_rows: bool, baseline_model: str) -> pd.DataFrame:
     """``frame``'s rows under the names the claims file reads (see the module docstring)."""
     if "method" not in frame.columns:

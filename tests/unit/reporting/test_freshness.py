@@ -1,0 +1,97 @@
+"""reporting.freshness: which committed results were made by this checkout's code, parameters, data and upstream
+entries — read from dvc.lock and the tracked files alone, without artifacts."""
+
+import hashlib
+import json
+
+import pytest
+import yaml
+
+from robopercept.reporting import freshness as F
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+@pytest.fixture()
+def repo(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/a.py").write_text("A = 1\n")
+    (tmp_path / "src/b.py").write_text("B = 1\n")
+    (tmp_path / "params.yaml").write_text("make:\n  n: 3\n  beta: 0.00001\nuse:\n  k: 2\n")
+    (tmp_path / "data.dvc").write_text(yaml.safe_dump({"outs": [{"md5": "d" * 32 + ".dir", "path": "data"}]}))
+    spec = {"stages": {
+        "make": {"cmd": "x", "deps": ["src/a.py", "data"], "params": ["make"], "outs": ["artifacts/set"]},
+        "use": {"cmd": "y", "deps": ["src/b.py", "artifacts/set"], "params": ["use.k"], "outs": ["reports/r.csv"]},
+    }}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    lock = {"schema": "2.0", "stages": {
+        "make": {"cmd": "x", "deps": [{"path": "src/a.py", "md5": md5("A = 1\n")},
+                                      {"path": "data", "md5": "d" * 32 + ".dir"}],
+                 "params": {"params.yaml": {"make": {"n": 3, "beta": 1e-05}}},
+                 "outs": [{"path": "artifacts/set", "md5": "1" * 32 + ".dir"}]},
+        "use": {"cmd": "y", "deps": [{"path": "src/b.py", "md5": md5("B = 1\n")},
+                                     {"path": "artifacts/set", "md5": "1" * 32 + ".dir"}],
+                "params": {"params.yaml": {"use.k": 2}},
+                "outs": [{"path": "reports/r.csv", "md5": "2" * 32}]},
+    }}
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock).replace("1.0e-05", "1e-05"))  # as DVC writes it
+    return tmp_path
+
+
+def by_stage(root):
+    return {r.stage: r for r in F.check(root)}
+
+
+def test_a_checkout_that_made_its_results_is_current(repo):
+    assert all(r.current for r in F.check(repo)), F.summary(F.check(repo))
+    assert F.summary(F.check(repo)).startswith("2 of 2 stages current")
+
+
+def test_changed_code_params_data_and_new_deps_are_each_named(repo):
+    (repo / "src/a.py").write_text("A = 2\n")
+    (repo / "params.yaml").write_text("make:\n  n: 4\n  beta: 0.00001\n  extra: 1\nuse:\n  k: 2\n")
+    (repo / "data.dvc").write_text(yaml.safe_dump({"outs": [{"md5": "e" * 32 + ".dir", "path": "data"}]}))
+    spec = yaml.safe_load((repo / "dvc.yaml").read_text())
+    spec["stages"]["use"]["deps"].append("src/c.py")
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    s = by_stage(repo)
+    assert s["make"].reasons["code"] == ["src/a.py: changed"]
+    assert s["make"].reasons["params"] == ["make.extra: new, 1", "make.n: 3 then, 4 now"]  # beta: 1e-05 is a float
+    assert s["make"].reasons["data"] == ["data/: dddddddd here, data.dvc pins eeeeeeee"]
+    assert s["use"].reasons == {"deps": ["added since the run: src/c.py"]}  # a stale upstream is not its reason
+
+
+def test_an_input_from_another_run_of_the_upstream_stage_is_named(repo):
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    lock["stages"]["make"]["outs"][0]["md5"] = "9" * 32 + ".dir"  # the upstream stage was rerun, this one was not
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    s = by_stage(repo)
+    assert s["make"].current
+    assert s["use"].reasons == {"upstream": ["artifacts/set: 11111111 here, 99999999 in its producing stage's entry"]}
+
+
+def test_a_stage_never_run_or_a_deleted_module_is_stale_and_the_cli_prints_json(repo, capsys):
+    spec = yaml.safe_load((repo / "dvc.yaml").read_text())
+    spec["stages"]["new"] = {"cmd": "z", "deps": ["src/a.py"]}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    (repo / "src/b.py").unlink()
+    assert F.main(["--root", str(repo), "--json"]) == 0
+    out = {r["stage"]: r for r in json.loads(capsys.readouterr().out)}
+    assert out["new"]["reasons"] == {"not run": ["no dvc.lock entry"]}
+    assert out["use"]["reasons"] == {"code": ["src/b.py: gone"]} and out["make"]["current"]
+
+
+def test_missing_or_corrupt_files_are_refused_by_name(repo):
+    (repo / "params.yaml").unlink()
+    with pytest.raises(FileNotFoundError, match="params.yaml"):
+        F.check(repo)
+    (repo / "params.yaml").write_text("a: [1\n")
+    with pytest.raises(ValueError, match="params.yaml is not valid YAML"):
+        F.check(repo)
+
+
+def test_the_repository_itself_can_be_checked():
+    rows = F.check(F.Path(__file__).resolve().parents[3])
+    assert rows and {r.stage for r in rows} >= {"environment", "fastseg_eval"}
