@@ -68,9 +68,11 @@ dag: setup
 
 # The site is rebuilt exactly when what it reads changes: reports/ (DVC's outputs, committed or freshly written by
 # dvc repro), dvc.yaml (which notebook is which stage), the source notebooks (shown unexecuted when their stage has
-# not run) and its own code. Files on disk, not git's list: a new report counts before it is committed.
-SITE_INPUTS := dvc.yaml $(shell find reports notebooks src/robopercept/site -type f -not -path '*/__pycache__/*' \
-	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
+# not run), its own code, and what `robopercept.reporting.freshness` compares to decide which stages are current
+# (dvc.lock, params.yaml, data.dvc and every module under src/). Files on disk, not git's list: a new report counts
+# before it is committed.
+SITE_INPUTS := dvc.yaml dvc.lock params.yaml data.dvc $(shell find reports notebooks src -type f \
+	-not -path '*/__pycache__/*' -not -path '*/.ipynb_checkpoints/*' -not -path '*.egg-info/*' 2>/dev/null)
 build/site/html/index.html: $(SITE_INPUTS) $(VENV)/.installed
 	$(PY) -m robopercept.site build build/site
 

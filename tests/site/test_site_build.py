@@ -97,3 +97,43 @@ def test_missing_reports_and_corrupt_notebooks_are_named(tmp_path):
 def test_notebooks_are_ordered_by_their_numeric_prefix():
     stems = ["10_extra", "2_training", "1_datasets", "README"]
     assert sorted(stems, key=section_order) == ["1_datasets", "2_training", "10_extra", "README"]
+
+
+def test_stages_whose_results_this_checkout_would_not_make_are_named_on_their_papers_page(tmp_path):
+    import hashlib
+
+    import yaml
+
+    repo = _copy_repo(tmp_path / "repo")
+    shutil.copytree(ROOT / "src", repo / "src")
+    for name in ("dvc.lock", "params.yaml", "data.dvc"):
+        shutil.copy2(ROOT / name, repo / name)
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for entry in lock["stages"].values():  # make every stage current against the copy, then change one module
+        for values in entry.get("params", {}).values():
+            for key in values:
+                cur = params
+                for part in key.split("."):
+                    cur = cur[part]
+                values[key] = cur
+        for d in entry.get("deps", []):
+            f = repo / d["path"]
+            if f.is_file():
+                d["md5"] = hashlib.md5(f.read_bytes()).hexdigest()
+        for d in entry.get("deps", []):
+            for o in (o for e in lock["stages"].values() for o in e.get("outs", [])):
+                if o["path"] == d["path"]:
+                    d["md5"] = o["md5"]
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    boards = write_sources(tmp_path / "src", repo)
+    assert all(b["stale"] == {} for b in boards.values()), {k: b["stale"] for k, b in boards.items()}
+    (repo / "src/robopercept/fastseg/verdict.py").write_text("# changed\n")
+    boards = write_sources(tmp_path / "src2", repo)
+    assert set(boards["fastseg"]["stale"]) == {"fastseg_eval"} and boards["don"]["stale"] == {}
+    page = (tmp_path / "src2" / "fastseg" / "index.md").read_text()
+    assert "Not current" in page and "src/robopercept/fastseg/verdict.py: changed" in page
+    assert "stages current" in (tmp_path / "src2" / "index.md").read_text()
+    # a tree without dvc.lock (a course copy) gets no freshness column values, not an error
+    (repo / "dvc.lock").unlink()
+    assert all(not b["checked"] for b in write_sources(tmp_path / "src3", repo).values())

@@ -295,6 +295,7 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
     stage_of = _stage_of_notebooks(root)
     timings = _timings(root)
     packages = _packages(root)
+    fresh = _freshness(root)
 
     def notebook_page(nb_rel: str, dest: Path) -> tuple[str, str, bool]:
         """Copy one notebook (executed if its stage ran) to ``dest`` with a provenance box; (title, departures, run)."""
@@ -354,6 +355,8 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
             "commits": sorted({t.get("commit", "?") for t in stages.values()}),
             "profiles": sorted({t.get("profile", "?") for t in stages.values()}),
             "dates": sorted({t.get("started_utc", "?")[:10] for t in stages.values()}),
+            "stale": {st: fresh[st].reasons for st in all_stages if fresh and st in fresh and not fresh[st].current},
+            "checked": fresh is not None,
         }
         boards[paper.key] = board
 
@@ -363,7 +366,8 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
                f"Runs of this paper's stages (stage, profile, commit, start): {runs or 'none yet'}. Packages of the "
                f"environment stage: {_packages_line(packages)}. Each notebook page names its own run.\n:::\n")
         md = [f"# {paper.key} · {paper.title}", "", f"*{paper.authors}.* The paper's text: "
-              f"`shared/papers` (see the repository README).", "", _scoreboard_md(paper, board), "", box]
+              f"`shared/papers` (see the repository README).", "", _scoreboard_md(paper, board), "", box,
+              _stale_md(board), ""]
         md += ["## Tables: ours beside the paper's", ""]
         for t in paper.tables:
             md.append(f"### {t.label}")
@@ -426,25 +430,61 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
     return boards
 
 
+def _freshness(root: Path) -> dict | None:
+    """Each stage's :mod:`robopercept.reporting.freshness` (None where the tree has no dvc.yaml / dvc.lock /
+    params.yaml to read, e.g. a course copy)."""
+    from ..reporting import freshness
+
+    if not all((root / f).is_file() for f in ("dvc.yaml", "dvc.lock", "params.yaml")):
+        return None
+    return {r.stage: r for r in freshness.check(root)}
+
+
+def _current(b: dict) -> str:
+    if not b["checked"]:
+        return "–"
+    return f"{b['stages_total'] - len(b['stale'])} / {b['stages_total']}"
+
+
+def _stale_md(b: dict) -> str:
+    """The paper page's note on stages whose committed results this checkout would not make again as they are."""
+    if not b["checked"]:
+        return ""
+    if not b["stale"]:
+        return ("Every stage's committed result was made by this checkout's code, parameters, data and upstream "
+                "results (`python -m robopercept.reporting.freshness`).")
+    items = []
+    for st, reasons in b["stale"].items():
+        why = "; ".join(f"{k}: " + ", ".join(_cell(v) for v in vals[:4]) + (", ..." if len(vals) > 4 else "")
+                        for k, vals in reasons.items())
+        items.append(f"- `{st}` — {why}")
+    return "\n".join([":::{admonition} Not current\n:class: warning",
+                      "These stages' committed results were made by other code, parameters or upstream results than "
+                      "this checkout's (`python -m robopercept.reporting.freshness`); `dvc repro` would rerun them, "
+                      "and their tables and claims may change:", "", *items, ":::"])
+
+
 def _scoreboard_md(paper: Paper, b: dict) -> str:
     c = b["claims"]
     cpu = _fmt_minutes(b["cpu_s"]) if b["cpu_s"] else "–"
     rows = [[f"{b['tables']} / {b['tables_total']}", c["held"], c["missed"], c["inconclusive"], c["not evaluated"],
-             c["flagged"], f"{b['stages_run']} / {b['stages_total']}", cpu,
+             c["flagged"], f"{b['stages_run']} / {b['stages_total']}", _current(b), cpu,
              ", ".join(b["commits"]) or "–", ", ".join(b["profiles"]) or "–", ", ".join(b["dates"]) or "–"]]
     header = ["paper tables reproduced", "claims held", "missed", "inconclusive", "not evaluated",
-              "flagged (no evidence)", "stages run", "cpu-profile time", "commits", "profile", "run dates"]
+              "flagged (no evidence)", "stages run", "stages current", "cpu-profile time", "commits", "profile",
+              "run dates"]
     return list_table(header, rows, "scoreboard")
 
 
 def _home_md(boards: dict[str, dict], packages: dict[str, str], timings: dict[str, dict]) -> str:
-    header = ["paper", "tables", "held", "missed", "inconclusive", "flagged", "stages run", "cpu time", "commits"]
+    header = ["paper", "tables", "held", "missed", "inconclusive", "flagged", "stages run", "stages current",
+              "cpu time", "commits"]
     rows = []
     for p in PAPERS:
         b, c = boards[p.key], boards[p.key]["claims"]
         rows.append([f"[{p.key}]({p.key}/index.md) — {_cell(p.title)}", f"{b['tables']} / {b['tables_total']}",
                      c["held"], c["missed"], c["inconclusive"], c["flagged"], f"{b['stages_run']} / {b['stages_total']}",
-                     _fmt_minutes(b["cpu_s"]) if b["cpu_s"] else "–", ", ".join(b["commits"]) or "–"])
+                     _current(b), _fmt_minutes(b["cpu_s"]) if b["cpu_s"] else "–", ", ".join(b["commits"]) or "–"])
     table = ["```{list-table}", ":header-rows: 1", ":class: scoreboard", ""]
     for r in [header, *rows]:
         table.append(f"* - {r[0]}")
@@ -461,7 +501,9 @@ def _home_md(boards: dict[str, dict], packages: dict[str, str], timings: dict[st
         "build this site.", "",
         "**Reading a verdict.** *held*: the 95 % bootstrap interval of the margin lies on the paper's side; "
         "*missed*: on the other side; *inconclusive*: the interval straddles zero. *Flagged*: the verdict rests on a "
-        "row that never learned or a baseline that collapsed, so it is evidence neither for nor against the paper.",
+        "row that never learned or a baseline that collapsed, so it is evidence neither for nor against the paper. "
+        "*Stages current*: stages whose committed results this checkout's code, parameters, data and upstream "
+        "results made (a stage that is not current is named, with why, on its paper's page).",
         "", "\n".join(table), "",
         _provenance_md("environment", env or None, packages, bool(env)), "",
         f"All package versions of the environment stage: {pk}.", "",
