@@ -56,3 +56,21 @@ def test_a_diverging_run_stops_with_an_error_naming_the_step_and_the_lr(apparel)
     torch.manual_seed(0)
     with pytest.raises(FloatingPointError, match=r"training diverged at step \d+ \(lr .*lower latentmrcnn_train.lr"):
         train(build_maskrcnn(S), apparel, TrainSettings(steps=30, warmup=1, lr=1e6))
+
+
+def test_the_latent_probe_reads_samples_mid_training_without_changing_the_training(apparel, tmp_path):
+    from robopercept.latentmrcnn.latent_probe import _Probe, probe
+
+    s = TrainSettings(steps=2, batch_size=2, warmup=1, kl_start=0.5, beta=0.1)
+    torch.manual_seed(5)
+    plain = train(LatentMaskRCNN(S), apparel, s)
+    torch.manual_seed(5)
+    model, out = LatentMaskRCNN(S), []
+    probed = train(model, apparel, s, live=_Probe(model, apparel.head(1), every=1, k=2, out=out))
+    assert probed == plain  # reading samples (eval mode, own generator) leaves the run as it was
+    assert [r["step"] for r in out] == [1, 2]
+    assert all(r["images_with_masks"] == 0 or 0 <= r["agreement"] <= 1 for r in out)
+    with pytest.raises(ValueError, match="k >= 2"):
+        probe(tmp_path, tmp_path / "backbone.pt", "apparel", steps=10, every=5, beta=1e-5, prior_beta=0.1, n_val=1, k=1)
+    with pytest.raises(FileNotFoundError, match="pretrained_backbone"):
+        probe(tmp_path, tmp_path / "backbone.pt", "apparel", steps=10, every=5, beta=1e-5, prior_beta=0.1, n_val=1, k=2)
