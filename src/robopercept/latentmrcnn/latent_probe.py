@@ -3,9 +3,10 @@
     python -m robopercept.latentmrcnn.latent_probe DATASETS BACKBONE [--set apparel] [--steps 800] [--every 200]
         [--beta 1e-5] [--prior-beta 0.1] [--val 10] [--k 10] [--threads 1]
 
-Trains one Latent-MaskRCNN exactly as the ``latentmrcnn_train`` stage does (the profile's model and schedule from
-``params.yaml``, the stand-in backbone ``BACKBONE``, one set, seed 0) with ``--steps`` in place of the profile's and,
-every ``--every`` steps, reads ``--k`` prior samples of each of ``--val`` validation images: the agreement between
+Trains one Latent-MaskRCNN as the ``latentmrcnn_train`` stage trains its first seed's model of ``--set`` (the
+profile's model and schedule from ``params.yaml``, the stand-in backbone ``BACKBONE``, the stage's seed derivation: at
+the profile's steps and beta it is the stage's model) with ``--steps``, ``--beta`` and ``--prior-beta`` in place of the
+profile's and, every ``--every`` steps and at the last, reads ``--k`` prior samples of each of ``--val`` validation images: the agreement between
 samples (:func:`.table1.sample_agreement`; 1 = every sample predicts the same instances, i.e. the latent is unused),
 the mean KL and the prior's and posterior's mean log-variance over the last ``--every`` steps. The schedule depends on
 ``--steps`` (warm-up, lr decay at 2/3 and 8/9, KL switched on at ``kl_start``), so a read-out before the end is of a
@@ -27,8 +28,8 @@ import torch
 class _Probe:
     """Stands in for dvclive's ``Live`` in :func:`.train.train`: every ``every`` steps it reads the samples."""
 
-    def __init__(self, model, val, every: int, k: int, out: list):
-        self.model, self.val, self.every, self.k, self.out = model, val, every, k, out
+    def __init__(self, model, val, every: int, k: int, out: list, last: int | None = None):
+        self.model, self.val, self.every, self.k, self.out, self.last = model, val, every, k, out, last
         self.step = 0
 
     def log_metric(self, name, value) -> None:
@@ -36,7 +37,7 @@ class _Probe:
 
     def next_step(self) -> None:
         self.step += 1
-        if self.step % self.every:
+        if self.step % self.every and self.step != self.last:
             return
         from .evaluate import InferenceSettings, sample_image
         from .table1 import sample_agreement
@@ -49,8 +50,9 @@ class _Probe:
 
 
 def probe(datasets: str | Path, backbone: str | Path, set_name: str, steps: int, every: int, beta: float,
-          prior_beta: float, n_val: int, k: int, seed: int = 0) -> list[dict]:
+          prior_beta: float, n_val: int, k: int) -> list[dict]:
     from ..config import read_params
+    from ..seed import derive_seed
     from .config import LatentDataConfig, LatentTrainConfig
     from .model import load_backbone
     from .sweep import build, model_settings, train_settings, training_set
@@ -65,13 +67,14 @@ def probe(datasets: str | Path, backbone: str | Path, set_name: str, steps: int,
     data = LatentDataConfig(**params["latentmrcnn_data"])
     ds = training_set(Path(datasets), set_name)
     val = training_set(Path(datasets), set_name, "val").head(n_val)
+    seed = derive_seed(params["seed"], "latentmrcnn_train", set_name, 0)  # as latentmrcnn.sweep.train_all's seed 0
     torch.manual_seed(seed)
     model = build("latent", model_settings(cfg, data, ds.num_classes))
     load_backbone(model, backbone)
     out: list[dict] = []
-    hist = train(model, ds, train_settings(cfg, seed), live=_Probe(model, val, every, k, out))
+    hist = train(model, ds, train_settings(cfg, seed), live=_Probe(model, val, every, k, out, last=steps))
     for row in out:
-        window = [h for h in hist if row["step"] - every < h["step"] <= row["step"] and "kl" in h]
+        window = [h for h in hist if row["step"] - every < h["step"] <= row["step"]]
         for key in ("loss", "kl", "logvar_p", "logvar_q"):
             vals = [h[key] for h in window if key in h]
             row[key] = float(np.mean(vals)) if vals else float("nan")

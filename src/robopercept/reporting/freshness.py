@@ -14,10 +14,13 @@ upstream stages' committed entries recorded? Per stage, the reasons it is not:
 * ``upstream``: an input another stage makes (a dataset, a checkpoint) whose recorded md5 is not the md5 the producing
   stage's own entry recorded for it — the two results were made on different runs of the upstream stage (e.g. on
   different machines: see README "Stages" on CPU-dependent bytes), so ``dvc repro`` with the artifacts would rerun it;
+* ``cmd`` / ``outs``: the command or the declared outputs differ from the recorded ones;
+* ``unchecked``: a dependency this module cannot compare (a folder outside ``artifacts/``, an artifact no stage
+  records as its output, an entry hashed the DVC 2 way) — counted as not current, to be checked with ``dvc status``;
 * ``not run``: a stage of ``dvc.yaml`` without a lock entry.
 
-Stale only because an upstream stage is stale is not listed as a reason of its own: rerunning the upstream stage
-reruns it. Nothing here runs DVC or reads ``artifacts/``.
+A stage downstream of a stale one (through any chain of outputs) is not current either: ``after`` names the stale
+stages it reads from, apart from its own reasons. Nothing here runs DVC or reads ``artifacts/``.
 """
 
 from __future__ import annotations
@@ -48,11 +51,13 @@ _Loader.add_implicit_resolver(
 @dataclasses.dataclass
 class Freshness:
     stage: str
-    reasons: dict[str, list[str]]  # kind -> what differs
+    reasons: dict[str, list[str]]  # kind -> what differs, for this stage's own entry
+    after: list[str] = dataclasses.field(default_factory=list)  # stale stages upstream of it (transitively)
 
     @property
     def current(self) -> bool:
-        return not self.reasons
+        """Its own entry matches the checkout and no stage it reads from is stale."""
+        return not self.reasons and not self.after
 
 
 def _md5(path: Path) -> str:
@@ -92,11 +97,27 @@ def _load_yaml(path: Path, what: str) -> dict:
     return data
 
 
-def _dep_paths(stage: dict) -> list[str]:
-    out = []
-    for d in stage.get("deps", []) or []:
-        out.append(d if isinstance(d, str) else next(iter(d)))
-    return out
+def _norm(path: str) -> str:
+    return Path(path).as_posix().removeprefix("./").rstrip("/")
+
+
+def _paths(items) -> list[str]:
+    """Paths of a dvc.yaml ``deps`` / ``outs`` list (entries are a path or ``{path: {options}}``)."""
+    return [_norm(d if isinstance(d, str) else next(iter(d))) for d in items or []]
+
+
+def _outs(stage: dict) -> list[str]:
+    """Everything a dvc.yaml stage writes: ``outs``, ``metrics`` and ``plots`` (the lock lists all under ``outs``)."""
+    return [p for key in ("outs", "metrics", "plots") for p in _paths(stage.get(key))
+            if key != "plots" or not isinstance(stage.get(key), dict)]
+
+
+def _producer(path: str, outs_of: dict[str, list[str]]) -> str | None:
+    """The stage whose output is ``path`` or a folder holding it."""
+    for stage, outs in outs_of.items():
+        if any(path == o or path.startswith(o + "/") for o in outs):
+            return stage
+    return None
 
 
 def check(root: str | Path = ".") -> list[Freshness]:
@@ -113,7 +134,7 @@ def check(root: str | Path = ".") -> list[Freshness]:
     produced = {}  # output path -> md5 its producing stage recorded
     for name, entry in lock.items():
         for o in entry.get("outs", []) or []:
-            produced[o["path"]] = o.get("md5")
+            produced[_norm(o["path"])] = o.get("md5")
     hashes: dict[Path, str] = {}  # a module is a dependency of many stages: hash it once
     result = []
     for name, stage in spec.items():
@@ -122,64 +143,115 @@ def check(root: str | Path = ".") -> list[Freshness]:
             result.append(Freshness(name, {"not run": ["no dvc.lock entry"]}))
             continue
         reasons: dict[str, list[str]] = {}
-        recorded = {d["path"]: d.get("md5") for d in entry.get("deps", []) or []}
-        listed = set(_dep_paths(stage))
-        added, dropped = sorted(listed - set(recorded)), sorted(set(recorded) - listed)
-        if added or dropped:
-            reasons["deps"] = [f"added since the run: {p}" for p in added] + [f"no longer listed: {p}" for p in dropped]
-        for path, md5 in recorded.items():
-            top = path.split("/")[0]
-            if top in ARTIFACT_ROOTS or path in produced:
-                if path in produced and produced[path] != md5:
-                    reasons.setdefault("upstream", []).append(
-                        f"{path}: {str(md5)[:8]} here, {str(produced[path])[:8]} in its producing stage's entry")
+
+        def add(kind: str, text: str) -> None:
+            reasons.setdefault(kind, []).append(text)
+
+        if " ".join(str(stage.get("cmd", "")).split()) != " ".join(str(entry.get("cmd", "")).split()):
+            add("cmd", f"{entry.get('cmd')!r} then, {stage.get('cmd')!r} now")
+        listed_outs = set(_outs(stage))
+        recorded_outs = {_norm(o["path"]) for o in entry.get("outs") or []}
+        for p in sorted(listed_outs - recorded_outs):
+            add("outs", f"added since the run: {p}")
+        for p in sorted(recorded_outs - listed_outs):
+            add("outs", f"no longer listed: {p}")
+        recorded = {_norm(d["path"]): d for d in entry.get("deps", []) or []}
+        listed = set(_paths(stage.get("deps")))
+        for p in sorted(listed - set(recorded)):
+            add("deps", f"added since the run: {p}")
+        for p in sorted(set(recorded) - listed):
+            add("deps", f"no longer listed: {p}")
+        for path, dep in recorded.items():
+            md5 = dep.get("md5")
+            if dep.get("hash", "md5") != "md5":  # DVC 2 entries hashed text files after dos2unix: not comparable
+                add("unchecked", f"{path}: recorded with hash {dep.get('hash')!r}")
                 continue
-            if path == "data" or path.startswith("data/"):
-                if path == "data" and data_md5 is not None and md5 != data_md5:
-                    reasons.setdefault("data", []).append(f"data/: {str(md5)[:8]} here, data.dvc pins {data_md5[:8]}")
+            if path in produced:
+                if produced[path] != md5:
+                    add("upstream", f"{path}: {str(md5)[:8]} here, {str(produced[path])[:8]} in its producing "
+                                    "stage's entry")
+                continue
+            if path.split("/")[0] in ARTIFACT_ROOTS:
+                add("unchecked", f"{path}: made by no stage's recorded output")
+                continue
+            if path == "data":
+                if data_md5 is not None and md5 != data_md5:
+                    add("data", f"data/: {str(md5)[:8]} here, data.dvc pins {data_md5[:8]}")
                 continue
             f = root / path
             if not f.exists():
-                reasons.setdefault("code", []).append(f"{path}: gone")
+                add("code", f"{path}: gone")
             elif f.is_file():
                 if f not in hashes:
                     hashes[f] = _md5(f)
                 if hashes[f] != md5:
-                    reasons.setdefault("code", []).append(f"{path}: changed")
+                    add("code", f"{path}: changed")
+            else:  # a folder outside artifacts/ (DVC hashes its listing; not recomputed here)
+                add("unchecked", f"{path}: a folder dependency")
         recorded_keys = set()
         for pfile, values in (entry.get("params") or {}).items():
             current = params if pfile == "params.yaml" else _load_yaml(root / pfile, pfile)
-            for key, value in values.items():
+            for key, value in (values or {}).items():
                 recorded_keys.add(key)
                 try:
                     now = _lookup(current, key)
                 except KeyError:
-                    reasons.setdefault("params", []).append(f"{key}: gone from {pfile}")
+                    add("params", f"{key}: gone from {pfile}")
                     continue
                 then_flat, now_flat = {}, {}
                 _flatten(key, value, then_flat)
                 _flatten(key, now, now_flat)
                 for k in sorted(set(then_flat) | set(now_flat)):
                     if k not in now_flat:
-                        reasons.setdefault("params", []).append(f"{k}: gone from {pfile}")
+                        add("params", f"{k}: gone from {pfile}")
                     elif k not in then_flat:
-                        reasons.setdefault("params", []).append(f"{k}: new, {now_flat[k]!r}")
+                        add("params", f"{k}: new, {now_flat[k]!r}")
                     elif then_flat[k] != now_flat[k]:
-                        reasons.setdefault("params", []).append(f"{k}: {then_flat[k]!r} then, {now_flat[k]!r} now")
+                        add("params", f"{k}: {then_flat[k]!r} then, {now_flat[k]!r} now")
+        listed_keys = set()
         for p in stage.get("params", []) or []:
-            for key in ([p] if isinstance(p, str) else [k for v in p.values() for k in v]):
-                if key not in recorded_keys:
-                    reasons.setdefault("params", []).append(f"{key}: read now, not recorded")
+            if isinstance(p, str):
+                listed_keys.add(p)
+            else:
+                listed_keys.update(k for v in p.values() for k in (v or []))
+        for key in sorted(listed_keys - recorded_keys):
+            add("params", f"{key}: read now, not recorded")
+        for key in sorted(recorded_keys - listed_keys):
+            add("params", f"{key}: recorded, no longer read")
         result.append(Freshness(name, reasons))
+    _propagate(result, spec)
     return result
+
+
+def _propagate(rows: list[Freshness], spec: dict) -> None:
+    """Fill each row's ``after``: the stale stages it reads from, directly or through other stages."""
+    outs_of = {name: _outs(st) for name, st in spec.items()}
+    parents = {name: {p for p in (_producer(d, outs_of) for d in _paths(st.get("deps"))) if p and p != name}
+               for name, st in spec.items()}
+    own_stale = {r.stage for r in rows if r.reasons}
+    by_name = {r.stage: r for r in rows}
+    for name in by_name:
+        seen, todo = set(), list(parents.get(name, ()))
+        while todo:
+            p = todo.pop()
+            if p not in seen:
+                seen.add(p)
+                todo.extend(parents.get(p, ()))
+        by_name[name].after = sorted(seen & own_stale)
+
+
+def describe(r: Freshness, limit: int = 3) -> str:
+    """One line of why ``r`` is not current."""
+    parts = [f"{k} ({len(v)}: {', '.join(v[:limit])}{', ...' if len(v) > limit else ''})" for k, v in r.reasons.items()]
+    if r.after:
+        parts.append("after stale " + ", ".join(r.after))
+    return "; ".join(parts)
 
 
 def summary(rows: list[Freshness]) -> str:
     stale = [r for r in rows if not r.current]
     lines = [f"{len(rows) - len(stale)} of {len(rows)} stages current"]
-    for r in stale:
-        lines.append(f"  {r.stage}: " + "; ".join(f"{k} ({len(v)}: {', '.join(v[:3])}{', ...' if len(v) > 3 else ''})"
-                                             for k, v in r.reasons.items()))
+    lines += [f"  {r.stage}: {describe(r)}" for r in stale]
     return "\n".join(lines)
 
 
@@ -190,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     rows = check(a.root)
     if a.json:
-        print(json.dumps([{"stage": r.stage, "current": r.current, "reasons": r.reasons} for r in rows], indent=1))
+        print(json.dumps([{"stage": r.stage, "current": r.current, "reasons": r.reasons, "after": r.after}
+                          for r in rows], indent=1))
     else:
         print(summary(rows))
     return 0

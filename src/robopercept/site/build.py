@@ -355,7 +355,8 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
             "commits": sorted({t.get("commit", "?") for t in stages.values()}),
             "profiles": sorted({t.get("profile", "?") for t in stages.values()}),
             "dates": sorted({t.get("started_utc", "?")[:10] for t in stages.values()}),
-            "stale": {st: fresh[st].reasons for st in all_stages if fresh and st in fresh and not fresh[st].current},
+            "stale": {st: {**fresh[st].reasons, **({"after stale": fresh[st].after} if fresh[st].after else {})}
+                      for st in all_stages if fresh and st in fresh and not fresh[st].current},
             "checked": fresh is not None,
         }
         boards[paper.key] = board
@@ -451,8 +452,9 @@ def _stale_md(b: dict) -> str:
     if not b["checked"]:
         return ""
     if not b["stale"]:
-        return ("Every stage's committed result was made by this checkout's code, parameters, data and upstream "
-                "results (`python -m robopercept.reporting.freshness`).")
+        return ("Every stage of this paper is current: its committed result was made by this checkout's code, "
+                "parameters and data, from the results its upstream stages committed, none of which is stale "
+                "(`python -m robopercept.reporting.freshness`).")
     items = []
     for st, reasons in b["stale"].items():
         why = "; ".join(f"{k}: " + ", ".join(_cell(v) for v in vals[:4]) + (", ..." if len(vals) > 4 else "")
@@ -460,8 +462,9 @@ def _stale_md(b: dict) -> str:
         items.append(f"- `{st}` — {why}")
     return "\n".join([":::{admonition} Not current\n:class: warning",
                       "These stages' committed results were made by other code, parameters or upstream results than "
-                      "this checkout's (`python -m robopercept.reporting.freshness`); `dvc repro` would rerun them, "
-                      "and their tables and claims may change:", "", *items, ":::"])
+                      "this checkout's, or read from a stage that was ('after stale'; `python -m "
+                      "robopercept.reporting.freshness`); `dvc repro` would rerun them, and their tables and claims "
+                      "may change:", "", *items, ":::"])
 
 
 def _scoreboard_md(paper: Paper, b: dict) -> str:

@@ -60,7 +60,8 @@ def test_changed_code_params_data_and_new_deps_are_each_named(repo):
     assert s["make"].reasons["code"] == ["src/a.py: changed"]
     assert s["make"].reasons["params"] == ["make.extra: new, 1", "make.n: 3 then, 4 now"]  # beta: 1e-05 is a float
     assert s["make"].reasons["data"] == ["data/: dddddddd here, data.dvc pins eeeeeeee"]
-    assert s["use"].reasons == {"deps": ["added since the run: src/c.py"]}  # a stale upstream is not its reason
+    assert s["use"].reasons == {"deps": ["added since the run: src/c.py"]}  # its own entry's reasons...
+    assert s["use"].after == ["make"] and not s["use"].current  # ...and, apart, the stale stage it reads from
 
 
 def test_an_input_from_another_run_of_the_upstream_stage_is_named(repo):
@@ -81,6 +82,22 @@ def test_a_stage_never_run_or_a_deleted_module_is_stale_and_the_cli_prints_json(
     out = {r["stage"]: r for r in json.loads(capsys.readouterr().out)}
     assert out["new"]["reasons"] == {"not run": ["no dvc.lock entry"]}
     assert out["use"]["reasons"] == {"code": ["src/b.py: gone"]} and out["make"]["current"]
+
+
+def test_a_changed_command_outputs_params_list_or_folder_dependency_is_named(repo):
+    spec = yaml.safe_load((repo / "dvc.yaml").read_text())
+    spec["stages"]["make"]["cmd"] = "x --fast"
+    spec["stages"]["make"]["metrics"] = ["reports/m.json"]  # metrics are outputs too
+    spec["stages"]["use"]["params"] = [{"other.yaml": None}]  # no keys: refused by nothing, read as none
+    spec["stages"]["use"]["deps"] = ["./src/b.py", "artifacts/set/", "notes"]  # DVC's path spellings
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    (repo / "notes").mkdir()
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    lock["stages"]["use"]["deps"].append({"path": "notes", "md5": "3" * 32 + ".dir"})
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    s = by_stage(repo)
+    assert s["make"].reasons == {"cmd": ["'x' then, 'x --fast' now"], "outs": ["added since the run: reports/m.json"]}
+    assert s["use"].reasons == {"unchecked": ["notes: a folder dependency"], "params": ["use.k: recorded, no longer read"]}
 
 
 def test_missing_or_corrupt_files_are_refused_by_name(repo):
