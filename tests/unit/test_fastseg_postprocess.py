@@ -72,3 +72,38 @@ def test_upsampling_through_the_superpixel_index():
     assert full.shape == (16, 24) and all(u.mask.sum() == 4 * i.mask.sum() for u, i in zip(up, inst))
     assert [i.mask.sum() for i in upsample_instances(grid, inst, None)[1]] == [i.mask.sum() for i in inst]
     assert upsample_instances(grid, inst, None, min_pixels=17)[1] == []  # each car is 16 elements
+
+
+def test_the_mask_probe_counts_what_the_assignment_filter_drops(tmp_path):
+    import math
+
+    import pytest
+
+    from robopercept.fastseg.dataset import FrameSet
+    from robopercept.fastseg.mask_probe import probe
+    from robopercept.fastseg.model import FastSeg, ModelSettings
+    from robopercept.formats import cityscapes as C
+
+    ids = C.label_ids()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        labels = np.full((64, 128), ids["road"], np.int64)
+        inst = labels.copy()
+        labels[20:50, 10:60], inst[20:50, 10:60] = ids["car"], ids["car"] * 1000
+        C.write_frame(tmp_path / "cs", "val", C.stem("simtown", 0, i), rng.integers(0, 255, (64, 128, 3), np.uint8),
+                      labels, inst)
+    ds = FrameSet(tmp_path / "cs", "val")
+    torch.manual_seed(0)
+    m = FastSeg(ModelSettings(decoder_width=8, dec_os=4)).eval()
+    with torch.no_grad():  # every element a confident centre of class "car": the filter alone decides the masks
+        m.centre.head.bias.fill_(10.0)
+        m.semantic.head.bias.zero_()
+        m.semantic.head.bias[3] = 50.0
+    rows = probe(m, ds, 0.5, [1e-6, math.inf], min_pixels=1)
+    tight, loose = rows
+    assert loose["unassigned_share"] == 0 and tight["unassigned_share"] >= loose["unassigned_share"]
+    assert loose["instances"] >= 1 and 0 <= loose["iou_median"] <= 1
+    with pytest.raises(ValueError, match="threshold"):
+        probe(m, ds, 1.5, [0.1])
+    with pytest.raises(ValueError, match="assignment distances"):
+        probe(m, ds, 0.5, [0.0])
