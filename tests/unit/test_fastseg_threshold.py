@@ -87,3 +87,26 @@ def test_centre_probe_refuses_an_alpha_outside_0_1_before_reading_data(tmp_path)
     for bad in (0.0, 1.0, -0.5):
         with pytest.raises(ValueError, match="focal_alpha"):
             probe(tmp_path / "missing", (128, 256), steps=1, every=1, stride=4, n_val=1, focal_alpha=bad)
+
+
+def test_centre_probe_saves_a_network_the_mask_probe_and_load_model_read(tmp_path):
+    import numpy as np
+
+    from robopercept.fastseg.centre_probe import probe
+    from robopercept.fastseg.sweep import load_model
+    from robopercept.formats import cityscapes as C
+
+    ids = C.label_ids()
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for i in range(2):
+            labels = np.full((64, 128), ids["road"], np.int64)
+            inst = labels.copy()
+            labels[20:50, 10:60], inst[20:50, 10:60] = ids["car"], ids["car"] * 1000
+            C.write_frame(tmp_path / "cs", split, C.stem("simtown", 0, i),
+                          rng.integers(0, 255, (64, 128, 3), np.uint8), labels, inst)
+    rows = probe(tmp_path / "cs", (64, 128), steps=1, every=1, stride=4, n_val=1, decoder_width=8,
+                 centre_radius_px=8, save=tmp_path / "models")
+    assert [r["step"] for r in rows] == [1] and {"centre_f1", "max_p_median"} <= set(rows[0])
+    model, ckpt = load_model(tmp_path / "models", "MNv2 OSk", 0)
+    assert model.settings.dec_os == 4 and ckpt["history"] == rows

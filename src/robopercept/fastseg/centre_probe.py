@@ -1,7 +1,7 @@
 """How the object-centre head calibrates during training: a diagnostic for §III-A.4's threshold.
 
     python -m robopercept.fastseg.centre_probe DATASET [--steps 2400] [--every 200] [--stride 4] [--val 20]
-        [--focal-alpha 0.01] [--centre-radius-px 0]
+        [--focal-alpha 0.01] [--centre-radius-px 0] [--save DIR]
 
 Trains one MobileNetV2 network exactly as the ``fastseg_train`` stage does (the three losses, the paper's focal
 α = 0.01, γ = 2 and π = 0.1 bias, our schedule) and, every ``--every`` steps, reads the centre head on ``--val``
@@ -51,10 +51,12 @@ def centre_stats(model: FastSeg, frames: list, threshold: float = THRESHOLD) -> 
 
 def probe(dataset: str | Path, size: tuple[int, int], steps: int, every: int, stride: int, n_val: int,
           seed: int = 0, decoder_width: int = 64, focal_alpha: float = LossSettings.focal_alpha,
-          centre_radius_px: float = 0.0) -> list[dict]:
+          centre_radius_px: float = 0.0, save: str | Path | None = None) -> list[dict]:
     """Train one network and read its centre head every ``every`` steps; ``focal_alpha``: eq. (5)'s α (the paper's
     0.01 by default; other values are a diagnostic of the departure the threshold study points to);
-    ``centre_radius_px``: the centre loss's positive blob (:mod:`.targets`; 0: one element per instance)."""
+    ``centre_radius_px``: the centre loss's positive blob (:mod:`.targets`; 0: one element per instance); ``save``: a
+    folder to write the trained network to in ``fastseg_train``'s layout (``<save>/MNv2_OS<stride>_seed0/model.pt``;
+    read it with :mod:`.mask_probe`)."""
     if not 0 < focal_alpha < 1:
         raise ValueError(f"focal_alpha must be in (0, 1), got {focal_alpha}")
     if steps < 1 or every < 1 or n_val < 1:
@@ -86,6 +88,15 @@ def probe(dataset: str | Path, size: tuple[int, int], steps: int, every: int, st
             rows.append({"step": step + 1, **{f"loss_{k}": float(v.detach()) for k, v in terms.items()},
                          **centre_stats(model, frames), "centre_tp": int(det.tp), "centre_fp": int(det.fp),
                          "centre_fn": int(det.fn), "centre_f1": float(f1(det.tp, det.fp, det.fn))})
+    if save is not None:
+        import dataclasses
+
+        from ..common import checkpoints
+
+        row = "MNv2 OS1" if stride == 1 else "MNv2 OSk"
+        checkpoints.save({"model": model.state_dict(), "row": row, "settings": dataclasses.asdict(model.settings),
+                          "train": dataclasses.asdict(ts), "history": rows},
+                         Path(save) / f"{row.replace(' ', '_')}_seed0" / "model.pt")
     return rows
 
 
@@ -103,10 +114,11 @@ def main(argv=None) -> None:
                     help="eq. (5)'s alpha (default: the paper's 0.01)")
     ap.add_argument("--centre-radius-px", type=float, default=0.0,
                     help="the centre loss's positive blob radius in input pixels (default 0: one element per instance)")
+    ap.add_argument("--save", default=None, help="write the trained network here (fastseg_train's layout)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     for r in probe(a.dataset, (a.height, a.width), a.steps, a.every, a.stride, a.val,
-                   focal_alpha=a.focal_alpha, centre_radius_px=a.centre_radius_px):
+                   focal_alpha=a.focal_alpha, centre_radius_px=a.centre_radius_px, save=a.save):
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()), flush=True)
 
 
