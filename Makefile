@@ -28,8 +28,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]' 2>&1 | $(PIP_FILTER)
 	@touch $@
 
-$(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json: $(VENV)/.installed
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
+# One BLAS code path on every x86 machine (README "Stages", "Across machines"). OpenBLAS (numpy's BLAS) picks its
+# kernels by CPU: on AVX-512 machines its SkylakeX kernels round dot products and 1-D norms differently from the AVX2
+# kernels every AMD Zen and Intel machine since Haswell runs, and the simulated datasets changed between machines
+# with it. Pinned to the Haswell kernels where the CPU has AVX2 and FMA (forcing them elsewhere would crash), for
+# everything make runs and, through the Jupyter kernel's env, for every stage notebook even when `dvc repro` is
+# called without make. The kernel spec depends on this Makefile so an existing .venv picks a change up.
+BLAS_CORETYPE := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null && echo Haswell)
+ifneq ($(BLAS_CORETYPE),)
+export OPENBLAS_CORETYPE := $(BLAS_CORETYPE)
+KERNEL_ENV := --env OPENBLAS_CORETYPE $(BLAS_CORETYPE)
+endif
+
+$(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json: $(VENV)/.installed Makefile
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" $(KERNEL_ENV)
 
 setup: $(VENV)/.installed $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
 
