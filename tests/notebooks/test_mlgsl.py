@@ -42,6 +42,11 @@ def test_train_stage_trains_every_run(mlgsl_pipeline):
     assert list(runs.run) == [r.name for r in RUNS]  # smoke: one seed
     ckpt = torch.load(mlgsl_pipeline / f"artifacts/models/mlgsl/{RUNS[0].slug}_seed0/model.pt", weights_only=True)
     assert ckpt["run"]["loss"] == "MLGSL" and ckpt["history"][0]["epoch"] == 1
+    # curves live in each shard and are published after the sweep (common.live), so a resumed run publishes all
+    for r in RUNS:
+        assert (mlgsl_pipeline / f"artifacts/models/mlgsl/{r.slug}_seed0/live/metrics.json").is_file()
+        logged = json.loads((mlgsl_pipeline / f"reports/training/mlgsl/{r.slug}_seed0/metrics.json").read_text())
+        assert {"train_loss", "val_top1", "test_top1"} <= set(logged)
     for fig in ("fig4_losses", "fig6_labels_per_image"):
         assert (mlgsl_pipeline / f"reports/figures/mlgsl/{fig}.png").read_bytes()[:4] == b"\x89PNG"
 

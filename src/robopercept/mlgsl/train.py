@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..common import checkpoints
+from ..common.live import publish, shard_live
 from ..seed import derive_seed
 from ..world.shards import Shard, plan_identity, run_plan
 from .config import EvalConfig, TrainConfig
@@ -99,9 +100,10 @@ def _datasets(run: Run, cfg: TrainConfig, jacquard_root: Path, clutter_root: Pat
 
 def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, base_seed: int,
               jacquard_root: str | Path, clutter_root: str | Path, out_folder: str | Path,
-              live_dir: str | Path | None = None) -> dict:
+              log: bool = False) -> dict:
     """Train one (run, seed); save the best-on-validation checkpoint as ``out_folder/model.pt``;
-    return its summary (timings under ``_timing``, which the shard runner keeps out of files)."""
+    return its summary (timings under ``_timing``, which the shard runner keeps out of files). With ``log`` the
+    dvclive curves go to ``out_folder/live`` (:mod:`robopercept.common.live`: a resumed sweep publishes them all)."""
     seed = derive_seed(base_seed, "mlgsl", run.name, seed_index)
     torch.manual_seed(seed)
     train, val, test = _datasets(run, cfg, Path(jacquard_root), Path(clutter_root), seed)
@@ -114,12 +116,7 @@ def train_run(run: Run, seed_index: int, cfg: TrainConfig, ecfg: EvalConfig, bas
     with_maps = run.loss == "ImgMSE"
     loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
                                          collate_fn=lambda b: collate(b, with_maps))
-    live = None
-    if live_dir is not None:
-        from dvclive import Live
-
-        live = Live(str(Path(live_dir) / f"{run.slug}_seed{seed_index}"), save_dvc_exp=False, dvcyaml=None,
-                    report=None)
+    live = shard_live(out_folder) if log else None
     history, best, best_state = [], -1.0, None
     t0 = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
@@ -165,11 +162,11 @@ def load_model(path: str | Path) -> tuple[GraspFCN, dict]:
 
 
 def _train_shard(shard: Shard, folder: Path, *, cfg: TrainConfig, ecfg: EvalConfig, base_seed: int,
-                 jacquard_root: str, clutter_root: str, live_dir: str | None) -> dict:
+                 jacquard_root: str, clutter_root: str, log: bool) -> dict:
     """The runner's task: one (run, seed) in this worker (1 torch thread, see world.shards)."""
     torch.set_num_threads(1)
     return train_run(RUN_BY_NAME[shard.get("run")], shard.get("seed_index"), cfg, ecfg, base_seed, jacquard_root,
-                     clutter_root, folder, live_dir)
+                     clutter_root, folder, log)
 
 
 def train_all(cfg: TrainConfig, ecfg: EvalConfig, base_seed: int, jacquard_root: str | Path,
@@ -185,9 +182,11 @@ def train_all(cfg: TrainConfig, ecfg: EvalConfig, base_seed: int, jacquard_root:
                           inputs={"jacquard": jacquard_root, "clutter": clutter_root})
     ident["config"]["train"].pop("workers", None)
     task = functools.partial(_train_shard, cfg=cfg, ecfg=ecfg, base_seed=base_seed, jacquard_root=str(jacquard_root),
-                             clutter_root=str(clutter_root), live_dir=None if live_dir is None else str(live_dir))
+                             clutter_root=str(clutter_root), log=live_dir is not None)
     res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
                    desc="mlgsl runs", unit="run")
+    if live_dir is not None:  # every shard's log, resumed or trained now (common.live)
+        publish(models_dir, [s.key for s in shards], live_dir)
     out = [{**res.stats[s.key], **({"_timing": res.timings[s.key]} if s.key in res.timings else {})} for s in shards]
     (Path(models_dir) / "summary.json").write_text(
         json.dumps([{k: v for k, v in r.items() if k != "_timing"} for r in out], indent=1, sort_keys=True) + "\n")
