@@ -1,14 +1,20 @@
 """Does the latent vary the prediction at a given training length? A diagnostic before sizing ``latentmrcnn_train``.
 
     python -m robopercept.latentmrcnn.latent_probe DATASETS BACKBONE [--set apparel] [--steps 800] [--every 200]
-        [--beta 1e-5] [--prior-beta 0.1] [--val 10] [--k 10] [--threads 1]
+        [--beta 1e-5] [--prior-beta 0.1] [--val 10] [--k 10] [--threads 1] [--injection-init identity|default]
 
 Trains one Latent-MaskRCNN as the ``latentmrcnn_train`` stage trains its first seed's model of ``--set`` (the
 profile's model and schedule from ``params.yaml``, the stand-in backbone ``BACKBONE``, the stage's seed derivation: at
 the profile's steps and beta it is the stage's model) with ``--steps``, ``--beta`` and ``--prior-beta`` in place of the
 profile's and, every ``--every`` steps and at the last, reads ``--k`` prior samples of each of ``--val`` validation images: the agreement between
 samples (:func:`.table1.sample_agreement`; 1 = every sample predicts the same instances, i.e. the latent is unused),
-the mean KL and the prior's and posterior's mean log-variance over the last ``--every`` steps. The schedule depends on
+the mean KL and the prior's and posterior's mean log-variance over the last ``--every`` steps, and ``wz``: how much
+weight the injection's 1x1 convs give z, ||W_z|| / ||W_f|| (the z and feature columns, mean over FPN levels; 0 at
+our initialisation). ``--injection-init default`` re-initialises those convs as the authors' code leaves them
+(PyTorch's default init, ``Conv2d.reset_parameters``: z enters with random weights from step 0 and the features are
+mixed, not passed through) instead of ours (identity on the features, zero on z; ``model.LatentInjection``) — to test
+whether our initialisation is why the heads ignore z. It draws from torch's generator after the seed, so the rest of
+that run's randomness differs from the stage's. The schedule depends on
 ``--steps`` (warm-up, lr decay at 2/3 and 8/9, KL switched on at ``kl_start``), so a read-out before the end is of a
 run in the middle of its schedule, not of a shorter run. Nothing it prints enters a DVC output.
 
@@ -46,11 +52,22 @@ class _Probe:
         agree = [sample_agreement(sample_image(self.model, self.val, i, s)) for i in range(len(self.val))]
         self.model.train()
         self.out.append({"step": self.step, "agreement": float(np.nanmean(agree)) if np.isfinite(agree).any()
-                         else float("nan"), "images_with_masks": int(np.isfinite(agree).sum())})
+                         else float("nan"), "images_with_masks": int(np.isfinite(agree).sum()),
+                         "wz": z_weight_ratio(self.model)})
+
+
+def z_weight_ratio(model) -> float:
+    """||W_z|| / ||W_f|| of the injection's 1x1 convs (mean over levels): 0 = the heads cannot see z."""
+    ratios = []
+    for conv in model.inject.proj.values():
+        c = conv.out_channels
+        w = conv.weight.detach()[:, :, 0, 0]
+        ratios.append(float(w[:, c:].norm() / w[:, :c].norm().clamp(min=1e-12)))
+    return float(np.mean(ratios))
 
 
 def probe(datasets: str | Path, backbone: str | Path, set_name: str, steps: int, every: int, beta: float,
-          prior_beta: float, n_val: int, k: int) -> list[dict]:
+          prior_beta: float, n_val: int, k: int, injection_init: str = "identity") -> list[dict]:
     from ..config import read_params
     from ..seed import derive_seed
     from .config import LatentDataConfig, LatentTrainConfig
@@ -58,6 +75,8 @@ def probe(datasets: str | Path, backbone: str | Path, set_name: str, steps: int,
     from .sweep import build, model_settings, train_settings, training_set
     from .train import train
 
+    if injection_init not in ("identity", "default"):
+        raise ValueError(f"injection_init must be 'identity' (ours) or 'default' (the authors'), got {injection_init!r}")
     if steps < 1 or every < 1 or n_val < 1 or k < 2:
         raise ValueError(f"steps, every and val must be >= 1 and k >= 2, got {steps}, {every}, {n_val}, {k}")
     if not Path(backbone).is_file():
@@ -71,6 +90,9 @@ def probe(datasets: str | Path, backbone: str | Path, set_name: str, steps: int,
     torch.manual_seed(seed)
     model = build("latent", model_settings(cfg, data, ds.num_classes))
     load_backbone(model, backbone)
+    if injection_init == "default":
+        for conv in model.inject.proj.values():
+            conv.reset_parameters()
     out: list[dict] = []
     hist = train(model, ds, train_settings(cfg, seed), live=_Probe(model, val, every, k, out, last=steps))
     for row in out:
@@ -94,9 +116,11 @@ def main(argv=None) -> None:
     ap.add_argument("--val", type=int, default=10)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--injection-init", default="identity", choices=("identity", "default"))
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    for r in probe(a.datasets, a.backbone, a.set, a.steps, a.every, a.beta, a.prior_beta, a.val, a.k):
+    for r in probe(a.datasets, a.backbone, a.set, a.steps, a.every, a.beta, a.prior_beta, a.val, a.k,
+                   injection_init=a.injection_init):
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()), flush=True)
 
 
