@@ -68,7 +68,8 @@ def test_every_paper_and_notebook_gets_a_page(tmp_path):
             assert "Provenance" in "".join(copied.cells[1].source), nb
         assert boards[paper.key]["tables_total"] == len(paper.tables)
     assert (tmp_path / "src" / "_static" / "mathjax" / "MathJax.js").is_file()
-    assert "scoreboard" in (tmp_path / "src" / "index.md").read_text()
+    home = (tmp_path / "src" / "index.md").read_text()
+    assert "scoreboard" in home and "  - profile" in home  # the home scoreboard names the profile of the runs
 
 
 def test_a_results_table_without_the_papers_column_is_refused(tmp_path):

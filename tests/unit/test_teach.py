@@ -37,6 +37,16 @@ def test_every_exercise_names_real_functions_and_real_tests():
         assert set(e.needs) <= {x.id for x in EXERCISES}
 
 
+def test_the_registry_lists_the_exercises_in_the_readme_order():
+    """The README's suggested order (shortest first) is the registry's, which the course copy's README keeps."""
+    import re
+
+    section = (ROOT / "README.md").read_text().split("## For instructors", 1)[1]
+    readme = re.findall(r"^\| \d+ \| `([a-z0-9-]+)`", section, flags=re.M)
+    assert readme == [e.id for e in EXERCISES]
+    assert [int(m) for m in re.findall(r"\| (\d+) min \|$", section, flags=re.M)] == [e.minutes for e in EXERCISES]
+
+
 def test_blank_keeps_signature_and_docstring_and_replaces_only_the_body():
     src = ('class A:\n    def f(self, x):\n        """Doc."""\n        y = x + 1\n        return y\n\n'
            '    def g(self):\n        return 2\n\n\ndef h():\n    return 3\n')
@@ -70,6 +80,8 @@ def test_grading_fails_on_the_blanks_and_passes_with_the_solutions_back(tmp_path
     for w in (w for e in EXERCISES for w in e.withhold):  # reference implementations do not ship
         f, _, name = w.partition("::")
         assert name in (ROOT / f).read_text() and name not in (student / f).read_text()
+    course = (student / "exercises" / "README.md").read_text()
+    assert [course.index(f"`{e.id}`") for e in EXERCISES] == sorted(course.index(f"`{e.id}`") for e in EXERCISES)
     for paper in ("graspseg", "mlgsl", "latentmrcnn", "fastseg", "don"):
         nb = nbformat.read(student / "exercises" / f"{paper}.ipynb", as_version=4)
         assert any("make -C .. grade EX=" in "".join(c.source) for c in nb.cells)

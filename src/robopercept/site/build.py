@@ -481,13 +481,14 @@ def _scoreboard_md(paper: Paper, b: dict) -> str:
 
 def _home_md(boards: dict[str, dict], packages: dict[str, str], timings: dict[str, dict]) -> str:
     header = ["paper", "tables", "held", "missed", "inconclusive", "flagged", "stages run", "stages current",
-              "cpu time", "commits"]
+              "cpu time", "commits", "profile"]
     rows = []
     for p in PAPERS:
         b, c = boards[p.key], boards[p.key]["claims"]
         rows.append([f"[{p.key}]({p.key}/index.md) — {_cell(p.title)}", f"{b['tables']} / {b['tables_total']}",
                      c["held"], c["missed"], c["inconclusive"], c["flagged"], f"{b['stages_run']} / {b['stages_total']}",
-                     _current(b), _fmt_minutes(b["cpu_s"]) if b["cpu_s"] else "–", ", ".join(b["commits"]) or "–"])
+                     _current(b), _fmt_minutes(b["cpu_s"]) if b["cpu_s"] else "–", ", ".join(b["commits"]) or "–",
+                     ", ".join(b["profiles"]) or "–"])
     table = ["```{list-table}", ":header-rows: 1", ":class: scoreboard", ""]
     for r in [header, *rows]:
         table.append(f"* - {r[0]}")

@@ -206,7 +206,7 @@ def build_student_copy(dest: Path, root: Path | None = None) -> list[Exercise]:
         if mine:
             nbformat.write(_notebook(paper, mine), ex_dir / f"{paper}.ipynb")
     rows = "\n".join(f"| {i + 1} | `{e.id}` | {e.paper} {e.section} | {e.title} | {e.minutes} min |"
-                     for i, e in enumerate(sorted(exercises, key=lambda e: (PAPER_ORDER.index(e.paper), 0))))
+                     for i, e in enumerate(exercises))  # the registry's order: the README's suggested one
     (ex_dir / "README.md").write_text(
         "# Exercises\n\nThis is a course copy of robopercept: the functions below raise `NotImplementedError`. "
         "Implement them (the notebooks here say what and show the equation), then `make grade` (all) or "
