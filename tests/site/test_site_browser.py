@@ -136,3 +136,33 @@ def test_search_works_from_the_built_folder_and_screenshots_are_kept(site, brows
     page.close()
     print(f"site screenshots: {out}")
     assert (out / "home.png").stat().st_size > 10_000 and (out / "graspseg.png").stat().st_size > 10_000
+
+
+def test_pages_open_straight_from_the_folder(site, browser):
+    """README: "Open `index.html` straight from the folder" — over file://, with no server: the home page, a paper page
+    and the search page load with no error, no failed or outside request and no broken image, and search finds hits."""
+    html, _ = site
+    problems: list[str] = []
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+
+    def files_only(route):
+        if route.request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            problems.append(f"fetches from the network: {route.request.url}")
+            route.abort()
+
+    page.route("**/*", files_only)
+    for rel in ("index.html", "graspseg/index.html"):
+        page.goto((html / rel).as_uri(), wait_until="load")
+        broken = page.eval_on_selector_all("img", "els => els.filter(e => !e.complete || e.naturalWidth === 0)"
+                                                  ".map(e => e.getAttribute('src'))")
+        problems += [f"{rel}: broken image {s}" for s in broken]
+    page.goto((html / "search.html").as_uri() + "?q=Mask2Former", wait_until="load")
+    page.wait_for_selector("ul.search li", timeout=30_000)
+    assert page.locator("ul.search li").count() >= 1
+    page.close()
+    assert not problems, "\n".join(problems[:20])

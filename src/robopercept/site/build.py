@@ -550,6 +550,9 @@ html_context = {{"default_mode": "light"}}
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False
+# search hits without page excerpts: the excerpts are fetch()ed from each page, which browsers refuse over file://
+# (the README tells readers to open index.html straight from the folder; tests/site checks it)
+html_show_search_summary = False
 exclude_patterns = ["_build", "_static"]
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure", "toc.not_included"]
 """
