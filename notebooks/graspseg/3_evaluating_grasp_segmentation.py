@@ -128,7 +128,8 @@ display(spread.round(2))
 #
 # Session 2 calibrated `t_ent` per model; commit 2694c4e switched to one threshold for all models,
 # pooled over their validation grasps (the paper uses one `t_ent`). That switch flipped the verdict of
-# `noaug_confidently_wrong` from missed to held: the claim's verdict depends on the threshold. The
+# `noaug_confidently_wrong` from missed to held at the time (before verdicts carried their bootstrap
+# interval; the claims table above gives today's): the claim's verdict depends on the threshold. The
 # -Filter rows and the claims under each of three thresholds:
 
 # %%
