@@ -96,6 +96,19 @@ def test_background_methods_find_the_removed_object(method):
     before, after, obj = synthetic_pair()
     value = {"MOG": 0.0, "MOG2": 64.0, "LSBP": 16}[method]
     assert iou(baselines.background_subtract(before, after, method, value), obj) > 0.6
+
+
+def test_mog_learns_its_background_at_the_default_schedule_where_rate_one_ignored_its_parameter():
+    """At learning rate 1 (the pre-session-20 warm-up) MOG's model is one frame and noiseSigma changes nothing; at
+    OpenCV's default schedule (the warm-up now) the parameter matters again — the protocol, not MOG, decided."""
+    rng = np.random.default_rng(0)
+    before, after, _ = synthetic_pair()
+    noisy = np.clip(after.astype(int) + rng.integers(-20, 21, after.shape), 0, 255).astype(np.uint8)
+    rate1 = [baselines.background_subtract(before, noisy, "MOG", v, warmup_lr=1.0) for v in (0.0, 30.0)]
+    assert np.array_equal(*rate1)
+    default = [baselines.background_subtract(before, noisy, "MOG", v) for v in (5.0, 30.0)]
+    assert not np.array_equal(*default)
+    assert baselines.WARMUP_LR == -1.0 and len(baselines.TUNING_GRIDS["MOG"][1]) > 1
     with pytest.raises(ValueError, match="unknown background"):
         baselines.make_background_model("ViBe", 1)
 
