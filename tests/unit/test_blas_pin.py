@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from robopercept.reporting.cpu import parse_cpuinfo
 from robopercept.stage import DEFAULT_KERNEL
 
 # md5 of the bytes of np.linalg.norm over the 1000 rows of default_rng(0).normal(size=(1000, 7)) with OpenBLAS's
@@ -35,13 +36,9 @@ NORMS = (
 
 def _cpu_flags() -> set[str]:
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        return set(parse_cpuinfo(Path("/proc/cpuinfo").read_text())["flags"])  # avx2, fma, avx512f are among its FLAGS
     except OSError:
         return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
 
 
 FLAGS = _cpu_flags()
