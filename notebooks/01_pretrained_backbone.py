@@ -33,7 +33,8 @@ from matplotlib import pyplot as plt
 
 from robopercept import paths
 from robopercept.common.coco_data import CocoInstances
-from robopercept.common.pretrain import PretrainSettings, dense_targets, pretrain_backbone, save_backbone_checkpoint
+from robopercept.common.pretrain import (PretrainSettings, dense_targets, pretrain_backbone_portable,
+                                         save_backbone_checkpoint)
 from robopercept.notebook import setup
 from robopercept.reporting import figures
 from robopercept.common.pretrain_bins import generate_bin_images
@@ -57,12 +58,18 @@ display(Markdown(f"{len(ds)} images, {n_instances} instances ({n_instances / len
 
 # %% [markdown]
 # ## Pretraining
+#
+# Three papers start from this backbone, so its bytes must not depend on the machine that trains it. torch's CPU
+# training does: oneDNN's convolutions, MKL's matrix products and ATen's own kernels each pick their code by CPU,
+# and the same seed trained different weights on an Intel Xeon and an AMD EPYC (README "Across machines"). The
+# stand-in therefore trains in *portable mode* (`robopercept.common.portable`): oneDNN off, MKL's reproducible
+# SSE2 branch, ATen's AVX2 kernels, two threads — about 3.5 times slower a step, paid once for all three papers.
 
 # %%
 settings = PretrainSettings(backbone=cfg.backbone, lr=cfg.lr, batch_size=cfg.batch_size, steps=cfg.steps, seed=run.seed)
 with Live(dir=str(run.training), save_dvc_exp=False,
           dvcyaml=None, report=None) as live:
-    model, history = pretrain_backbone(settings, ds, live=live)
+    model, history = pretrain_backbone_portable(settings, sim_set, live=live)
 _ = save_backbone_checkpoint(model, checkpoint, settings, history, dataset=str(sim_set.name))
 hist = pd.DataFrame(history)
 _ = run.write_timings("pretrained_backbone", {"steps": len(hist), "seconds": float(hist.seconds.iloc[-1])})

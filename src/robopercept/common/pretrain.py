@@ -100,12 +100,37 @@ def pretrain_backbone(settings: PretrainSettings, ds: CocoInstances, live=None) 
                    "seconds": round(time.perf_counter() - t0, 1)}
             history.append(rec)
             if live is not None:
-                for k in ("loss", "category_loss", "boundary_loss", "foreground_accuracy"):
-                    live.log_metric(f"pretrain/{k}", rec[k])
-                live.next_step()
+                log_history(live, [rec])
             if step >= settings.steps:
                 break
     model.eval()
+    return model, history
+
+
+def log_history(live, history: list[dict]) -> None:
+    """Training records into a dvclive ``Live``, one step each."""
+    for rec in history:
+        for k in ("loss", "category_loss", "boundary_loss", "foreground_accuracy"):
+            live.log_metric(f"pretrain/{k}", rec[k])
+        live.next_step()
+
+
+def _pretrain_from_folder(settings: PretrainSettings, folder: str) -> tuple[DenseDetectorPretext, list[dict]]:
+    from ..seed import seed_everything
+
+    seed_everything(settings.seed)
+    return pretrain_backbone(settings, CocoInstances(folder))
+
+
+def pretrain_backbone_portable(settings: PretrainSettings, folder: str | Path,
+                               live=None) -> tuple[DenseDetectorPretext, list[dict]]:
+    """:func:`pretrain_backbone` on the COCO set in ``folder``, in portable mode: the same weights on every x86 CPU
+    (:mod:`robopercept.common.portable`; ~3.5x slower a step). The curves reach ``live`` after training."""
+    from .portable import run_portable
+
+    model, history = run_portable(_pretrain_from_folder, settings, str(folder))
+    if live is not None:
+        log_history(live, history)
     return model, history
 
 
