@@ -1,7 +1,7 @@
 """Does the latent vary the prediction at a given training length? A diagnostic before sizing ``latentmrcnn_train``.
 
     python -m robopercept.latentmrcnn.latent_probe DATASETS BACKBONE [--set apparel] [--steps 800] [--every 200]
-        [--beta 1e-5] [--prior-beta 0.1] [--val 10] [--k 10] [--threads 1] [--injection-init identity|default]
+        [--beta 1e-5] [--prior-beta 0.1] [--val 10] [--k 10] [--threads 1] [--injection-init default|identity]
 
 Trains one Latent-MaskRCNN as the ``latentmrcnn_train`` stage trains its first seed's model of ``--set`` (the
 profile's model and schedule from ``params.yaml``, the stand-in backbone ``BACKBONE``, the stage's seed derivation: at
@@ -9,12 +9,12 @@ the profile's steps and beta it is the stage's model) with ``--steps``, ``--beta
 profile's and, every ``--every`` steps and at the last, reads ``--k`` prior samples of each of ``--val`` validation images: the agreement between
 samples (:func:`.table1.sample_agreement`; 1 = every sample predicts the same instances, i.e. the latent is unused),
 the mean KL and the prior's and posterior's mean log-variance over the last ``--every`` steps, and ``wz``: how much
-weight the injection's 1x1 convs give z, ||W_z|| / ||W_f|| (the z and feature columns, mean over FPN levels; 0 at
-our initialisation). ``--injection-init default`` re-initialises those convs as the authors' code leaves them
-(PyTorch's default init, ``Conv2d.reset_parameters``: z enters with random weights from step 0 and the features are
-mixed, not passed through) instead of ours (identity on the features, zero on z; ``model.LatentInjection``) — to test
-whether our initialisation is why the heads ignore z. It draws from torch's generator after the seed, so the rest of
-that run's randomness differs from the stage's. The schedule depends on
+weight the injection's 1x1 convs give z, ||W_z|| / ||W_f|| (the z and feature columns, mean over FPN levels).
+``--injection-init identity`` re-initialises those convs as this repository did until session 21 (identity on the
+features, zero on z: an untrained Latent-MaskRCNN is its Mask R-CNN) instead of the authors' init the model now
+uses (PyTorch's default, ``model.LatentInjection``) — session 20's test of whether that start is why the heads
+ignored z (it was: README). The re-initialisation draws nothing from torch's generator, so the rest of the run is
+the stage's. The schedule depends on
 ``--steps`` (warm-up, lr decay at 2/3 and 8/9, KL switched on at ``kl_start``), so a read-out before the end is of a
 run in the middle of its schedule, not of a shorter run. Nothing it prints enters a DVC output.
 
@@ -66,8 +66,19 @@ def z_weight_ratio(model) -> float:
     return float(np.mean(ratios))
 
 
+def identity_injection(model) -> None:
+    """The injection's 1x1 convs as the identity on the features and zero on z (this repository's start until
+    session 21): the untrained Latent-MaskRCNN then decodes exactly as its Mask R-CNN."""
+    with torch.no_grad():
+        for conv in model.inject.proj.values():
+            channels = conv.out_channels
+            conv.weight.zero_()
+            conv.weight[:, :channels, 0, 0] = torch.eye(channels)
+            conv.bias.zero_()
+
+
 def probe(datasets: str | Path, backbone: str | Path, set_name: str, steps: int, every: int, beta: float,
-          prior_beta: float, n_val: int, k: int, injection_init: str = "identity") -> list[dict]:
+          prior_beta: float, n_val: int, k: int, injection_init: str = "default") -> list[dict]:
     from ..config import read_params
     from ..seed import derive_seed
     from .config import LatentDataConfig, LatentTrainConfig
@@ -76,7 +87,8 @@ def probe(datasets: str | Path, backbone: str | Path, set_name: str, steps: int,
     from .train import train
 
     if injection_init not in ("identity", "default"):
-        raise ValueError(f"injection_init must be 'identity' (ours) or 'default' (the authors'), got {injection_init!r}")
+        raise ValueError(f"injection_init must be 'default' (the authors', the model's) or 'identity' (ours until "
+                         f"session 21), got {injection_init!r}")
     if steps < 1 or every < 1 or n_val < 1 or k < 2:
         raise ValueError(f"steps, every and val must be >= 1 and k >= 2, got {steps}, {every}, {n_val}, {k}")
     if not Path(backbone).is_file():
@@ -90,9 +102,8 @@ def probe(datasets: str | Path, backbone: str | Path, set_name: str, steps: int,
     torch.manual_seed(seed)
     model = build("latent", model_settings(cfg, data, ds.num_classes))
     load_backbone(model, backbone)
-    if injection_init == "default":
-        for conv in model.inject.proj.values():
-            conv.reset_parameters()
+    if injection_init == "identity":
+        identity_injection(model)
     out: list[dict] = []
     hist = train(model, ds, train_settings(cfg, seed), live=_Probe(model, val, every, k, out, last=steps))
     for row in out:
@@ -116,7 +127,7 @@ def main(argv=None) -> None:
     ap.add_argument("--val", type=int, default=10)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--injection-init", default="identity", choices=("identity", "default"))
+    ap.add_argument("--injection-init", default="default", choices=("default", "identity"))
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     for r in probe(a.datasets, a.backbone, a.set, a.steps, a.every, a.beta, a.prior_beta, a.val, a.k,

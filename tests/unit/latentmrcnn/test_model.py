@@ -1,4 +1,4 @@
-"""Latent-MaskRCNN on torchvision's Mask R-CNN: untrained it is its Mask R-CNN, the KL is the analytic one, training
+"""Latent-MaskRCNN on torchvision's Mask R-CNN: it carries its Mask R-CNN's weights and z enters from the start, the KL is the analytic one, training
 returns every loss with gradients into encoder and prior, sampling batches k latents over one backbone pass."""
 
 import pytest
@@ -34,17 +34,27 @@ def test_gaussian_kl_equals_torch_distributions():
     assert torch.allclose(gaussian_kl(mq, lq, mq, lq), torch.zeros(3), atol=1e-6)
 
 
-def test_untrained_latent_model_is_its_mask_rcnn():
+def test_latent_model_carries_its_mask_rcnn_and_z_enters_from_the_start():
+    """The authors' init (PyTorch's default for the injection's 1x1 convs): the Mask R-CNN's weights load unchanged,
+    and a different z changes the prediction before any training (with session 20's identity/zero start it did not)."""
+    from robopercept.latentmrcnn.latent_probe import identity_injection, z_weight_ratio
+
     torch.manual_seed(0)
     latent = LatentMaskRCNN(S).eval()
     base = build_maskrcnn(S).eval()
     missing, unexpected = base.load_state_dict(latent.state_dict(), strict=False)
     assert not missing and all(k.startswith(("prior.", "encoder.", "inject.")) for k in unexpected)
+    assert z_weight_ratio(latent) > 0.05
     x = images()
+    g = torch.Generator().manual_seed(1)
+    z1, z2 = torch.randn(2, S.z_dim, generator=g), torch.randn(2, S.z_dim, generator=g)
     with torch.no_grad():
-        a, b = latent(x), base(x)
-        z = torch.randn(2, S.z_dim)
-        c = latent(x, z=z)  # z enters through zero weights at initialisation
+        f = latent.backbone(torch.stack(x))
+        d = (latent.inject(f, z1)["0"] - latent.inject(f, z2)["0"]).abs().amax()
+        assert d > 1e-3  # z moves every FPN map the heads read
+        identity_injection(latent)  # the old start: exactly the Mask R-CNN, whatever z
+        assert z_weight_ratio(latent) == 0
+        a, b, c = latent(x), base(x), latent(x, z=z1)
     for da, db, dc in zip(a, b, c):
         assert torch.allclose(da["boxes"], db["boxes"], atol=1e-4) and torch.allclose(da["scores"], db["scores"])
         assert torch.allclose(da["boxes"], dc["boxes"], atol=1e-4)
