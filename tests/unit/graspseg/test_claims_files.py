@@ -51,3 +51,10 @@ def test_table2_claims_hold_on_the_papers_table():
     res = evaluate_claims(CLAIMS / "claims_table2.yaml", table)
     not_held = res[res.verdict != "held"][["id", "verdict", "margin", "note"]]
     assert not_held.empty, not_held.to_dict("records")
+
+
+@pytest.mark.parametrize("name", ["claims_table2.yaml", "claims_table3.yaml"])
+def test_tables_2_and_3_claims_quote_the_paper_verbatim(name):
+    from paper_quotes import assert_quotes_verbatim
+
+    assert_quotes_verbatim(CLAIMS / name, "graspseg")
