@@ -115,3 +115,39 @@ def _fails(x: int) -> int:
 def test_a_failure_in_the_child_names_the_function_and_its_traceback():
     with pytest.raises(PortableRunError, match=r"(?s)_fails failed.*ValueError: bad input 3"):
         run_portable(_fails, 3)
+
+
+def _unpicklable():
+    return lambda: 0  # torch.save cannot pickle a lambda
+
+
+def test_a_result_that_cannot_be_saved_is_named_not_lost():
+    with pytest.raises(PortableRunError, match=r"(?s)_unpicklable failed.*could not be saved"):
+        run_portable(_unpicklable)
+
+
+INTERRUPT = """
+import multiprocessing, os, signal, threading, time
+from robopercept.common import portable
+
+started = []
+_start = multiprocessing.context.SpawnProcess.start
+def start(self):
+    _start(self)
+    started.append(self.pid)
+multiprocessing.context.SpawnProcess.start = start
+threading.Timer(3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()  # like a kernel interrupt: the parent only
+try:
+    portable.run_portable(time.sleep, 120)
+except KeyboardInterrupt:
+    try:
+        os.kill(started[0], 0)
+        print("child alive")
+    except ProcessLookupError:
+        print("child gone")
+"""
+
+
+def test_an_interrupted_call_stops_its_child():
+    out = subprocess.run([sys.executable, "-c", INTERRUPT], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "child gone", out.stdout + out.stderr

@@ -83,8 +83,7 @@ def configure_torch() -> dict[str, Any]:
 def _child(parent: int, fn: Callable, args: tuple, kwargs: dict, out: str) -> None:
     from robopercept.world.shards import _die_with_parent
 
-    os.environ["OMP_NUM_THREADS"] = str(PORTABLE_THREADS)  # _die_with_parent's default is one thread
-    _die_with_parent(parent)
+    _die_with_parent(parent)  # SIGKILL when the parent dies (it sets 1 thread; configure_torch sets ours after it)
     import torch
 
     try:
@@ -92,12 +91,21 @@ def _child(parent: int, fn: Callable, args: tuple, kwargs: dict, out: str) -> No
         result: Any = {"ok": fn(*args, **kwargs)}
     except BaseException:  # noqa: BLE001 - handed to the parent, which raises it with this traceback
         result = {"error": traceback.format_exc()}
-    torch.save(result, out)
+    tmp = out + ".tmp"  # written whole, then renamed: a child killed mid-write leaves no result, not half a one
+    try:
+        torch.save(result, tmp)
+    except Exception:  # noqa: BLE001 - e.g. a return value torch.save cannot pickle
+        torch.save({"error": "the result could not be saved:\n" + traceback.format_exc()}, tmp)
+    os.replace(tmp, out)
 
 
 def run_portable(fn: Callable, /, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` in a fresh interpreter in portable mode; its return value (anything ``torch.save``
-    can write: tensors, modules, lists of dicts). ``fn`` and its arguments must be importable / picklable."""
+    can write: tensors, modules, lists of dicts).
+
+    ``fn`` must be importable by name (a module-level function of a package, not one defined in a notebook) and its
+    arguments picklable; a script that calls this needs the usual ``if __name__ == "__main__":`` guard of a spawned
+    process. The child dies with this process, and is stopped when this call is interrupted."""
     ctx = multiprocessing.get_context("spawn")
     name = getattr(fn, "__qualname__", repr(fn))
     with tempfile.TemporaryDirectory(prefix="robopercept-portable-") as tmp:
@@ -105,7 +113,12 @@ def run_portable(fn: Callable, /, *args: Any, **kwargs: Any) -> Any:
         with _environ(PORTABLE_ENV):  # the child's environment is copied at start
             proc = ctx.Process(target=_child, args=(os.getpid(), fn, args, kwargs, str(out)), name=f"portable:{name}")
             proc.start()
-        proc.join()
+        try:
+            proc.join()
+        finally:  # interrupted (e.g. a kernel interrupt): stop the child before its folder goes
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
         if not out.exists():
             raise PortableRunError(f"portable run of {name} died without a result (exit code {proc.exitcode})")
         import torch
