@@ -265,7 +265,8 @@ diag["paper_maskrcnn_mAP"] = diag.set.map(mr["paper_mAP"])
 _ = tables.write_table(diag, run.tables, "latent_diagnostics",
                        caption=f"What the latent carries (mean over {tcfg.seeds} seeds): final KL(q || p) in nats (last "
                                "tenth of training), the prior's and the posterior's σ (exp of the mean log σ² over z's "
-                               "dimensions, last tenth; the prior's starts at 1), agreement between the {ecfg.k} prior samples of an image (share of "
+                               f"dimensions, last tenth; the prior's starts at 1), agreement between the {ecfg.k} prior "
+                               "samples of an image (share of "
                                "one sample's masks, score > 0.5, that another reproduces at IoU >= 0.5), masks per "
                                "sample, and MaskRCNN's mAP beside the paper's (Liu et al. Table I).")
 display(diag.round(3))
