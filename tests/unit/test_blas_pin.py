@@ -11,14 +11,12 @@ the Jupyter kernel every stage notebook runs in. These tests hold the pin in pla
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from robopercept.reporting.cpu import parse_cpuinfo
+from cpu_flags import FLAGS, X86_AVX2
 from robopercept.stage import DEFAULT_KERNEL
 
 # md5 of the bytes of np.linalg.norm over the 1000 rows of default_rng(0).normal(size=(1000, 7)) with OpenBLAS's
@@ -34,15 +32,6 @@ NORMS = (
 )
 
 
-def _cpu_flags() -> set[str]:
-    try:
-        return set(parse_cpuinfo(Path("/proc/cpuinfo").read_text())["flags"])  # avx2, fma, avx512f are among its FLAGS
-    except OSError:
-        return set()
-
-
-FLAGS = _cpu_flags()
-X86_AVX2 = platform.machine() in ("x86_64", "AMD64") and {"avx2", "fma"} <= FLAGS
 needs_avx2 = pytest.mark.skipif(not X86_AVX2, reason="the pin applies to x86 CPUs with AVX2 and FMA only")
 
 

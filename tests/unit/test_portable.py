@@ -6,16 +6,14 @@ setting is live (the check is not vacuous); a failure in the child names the fun
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
+from cpu_flags import X86_AVX2
 from robopercept.common.portable import PORTABLE_ENV, PortableRunError, configure_torch, run_portable, train_digest
-from robopercept.reporting.cpu import parse_cpuinfo
 
 # Recorded with torch 2.14.1 on an Intel Xeon (family 6 model 167, AVX-512) in portable mode. The same digests on
 # any other x86 CPU with AVX2 is what portable mode promises; a mismatch on another CPU is a finding to record in
@@ -45,14 +43,6 @@ print(h.hexdigest())
 """
 
 
-def _flags() -> set[str]:
-    try:
-        return set(parse_cpuinfo(Path("/proc/cpuinfo").read_text())["flags"])
-    except OSError:
-        return set()
-
-
-X86_AVX2 = platform.machine() in ("x86_64", "AMD64") and {"avx2", "fma"} <= _flags()
 needs_avx2 = pytest.mark.skipif(not X86_AVX2, reason="portable mode's kernels are the AVX2 ones (x86 CPUs with AVX2)")
 golden = pytest.mark.skipif(torch.__version__.split("+")[0] != TORCH,
                             reason=f"the golden digests were recorded with torch {TORCH}")
