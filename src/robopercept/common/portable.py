@@ -110,12 +110,12 @@ def run_portable(fn: Callable, /, *args: Any, **kwargs: Any) -> Any:
     name = getattr(fn, "__qualname__", repr(fn))
     with tempfile.TemporaryDirectory(prefix="robopercept-portable-") as tmp:
         out = Path(tmp) / "result.pt"
-        with _environ(PORTABLE_ENV):  # the child's environment is copied at start
-            proc = ctx.Process(target=_child, args=(os.getpid(), fn, args, kwargs, str(out)), name=f"portable:{name}")
-            proc.start()
+        proc = ctx.Process(target=_child, args=(os.getpid(), fn, args, kwargs, str(out)), name=f"portable:{name}")
         try:
+            with _environ(PORTABLE_ENV):  # the child's environment is copied at start
+                proc.start()
             proc.join()
-        finally:  # interrupted (e.g. a kernel interrupt): stop the child before its folder goes
+        finally:  # interrupted (e.g. a kernel interrupt), even while starting: stop the child before its folder goes
             if proc.is_alive():
                 proc.terminate()
                 proc.join()
