@@ -145,7 +145,7 @@ class PosteriorEncoder(nn.Module):
         """(μ, log σ²) of shape (B, z_dim), and a (B,) bool: which images have an instance (others have no posterior)."""
         boxes = [t["boxes"] for t in targets]
         counts = [len(b) for b in boxes]
-        has = torch.tensor([c > 0 for c in counts])
+        has = torch.tensor([c > 0 for c in counts], device=features["0"].device)
         z2 = self.out.out_features
         if sum(counts) == 0:
             zero = features["0"].new_zeros(len(boxes), z2 // 2)
@@ -154,17 +154,17 @@ class PosteriorEncoder(nn.Module):
         crop = []  # each instance's mask on the same grid, image by image (images of a batch may differ in size)
         for t, b in zip(targets, boxes):
             if len(b):
-                idx = torch.arange(len(b), dtype=b.dtype)[:, None]
+                idx = torch.arange(len(b), dtype=b.dtype, device=b.device)[:, None]
                 crop.append(roi_align(t["masks"].float()[:, None], torch.cat([idx, b], 1), output_size=self.roi,
                                       spatial_scale=1.0, sampling_ratio=2, aligned=True))
         crop = torch.cat(crop)
-        g = torch.linspace(-1, 1, self.roi, dtype=feats.dtype)
+        g = torch.linspace(-1, 1, self.roi, dtype=feats.dtype, device=feats.device)
         yy, xx = torch.meshgrid(g, g, indexing="ij")
         coords = torch.stack([yy, xx])[None].expand(len(feats), -1, -1, -1)
         h = self.cnn(torch.cat([feats, coords, crop], 1))  # (N, hidden)
         n_max = max(counts)
         nodes = h.new_zeros(len(boxes), n_max, h.shape[1])
-        pad = torch.ones(len(boxes), n_max, dtype=torch.bool)
+        pad = torch.ones(len(boxes), n_max, dtype=torch.bool, device=h.device)
         start = 0
         for b, c in enumerate(counts):
             nodes[b, :c], pad[b, :c] = h[start:start + c], False
@@ -260,7 +260,8 @@ class LatentMaskRCNN(MaskRCNN):
         if self.training:
             mu_q, logvar_q, has = self.encoder(features, targets, images.image_sizes)
             eps = torch.randn_like(mu_q)
-            use_post = (torch.rand(len(mu_q)) < self.settings.posterior_rate) & has
+            # drawn from the CPU generator on every device, so a run on another device decodes the same images so
+            use_post = (torch.rand(len(mu_q)).to(mu_q.device) < self.settings.posterior_rate) & has
             z_post = mu_q + eps * (0.5 * logvar_q).exp()  # reparameterised sample of q(z|x, y)
             z = torch.where(use_post[:, None], z_post, mu_p)
             w = has.float()
@@ -293,7 +294,7 @@ class LatentMaskRCNN(MaskRCNN):
         features = self.backbone(images.tensors)
         mu, logvar = self._prior(features)
         b = len(mu)
-        eps = torch.randn((k, b, mu.shape[1]), generator=generator)
+        eps = torch.randn((k, b, mu.shape[1]), generator=generator).to(mu.device)  # a CPU generator's stream
         z = (mu[None] + eps * (0.5 * logvar).exp()[None]).reshape(k * b, -1)  # sample-major: row s*b + i
         feats = OrderedDict((n, f.repeat(k, 1, 1, 1)) for n, f in features.items())
         t = images.tensors
