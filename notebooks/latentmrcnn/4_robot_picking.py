@@ -25,8 +25,8 @@
 # picks are the simulator's: an item lying partly on the lifted one comes up with it; the table splits double picks
 # into *sealed on two items* (a mask spanning two items) and *dragged along*. The models are the Apparel-like set's
 # from the training notebook; trial *t* uses seed *t* mod `seeds` of both; intervals resample seeds, then trials.
-# At the cpu profile's 200 picks and double-pick rates like the paper's (4.4 % vs 0.8 %), a difference is hard to
-# resolve: expect wide intervals. Not simulated: the transport to the second tote, the bag film's give, real cloth
+# At the cpu profile's 200 picks a difference of a few points in the double-pick rate (the paper's: 4.4 % vs 0.8 %)
+# is hard to resolve: expect wide intervals. Not simulated: the transport to the second tote, the bag film's give, real cloth
 # (our items are thin rigid boxes).
 
 # %% tags=["parameters"]

@@ -58,20 +58,23 @@ def table1(per_seed: dict[tuple[str, int], dict[str, dict[str, M.OverlapEval]]],
 
 
 def best_overlaps(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[np.ndarray]) -> pd.DataFrame:
-    """Per predicted mask: its score, its best IoU with a ground-truth mask and its IoP with that mask."""
+    """Per predicted mask: its score, its best IoU with a ground-truth mask, and its largest IoP (|p ∩ g| / |p|)
+    with any ground-truth mask (Fig. 8, right: how much of a prediction lies on one item) — the two maxima may be
+    reached on different ground-truth masks."""
     rows = []
     for i, ((masks, scores), gt) in enumerate(zip(preds, gts)):
         if len(masks) == 0:
             continue
         p = masks.reshape(len(masks), -1).astype(np.float32)
-        g = gt.reshape(len(gt), -1).astype(np.float32)
+        g = np.asarray(gt).reshape(len(gt), p.shape[1]).astype(np.float32)  # (0, H*W) when an image has none
         inter = p @ g.T if len(gt) else np.zeros((len(p), 0), np.float32)
         area_p, area_g = p.sum(1), g.sum(1)
         iou = inter / np.maximum(area_p[:, None] + area_g[None] - inter, 1) if len(gt) else inter
         best = iou.argmax(1) if len(gt) else np.zeros(len(p), int)
+        iop_all = inter / np.maximum(area_p[:, None], 1)
         for j in range(len(p)):
             b = float(iou[j, best[j]]) if len(gt) else 0.0
-            iop = float(inter[j, best[j]] / max(area_p[j], 1)) if len(gt) else 0.0
+            iop = float(iop_all[j].max()) if len(gt) else 0.0
             rows.append({"image": i, "score": float(scores[j]), "iou": b, "iop": iop})
     return pd.DataFrame(rows, columns=["image", "score", "iou", "iop"])
 

@@ -1,6 +1,7 @@
 """Table I's evaluation: bootstrap replicates re-accumulate per-image matches exactly, and every mode predicts."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -113,3 +114,33 @@ def test_sample_agreement_one_for_identical_samples_and_falls_when_they_disagree
     low = (np.stack([_square(0, 0)]), np.array([0.2]))
     assert sample_agreement([a, low]) == 0.0
     assert np.isnan(sample_agreement([low, low]))
+
+
+def test_best_overlaps_takes_the_best_iou_and_the_largest_iop_over_all_ground_truths():
+    from robopercept.latentmrcnn.table1 import best_overlaps
+
+    pred = np.zeros((1, 10, 10), bool)
+    pred[0, 0:2, 0:4] = True  # 8 pixels
+    gt = np.zeros((2, 10, 10), bool)
+    gt[0, 0:2, 2:4] = True  # A: 4 pixels inside the prediction: IoU 4/8, IoP 4/8
+    gt[1, :, 0:3] = True  # B: 30 pixels, 6 shared: IoU 6/32, IoP 6/8 — its best IoP is on another mask than its best IoU
+    out = best_overlaps([(pred, np.array([0.7]))], [gt])
+    assert out.to_dict("records") == [{"image": 0, "score": pytest.approx(0.7), "iou": 0.5, "iop": 0.75}]
+    empty = best_overlaps([(pred, np.array([0.7]))], [np.zeros((0, 10, 10), bool)])
+    assert (empty.iou.item(), empty.iop.item()) == (0.0, 0.0)
+
+
+def test_picking_table_bootstraps_paired_images_and_scores_each_row_over_the_same_images():
+    from robopercept.latentmrcnn.table1 import picking_table
+
+    ov = {"a": pd.DataFrame({"image": [0, 0, 1], "score": [0.9, 0.2, 0.8], "iou": [0.9, 0.1, 0.7],
+                             "iop": [1.0, 0.3, 0.96]}),
+          "b": pd.DataFrame({"image": [0, 1], "score": [0.5, 0.5], "iou": [0.6, 0.2], "iop": [0.5, 0.99]})}
+    points = {k: {"per_image": [(1, 10, 50, 100), (3, 10, 70, 100)], "overlaps": v} for k, v in ov.items()}
+    table, reps = picking_table(points, 20, seed=0)
+    a, b = table.set_index("method").loc["a"], table.set_index("method").loc["b"]
+    assert a.double_pick_pct == pytest.approx(20.0) and a.pickable_area_fraction == pytest.approx(0.6)
+    assert a.auc == pytest.approx(1.0) and a["iop_above_0.95_pct"] == pytest.approx(200 / 3)
+    assert b.predictions == 2 and b["iop_above_0.95_pct"] == pytest.approx(50.0)
+    assert len(reps) == 20 and all(len(r) == 2 for r in reps)
+    assert a.double_pick_pct_lo <= a.double_pick_pct <= a.double_pick_pct_hi
