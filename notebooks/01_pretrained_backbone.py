@@ -59,11 +59,14 @@ display(Markdown(f"{len(ds)} images, {n_instances} instances ({n_instances / len
 # %% [markdown]
 # ## Pretraining
 #
-# Three papers start from this backbone, so its bytes must not depend on the machine that trains it. torch's CPU
+# Three papers start from this backbone, so its bytes should not depend on the machine that trains it. torch's CPU
 # training does: oneDNN's convolutions, MKL's matrix products and ATen's own kernels each pick their code by CPU,
 # and the same seed trained different weights on an Intel Xeon and an AMD EPYC (README "Across machines"). The
-# stand-in therefore trains in *portable mode* (`robopercept.common.portable`): oneDNN off, MKL's reproducible
-# SSE2 branch, ATen's AVX2 kernels, two threads — about 3.5 times slower a step, paid once for all three papers.
+# stand-in trains in *portable mode* (`robopercept.common.portable`: oneDNN off, MKL's reproducible `COMPATIBLE`
+# branch, ATen's AVX2 kernels, two threads — about 3.5 times slower a step), which fixes the bytes for one CPU model
+# but, measured, still not across vendors. So the checkpoint this stage writes is committed to git (a `cache: false`
+# output): a clone reuses it, like the pretrained weights a paper downloads, and the papers' own stages can be rerun on
+# any machine; rerunning this stage (`dvc repro -f pretrained_backbone`) gives the same bytes on the same CPU model.
 
 # %%
 settings = PretrainSettings(backbone=cfg.backbone, lr=cfg.lr, batch_size=cfg.batch_size, steps=cfg.steps, seed=run.seed)
