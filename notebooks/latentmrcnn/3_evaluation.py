@@ -216,18 +216,55 @@ for a in axes.ravel():
     a.set_axis_off()
 display(Image(filename=str(figures.save_figure(fig, run.figures / "fig4_confidence_masks.png"))))
 plt.close(fig)
+
+# %% [markdown]
+# Fig. 4, bottom: how an empirical confidence mask is built. The highest-scoring mask of the first sample (m1), the
+# mask of each of the next two samples that overlaps it most (m2, m3: Algorithm 1's matching, one mask per sample),
+# and their intersection — the pixels all three samples put in one instance. Where the samples disagree about the
+# item's extent, the intersection keeps only what they share.
+
+# %%
+img = val.image(0)
+chosen = []
+for j in range(min(3, ecfg.k)):
+    m, sc = samples[0][j]
+    keep = sc > ecfg.min_score
+    if not keep.any():
+        break
+    m, sc = m[keep], sc[keep]
+    chosen.append(m[np.argmax(sc)] if not chosen else m[np.argmax([(mm & chosen[0]).sum() for mm in m])])
+inter = np.logical_and.reduce(chosen) if chosen else np.zeros(img.shape[:2], bool)
+titles = [f"m{i + 1} (sample {i + 1})" for i in range(len(chosen))] + [f"intersection of {len(chosen)}"]
+fig, axes = plt.subplots(1, len(chosen) + 1, figsize=(2.6 * (len(chosen) + 1), 2.2), squeeze=False)
+for c, (m, title) in enumerate(zip([*chosen, inter], titles)):
+    axes[0, c].imshow(overlay(img, [m]))
+    axes[0, c].set_title(f"{title}: {int(m.sum())} px", fontsize=8)
+    axes[0, c].set_axis_off()
+display(Image(filename=str(figures.save_figure(fig, run.figures / "fig4_construction.png"))))
+plt.close(fig)
+
+# %% [markdown]
+# Fig. 7: per image, the image and a zoomed-in centre (half the width and height), the ground truth, MaskRCNN and
+# four latent samples.
+
+# %%
 n_show = min(4, ecfg.k)
-fig, axes = plt.subplots(ecfg.n_examples, 2 + n_show, figsize=(2.6 * (2 + n_show), 2 * ecfg.n_examples), squeeze=False)
+fig, axes = plt.subplots(ecfg.n_examples, 4 + n_show, figsize=(2.6 * (4 + n_show), 2 * ecfg.n_examples), squeeze=False)
 for r in range(min(ecfg.n_examples, len(val))):
     img = val.image(r)
-    axes[r, 0].imshow(overlay(img, gts[fig_set][r]))
-    axes[r, 0].set_title("ground truth", fontsize=8)
-    axes[r, 1].imshow(overlay(img, preds["maskrcnn"][r][0][preds["maskrcnn"][r][1] > 0.5]))
-    axes[r, 1].set_title("MaskRCNN (score > 0.5)", fontsize=8)
+    h, w = img.shape[:2]
+    axes[r, 0].imshow(img)
+    axes[r, 0].set_title("image", fontsize=8)
+    axes[r, 1].imshow(img[h // 4: h // 4 + h // 2, w // 4: w // 4 + w // 2])
+    axes[r, 1].set_title("zoomed-in centre", fontsize=8)
+    axes[r, 2].imshow(overlay(img, gts[fig_set][r]))
+    axes[r, 2].set_title("ground truth", fontsize=8)
+    axes[r, 3].imshow(overlay(img, preds["maskrcnn"][r][0][preds["maskrcnn"][r][1] > 0.5]))
+    axes[r, 3].set_title("MaskRCNN (score > 0.5)", fontsize=8)
     for c in range(n_show):
         m, sc = samples[r][c]
-        axes[r, 2 + c].imshow(overlay(img, m[sc > 0.5]))
-        axes[r, 2 + c].set_title(f"latent sample {c + 1}", fontsize=8)
+        axes[r, 4 + c].imshow(overlay(img, m[sc > 0.5]))
+        axes[r, 4 + c].set_title(f"latent sample {c + 1}", fontsize=8)
 for a in axes.ravel():
     a.set_axis_off()
 display(Image(filename=str(figures.save_figure(fig, run.figures / "fig7_samples.png"))))

@@ -59,7 +59,7 @@ def test_table1_stage_writes_every_table_figure_and_claim(latentmrcnn_pipeline):
     picking = pd.read_csv(out / "reports/tables/latentmrcnn/table3_picking.csv")
     assert {"apparel: Confidence p=0.5", "apparel: Confidence p=1", "apparel: Confidence mask"} <= set(picking.method)
     assert picking["iop_above_0.95_pct"].dropna().between(0, 100).all()
-    for fig in ("fig5_fig8_right", "fig8_score_vs_iou", "fig4_confidence_masks", "fig7_samples"):
+    for fig in ("fig5_fig8_right", "fig8_score_vs_iou", "fig4_confidence_masks", "fig4_construction", "fig7_samples"):
         assert (out / f"reports/figures/latentmrcnn/{fig}.png").exists()
 
 
