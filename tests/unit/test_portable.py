@@ -107,11 +107,18 @@ def test_the_step_by_step_probe_matches_this_cpu_models_record():
     assert first_difference(rec["steps"], now) is None, f"first difference: {first_difference(rec['steps'], now)}"
 
 
+@needs_avx2
+def test_the_probe_dissects_train_digest_on_this_cpu():
+    # on every CPU (recorded or not): the probe's last entry is the digest of the run it claims to dissect
+    assert run_portable(probe_steps)["final weights (= train_digest)"] == run_portable(train_digest)
+
+
 def test_first_difference_names_the_first_step_that_differs_in_the_records_order():
     a = {"op/mm": "1", "data/x": "2", "step0/loss": "3", "step1/loss": "4"}
     assert first_difference(a, dict(a)) is None
     assert first_difference(a, {**a, "step1/loss": "x", "step0/loss": "y"}) == "step0/loss"
     assert first_difference(a, {k: v for k, v in a.items() if k != "data/x"}) == "data/x"  # a missing step differs
+    assert first_difference(a, {**a, "step2/loss": "5"}) == "step2/loss"  # and so does an extra one
 
 
 @needs_avx2

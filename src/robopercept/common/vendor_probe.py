@@ -39,8 +39,9 @@ def _md5(t: Any) -> str:
 
 
 def probe_steps(steps: int = 3, seed: int = 0) -> dict[str, str]:
-    """md5 of every intermediate of :func:`robopercept.common.portable.train_digest` (same net, data and steps), in
-    the order they are computed, then the single-operation probes. Call it in portable mode (``main`` does)."""
+    """The single-operation probes (on their own generator), then the md5 of every intermediate of
+    :func:`robopercept.common.portable.train_digest` (same net, data and steps) in the order they are computed; the
+    last entry is ``train_digest``'s own digest. Call it in portable mode (``main`` does)."""
     import torch
     from torch import nn
 
@@ -97,8 +98,9 @@ def record() -> dict[str, Any]:
 
 
 def first_difference(a: dict[str, str], b: dict[str, str]) -> str | None:
-    """The first probe step (in ``a``'s order) whose digest differs between two records' ``steps``, or None."""
-    return next((k for k in a if a.get(k) != b.get(k)), None)
+    """The first probe step (in ``a``'s order, then ``b``'s steps that ``a`` lacks) whose digest differs between two
+    records' ``steps``, or None."""
+    return next((k for k in [*a, *(k for k in b if k not in a)] if a.get(k) != b.get(k)), None)
 
 
 def main(argv: list[str] | None = None) -> int:
