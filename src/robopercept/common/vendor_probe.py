@@ -38,6 +38,11 @@ def _md5(t: Any) -> str:
     return hashlib.md5(t.detach().contiguous().numpy().tobytes()).hexdigest()
 
 
+def _state_md5(net: Any) -> str:
+    """md5 over a module's state_dict tensors in order (how ``train_digest`` hashes its weights)."""
+    return hashlib.md5(b"".join(v.detach().contiguous().numpy().tobytes() for v in net.state_dict().values())).hexdigest()
+
+
 def probe_steps(steps: int = 3, seed: int = 0) -> dict[str, str]:
     """The single-operation probes (on their own generator), then the md5 of every intermediate of
     :func:`robopercept.common.portable.train_digest` (same net, data and steps) in the order they are computed; the
@@ -61,8 +66,7 @@ def probe_steps(steps: int = 3, seed: int = 0) -> dict[str, str]:
     torch.manual_seed(seed)
     net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.Conv2d(16, 32, 3, stride=2),
                         nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 5))
-    out["init"] = hashlib.md5(b"".join(v.detach().contiguous().numpy().tobytes()
-                                       for v in net.state_dict().values())).hexdigest()
+    out["init"] = _state_md5(net)
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     gd = torch.Generator().manual_seed(seed + 1)
     x = torch.rand(8, 3, 48, 64, generator=gd)
@@ -82,8 +86,7 @@ def probe_steps(steps: int = 3, seed: int = 0) -> dict[str, str]:
         opt.step()
         for name, t in net.state_dict().items():
             out[f"step{step}/after Adam {name}"] = _md5(t)
-    out["final weights (= train_digest)"] = hashlib.md5(b"".join(v.detach().contiguous().numpy().tobytes()
-                                                                for v in net.state_dict().values())).hexdigest()
+    out["final weights (= train_digest)"] = _state_md5(net)
     return out
 
 
