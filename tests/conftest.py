@@ -105,7 +105,7 @@ def fastseg_pipeline(tmp_path_factory):
 @pytest.fixture(scope="session")
 def don_pipeline(tmp_path_factory):
     """The don stages built so far on the smoke profile, into one temporary folder."""
-    return _pipeline(tmp_path_factory, "don", ("don_data", "don_train", "don_eval", "don_grasp"))
+    return _pipeline(tmp_path_factory, "don", ("don_data", "don_train", "don_eval", "don_grasp", "don_temperature"))
 
 
 def read_metrics(path: Path, *, paper: str, stage: str) -> dict:

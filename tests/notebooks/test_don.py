@@ -52,11 +52,12 @@ def test_eval_stage_writes_every_table_with_paper_columns_and_claims(don_pipelin
     fig6 = pd.read_csv(out / "reports/tables/don/fig6_augmentations.csv")
     assert list(fig6.fig6)[:2] == ["none", "+ resize_crop"] and len(fig6) == 10
     claims = pd.read_csv(out / "reports/tables/don/claims.csv")
-    assert len(claims) == 16 and set(claims.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    assert len(claims) == 17 and set(claims.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
     # smoke's sweeps are cut (1 scene, D 3/16, batch 1/2, the default counts): claims on rows it did not train are
     # "not evaluated" (naming the row), those on Table I and Fig. 6 (every row trained) are evaluated
     evaluated = set(claims.id[claims.verdict != "not evaluated"])
     assert evaluated == {"multi_beats_single", "ntxent_beats_pixelwise", "augmentations_hurt_single", "ntxent_multi_aug_best",
+                         "long_tails",
                          "perspective_affine_most_beneficial", "flips_rotations_no_benefit",
                          "color_augmentations_small_decrease"}
     for fig in ("fig4_tracking", "fig5_scenes", "fig6_augmentations", "fig1_descriptors"):
@@ -87,3 +88,23 @@ def test_grasp_stage_writes_table5_with_oracle_control_paper_columns_and_claims(
         assert (out / f"reports/figures/don/{fig}.png").stat().st_size > 1000
     m = read_metrics(out / "reports/metrics/don/grasping.json", paper="don", stage="don_grasp")
     assert set(m["claims"]["verdicts"]) == set(claims.id)
+
+
+def test_temperature_stage_trains_each_tau_scores_it_and_retrains_the_default_model_bit_for_bit(don_pipeline):
+    out = don_pipeline
+    t = pd.read_csv(out / "reports/tables/don/temperature.csv")
+    assert list(t.tau) == [0.1, 0.7, 1.0] and list(t.label) == ["τ = 0.1", "τ = 0.7", "τ = 1"]  # smoke's grid
+    assert t.AUC.between(0, 1).all() and (t.AUC_lo <= t.AUC + 1e-9).all() and (t.AUC <= t.AUC_hi + 1e-9).all()
+    training = pd.read_csv(out / "reports/tables/don/temperature_training.csv")
+    assert sorted(training.temperature) == [0.1, 0.7, 1.0] and training.key.str.endswith(("_t0.1", "_t0.7", "_t1")).all()
+    m = read_metrics(out / "reports/metrics/don/temperature.json", paper="don", stage="don_temperature")
+    # τ = 0.1 is don_train's default model trained again in this stage: the same weights, tensor for tensor
+    assert m["values"]["default_models_compared"] == 1 and m["values"]["default_models_equal"] == 1
+    claims = pd.read_csv(out / "reports/tables/don/temperature_claims.csv")
+    assert list(claims.id) == ["stable_0_01_to_0_3", "optimum_around_0_1", "drops_at_0_7_to_1"]
+    # smoke trains τ = 0.1, 0.7 and 1 only: the claim on exactly those is evaluated, the others name a missing row
+    assert dict(zip(claims.id, claims.verdict != "not evaluated")) == {
+        "stable_0_01_to_0_3": False, "optimum_around_0_1": False, "drops_at_0_7_to_1": True}
+    assert set(m["claims"]["verdicts"]) == set(claims.id)
+    for fig in ("temperature", "temperature_curves"):
+        assert (out / f"reports/figures/don/{fig}.png").stat().st_size > 1000

@@ -181,6 +181,23 @@ def test_claims_on_tables_hold_on_the_papers_own_numbers():
                 "pixelwise_batch_hurts", "pixelwise_needs_20k", "both_robust_to_correspondences"):
         assert res.loc[cid, "verdict"] == "held", cid
     assert res.loc["ntxent_multi_aug_best", "verdict"] == "not evaluated"  # Fig. 4 has no numbers
+    assert res.loc["long_tails", "verdict"] == "not evaluated"
+
+
+def test_long_tail_claim_tells_a_heavy_tail_from_a_gaussian_error():
+    """Tracking errors that are Gaussian in 3-D (Maxwell lengths: p90 / median = 1.6) miss the long-tail claim; a
+    log-normal error with the same median and a heavy tail (p90 / median = 5) holds it."""
+    from scipy.stats import maxwell
+
+    from robopercept.reporting.claims import evaluate_claims
+
+    t = _paper_table()
+    table1 = t.row.str.startswith("table1: ")
+    t.loc[table1, "track_median_mm"] = 20.0
+    t.loc[table1, "track_p90_mm"] = 20.0 * maxwell.ppf(0.9) / maxwell.ppf(0.5)
+    assert evaluate_claims(CLAIMS, t).set_index("id").loc["long_tails", "verdict"] == "missed"
+    t.loc[table1, "track_p90_mm"] = 100.0
+    assert evaluate_claims(CLAIMS, t).set_index("id").loc["long_tails", "verdict"] == "held"
 
 
 def test_benchmark_records_sampling_throughput_and_step_times(tmp_path):
