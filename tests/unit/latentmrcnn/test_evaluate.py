@@ -144,3 +144,39 @@ def test_picking_table_bootstraps_paired_images_and_scores_each_row_over_the_sam
     assert b.predictions == 2 and b["iop_above_0.95_pct"] == pytest.approx(50.0)
     assert len(reps) == 20 and all(len(r) == 2 for r in reps)
     assert a.double_pick_pct_lo <= a.double_pick_pct <= a.double_pick_pct_hi
+
+
+def test_table1_means_seeds_pairs_modes_in_every_replicate_and_labels_the_papers_columns(tmp_path):
+    from robopercept.latentmrcnn.paper import TABLE1
+    from robopercept.latentmrcnn.table1 import table1
+
+    rng = np.random.default_rng(3)
+    gts = [scene(rng, None, i) for i in range(5)]
+    ds = build(tmp_path, gts)
+    gt = E.gt_coco(ds)
+
+    def evs(shift: int, drop: int):  # predictions: every mask shifted, the last `drop` of each image missing
+        preds = [(np.stack([np.roll(m, shift, 1) for m in g])[:3 - drop], np.linspace(0.9, 0.5, 3)[:3 - drop])
+                 for g in gts]
+        return E.evaluators(gt, E.results(ds, preds), use_cats=True)
+
+    per_seed = {("apparel", 0): {"maskrcnn": evs(1, 0), "confidence": evs(1, 0)},  # two modes alike in seed 0 ...
+                ("apparel", 1): {"maskrcnn": evs(3, 1), "confidence": evs(3, 1)}}  # ... and in seed 1
+    table, reps = table1(per_seed, n_boot=30, seed=7)
+    t = table.set_index("mode")
+    rows0, rows1 = E.table_row(per_seed["apparel", 0]["maskrcnn"]), E.table_row(per_seed["apparel", 1]["maskrcnn"])
+    for name in ("MR@HP", "AR", "mAP"):
+        assert t.loc["MaskRCNN", name] == pytest.approx((rows0[name] + rows1[name]) / 2)
+        assert t.loc["MaskRCNN", f"{name}_std"] == pytest.approx(abs(rows0[name] - rows1[name]) / np.sqrt(2))
+        assert (t[f"{name}_lo"] <= t[f"{name}_hi"]).all()
+    assert list(table.method) == ["apparel: MaskRCNN", "apparel: Latent Confidence Mask"] and (table.seeds == 2).all()
+    assert t.loc["Latent Confidence Mask", "paper_MR@HP"] == TABLE1["Apparel-5k"]["Latent Confidence Mask"][0]
+    # paired: the same images and seeds are drawn for every mode, so two identical modes agree in every replicate
+    assert len(reps) == 30
+    for r in reps:
+        r = r.set_index("method")
+        assert r.loc["apparel: MaskRCNN"].equals(r.loc["apparel: Latent Confidence Mask"])
+    assert any(r.set_index("method").loc["apparel: MaskRCNN", "mAP"] != reps[0].set_index("method").loc[
+        "apparel: MaskRCNN", "mAP"] for r in reps)  # ... while the replicates themselves vary
+    again, _ = table1(per_seed, n_boot=30, seed=7)
+    pd.testing.assert_frame_equal(table, again)  # the bootstrap is seeded
