@@ -11,18 +11,24 @@ from robopercept.reporting.claims import load_spec
 
 def squash(text: str) -> str:
     """The papers' text extraction dropped spaces, kept ligatures ("conﬁdence") and line-break hyphens
-    ("substan- tially"): compare with ligatures spelled out, without spaces and hyphens."""
-    for a, b in (("ﬁ", "fi"), ("ﬂ", "fl"), ("ﬀ", "ff"), ("’", "'"), ("“", '"'), ("”", '"'), ("−", "-")):
+    ("substan- tially") and rendered some formulas as TeX ("$\\log(\\cdot)$"): compare with ligatures spelled out,
+    those formulas as quoted, without spaces and hyphens."""
+    for a, b in (("$\\log(\\cdot)$", "log(·)"), ("ﬁ", "fi"), ("ﬂ", "fl"), ("ﬀ", "ff"), ("’", "'"), ("“", '"'),
+                 ("”", '"'), ("−", "-")):
         text = text.replace(a, b)
     return re.sub(r"[\s\-]+", "", text)
 
 
 def assert_quotes_verbatim(claims_file: Path, paper: str) -> None:
-    """Every claim of ``claims_file`` names a section and quotes ``../shared/papers/<paper>.txt`` verbatim (the
-    quote check is skipped where the checkout has no papers folder)."""
+    """Every claim of ``claims_file`` names a section and quotes ``../shared/papers/<paper>.txt`` verbatim, "[…]"
+    marking elided words (the quote check is skipped where the checkout has no papers folder)."""
     txt = paths.root().parent / f"shared/papers/{paper}.txt"
     text = squash(txt.read_text()) if txt.exists() else None
     for c in load_spec(claims_file)["claims"]:
         assert c["section"].strip() and c["quote"].strip(), c["id"]
         if text is not None:
-            assert squash(c["quote"]) in text, f"{Path(claims_file).name}: {c['id']} does not quote {paper} verbatim"
+            at = 0
+            for part in re.split(r"\[(?:…|\.\.\.)\]", c["quote"]):  # "[…]" elides words: the parts, in order
+                found = text.find(squash(part), at)
+                assert found >= 0, f"{Path(claims_file).name}: {c['id']} does not quote {paper} verbatim ({part!r})"
+                at = found + len(squash(part))
