@@ -97,7 +97,14 @@ def test_temperature_stage_trains_each_tau_scores_it_and_retrains_the_default_mo
     assert t.AUC.between(0, 1).all() and (t.AUC_lo <= t.AUC + 1e-9).all() and (t.AUC <= t.AUC_hi + 1e-9).all()
     training = pd.read_csv(out / "reports/tables/don/temperature_training.csv")
     assert sorted(training.temperature) == [0.1, 0.7, 1.0] and training.key.str.endswith(("_t0.1", "_t0.7", "_t1")).all()
+    from robopercept.common import checkpoints
+
+    for key, tau in zip(training.key, training.temperature):  # each model was trained at its own τ
+        ck = checkpoints.load(out / f"artifacts/models/don_temperature/{key}_seed0/model.pt", stage="don_temperature")
+        assert ck["settings"]["temperature"] == tau and ck["settings"]["loss"] == "ntxent"
+    assert t.untrained_seeds.isin([0, 1]).all()  # seeds not above the untrained network's AUC (smoke: 1 seed)
     m = read_metrics(out / "reports/metrics/don/temperature.json", paper="don", stage="don_temperature")
+    assert 0 <= m["values"]["untrained_AUC"] <= 1
     # τ = 0.1 is don_train's default model trained again in this stage: the same weights, tensor for tensor
     assert m["values"]["default_models_compared"] == 1 and m["values"]["default_models_equal"] == 1
     claims = pd.read_csv(out / "reports/tables/don/temperature_claims.csv")

@@ -1,5 +1,6 @@
-"""don §IV-F.4's temperature study: its rows are don_train's default model with only τ changed, τ reaches the loss,
-the weight comparison, the config's checks, and the claims."""
+"""don §IV-F.4's temperature study: its rows are don_train's default model with only τ changed, the shard trains at
+its own τ (the stage test reads it back from every checkpoint), the weight comparison, the config's checks, and the
+claims."""
 
 import dataclasses
 
@@ -72,7 +73,9 @@ def test_same_weights_is_exact(tmp_path):
 
 
 @pytest.mark.parametrize("kw, key", [({"temperatures": []}, "temperatures"), ({"temperatures": [0.1, 0.0]}, "temperatures"),
-                                     ({"temperatures": [0.1, 0.1]}, "temperatures"), ({"seeds": 0}, "seeds"),
+                                     ({"temperatures": [0.1, 0.1]}, "temperatures"),
+                                     ({"temperatures": [0.1, 0.1000001]}, "temperatures"),  # one row name, f"{t:g}"
+                                     ({"seeds": 0}, "seeds"),
                                      ({"n_boot": 5}, "n_boot"), ({"workers": 0}, "workers")])
 def test_config_refuses_bad_values_naming_the_key(kw, key):
     with pytest.raises(ConfigError, match=f"don_temperature.{key}"):

@@ -29,7 +29,8 @@ class DonTemperatureConfig(Validated):
     def check(self) -> None:
         t = [float(x) for x in self.temperatures]
         require(len(t) >= 1 and all(x > 0 for x in t), "temperatures", "must be a non-empty list of values > 0")
-        require(len(set(t)) == len(t), "temperatures", f"lists a value twice: {t}")
+        labels = [f"{x:g}" for x in t]  # rows and model folders are named by f"{τ:g}"
+        require(len(set(labels)) == len(labels), "temperatures", f"lists a value twice (as rows name them): {labels}")
         for name in ("seeds", "workers"):
             require(getattr(self, name) >= 1, name, "must be >= 1")
         require(self.n_boot >= 10, "n_boot", "must be >= 10")

@@ -6,10 +6,11 @@
 The paper gives neither a table nor a figure for it; the grid (``don_temperature.temperatures``) is ours. Every run is
 don_train's *NT-Xent + Multi-Object + Augmentations* model (Table I's last row, the same
 :class:`~robopercept.don.experiments.Variant`) with only τ changed: the same training settings, the same seed ``k``
-(initialisation, batches, augmentations) as don_train's seed ``k``, the same validation pairs, through the same shard
-function (:func:`robopercept.don.sweep._train_shard`). So the τ = 0.1 runs *are* don_train's default models, trained a
+(initialisation, batches, augmentations) as don_train's seed ``k``, the same validation pairs, through don_train's shard
+function (:func:`robopercept.don.sweep._train_shard`, wrapped to set τ). So the τ = 0.1 runs *are* don_train's default models, trained a
 second time in another stage: :func:`same_weights` checks that they came out weight for weight alike, and the τ rows
-are paired with each other by seed.
+are paired with each other by seed. :func:`untrained_aucs` scores the network each seed starts from, the floor a row
+must clear to count as having learned.
 
 A model's folder is ``<variant key>_t<τ>_seed<k>`` (:class:`TemperatureVariant`), next to nothing of don_train's.
 """
@@ -33,7 +34,8 @@ from .sweep import COMPOSITE, _train_shard, model_key, splits
 EXPERIMENT = "temperature"
 DEFAULT_ROW = "NT-Xent + Multi-Object + Augmentations"  # Table I's row whose τ is varied
 CODE_MODULES = SWEEP_MODULES + ("robopercept.don.temperature", "robopercept.don.config_temperature")
-# don_train fields that do not change the models of this sweep (which rows don_train trains, how many seeds)
+# don_train fields that do not change this sweep's models (which rows don_train trains, its seed count, its τ): left
+# out of the plan identity, so editing them does not retrain the sweep (editing the grid or the seeds here does)
 _NOT_IN_IDENTITY = ("experiments", "seeds", "temperature", "fig5_scenes", "dims", "batch_sizes", "pixelwise_sweep",
                     "ntxent_sweep", "workers")
 
@@ -100,12 +102,42 @@ def train_temperatures(train_cfg: DonTrainConfig, cfg: DonTemperatureConfig, log
     return pd.DataFrame([res.stats[s.key] for s in shards])
 
 
-def same_weights(a: str | Path, b: str | Path) -> bool:
-    """Whether two DON checkpoints hold the same kept weights, tensor for tensor (exact equality)."""
+def untrained_aucs(train_cfg: DonTrainConfig, cfg: DonTemperatureConfig, logs_root: Path, pretrained: Path | None,
+                   pairs: list[dict], seed: int) -> list[float]:
+    """Per seed ``k``: the AUC on ``pairs`` of the network seed ``k`` starts from — the stand-in body and a head drawn
+    as :func:`robopercept.don.sweep._train_shard` draws it (the same torch seed), before its first update — scored
+    like a trained model (cosine matching, one thread). A τ row's seed at or below it never learned."""
+    import numpy as np
+    import torch
+
+    from .evaluate import evaluate_model
+    from .model import DenseDescriptorNet, load_standin_backbone
+
+    logs = DonLogs(logs_root, COMPOSITE)
+    v = default_variant(train_cfg)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the evaluation shards: the same sums, the same argmax
+    try:
+        out = []
+        for k in range(cfg.seeds):
+            torch.manual_seed(derive_seed(seed, "don_train", k))
+            model = DenseDescriptorNet(v.descriptor_dim, train_cfg.backbone, normalize=not pretrained)
+            if pretrained:
+                load_standin_backbone(model, pretrained)
+            r = evaluate_model(model, "cosine", logs, pairs, [])
+            out.append(float(np.average(r["pair_auc"], weights=r["pair_n"])))
+        return out
+    finally:
+        torch.set_num_threads(threads)
+
+
+def same_weights(a: str | Path, b: str | Path, stages: tuple[str, str] = ("don_train", "don_temperature")) -> bool:
+    """Whether two DON checkpoints hold the same kept weights, tensor for tensor (exact equality); ``stages``: the
+    stages that write ``a`` and ``b`` (named by the error when one is missing or unreadable)."""
     import torch
 
     from ..common import checkpoints
 
-    sa, sb = (checkpoints.load(Path(p), stage="don_train", required=("model",), kind="DON checkpoint")["model"]
-              for p in (a, b))
+    sa, sb = (checkpoints.load(Path(p), stage=st, required=("model",), kind="DON checkpoint")["model"]
+              for p, st in zip((a, b), stages))
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
