@@ -63,10 +63,11 @@ display(Markdown(f"{len(ds)} images, {n_instances} instances ({n_instances / len
 # training does: oneDNN's convolutions, MKL's matrix products and ATen's own kernels each pick their code by CPU,
 # and the same seed trained different weights on an Intel Xeon and an AMD EPYC (README "Across machines"). The
 # stand-in trains in *portable mode* (`robopercept.common.portable`: oneDNN off, MKL's reproducible `COMPATIBLE`
-# branch, ATen's AVX2 kernels, two threads — about 3.5 times slower a step), which fixes the bytes for one CPU model
-# but, measured, still not across vendors. So the checkpoint this stage writes is committed to git (a `cache: false`
-# output): a clone reuses it, like the pretrained weights a paper downloads, and the papers' own stages can be rerun on
-# any machine; rerunning this stage (`dvc repro -f pretrained_backbone`) gives the same bytes on the same CPU model.
+# branch, ATen's AVX2 kernels, two threads — about 3.5 times slower a step), which makes two runs on one machine
+# repeat byte for byte but, measured, not two machines of different vendors. So the checkpoint this stage writes is
+# committed to git (a `cache: false` output): a clone reuses it, like the pretrained weights a paper downloads, and
+# the papers' own stages can be rerun on any machine; rerunning this stage (`dvc repro -f pretrained_backbone`) gives
+# the same bytes on the machine that wrote them (measured on an AMD EPYC, session 22), other bytes on another vendor's.
 
 # %%
 settings = PretrainSettings(backbone=cfg.backbone, lr=cfg.lr, batch_size=cfg.batch_size, steps=cfg.steps, seed=run.seed)
