@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from robopercept.fastseg.superpixels import (downsample_labels, grid_slic, rgb_to_lab, undersegmentation_error,
-                                             upsample)
+from robopercept.fastseg.superpixels import (downsample_labels, grid_slic, rgb_to_lab, rgb_uint8_to_lab,
+                                             undersegmentation_error, upsample)
 
 
 def two_regions(h=32, w=48, edge=21):
@@ -23,6 +23,24 @@ def test_lab_matches_scikit_image():
     rgb = np.random.default_rng(0).integers(0, 256, (8, 9, 3), dtype=np.uint8)
     ours = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1).float() / 255).permute(1, 2, 0).numpy()
     assert np.abs(ours - rgb2lab(rgb)).max() < 0.05
+
+
+def test_the_uint8_lab_path_is_the_float_formula():
+    rgb = np.random.default_rng(1).integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    rgb[0, :4] = [(0, 0, 0), (255, 255, 255), (1, 2, 3), (10, 10, 10)]  # the dark end of both piecewise branches
+    fast = rgb_uint8_to_lab(rgb).numpy()
+    slow = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1).float() / 255).numpy()
+    assert fast.shape == (3, 16, 24) and fast.dtype == np.float32
+    assert np.abs(fast - slow).max() < 1e-3
+
+
+def test_uint8_and_float_inputs_give_the_same_superpixels():
+    rng = np.random.default_rng(2)
+    smooth = np.kron(rng.integers(0, 256, (8, 12, 3)), np.ones((8, 8, 1))).astype(np.uint8)  # blocks off the grid
+    rgb = np.clip(smooth.astype(int) + rng.integers(-20, 21, smooth.shape), 0, 255).astype(np.uint8)
+    from_uint8 = grid_slic(rgb, 4).numpy()
+    from_float = grid_slic(torch.from_numpy(rgb).permute(2, 0, 1).float() / 255, 4).numpy()
+    assert (from_uint8 != from_float).mean() < 1e-3  # float-rounding ties at most
 
 
 def test_each_pixel_joins_one_of_the_nine_cells_around_its_own():

@@ -40,6 +40,31 @@ def test_claims_flag_untrained_rows_only_in_the_reading_that_has_them():
     assert paper.loc["superpixel_grid_similar_iou_mnv2", "untrained_rows"] == ""
     # on the tuned rows the baseline (mAP 5.0) is below our OS1 (6.0): the claim is missed there
     assert tuned.loc["baseline_slightly_better", "verdict"] == "missed"
+    # at the paper's threshold the comparison holds (5.0 > 0.0) but rests on a row that never learned: inconclusive
+    assert paper.loc["baseline_slightly_better", "verdict"] == "inconclusive"
+    assert "says 'held'" in paper.loc["baseline_slightly_better", "caveat"]
+
+
+def test_the_papers_own_table_holds_every_claim_it_makes():
+    from robopercept.fastseg import paper as P
+    from robopercept.reporting import claims
+
+    rows = [{"method": n, **{m: r[m] for m in V.METRICS}} for n, r in P.TABLE1.items()]
+    rows.append({**rows[1], "method": "Ours, baseline network"})  # the paper's baseline network is DN53
+    v = claims.evaluate_claims(CLAIMS, pd.DataFrame(rows)).set_index("id")
+    assert (v.verdict == "held").all(), v[v.verdict != "held"][["expr", "margin", "note"]]
+
+
+def test_a_similar_reading_is_relative_so_two_near_zero_scores_are_not_similar():
+    rows = [("Baseline", 1.0, 0.5, 30.0, 0), ("Ours MNv2 OS1", 0.36, 0.1, 24.0, 0),
+            ("Ours MNv2 OSk", 0.14, 0.05, 28.0, 0)]
+    t = pd.DataFrame(rows, columns=["method", "mAP@50", "mAP", "IoU", "untrained_seeds"])
+    from robopercept.reporting import claims
+
+    v = claims.evaluate_claims(CLAIMS, V.as_paper_rows(t, False, "MNv2 OS1")).set_index("id")
+    assert v.loc["superpixel_grid_similar_map50_mnv2", "verdict"] == "missed"  # 0.14 is not "similar" to 0.36
+    assert v.loc["superpixel_grid_similar_iou_mnv2", "verdict"] == "held"  # a better grid model does not miss it
+    assert v.loc["baseline_slightly_better", "verdict"] == "held"  # 0 < 0.5 - 0.1 <= 5
 
 
 def test_missing_baseline_network_row_is_named():
@@ -65,3 +90,13 @@ def test_every_claim_quotes_the_paper_verbatim():
     from paper_quotes import assert_quotes_verbatim
 
     assert_quotes_verbatim(CLAIMS, "fastseg")
+
+
+def test_min_pixels_zero_is_the_evaluators_own_minimum_region():
+    from robopercept.fastseg.evaluate import min_pixels_at
+
+    assert min_pixels_at(0, 128, 256) == 2  # 100 px at 2048 x 1024, scaled to 256 x 128
+    assert min_pixels_at(0, 512, 1024) == 25
+    assert min_pixels_at(7, 128, 256) == 7  # an explicit size is kept
+    with pytest.raises(ValueError, match="min_pixels"):
+        min_pixels_at(-1, 128, 256)

@@ -25,7 +25,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from ..common.cityscapes_eval import ap_from_matches, match_instances
+from ..common.cityscapes_eval import ap_from_matches, match_instances, scaled_min_region
 from ..formats.cityscapes import INSTANCE_CLASSES, CityscapesSet, instance_label_ids
 from .dataset import FrameSet
 from .postprocess import PostSettings, all_to_all_instances, grid_instances, upsample_instances
@@ -45,6 +45,15 @@ class Prediction:
 
 
 @torch.no_grad()
+def min_pixels_at(min_pixels: int, height: int, width: int) -> int:
+    """``fastseg_eval.min_pixels`` for frames of ``height`` x ``width``: 0 is the evaluator's own minimum region there
+    (:func:`robopercept.common.cityscapes_eval.scaled_min_region`), below which it ignores ground truth and
+    predictions alike."""
+    if min_pixels < 0:
+        raise ValueError(f"min_pixels must be >= 0 (0: the evaluator's minimum region), got {min_pixels}")
+    return min_pixels or scaled_min_region(height, width)
+
+
 def predict(model, image: torch.Tensor, mode: str, post: PostSettings, compactness: float = 10.0) -> Prediction:
     """One frame (image (3, H, W) in [0, 1]); ``mode``: ``ours`` or ``all_to_all`` (needs a decoder stride of 1)."""
     k = model.settings.dec_os

@@ -15,7 +15,8 @@
 * **Decoders**: a 1 × 1 conv + batch-norm + ReLU that brings the encoder's last map to the decoder's width (ours: the
   paper does not say how the 1280 / 1024 channels enter), then ×2 bilinear upsampling, concatenation with the skip at that stride (none at stride 1 for MobileNetV2),
   a 1 × 1 squash and two 3 × 3 conv + batch-norm + ReLU (``decoder_width`` channels at stride 16, halved at each
-  upsampling down to 16 — the paper gives no widths), repeated down to the decoder output stride (``dec_os``: 1 =
+  upsampling down to 16, and never below the head's channels: the embedding decoder keeps 32 — the paper gives no
+  widths), repeated down to the decoder output stride (``dec_os``: 1 =
   full resolution, 4 = the superpixel grid of k = 4); then a 1 × 1 convolution to the head's channels: the number of
   classes (softmax in the loss), 1 (sigmoid; its bias starts at ``-log((1 - π) / π)``, π = 0.1, as in RetinaNet
   [16]), or 32 (no activation).
@@ -111,17 +112,19 @@ class Decoder(nn.Module):
         cin = width
         while s > out_stride:
             s //= 2
-            w = self.width_at(width, s)
+            w = self.width_at(width, s, out_channels)
             self.steps[str(s)] = nn.Sequential(_conv_bn_relu(cin + channels.get(s, 0), w, 1), _conv_bn_relu(w, w, 3),
                                                _conv_bn_relu(w, w, 3))
             cin = w
         self.head = nn.Conv2d(cin, out_channels, 1)
 
     @staticmethod
-    def width_at(width: int, stride: int) -> int:
-        """Channels at ``stride``: ``width`` at 16, halved with each upsampling, at least 16 (as the encoders' own
-        channels shrink with resolution; the paper does not give its decoder widths)."""
-        return max(16, width * stride // 16)
+    def width_at(width: int, stride: int, out_channels: int = 1) -> int:
+        """Channels at ``stride``: ``width`` at 16, halved with each upsampling (as the encoders' own channels shrink
+        with resolution; the paper does not give its decoder widths), at least 16 and at least ``out_channels`` — a
+        32-D embedding is not read from fewer than 32 channels (with a floor of 16 it could span only a 16-D subspace
+        of the paper's 32)."""
+        return max(16, out_channels, width * stride // 16)
 
     def forward(self, feats: dict[int, torch.Tensor]) -> torch.Tensor:
         x = self.entry(feats[16])

@@ -13,7 +13,9 @@ clustering at full resolution.
    baseline, which has no centres, scores by mean semantic probability, so the two rank their instances differently;
 5. :func:`upsample_instances` maps grid instances and the semantic grid to full resolution through the superpixel
    index (at decoder output stride 1 the grid is the image) and drops instances below ``min_pixels`` — the same
-   smallest size, in pixels, as the baseline's.
+   smallest size, in pixels, as the baseline's. The paper keeps every instance; the stage sets ``min_pixels`` to the
+   Cityscapes evaluator's own minimum region at the evaluated resolution (``fastseg_eval.min_pixels: 0``), below
+   which the evaluator ignores ground truth and predictions alike, so the filter costs no instance it would count.
 
 **The baseline** (:func:`all_to_all_instances`, Table I's first row): "inferring only the semantic and embedding
 branch, without the embedding centers or superpixel upsampling, and applying an all-to-all clustering of the instance

@@ -49,39 +49,75 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     return torch.stack([L, a, b], dim=-3)
 
 
+# sRGB -> linear as a 256-entry table (exact for uint8 input), and the sRGB -> XYZ matrix divided by D65's white
+_SRGB_LINEAR = np.where(np.arange(256) / 255 <= 0.04045, np.arange(256) / 255 / 12.92,
+                        ((np.arange(256) / 255 + 0.055) / 1.055) ** 2.4).astype(np.float32)
+_XYZ_WHITE = (np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
+                        [0.019334, 0.119193, 0.950227]]) / np.array([0.950456, 1.0, 1.088754])[:, None]).astype(np.float32)
+
+
+def rgb_uint8_to_lab(rgb: np.ndarray) -> torch.Tensor:
+    """:func:`rgb_to_lab` for an (H, W, 3) uint8 image, (3, H, W) float32 — the same formula (equal to within float
+    rounding, ~1e-4 Lab units), computed by a table lookup for the sRGB curve and numpy's ``cbrt``, about 3x faster
+    on one core than the float path (whose ``** 2.4`` and ``** (1/3)`` dominate its cost)."""
+    lin = _SRGB_LINEAR[np.moveaxis(np.asarray(rgb), -1, 0)]  # (3, H, W)
+    eps, kappa = np.float32(216 / 24389), np.float32(24389 / 27)
+    f = np.empty_like(lin)
+    for i in range(3):
+        v = _XYZ_WHITE[i, 0] * lin[0] + _XYZ_WHITE[i, 1] * lin[1] + _XYZ_WHITE[i, 2] * lin[2]
+        f[i] = np.where(v > eps, np.cbrt(v), (kappa * v + 16) / 116)
+        if i == 1:
+            y = v
+    lab = np.empty_like(lin)
+    lab[0] = np.where(y > eps, 116 * f[1] - 16, kappa * y)
+    lab[1] = 500 * (f[0] - f[1])
+    lab[2] = 200 * (f[1] - f[2])
+    return torch.from_numpy(lab)
+
+
 def grid_slic(rgb: np.ndarray | torch.Tensor, k: int, compactness: float = 10.0) -> torch.Tensor:
     """Per pixel, the index ``row * (W // k) + col`` of its grid cell after one assignment step (H, W) int64.
-    ``rgb``: (H, W, 3) uint8 or (3, H, W) float in [0, 1]; H and W must be multiples of ``k``."""
-    x = torch.as_tensor(rgb)
-    if x.ndim == 3 and x.shape[-1] == 3 and x.dtype == torch.uint8:
-        x = x.permute(2, 0, 1).float() / 255
-    if x.ndim != 3 or x.shape[0] != 3:
-        raise ValueError(f"grid_slic wants an (H, W, 3) uint8 or (3, H, W) float image, got {tuple(x.shape)}")
-    _, h, w = x.shape
+    ``rgb``: (H, W, 3) uint8 or (3, H, W) float in [0, 1]; H and W must be multiples of ``k``.
+
+    Each cell's k x k pixels are laid out contiguously, (3, H/k, W/k, k²), so that the nine candidate distances are
+    computed by broadcasting over the last axis (about 1.6x faster on one core than over strided views)."""
+    if isinstance(rgb, np.ndarray) and rgb.ndim == 3 and rgb.shape[-1] == 3 and rgb.dtype == np.uint8:
+        lab = rgb_uint8_to_lab(rgb)
+    else:
+        x = torch.as_tensor(rgb)
+        if x.ndim == 3 and x.shape[-1] == 3 and x.dtype == torch.uint8:
+            x = x.permute(2, 0, 1).float() / 255
+        if x.ndim != 3 or x.shape[0] != 3:
+            raise ValueError(f"grid_slic wants an (H, W, 3) uint8 or (3, H, W) float image, got {tuple(x.shape)}")
+        lab = rgb_to_lab(x.float())
+    _, h, w = lab.shape
     if k < 1 or h % k or w % k:
         raise ValueError(f"superpixel size k = {k} must divide the image size {h}x{w}")
-    lab = rgb_to_lab(x.float())
-    hc, wc = h // k, w // k
-    blocks = lab.reshape(3, hc, k, wc, k)  # pixel (r*k + i, c*k + j) of cell (r, c) at [:, r, i, c, j]
-    centres = blocks.mean(dim=(2, 4))  # (3, hc, wc): each cell's mean colour
+    hc, wc, kk = h // k, w // k, k * k
+    # pixel (r*k + i, c*k + j) of cell (r, c) at [:, r, c, i*k + j]
+    blocks = lab.reshape(3, hc, k, wc, k).permute(0, 1, 3, 2, 4).reshape(3, hc, wc, kk).contiguous()
+    centres = blocks.mean(dim=-1)  # (3, hc, wc): each cell's mean colour
     padded = F.pad(centres[None], (1, 1, 1, 1), mode="replicate")[0]  # (3, hc + 2, wc + 2)
     # the xy term depends only on a pixel's place in its cell and the neighbour's offset: one k x k table per offset
     within = torch.arange(k, dtype=torch.float32) - (k - 1) / 2
     off = torch.tensor(_OFFSETS, dtype=torch.float32) * k  # (9, 2)
     xy = torch.hypot(within[None, :, None] - off[:, 0, None, None], within[None, None, :] - off[:, 1, None, None])
-    best = torch.empty((hc, k, wc, k))
-    choice = torch.zeros((hc, k, wc, k), dtype=torch.int64)
-    d = torch.empty((hc, k, wc, k))
+    xy = xy.reshape(9, kk) * (compactness / k)
+    best = torch.empty((hc, wc, kk))
+    choice = torch.zeros((hc, wc, kk), dtype=torch.int64)
+    d = torch.empty((hc, wc, kk))
+    t = torch.empty((hc, wc, kk))
     for o, (dy, dx) in enumerate(_OFFSETS):
-        col = padded[:, 1 + dy:1 + dy + hc, 1 + dx:1 + dx + wc, None][:, :, None, :, :]  # (3, hc, 1, wc, 1)
+        col = padded[:, 1 + dy:1 + dy + hc, 1 + dx:1 + dx + wc, None]  # (3, hc, wc, 1)
         torch.sub(blocks[0], col[0], out=d).square_()
         for ch in (1, 2):
-            d.add_((blocks[ch] - col[ch]).square_())
-        d.sqrt_().add_((compactness / k) * xy[o][None, :, None, :])
+            torch.sub(blocks[ch], col[ch], out=t)
+            d.addcmul_(t, t)
+        d.sqrt_().add_(xy[o])
         if dy:  # neighbours outside the grid are no candidates
             d[0 if dy < 0 else -1] = math.inf
         if dx:
-            d[:, :, 0 if dx < 0 else -1] = math.inf
+            d[:, 0 if dx < 0 else -1] = math.inf
         if o == 0:
             best.copy_(d)
             continue
@@ -90,9 +126,8 @@ def grid_slic(rgb: np.ndarray | torch.Tensor, k: int, compactness: float = 10.0)
         choice.masked_fill_(take, o)
     dy = torch.tensor([o[0] for o in _OFFSETS])[choice]
     dx = torch.tensor([o[1] for o in _OFFSETS])[choice]
-    rows = torch.arange(hc)[:, None, None, None] + dy
-    cols = torch.arange(wc)[None, None, :, None] + dx
-    return (rows * wc + cols).reshape(h, w)
+    index = (torch.arange(hc)[:, None, None] + dy) * wc + torch.arange(wc)[None, :, None] + dx  # (hc, wc, kk)
+    return index.reshape(hc, wc, k, k).permute(0, 2, 1, 3).reshape(h, w)
 
 
 def undersegmentation_error(superpixels: np.ndarray, segments: np.ndarray) -> float:

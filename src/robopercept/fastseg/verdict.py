@@ -90,7 +90,8 @@ def claims_verdict(table1: pd.DataFrame, replicates: Sequence[Mapping[str, Mappi
     Claims comparing a row with a seed whose instance heads did not learn (:func:`unlearned_seeds`, counted in
     ``untrained_seeds``) are flagged — on instance AP only: a claim on semantic IoU alone is never flagged.
     ``seed_tables``: one table per seed (``method`` and the three metrics of that seed's models alone); a claim whose
-    seeds do not all agree with its verdict becomes inconclusive (see the module docstring)."""
+    seeds do not all agree with its verdict becomes inconclusive (see the module docstring), and so does a flagged
+    claim (:func:`untrained_inconclusive`)."""
     table = as_paper_rows(table1[["method", *METRICS, "untrained_seeds"]], tuned_rows, baseline_model)
     reps = [as_paper_rows(pd.DataFrame([{"method": n, **{m: v[m] for m in METRICS}} for n, v in rep.items()]),
                           tuned_rows, baseline_model) for rep in replicates]
@@ -101,6 +102,20 @@ def claims_verdict(table1: pd.DataFrame, replicates: Sequence[Mapping[str, Mappi
                                                                       baseline_model)).set_index("id")
                     for t in seed_tables]
         out = agree_over_seeds(out, per_seed)
+    return untrained_inconclusive(out)
+
+
+def untrained_inconclusive(verdict: pd.DataFrame) -> pd.DataFrame:
+    """``verdict`` with every held / missed claim that compares a row whose instance heads did not learn (a non-empty
+    ``untrained_rows``) turned inconclusive, the comparison's own outcome kept in ``caveat``: "B beats A" with A near
+    zero is evidence neither for nor against the paper, and a count of verdicts must not read it as support."""
+    out = verdict.copy()
+    for i, row in out.iterrows():
+        if row["untrained_rows"] and row["verdict"] in (claims.HELD, claims.MISSED):
+            text = (f"the comparison alone says '{row['verdict']}', but {row['untrained_rows']} did not learn "
+                    "instances, so inconclusive")
+            out.at[i, "caveat"] = "; ".join(x for x in (row["caveat"], text) if x)
+            out.at[i, "verdict"] = claims.INCONCLUSIVE
     return out
 
 
