@@ -60,6 +60,10 @@ def test_table2_stage(graspseg_instances_pipeline):
     flagged = claims.untrained_rows.fillna("")
     assert (flagged != "").sum() == sum(any(r in str(f).split(", ") for r in failed[failed > 0].index) for f in flagged)
     assert (training.steps == training.max_steps).all() and set(training.max_steps) <= {2, 4}
+    # every trained model's log, published from its shard after the plan (common.live: a resumed run publishes all)
+    logs = sorted(d.name for d in (out / "reports/training/graspseg/table2").iterdir() if d.is_dir())
+    assert logs == sorted(f"{r}_seed{k}" for r, k in zip(training.row, training.seed)), logs
+    assert all((out / f"artifacts/models/graspseg/table2/{key}/live").is_dir() for key in logs)
     for fig in ("table2_curves", "table2_ap", "table2_examples"):
         assert (out / f"reports/figures/graspseg/{fig}.png").stat().st_size > 1000
     m = read_metrics(out / "reports/metrics/graspseg/table2.json", paper="graspseg", stage="graspseg_table2")

@@ -186,11 +186,11 @@ def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, datase
 
 
 def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str, crops_dir: str, train_crops_dir: str,
-                 inpainter_dir: str | None, pretrained: str, grasp_seeds: int, live_dir: str) -> dict:
+                 inpainter_dir: str | None, pretrained: str, grasp_seeds: int) -> dict:
     import torch
-    from dvclive import Live
 
     from ..common import checkpoints
+    from ..common.live import shard_live
     from .instance_eval import write_results
     from .instance_train import InstanceTrainSettings, predict_images, train_instance_model
 
@@ -207,7 +207,7 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
     ts = InstanceTrainSettings(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=steps, eval_every=cfg.eval_every,
                                patience=cfg.patience, min_steps=cfg.min_steps * (steps // cfg.max_steps),
                                seed=shard.seed)
-    with Live(dir=str(Path(live_dir) / model_key(row, k)), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+    with shard_live(folder) as live:  # in the shard: a resumed run publishes every model's log (common.live)
         model, history = train_instance_model(model_settings(cfg), ts, src, val, pretrained,
                                               robust_iou=cfg.robust_iou if ROWS[row].robust else None, live=live)
     checkpoints.save({"model": model.state_dict(), "row": row, "settings": dataclasses.asdict(model_settings(cfg)),
@@ -265,9 +265,12 @@ def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_di
     task = functools.partial(_train_shard, cfg=cfg, dataset=str(dataset), crops_dir=str(crops_dir),
                              train_crops_dir=str(train_crops_dir),
                              inpainter_dir=str(inpainter_dir) if inpainter_dir else None, pretrained=str(pretrained),
-                             grasp_seeds=grasp_seeds, live_dir=str(live_dir))
+                             grasp_seeds=grasp_seeds)
     res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
                    desc="Table II models", unit="model")
+    from ..common.live import publish
+
+    publish(models_dir, [s.key for s in shards], live_dir)  # every model's log, resumed or not
     summary = pd.DataFrame([res.stats[s.key] for s in shards])
     not_trained = pd.DataFrame([{"row": r, "seed": k, "reason": why} for (r, k), why in skipped.items()],
                                columns=["row", "seed", "reason"])
