@@ -20,11 +20,12 @@ def squash(text: str) -> str:
 
 
 def assert_quotes_verbatim(claims_file: Path, paper: str) -> None:
-    """Every claim of ``claims_file`` names a section and quotes ``../shared/papers/<paper>.txt`` verbatim, "[…]"
+    """Every claim of ``claims_file`` (and every sentence it lists as not evaluated) names a section and quotes ``../shared/papers/<paper>.txt`` verbatim, "[…]"
     marking elided words (the quote check is skipped where the checkout has no papers folder)."""
     txt = paths.root().parent / f"shared/papers/{paper}.txt"
     text = squash(txt.read_text()) if txt.exists() else None
-    for c in load_spec(claims_file)["claims"]:
+    spec = load_spec(claims_file)
+    for c in spec["claims"] + (spec.get("not_evaluated") or []):  # sentences listed as not evaluated quote it too
         assert c["section"].strip() and c["quote"].strip(), c["id"]
         if text is not None:
             at = 0

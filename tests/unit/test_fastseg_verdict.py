@@ -100,3 +100,58 @@ def test_min_pixels_zero_is_the_evaluators_own_minimum_region():
     assert min_pixels_at(7, 128, 256) == 7  # an explicit size is kept
     with pytest.raises(ValueError, match="min_pixels"):
         min_pixels_at(-1, 128, 256)
+
+
+def test_sentences_listed_as_not_evaluated_are_counted_with_their_reason():
+    t = table()
+    reps = [{r["method"]: {m: r[m] for m in V.METRICS} for _, r in t.iterrows()} for _ in range(5)]
+    out = V.claims_verdict(t, reps, CLAIMS, "MNv2 OS1", tuned_rows=True).set_index("id")
+    listed = V.not_evaluated(CLAIMS)
+    assert {"baseline_costs_3x", "superpixel_grid_faster", "semantic_on_par_with_realtime",
+            "instances_better_than_sota"} <= set(listed.id)
+    for i in listed.id:
+        assert out.loc[i, "verdict"] == "not evaluated" and out.loc[i, "note"], i
+    # the claims proper keep their verdicts beside them
+    assert out.loc["superpixel_grid_similar_iou_mnv2", "verdict"] != "not evaluated"
+    from robopercept.reporting import verdicts
+    assert "Not evaluated here: we train none of the other methods" in verdicts.sentences(out.reset_index())
+
+
+def test_a_malformed_not_evaluated_entry_is_refused(tmp_path):
+    import yaml
+
+    from robopercept.reporting.claims import ClaimError
+
+    spec = yaml.safe_load(CLAIMS.read_text())
+    bad = dict(spec, not_evaluated=[{k: v for k, v in spec["not_evaluated"][0].items() if k != "reason"}])
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(bad))
+    with pytest.raises(ClaimError, match="lacks reason"):
+        V.not_evaluated(tmp_path / "a.yaml")
+    dup = dict(spec, not_evaluated=[dict(spec["not_evaluated"][0], id=spec["claims"][0]["id"])])
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(dup))
+    with pytest.raises(ClaimError, match="duplicate claim id"):
+        V.not_evaluated(tmp_path / "b.yaml")
+
+
+def test_speed_claims_read_the_measured_time_per_frame_with_a_frame_bootstrap():
+    import numpy as np
+
+    from robopercept.fastseg.benchmark import SPEED_CLAIMS, speed_verdict
+
+    rng = np.random.default_rng(1)
+    noisy = lambda ms: list(ms * (1 + 0.05 * rng.standard_normal(20)))  # noqa: E731
+    per_frame = {"Baseline": noisy(300.0), "Ours MNv2 OS1": noisy(100.0), "Ours MNv2 OSk": noisy(30.0),
+                 "Ours MNv2 OS1, tuned threshold": noisy(290.0), "Ours MNv2 OSk, tuned threshold": noisy(98.0)}
+    paper = speed_verdict(per_frame, "MNv2 OS1", tuned_rows=False, n_boot=200).set_index("id")
+    assert paper.loc["baseline_costs_3x", "verdict"] == "held"  # 300 / 100 = 3 >= 2
+    assert paper.loc["superpixel_grid_3x_faster_mnv2", "verdict"] == "held"  # 3.3 >= 2
+    assert paper.loc["baseline_costs_3x", "margin"] == pytest.approx(1.0, abs=0.2)  # the ratio's margin above 2
+    assert paper.loc["superpixel_grid_2x_faster_dn53", "verdict"] == "not evaluated"  # no Darknet-53 row timed
+    tuned = speed_verdict(per_frame, "MNv2 OS1", tuned_rows=True, n_boot=200).set_index("id")
+    # timed at the tuned thresholds the post-processing has centres to cluster: 300 / 290 and 290 / 98
+    assert tuned.loc["baseline_costs_3x", "verdict"] == "missed"
+    assert tuned.loc["superpixel_grid_3x_faster_mnv2", "verdict"] == "held"
+    with pytest.raises(ValueError, match="same non-zero number of frames"):
+        speed_verdict({"Baseline": [1.0, 2.0], "Ours MNv2 OS1": [1.0]}, "MNv2 OS1", tuned_rows=False)
+    from paper_quotes import assert_quotes_verbatim
+    assert_quotes_verbatim(SPEED_CLAIMS, "fastseg")

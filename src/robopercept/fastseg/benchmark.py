@@ -13,7 +13,9 @@ encoder with the semantic and embedding decoders only — "inferring only the se
 scikit-image's ``slic`` (same number of segments and compactness) on the same frames, time and under-segmentation
 error. The accuracy columns are read from the evaluation stage's ``table1.csv`` when it exists, so the speed-up and
 the mAP gap of the budget ("≥ 2x faster end to end than the all-to-all baseline at equal mAP within 1 point") sit in
-one record. Wall-clock numbers never enter a DVC output: the record goes to ``reports/timings/``.
+one record. §IV-B's speed halves (``speed_claims.yaml``: "costs almost 3 times more", "2 / almost 3 times faster") are
+read on the measured time per frame with a frame bootstrap (:func:`speed_verdict`), at the paper's centre threshold
+and on the tuned rows. Wall-clock numbers never enter a DVC output: the record goes to ``reports/timings/``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .verdict import TUNED
 
 
 def _ms(fn, repeat: int) -> tuple[float, object]:
@@ -76,7 +80,7 @@ def run(frames: int = 20, threads: int = 1, repeat: int = 1, root: Path | None =
         for r, th in chosen[chosen.chosen.astype(bool)][["model", "threshold"]].itertuples(index=False):
             if r in tcfg.models:
                 rows[f"Ours {r}, tuned threshold"] = (r, "ours", dataclasses.replace(post, centre_threshold=float(th)))
-    out_rows = []
+    out_rows, per_frame = [], {}
     for name, (r, mode, post_r) in rows.items():
         model = load_model(root / "artifacts/models/fastseg", r, 0)[0]
         k = model.settings.dec_os
@@ -100,6 +104,7 @@ def run(frames: int = 20, threads: int = 1, repeat: int = 1, root: Path | None =
                                                            post_r.min_pixels), repeat)
             cluster_ms.append(t)
             found.append(len(result[1]))
+        per_frame[name] = [a + b + c for a, b, c in zip(spix_ms or [0.0] * len(cnn_ms), cnn_ms, cluster_ms)]
         s, c, cl = (float(np.mean(v)) if v else 0.0 for v in (spix_ms, cnn_ms, cluster_ms))
         out_rows.append({"method": name, "dec_os": k, "centre_threshold": post_r.centre_threshold if mode == "ours"
                          else float("nan"), "instances_per_frame": float(np.mean(found)), "spix_ms": s, "cnn_ms": c,
@@ -125,8 +130,43 @@ def run(frames: int = 20, threads: int = 1, repeat: int = 1, root: Path | None =
         sl["skimage_slic_ue_pct"].append(100 * undersegmentation_error(sk, f.instances))
     superpixels = {key: float(np.mean(v)) for key, v in sl.items()}
     superpixels["speedup"] = superpixels["skimage_slic_ms"] / superpixels["grid_slic_ms"]
+    speed = {"paper_threshold": speed_verdict(per_frame, ecfg.baseline_model, tuned_rows=False).to_dict(orient="records")}
+    if any(n.endswith(TUNED) for n in per_frame):
+        speed["tuned_threshold"] = speed_verdict(per_frame, ecfg.baseline_model, tuned_rows=True).to_dict(orient="records")
     return {"frames": len(val), "threads": threads, "resolution": f"{dcfg.width}x{dcfg.height}", "superpixel_size": k,
-            "table1_speed": table.to_dict(orient="records"), "superpixels": superpixels}
+            "table1_speed": table.to_dict(orient="records"), "superpixels": superpixels, "speed_claims": speed}
+
+
+SPEED_CLAIMS = Path(__file__).with_name("speed_claims.yaml")
+
+
+def speed_verdict(per_frame: dict[str, list[float]], baseline_model: str, tuned_rows: bool, n_boot: int = 1000,
+                  seed: int = 0, claims_file: Path = SPEED_CLAIMS):
+    """§IV-B's speed halves (``speed_claims.yaml``) on the measured time per frame: ``per_frame`` maps each timed row
+    (benchmark names: "Baseline", "Ours <r>", "Ours <r>, tuned threshold") to its per-frame milliseconds, the same
+    frames in the same order for every row. The table is the mean per row; its replicates resample frames (paired
+    across rows, ``n_boot`` times under ``seed``), so a verdict is held or missed only when the 95 % interval of its
+    ratio's margin excludes 0. Rows read as in :func:`robopercept.fastseg.verdict.as_paper_rows` (``tuned_rows``: the
+    tuned-threshold rows stand for ours). A claim naming a row not timed (Darknet-53 on cpu) is "not evaluated"."""
+    import pandas as pd
+
+    from ..reporting import claims
+    from .verdict import as_paper_rows
+
+    lengths = {len(v) for v in per_frame.values()}
+    if len(lengths) != 1 or 0 in lengths:
+        raise ValueError(f"speed_verdict: every row needs the same non-zero number of frames, got "
+                         f"{ {k: len(v) for k, v in per_frame.items()} }")
+    names = list(per_frame)
+    ms = np.array([per_frame[n] for n in names], dtype=float)  # rows x frames
+
+    def frame(values) -> pd.DataFrame:
+        return as_paper_rows(pd.DataFrame({"method": names, "ms_per_frame": values}), tuned_rows, baseline_model)
+
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, ms.shape[1], size=(n_boot, ms.shape[1]))
+    reps = [frame(ms[:, i].mean(axis=1)) for i in idx]
+    return claims.evaluate_claims(claims_file, frame(ms.mean(axis=1)), reps)
 
 
 def main(argv=None) -> None:
@@ -149,6 +189,10 @@ def main(argv=None) -> None:
 
     print(pd.DataFrame(rec["table1_speed"]).round(2).to_string(index=False))
     print(json.dumps(rec["superpixels"], indent=1))
+    for reading, rows in rec["speed_claims"].items():
+        print(f"speed claims, {reading}:")
+        print(pd.DataFrame(rows)[["id", "verdict", "margin", "margin_lo", "margin_hi", "note"]].round(2)
+              .to_string(index=False))
     print(f"written to {out}")
 
 

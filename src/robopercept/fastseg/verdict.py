@@ -102,7 +102,37 @@ def claims_verdict(table1: pd.DataFrame, replicates: Sequence[Mapping[str, Mappi
                                                                       baseline_model)).set_index("id")
                     for t in seed_tables]
         out = agree_over_seeds(out, per_seed)
-    return untrained_inconclusive(out)
+    return pd.concat([untrained_inconclusive(out), not_evaluated(claims_file)], ignore_index=True)
+
+
+NOT_EVALUATED_KEYS = ("id", "section", "quote", "claim", "reason")
+
+
+def not_evaluated(claims_file: str | Path) -> pd.DataFrame:
+    """The sentences the claims file lists under ``not_evaluated`` (a wall-clock half measured by the benchmark, a
+    comparison with methods we do not train), as verdict rows with verdict "not evaluated" and the reason in ``note``
+    — so a tally of the paper's claims counts them instead of leaving them out. Same columns as
+    :func:`claims_verdict`'s other rows."""
+    spec = claims.load_spec(claims_file)
+    entries = spec.get("not_evaluated") or []
+    if not isinstance(entries, list):
+        raise claims.ClaimError(f"{claims_file}: 'not_evaluated' must be a list of entries")
+    taken = {c["id"] for c in spec["claims"]}
+    rows = []
+    for e in entries:
+        missing = [k for k in NOT_EVALUATED_KEYS if not str((e or {}).get(k, "")).strip()]
+        if missing:
+            raise claims.ClaimError(f"{claims_file}: not_evaluated entry {(e or {}).get('id', '?')!r} lacks "
+                                    f"{', '.join(missing)}")
+        if e["id"] in taken:
+            raise claims.ClaimError(f"{claims_file}: duplicate claim id {e['id']!r}")
+        taken.add(e["id"])
+        rows.append({"id": e["id"], "section": e["section"], "quote": " ".join(str(e["quote"]).split()),
+                     "claim": " ".join(str(e["claim"]).split()), "expr": "", "holds": None, "margin": np.nan,
+                     "margin_lo": np.nan, "margin_hi": np.nan, "share_held": np.nan, "verdict": "not evaluated",
+                     "baseline_collapsed": False, "caveat": "", "if_missed": "",
+                     "note": " ".join(str(e["reason"]).split()), "untrained_rows": ""})
+    return pd.DataFrame(rows)
 
 
 def untrained_inconclusive(verdict: pd.DataFrame) -> pd.DataFrame:
