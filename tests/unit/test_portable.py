@@ -175,7 +175,8 @@ def start(self):
     _start(self)
     started.append(self.pid)
     # once the child runs, interrupt the parent only (as a kernel interrupt does)
-    threading.Timer(1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    main = threading.main_thread().ident  # to the main thread itself: a process-directed signal taken by another
+    threading.Timer(1, lambda: signal.pthread_kill(main, signal.SIGINT)).start()  # thread would not wake its wait
 multiprocessing.context.SpawnProcess.start = start
 try:
     portable.run_portable(time.sleep, 120)
