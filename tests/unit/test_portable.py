@@ -169,6 +169,11 @@ INTERRUPT = """
 import multiprocessing, os, signal, threading, time
 from robopercept.common import portable
 
+# SIGINT's disposition and mask are inherited: a caller that ignores it (a shell's background job) or blocks it (in
+# the full suite another test's library may leave it so in the xdist worker) would leave nothing to interrupt the
+# wait. Restore both: this test is about run_portable, not about its caller's signal state
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 started = []
 _start = multiprocessing.context.SpawnProcess.start
 def start(self):
