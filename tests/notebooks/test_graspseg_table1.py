@@ -64,3 +64,25 @@ def test_table1_stage(graspseg_pipeline):
     assert set(metrics["tables"]["table1"]) == set(table.method)
     for fig in ("fig2_hard_cases", "table1_per_object"):
         assert (out / f"reports/figures/graspseg/{fig}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_resumed_train_stage_publishes_every_models_log(graspseg_pipeline, tmp_path):
+    """Session 24's defect: a resumed graspseg_train published only the logs of the models trained in its last
+    invocation. Logs now live in each model's shard (common.live): a second invocation that resumes every model (no
+    training) publishes all of them again."""
+    from robopercept.config import load_profile
+    from robopercept.graspseg.config import GraspModelConfig
+    from robopercept.graspseg.variants import train_variants, trained_models
+
+    out = graspseg_pipeline
+    models_dir = out / "artifacts/models/graspseg/variants"
+    before = {p: p.stat().st_mtime_ns for p in models_dir.glob("*/model.pt")}
+    cfg = GraspModelConfig(**load_profile("smoke")["graspseg_model"])
+    train_variants(cfg, out / "artifacts/datasets/graspseg_grasps", out / "artifacts/models/pretrain/backbone.pt",
+                   models_dir, tmp_path / "live", load_profile("smoke")["seed"], progress=False)
+    assert {p: p.stat().st_mtime_ns for p in models_dir.glob("*/model.pt")} == before  # resumed, not retrained
+    published = sorted(d.name for d in (tmp_path / "live").iterdir())
+    assert published == sorted(f"{n}_seed{k}" for n, k in trained_models(cfg))
+    for key in published:
+        assert (tmp_path / "live" / key / "metrics.json").read_bytes() == \
+            (out / f"reports/training/graspseg/variants/{key}/metrics.json").read_bytes()

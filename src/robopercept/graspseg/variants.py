@@ -80,12 +80,12 @@ def trained_models(cfg: GraspModelConfig, names=tuple(VARIANTS)) -> list[tuple[s
     return [(n, s) for n in names for s in range(seeds_of(n, cfg))]
 
 
-def _train_shard(shard: Shard, folder: Path, *, cfg: GraspModelConfig, dataset: str, pretrained: str,
-                 live_dir: str) -> dict:
-    """The runner's task: one (variant, seed), one torch thread."""
+def _train_shard(shard: Shard, folder: Path, *, cfg: GraspModelConfig, dataset: str, pretrained: str) -> dict:
+    """The runner's task: one (variant, seed), one torch thread; its training log stays in the shard's folder
+    (:mod:`robopercept.common.live`) until :func:`train_variants` publishes every model's."""
     import torch
-    from dvclive import Live
 
+    from ..common.live import shard_live
     from .data import GraspSegDataset
     from .train import TrainSettings, save_checkpoint, train_grasp_model
 
@@ -100,7 +100,7 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: GraspModelConfig, dataset: 
                              batch_size=cfg.batch_size, max_steps=cfg.steps_of(v.ablation), eval_every=cfg.eval_every,
                              patience=cfg.patience, augment=v.augment, seed=shard.seed, normalization=v.normalization)
     init = Path(pretrained) if v.pretrained else None
-    with Live(dir=str(Path(live_dir) / model_key(name, k)), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+    with shard_live(folder) as live:  # in the shard: a resumed run publishes every model's log
         model, history = train_grasp_model(settings, train, val, init, live=live)
     save_checkpoint(model, folder / "model.pt", settings=settings, variant=name, history=history,
                     init=init.name if init else None)
@@ -127,8 +127,10 @@ def train_variants(cfg: GraspModelConfig, dataset: Path, pretrained: Path, model
                           config={**dataclasses.asdict(cfg), "variants": {n: dataclasses.asdict(VARIANTS[n]) for n in names},
                                   "pretrained_md5": hashlib.md5(Path(pretrained).read_bytes()).hexdigest()},
                           seed=seed, code_modules=CODE_MODULES, inputs={"dataset": dataset})
-    task = functools.partial(_train_shard, cfg=cfg, dataset=str(dataset), pretrained=str(pretrained),
-                             live_dir=str(live_dir))
+    task = functools.partial(_train_shard, cfg=cfg, dataset=str(dataset), pretrained=str(pretrained))
     res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
                    desc="grasp models", unit="model")
+    from ..common.live import publish
+
+    publish(models_dir, [s.key for s in shards], live_dir)  # every model's log, resumed or not (session 24's defect)
     return pd.DataFrame([res.stats[s.key] for s in shards])
