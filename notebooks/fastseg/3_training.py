@@ -32,7 +32,7 @@
 # 5x changed nothing (0.24 / 0.78 / 0.24 at 1e-3) — with Adam a loss weight only rebalances the shared encoder. Twice
 # the steps at 3e-3 moved the within-δ_a share from 0.41 to 0.41 (IoU 0.30 → 0.32): the embedding separates instances
 # (its nearest true centre is the right one for ~85 % of elements) but does not pull them inside δ_a at this training
-# length — the bottleneck the evaluation notebook's mask numbers show. The cpu profile trains at **lr 3e-3**
+# length, which caps the instance masks' quality (the evaluation notebook's AP). The cpu profile trains at **lr 3e-3**
 # (`fastseg_train.lr`). The decoders no longer narrow below their output's channels: the embedding decoder keeps 32
 # channels down to its output (before, 16 channels fed the 32-D head, so the embedding spanned at most 16 of the paper's
 # 32 dimensions); probe at 3e-3 with it: 0.42 / 0.86 / 0.32, about the same, at ~1.4x the cost of a step at stride 1.

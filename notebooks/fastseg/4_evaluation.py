@@ -177,7 +177,7 @@ _ = tables.write_table(table1, run.tables, "table1",
                                 f"frames, not the paper's. 'Baseline, matched radius': the baseline clustering within "
                                 f"{ecfg.assign_distance:g} (ours' assignment radius) instead of "
                                 f"{ecfg.cluster_distance:g} — a sensitivity row the paper does not have."))
-display(table1.drop(columns=["mode"]).round(1))
+display(table1.drop(columns=["mode"]).round(1).assign(centre_threshold=table1.centre_threshold.round(2)))
 table1_seeds = V.seed_table(per_seed, {name: results[name].instances for name in rows})
 _ = tables.write_table(table1_seeds, run.tables, "table1_seeds",
                        caption=("Table I per seed — each seed's models scored alone on the same validation frames "

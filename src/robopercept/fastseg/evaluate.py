@@ -10,7 +10,8 @@ of the mean, as in the paper's Table II); AP and AP@50 come from ``cityscapesscr
 Seeds: each seed's model is scored on its own (one AP ranking per seed — its detections are never ranked against
 another seed's), and a row's score is the mean of its seeds' scores. A bootstrap replicate resamples validation
 frames — one resample for every row and every seed (paired), re-accumulating per-frame confusion matrices and the
-evaluator's per-frame matches (nothing is matched again) — and averages the seeds' scores on it: the interval is
+evaluator's per-frame matches (nothing is matched again; each frame's matches are read once,
+:func:`robopercept.common.cityscapes_eval.image_scores`) — and averages the seeds' scores on it: the interval is
 the frames' uncertainty of the seed mean. With two or three seeds a seed bootstrap would say little, so the spread
 over seeds is reported beside it (:func:`seed_scores`) and :mod:`robopercept.fastseg.verdict` reads a claim per
 seed too.
@@ -25,7 +26,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from ..common.cityscapes_eval import ap_from_matches, match_instances, scaled_min_region
+from ..common.cityscapes_eval import ap_from_image_scores, image_scores, match_instances, scaled_min_region
 from ..formats.cityscapes import INSTANCE_CLASSES, CityscapesSet, instance_label_ids
 from .dataset import FrameSet
 from .postprocess import PostSettings, all_to_all_instances, grid_instances, upsample_instances
@@ -97,6 +98,12 @@ class RowResult:
     args: object
     keys: list[str]
     instances: list[int]  # instances each seed's model predicted over all frames (0: it never found one)
+    scores: dict | None = None  # the matches read once per frame (common.cityscapes_eval.image_scores); None: lazily
+
+    def image_scores(self) -> dict:
+        if self.scores is None:
+            self.scores = image_scores(self.matches, self.args)
+        return self.scores
 
 
 def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, workdir: Path,
@@ -118,7 +125,7 @@ def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, 
         for name, v in m.items():
             matches[f"{name}#s{j}"] = v
             keys.append(f"{name}#s{j}")
-    return RowResult(np.stack(confs), matches, args, keys, counts)
+    return RowResult(np.stack(confs), matches, args, keys, counts, image_scores(matches, args))
 
 
 def _native(masks: np.ndarray, ds: FrameSet, i: int) -> np.ndarray:
@@ -153,7 +160,7 @@ def n_frames(r: RowResult) -> int:
 
 def _scores(r: RowResult, pos: np.ndarray) -> dict[str, float]:
     """Scores over the keys at ``pos`` (one seed's keys: pooling seeds would rank their detections together)."""
-    ap = ap_from_matches(r.matches, r.args, [r.keys[i] for i in pos])
+    ap = ap_from_image_scores(r.image_scores(), r.args, [r.keys[i] for i in pos])
     iou = iou_per_class(r.confusions[pos].sum(0))
     out = {"mAP@50": ap["AP50"], "mAP": ap["AP"], "IoU": float(np.nanmean(iou))}
     for c, name in enumerate(INSTANCE_CLASSES):
