@@ -140,8 +140,10 @@ rows = {"Baseline": (ecfg.baseline_model, "all_to_all", post),
         **{f"Ours {r}": (r, "ours", post) for r in tcfg.models},
         **{f"Ours {r}, tuned threshold": (r, "ours", posts[r]) for r in tuned}}
 work = tempfile.TemporaryDirectory(prefix="robopercept-fastseg-eval-")
+cache = E.FrameCache()  # one forward pass a network and frame for all the rows that share the network
 results = {name: E.evaluate_row(models[r], val, mode, p, paths.resolve(work.name) / name.replace(" ", "_").replace(",", ""),
-                                spix["compactness"]) for name, (r, mode, p) in rows.items()}
+                                spix["compactness"], cache) for name, (r, mode, p) in rows.items()}
+del cache
 replicates = E.bootstrap(results, ecfg.n_boot, derive_seed(run.seed, "fastseg_eval_bootstrap"))
 
 # %% [markdown]

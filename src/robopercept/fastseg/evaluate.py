@@ -45,7 +45,6 @@ class Prediction:
     scores: np.ndarray  # (n,)
 
 
-@torch.no_grad()
 def min_pixels_at(min_pixels: int, height: int, width: int) -> int:
     """``fastseg_eval.min_pixels`` for frames of ``height`` x ``width``: 0 is the evaluator's own minimum region there
     (:func:`robopercept.common.cityscapes_eval.scaled_min_region`), below which it ignores ground truth and
@@ -55,24 +54,62 @@ def min_pixels_at(min_pixels: int, height: int, width: int) -> int:
     return min_pixels or scaled_min_region(height, width)
 
 
-def predict(model, image: torch.Tensor, mode: str, post: PostSettings, compactness: float = 10.0) -> Prediction:
-    """One frame (image (3, H, W) in [0, 1]); ``mode``: ``ours`` or ``all_to_all`` (needs a decoder stride of 1)."""
-    k = model.settings.dec_os
+@torch.no_grad()
+def _forward(model, image: torch.Tensor) -> dict[str, torch.Tensor]:
     out = model(image[None])
-    sem_l, cen_l, emb = out["semantic"][0], out["centre"][0], out["embedding"][0]
-    if mode == "all_to_all":
-        if k != 1:
-            raise ValueError("the all-to-all baseline clusters at full resolution: it needs a decoder stride of 1")
-        sem, inst = all_to_all_instances(sem_l, emb, post)
-    elif mode == "ours":
-        sem, inst = grid_instances(sem_l, cen_l, emb, post)
-        index = None
-        if k > 1:
-            rgb = (image.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
-            index = grid_slic(rgb, k, compactness).numpy()
-        sem, inst = upsample_instances(sem, inst, index, post.min_pixels)
-    else:
+    return {name: out[name][0] for name in ("semantic", "centre", "embedding")}
+
+
+def _superpixels(image: torch.Tensor, k: int, compactness: float) -> np.ndarray:
+    rgb = (image.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+    return grid_slic(rgb, k, compactness).numpy()
+
+
+class FrameCache:
+    """Each (network, frame)'s outputs and each (frame, superpixel size)'s superpixel map, computed once: the rows of
+    Table I that share a network (the baseline at two radii, ours at two centre thresholds) differ only in their
+    post-processing, so one forward pass a network and frame serves them all (the outputs are the same tensors a
+    second pass would give). Holds its networks, so that their ``id`` stays theirs while cached."""
+
+    def __init__(self):
+        self._outputs: dict = {}
+        self._superpixels: dict = {}
+
+    def outputs(self, model, frame_key, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        key = (id(model), frame_key)
+        if key not in self._outputs:
+            self._outputs[key] = (model, _forward(model, image))
+        return self._outputs[key][1]
+
+    def superpixels(self, frame_key, image: torch.Tensor, k: int, compactness: float) -> np.ndarray:
+        key = (frame_key, k, compactness)
+        if key not in self._superpixels:
+            self._superpixels[key] = _superpixels(image, k, compactness)
+        return self._superpixels[key]
+
+
+def predict(model, image: torch.Tensor, mode: str, post: PostSettings, compactness: float = 10.0,
+            cache: FrameCache | None = None, frame_key=None) -> Prediction:
+    """One frame (image (3, H, W) in [0, 1]); ``mode``: ``ours`` or ``all_to_all`` (needs a decoder stride of 1).
+    With a ``cache``, the network's outputs and the superpixels are looked up under ``frame_key`` (which must name
+    the frame ``image`` is) and computed only the first time."""
+    k = model.settings.dec_os
+    if mode not in ("ours", "all_to_all"):
         raise ValueError(f"unknown fastseg inference mode {mode!r}; choose 'ours' or 'all_to_all'")
+    if mode == "all_to_all" and k != 1:
+        raise ValueError("the all-to-all baseline clusters at full resolution: it needs a decoder stride of 1")
+    out = cache.outputs(model, frame_key, image) if cache is not None else _forward(model, image)
+    sem_l, cen_l, emb = out["semantic"], out["centre"], out["embedding"]
+    with torch.no_grad():
+        if mode == "all_to_all":
+            sem, inst = all_to_all_instances(sem_l, emb, post)
+        else:
+            sem, inst = grid_instances(sem_l, cen_l, emb, post)
+            index = None
+            if k > 1:
+                index = (cache.superpixels(frame_key, image, k, compactness) if cache is not None
+                         else _superpixels(image, k, compactness))
+            sem, inst = upsample_instances(sem, inst, index, post.min_pixels)
     h, w = image.shape[-2:]
     masks = np.stack([i.mask for i in inst]) if inst else np.zeros((0, h, w), bool)
     return Prediction(sem, masks, CLASS_LABEL_IDS[[i.class_index for i in inst]].astype(np.int64),
@@ -107,16 +144,17 @@ class RowResult:
 
 
 def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, workdir: Path,
-                 compactness: float = 10.0) -> RowResult:
+                 compactness: float = 10.0, cache: FrameCache | None = None) -> RowResult:
     """Every frame predicted by the row's model of each seed (seed j on every frame; key ``<frame>#s<j>``, seed-major),
-    matched by the official evaluator once; :func:`seed_scores` and :func:`row_scores` accumulate the matches."""
+    matched by the official evaluator once; :func:`seed_scores` and :func:`row_scores` accumulate the matches. Rows
+    sharing networks share a ``cache`` (:class:`FrameCache`): one forward pass a network and frame."""
     confs, matches, keys, counts = [], {}, [], []
     for j, model in enumerate(models):
         preds = []
         for i in range(len(ds)):
             smp = ds.frames[i]
             image = torch.from_numpy(np.ascontiguousarray(smp.rgb)).permute(2, 0, 1).float() / 255
-            p = predict(model, image, mode, post, compactness)
+            p = predict(model, image, mode, post, compactness, cache, (str(ds.set.root), ds.set.split, i))
             confs.append(confusion(p.semantic, class_index_map(smp.labels)))
             preds.append((_native(p.masks, ds, i), p.label_ids, p.scores))
         counts.append(int(sum(len(p[0]) for p in preds)))
