@@ -234,19 +234,20 @@ def _publish(spec: StageSpec, staged: Path, reports: Path) -> list[Path]:
     return written
 
 
-def _record_run(spec: StageSpec, staged: Path, params: Mapping[str, Any], started: float) -> None:
-    """``reports/timings/stages/<stage>.json``: the commit (``+dirty`` when the tree had uncommitted
-    changes), profile, start time and wall time of this run — kept apart from DVC-tracked outputs."""
+def _record_run(spec: StageSpec, staged: Path, params: Mapping[str, Any], started: float, commit: str,
+                cpu: Mapping[str, Any]) -> None:
+    """``reports/timings/stages/<stage>.json``: the commit the run started from (``+dirty`` when the tree had
+    uncommitted changes; taken at the start, so a checkout moved during a long run is not what is recorded), the
+    machine's CPU fingerprint (:func:`robopercept.reporting.cpu.fingerprint`: two records compare byte for byte only
+    on matching fingerprints), profile, start time and wall time of this run — kept apart from DVC-tracked outputs."""
     import json
-
-    from .reporting.provenance import git_commit
 
     fn = staged / TIMINGS / "stages" / f"{spec.name}.json"
     fn.parent.mkdir(parents=True, exist_ok=True)
-    fn.write_text(json.dumps({"stage": spec.name, "notebook": spec.notebook, "commit": git_commit(),
+    fn.write_text(json.dumps({"stage": spec.name, "notebook": spec.notebook, "commit": commit,
                               "profile": params.get("profile"), "seed": params.get("seed"),
                               "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-                              "wall_s": round(time.time() - started, 1)}, indent=1) + "\n")
+                              "wall_s": round(time.time() - started, 1), "cpu": dict(cpu)}, indent=1) + "\n")
 
 
 def run(notebook: str | Path, *, params: Mapping[str, Any] | None = None, notebook_args: Mapping[str, Any] | None = None,
@@ -285,6 +286,10 @@ def run(notebook: str | Path, *, params: Mapping[str, Any] | None = None, notebo
     if "reports_dir" not in defaults:
         raise ConfigError(f"{spec.notebook}: the parameters cell must define `reports_dir`")
     nb.metadata["kernelspec"] = {"name": kernel, "display_name": f"Python ({kernel})", "language": "python"}
+    from .reporting.cpu import fingerprint
+    from .reporting.provenance import git_commit
+
+    commit, cpu = git_commit(), fingerprint()  # at the start: what the run is made from, and where
     started = time.time()
     src_nb = scratch / source.with_suffix(".ipynb").name
     nbformat.write(nb, src_nb)
@@ -303,7 +308,7 @@ def run(notebook: str | Path, *, params: Mapping[str, Any] | None = None, notebo
     nb_rel = Path("notebooks") / Path(spec.notebook).relative_to("notebooks").with_suffix(".ipynb")
     (staged / nb_rel).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(result, staged / nb_rel)
-    _record_run(spec, staged, whole, started)
+    _record_run(spec, staged, whole, started, commit, cpu)
     _publish(spec, staged, reports)
     shutil.rmtree(scratch, ignore_errors=True)
     return reports / nb_rel

@@ -96,6 +96,21 @@ def test_reruns_give_the_same_bytes(project):
     assert json.loads((root / "reports" / "timings" / "stages" / "tiny.json").read_text())["stage"] == "tiny"
 
 
+def test_the_timing_record_names_the_commit_the_run_started_from_and_the_cpu(project, monkeypatch):
+    """A checkout moved during a long run is not what the record names (session 19's records named the commit the
+    run ended at), and the record carries the CPU fingerprint that says which records should compare byte for byte."""
+    from robopercept.reporting import cpu, provenance
+
+    root, params = project
+    commits = iter(["c0ffee1", "badbad2", "badbad3"])
+    monkeypatch.setattr(provenance, "git_commit", lambda *a, **k: next(commits))
+    run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    rec = json.loads((root / "reports" / "timings" / "stages" / "tiny.json").read_text())
+    assert rec["commit"] == "c0ffee1"
+    assert rec["cpu"] == json.loads(json.dumps(cpu.fingerprint()))
+    assert {"vendor", "flags", "caches", "torch_cpu_capability"} <= set(rec["cpu"])
+
+
 def test_failed_run_leaves_previous_reports(project):
     root, params = project
     out = run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
