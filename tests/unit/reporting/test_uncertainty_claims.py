@@ -159,3 +159,15 @@ def test_division_by_zero_is_a_claim_error_not_a_crash(tmp_path):
                     "  - {id: r, section: s, quote: q, claim: c, expr: \"top1('A') / top1('B') >= 2\"}\n")
     res = evaluate_claims(spec, pd.DataFrame({"method": ["A", "B"], "top1": [1.0, 0.0]}))
     assert res.verdict[0] == "not evaluated" and "division by zero" in res.note[0]
+def test_verdict_sentences_give_small_margins_their_digits():
+    import math
+
+    from robopercept.reporting.claims import margin_decimals, verdict_sentence
+
+    assert margin_decimals(9.53, 6.6, 12.4) == 1 and margin_decimals(0.0734, -0.07, 0.0) == 3
+    assert margin_decimals(0.003) == 4 and margin_decimals(0.0, math.nan) == 1 and margin_decimals(250.0) == 1
+    row = {"verdict": "inconclusive", "margin": -0.0734, "margin_lo": -0.0712, "margin_hi": 0.0021,
+           "baseline_collapsed": False}
+    assert verdict_sentence(row) == "**inconclusive** (margin -0.073, 95 % interval [-0.071, +0.002])"
+    row |= {"margin": 9.53, "margin_lo": 6.61, "margin_hi": 12.44, "verdict": "held"}
+    assert verdict_sentence(row) == "**held** (margin +9.5, 95 % interval [+6.6, +12.4])"
