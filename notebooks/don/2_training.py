@@ -46,7 +46,7 @@ from matplotlib import pyplot as plt
 
 from robopercept.common import checkpoints
 from robopercept.don.experiments import experiments, scaled, unique_variants
-from robopercept.don.sweep import COMPOSITE, model_key, splits, train_all
+from robopercept.don.sweep import COMPOSITE, model_key, splits, standin_backbone, train_all
 from robopercept.formats.don_logs import DonLogs
 from robopercept.notebook import setup
 from robopercept.reporting import figures, tables
@@ -55,10 +55,7 @@ run = setup("don_train", params, paper="don", data_dir=data_dir, artifacts_dir=a
 cfg, data_cfg = run["don_train"], run["don_data"]
 logs_root = run.datasets / "don_logs"
 models_dir = run.models / "don"
-pretrained = run.models / "pretrain" / "backbone.pt" if cfg.backbone_checkpoint == "stand-in" else None
-if pretrained is not None and not pretrained.exists():
-    raise FileNotFoundError(f"backbone_checkpoint: stand-in, but {pretrained} does not exist (stage pretrained_backbone "
-                            "makes it)")
+pretrained = standin_backbone(cfg, run.models)  # None: from scratch
 logs = DonLogs(logs_root, COMPOSITE)
 split = splits(logs)
 variants = unique_variants(cfg, len(split["multi_train"]))

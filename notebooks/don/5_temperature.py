@@ -48,9 +48,9 @@ from robopercept import paths
 from robopercept.common import checkpoints
 from robopercept.don import results as R
 from robopercept.don.evaluate import evaluate_all
-from robopercept.don.sweep import model_key, steps_for
-from robopercept.don.temperature import (EXPERIMENT, default_variant, rows, same_weights, train_temperatures,
-                                         untrained_aucs)
+from robopercept.don.sweep import model_key, standin_backbone, steps_for
+from robopercept.don.temperature import (EXPERIMENT, default_variant, rows, same_weights, seed_aucs,
+                                         train_temperatures, untrained_aucs, untrained_seeds)
 from robopercept.notebook import setup
 from robopercept.reporting import claims, figures, tables, untrained, verdicts
 from robopercept.seed import derive_seed
@@ -60,10 +60,7 @@ run = setup("don_temperature", params, paper="don", data_dir=data_dir, artifacts
 cfg, tcfg, ecfg = run["don_temperature"], run["don_train"], run["don_eval"]
 logs_root = run.datasets / "don_logs"
 models_dir = run.models / "don_temperature"
-pretrained = run.models / "pretrain" / "backbone.pt" if tcfg.backbone_checkpoint == "stand-in" else None
-if pretrained is not None and not pretrained.exists():
-    raise FileNotFoundError(f"don_train.backbone_checkpoint: stand-in, but {pretrained} does not exist (stage "
-                            "pretrained_backbone makes it)")
+pretrained = standin_backbone(tcfg, run.models, "don_train.backbone_checkpoint")  # None: from scratch
 exps = rows(tcfg, cfg)
 variants = [v for _, v in exps[EXPERIMENT]]
 keys = [model_key(v, k) for v in variants for k in range(cfg.seeds)]
@@ -134,11 +131,8 @@ table, replicates = R.tables(exps, ev, cfg.n_boot, derive_seed(run.seed, "don_te
                              steps=lambda v: steps_for(v, tcfg))
 table.insert(4, "tau", [v.temperature for v in variants])  # ("temperature" names the experiment's label column)
 control = untrained_aucs(tcfg, cfg, logs_root, pretrained, pairs, run.seed)  # per seed: the network before training
-per_seed = pd.DataFrame([{"tau": v.temperature, "seed": k,
-                          "AUC": float(np.average(ev.auc[v.key()][k], weights=ev.weight)), "untrained_AUC": control[k]}
-                         for v in variants for k in range(cfg.seeds)])
-unlearned = per_seed[per_seed.AUC <= per_seed.untrained_AUC].groupby("tau").size()
-table["untrained_seeds"] = [int(unlearned.get(v.temperature, 0)) for v in variants]
+per_seed = seed_aucs(variants, ev, control, cfg.seeds)  # each seed's AUC beside its untrained network's
+table["untrained_seeds"] = untrained_seeds(per_seed, variants)
 shown = ["label", "tau", "steps", "AUC", "sigma", "AUC_lo", "AUC_hi", "untrained_seeds"]
 t = R.experiment_table(table, EXPERIMENT).rename(columns={EXPERIMENT: "label"})[shown]
 _ = tables.write_table(t, run.tables, "temperature",

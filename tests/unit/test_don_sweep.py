@@ -218,3 +218,16 @@ def test_benchmark_records_sampling_throughput_and_step_times(tmp_path):
     assert [r["batch_size"] for r in rec["steps"]] == [2, 1, 1] and all(r["step_s"] > 0 for r in rec["steps"])
     with pytest.raises(SystemExit, match="--steps"):
         main(["--steps", "0"])
+
+
+def test_the_standin_backbone_is_found_or_refused_naming_its_stage(tmp_path):
+    from robopercept.don.config import DonTrainConfig
+    from robopercept.don.sweep import standin_backbone
+
+    assert standin_backbone(DonTrainConfig(backbone_checkpoint="none"), tmp_path) is None
+    cfg = DonTrainConfig(backbone_checkpoint="stand-in")
+    with pytest.raises(FileNotFoundError, match="pretrained_backbone makes it"):
+        standin_backbone(cfg, tmp_path, "don_train.backbone_checkpoint")
+    (tmp_path / "pretrain").mkdir()
+    (tmp_path / "pretrain" / "backbone.pt").write_bytes(b"x")
+    assert standin_backbone(cfg, tmp_path) == tmp_path / "pretrain" / "backbone.pt"

@@ -129,11 +129,34 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: DonTrainConfig, logs_root: 
             "final_loss": float(np.nanmean([h["loss"] for h in history[-max(1, s.validate_every):]]))}
 
 
+def standin_backbone(cfg: DonTrainConfig, models_root: Path, option: str = "backbone_checkpoint") -> Path | None:
+    """The shared stand-in backbone's checkpoint under ``models_root`` when ``cfg.backbone_checkpoint`` is
+    ``stand-in`` (None: from scratch); refused, naming the stage that makes it, when it is missing."""
+    if cfg.backbone_checkpoint != "stand-in":
+        return None
+    path = Path(models_root) / "pretrain" / "backbone.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"{option}: stand-in, but {path} does not exist (stage pretrained_backbone makes it)")
+    return path
+
+
+def run_models(models_dir: Path, ident: dict, shards: list[Shard], task, pretrained: Path | None, workers: int,
+               executor=None, progress: bool = True, desc: str = "DON models"):
+    """Run the shards of a DON sweep (``task``: a shard function, ``functools.partial`` of its settings) on the shard
+    runner, the stand-in backbone's md5 in the plan identity when there is one; one summary row per model, in shard
+    order (no wall-clock)."""
+    import pandas as pd
+
+    if pretrained is not None:
+        ident = {**ident, "pretrained_md5": hashlib.md5(Path(pretrained).read_bytes()).hexdigest()}
+    res = run_plan(models_dir, ident, shards, task, workers=workers, executor=executor, progress=progress, desc=desc,
+                   unit="model")
+    return pd.DataFrame([res.stats[s.key] for s in shards])
+
+
 def train_all(cfg: DonTrainConfig, logs_root: Path, pretrained: Path | None, models_dir: Path, seed: int,
               executor=None, progress: bool = True):
     """Train every (variant, seed); returns one summary row per model (no wall-clock)."""
-    import pandas as pd
-
     logs = DonLogs(logs_root, COMPOSITE)
     sp = splits(logs)  # fail early: a dataset without the scene lists
     variants = unique_variants(cfg, len(sp["multi_train"]))
@@ -145,11 +168,7 @@ def train_all(cfg: DonTrainConfig, logs_root: Path, pretrained: Path | None, mod
     ident = plan_identity(generator="don training sweep", config=dataclasses.asdict(cfg), seed=seed,
                           code_modules=CODE_MODULES, inputs={"logs": logs_root},
                           ignore=("workers",))
-    if pretrained is not None:
-        ident["pretrained_md5"] = hashlib.md5(Path(pretrained).read_bytes()).hexdigest()
     task = functools.partial(_train_shard, cfg=cfg, logs_root=str(logs_root),
                              pretrained=str(pretrained) if pretrained else None,
                              val_seed=derive_seed(seed, "don_validation_pairs"))
-    res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
-                   desc="DON models", unit="model")
-    return pd.DataFrame([res.stats[s.key] for s in shards])
+    return run_models(models_dir, ident, shards, task, pretrained, cfg.workers, executor, progress, "DON models")

@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 from pathlib import Path
 
 from ..formats.don_logs import DonLogs
 from ..seed import derive_seed
-from ..world.shards import Shard, plan_identity, run_plan
+from ..world.shards import Shard, plan_identity
 from .config import DonTrainConfig
 from .config_temperature import DonTemperatureConfig
 from .experiments import Variant, experiments
 from .sweep import CODE_MODULES as SWEEP_MODULES
-from .sweep import COMPOSITE, _train_shard, model_key, splits
+from .sweep import COMPOSITE, _train_shard, model_key, run_models, splits
 
 EXPERIMENT = "temperature"
 DEFAULT_ROW = "NT-Xent + Multi-Object + Augmentations"  # Table I's row whose τ is varied
@@ -80,8 +79,6 @@ def train_temperatures(train_cfg: DonTrainConfig, cfg: DonTemperatureConfig, log
                        models_dir: Path, seed: int, executor=None, progress: bool = True):
     """Train the default NT-Xent variant at every τ of ``cfg``, ``cfg.seeds`` times (seed ``k`` as don_train's seed
     ``k``); returns one summary row per model (no wall-clock), as :func:`robopercept.don.sweep.train_all` does."""
-    import pandas as pd
-
     splits(DonLogs(logs_root, COMPOSITE))  # fail early: a dataset without its scene lists or training scenes
     variants = [v for _, v in rows(train_cfg, cfg)[EXPERIMENT]]
     shards = [Shard(model_key(v, k), 1, derive_seed(seed, "don_train", k),
@@ -92,14 +89,11 @@ def train_temperatures(train_cfg: DonTrainConfig, cfg: DonTemperatureConfig, log
     ident = plan_identity(generator="don temperature sweep",
                           config={**config, "temperatures": [float(t) for t in cfg.temperatures], "seeds": cfg.seeds},
                           seed=seed, code_modules=CODE_MODULES, inputs={"logs": logs_root})
-    if pretrained is not None:
-        ident["pretrained_md5"] = hashlib.md5(Path(pretrained).read_bytes()).hexdigest()
     task = functools.partial(_temperature_shard, cfg=train_cfg, logs_root=str(logs_root),
                              pretrained=str(pretrained) if pretrained else None,
                              val_seed=derive_seed(seed, "don_validation_pairs"))
-    res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
-                   desc="DON temperature models", unit="model")
-    return pd.DataFrame([res.stats[s.key] for s in shards])
+    return run_models(models_dir, ident, shards, task, pretrained, cfg.workers, executor, progress,
+                      "DON temperature models")
 
 
 def untrained_aucs(train_cfg: DonTrainConfig, cfg: DonTemperatureConfig, logs_root: Path, pretrained: Path | None,
@@ -129,6 +123,26 @@ def untrained_aucs(train_cfg: DonTrainConfig, cfg: DonTemperatureConfig, logs_ro
         return out
     finally:
         torch.set_num_threads(threads)
+
+
+def seed_aucs(variants: list[Variant], ev, control: list[float], seeds: int):
+    """Per τ and seed: the AUC on the test pairs (pairs weighted as the temperature table weights them, ``ev`` as
+    :func:`robopercept.don.results.load` returns) beside the AUC of the untrained network that seed starts from
+    (``control``, :func:`untrained_aucs`)."""
+    import numpy as np
+    import pandas as pd
+
+    if len(control) < seeds:
+        raise ValueError(f"seed_aucs: {len(control)} untrained AUCs for {seeds} seeds")
+    return pd.DataFrame([{"tau": v.temperature, "seed": k, "AUC": float(np.average(ev.auc[v.key()][k], weights=ev.weight)),
+                          "untrained_AUC": control[k]} for v in variants for k in range(seeds)])
+
+
+def untrained_seeds(per_seed, variants: list[Variant]) -> list[int]:
+    """Per variant (τ), in ``variants`` order: its seeds whose AUC is not above their untrained network's — a row
+    whose seeds never learned (the claims flag it)."""
+    unlearned = per_seed[per_seed.AUC <= per_seed.untrained_AUC].groupby("tau").size()
+    return [int(unlearned.get(v.temperature, 0)) for v in variants]
 
 
 def same_weights(a: str | Path, b: str | Path, stages: tuple[str, str] = ("don_train", "don_temperature")) -> bool:
