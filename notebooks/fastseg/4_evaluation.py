@@ -140,10 +140,9 @@ rows = {"Baseline": (ecfg.baseline_model, "all_to_all", post),
         **{f"Ours {r}": (r, "ours", post) for r in tcfg.models},
         **{f"Ours {r}, tuned threshold": (r, "ours", posts[r]) for r in tuned}}
 work = tempfile.TemporaryDirectory(prefix="robopercept-fastseg-eval-")
-cache = E.FrameCache()  # one forward pass a network and frame for all the rows that share the network
-results = {name: E.evaluate_row(models[r], val, mode, p, paths.resolve(work.name) / name.replace(" ", "_").replace(",", ""),
-                                spix["compactness"], cache) for name, (r, mode, p) in rows.items()}
-del cache
+# one forward pass a network and frame, shared by the rows that use the network (they differ in post-processing)
+results = E.evaluate_rows({name: (models[r], mode, p) for name, (r, mode, p) in rows.items()}, val,
+                          paths.resolve(work.name), spix["compactness"])
 replicates = E.bootstrap(results, ecfg.n_boot, derive_seed(run.seed, "fastseg_eval_bootstrap"))
 
 # %% [markdown]

@@ -118,3 +118,21 @@ def test_distance_aware_args_are_refused():
     args.distanceAvailable = True
     with pytest.raises(ValueError, match="distance-free"):
         CE.image_scores({}, args)
+
+
+def test_a_class_with_no_entry_scores_zero_where_the_evaluator_fails():
+    """Ground truth only missed, predictions only ignored (inside a group region): no (y_true, y_score) entry at
+    all. The evaluator stops with an IndexError there; ours gives the class AP 0 (the stated departure)."""
+    args = _args()
+    lab = args.instLabels[0]
+    pred = {"pixelCount": 50, "confidence": 0.9, "voidIntersection": 0,
+            "matchedGt": [{"instID": 500, "pixelCount": 60, "intersection": 50, "medDist": -1, "distConf": 0.0}]}
+    img = {"groundTruth": {c: [] for c in args.instLabels}, "prediction": {c: [] for c in args.instLabels}}
+    img["groundTruth"][lab] = [{"instID": 1001, "pixelCount": 80, "medDist": -1, "distConf": 0.0, "matchedPred": []},
+                               {"instID": 500, "pixelCount": 60, "medDist": -1, "distConf": 0.0, "matchedPred": []}]
+    img["prediction"][lab] = [pred]
+    matches = {"img0": img}
+    with pytest.raises(IndexError):
+        _official(matches, args, ["img0"])
+    ours = CE.ap_from_matches(matches, args)
+    assert ours["per_class"][lab]["AP"] == 0 and ours["per_class"][lab]["AP50"] == 0

@@ -133,33 +133,3 @@ def test_total_loss_backpropagates_through_every_head():
     for head in (m.semantic, m.centre, m.embedding):
         assert head.head.weight.grad is not None and head.head.weight.grad.abs().sum() > 0
     assert semantic_loss(out["semantic"].detach(), torch.from_numpy(t.semantic)[None], torch.ones(9)) > 0
-
-
-def test_the_frame_cache_gives_the_uncached_predictions_with_one_forward_pass_a_network_and_frame():
-    from robopercept.fastseg import evaluate as E
-    from robopercept.fastseg.postprocess import PostSettings
-
-    torch.manual_seed(0)
-    nets = [FastSeg(ModelSettings(decoder_width=8, dec_os=k)).eval() for k in (1, 4)]
-    calls = {id(n): 0 for n in nets}
-    for n in nets:
-        n.register_forward_hook(lambda mod, i, o: calls.__setitem__(id(mod), calls[id(mod)] + 1))
-    images = [torch.rand(3, 64, 96, generator=torch.Generator().manual_seed(s)) for s in range(2)]
-    cache = E.FrameCache()
-    loose, strict = PostSettings(centre_threshold=0.05), PostSettings(centre_threshold=0.5)
-    found = 0
-    for i, image in enumerate(images):
-        for net, mode in ((nets[0], "all_to_all"), (nets[0], "ours"), (nets[1], "ours")):
-            for post in (loose, strict):
-                a = E.predict(net, image, mode, post, cache=cache, frame_key=i)
-                b = E.predict(net, image, mode, post)
-                np.testing.assert_array_equal(a.semantic, b.semantic)
-                np.testing.assert_array_equal(a.masks, b.masks)
-                np.testing.assert_array_equal(a.scores, b.scores)
-                found += len(a.masks)
-    assert found > 0  # the loose threshold finds instances: the masks compared are not all empty
-    # uncached: one pass per predict call (2 images x 4 calls for the stride-1 net, x 2 for stride 4); cached: one
-    # pass per (network, frame) on top of those
-    assert calls == {id(nets[0]): 2 * 4 + 2, id(nets[1]): 2 * 2 + 2}
-    with pytest.raises(ValueError, match="decoder stride of 1"):
-        E.predict(nets[1], images[0], "all_to_all", loose, cache=cache, frame_key=0)

@@ -138,3 +138,48 @@ def test_the_metrics_flags_carry_the_flagged_claims_and_the_tuned_reading():
     assert V.metrics_flags(v, None) == {"flagged_untrained": {"a": "Ours MNv2 OSk"}}
     both = V.metrics_flags(v, tuned)
     assert both["tuned_verdicts"] == {"a": "inconclusive", "b": "held"} and both["tuned_flagged_untrained"] == {}
+
+
+def test_rows_sharing_a_network_run_it_once_a_frame_and_score_as_rows_evaluated_alone(val, tmp_path):
+    import torch
+
+    from robopercept.fastseg.dataset import FrameSet
+
+    ds = FrameSet(val.root, "val", n=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the stage's workers; two threads per xdist worker oversubscribe 2 cores
+    try:
+        _shared_rows_check(E, ds, tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _shared_rows_check(E, ds, tmp_path):
+    """Four rows on two networks' seeds (OS1 shared by three rows): see the test above."""
+    import torch
+
+    from robopercept.fastseg.model import FastSeg, ModelSettings
+    from robopercept.fastseg.postprocess import PostSettings
+
+    torch.manual_seed(0)
+    os1 = [FastSeg(ModelSettings(decoder_width=8, dec_os=1)).eval() for _ in range(2)]  # two seeds
+    os4 = [FastSeg(ModelSettings(decoder_width=8, dec_os=4)).eval() for _ in range(2)]
+    calls = {}
+    for n in os1 + os4:
+        n.register_forward_hook(lambda mod, i, o: calls.__setitem__(id(mod), calls.get(id(mod), 0) + 1))
+    loose, strict = PostSettings(centre_threshold=0.05), PostSettings(centre_threshold=0.5)
+    wide = PostSettings(cluster_distance=5.0)  # random embeddings: a few wide clusters, not thousands of tiny ones
+    rows = {"Baseline": (os1, "all_to_all", wide), "Ours OS1": (os1, "ours", strict),
+            "Ours OS1, loose": (os1, "ours", loose), "Ours OS4": (os4, "ours", loose)}
+    together = E.evaluate_rows(rows, ds, tmp_path / "together")
+    assert list(together) == list(rows)
+    assert calls == {id(n): len(ds) for n in os1 + os4}  # one pass a network and frame for all four rows
+    assert sum(sum(r.instances) for r in together.values()) > 0  # the rows compared are not all empty
+    for name, (models, mode, post) in rows.items():
+        alone = E.evaluate_row(models, ds, mode, post, tmp_path / "alone" / name.replace(" ", "_").replace(",", ""))
+        r = together[name]
+        np.testing.assert_array_equal(r.confusions, alone.confusions)
+        assert r.keys == alone.keys and r.instances == alone.instances
+        np.testing.assert_equal(E.seed_scores(r), E.seed_scores(alone))  # NaN for classes absent from both
+    with pytest.raises(ValueError, match="decoder stride of 1"):
+        E.evaluate_rows({"bad": (os4, "all_to_all", loose)}, ds, tmp_path / "bad")

@@ -101,10 +101,21 @@ def test_the_timing_record_names_the_commit_the_run_started_from_and_the_cpu(pro
     run ended at), and the record carries the CPU fingerprint that says which records should compare byte for byte."""
     from robopercept.reporting import cpu, provenance
 
+    import nbformat
+
     root, params = project
-    commits = iter(["c0ffee1", "badbad2", "badbad3"])
-    monkeypatch.setattr(provenance, "git_commit", lambda *a, **k: next(commits))
+    # the checkout "moves" once the notebook has run: the executed notebook is read back only after the run
+    state = {"ran": False}
+    read = nbformat.read
+
+    def read_after_run(*a, **k):
+        state["ran"] = True
+        return read(*a, **k)
+
+    monkeypatch.setattr(nbformat, "read", read_after_run)
+    monkeypatch.setattr(provenance, "git_commit", lambda *a, **k: "moved99" if state["ran"] else "c0ffee1")
     run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    assert state["ran"]
     rec = json.loads((root / "reports" / "timings" / "stages" / "tiny.json").read_text())
     assert rec["commit"] == "c0ffee1"
     assert rec["cpu"] == json.loads(json.dumps(cpu.fingerprint()))

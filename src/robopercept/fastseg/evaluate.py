@@ -65,40 +65,21 @@ def _superpixels(image: torch.Tensor, k: int, compactness: float) -> np.ndarray:
     return grid_slic(rgb, k, compactness).numpy()
 
 
-class FrameCache:
-    """Each (network, frame)'s outputs and each (frame, superpixel size)'s superpixel map, computed once: the rows of
-    Table I that share a network (the baseline at two radii, ours at two centre thresholds) differ only in their
-    post-processing, so one forward pass a network and frame serves them all (the outputs are the same tensors a
-    second pass would give). Holds its networks, so that their ``id`` stays theirs while cached."""
-
-    def __init__(self):
-        self._outputs: dict = {}
-        self._superpixels: dict = {}
-
-    def outputs(self, model, frame_key, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        key = (id(model), frame_key)
-        if key not in self._outputs:
-            self._outputs[key] = (model, _forward(model, image))
-        return self._outputs[key][1]
-
-    def superpixels(self, frame_key, image: torch.Tensor, k: int, compactness: float) -> np.ndarray:
-        key = (frame_key, k, compactness)
-        if key not in self._superpixels:
-            self._superpixels[key] = _superpixels(image, k, compactness)
-        return self._superpixels[key]
+def _check_mode(model, mode: str) -> None:
+    if mode not in ("ours", "all_to_all"):
+        raise ValueError(f"unknown fastseg inference mode {mode!r}; choose 'ours' or 'all_to_all'")
+    if mode == "all_to_all" and model.settings.dec_os != 1:
+        raise ValueError("the all-to-all baseline clusters at full resolution: it needs a decoder stride of 1")
 
 
 def predict(model, image: torch.Tensor, mode: str, post: PostSettings, compactness: float = 10.0,
-            cache: FrameCache | None = None, frame_key=None) -> Prediction:
+            outputs: dict[str, torch.Tensor] | None = None, superpixels: np.ndarray | None = None) -> Prediction:
     """One frame (image (3, H, W) in [0, 1]); ``mode``: ``ours`` or ``all_to_all`` (needs a decoder stride of 1).
-    With a ``cache``, the network's outputs and the superpixels are looked up under ``frame_key`` (which must name
-    the frame ``image`` is) and computed only the first time."""
+    ``outputs`` / ``superpixels``: the network's outputs on ``image`` and its superpixel map at the decoder's stride,
+    when the caller already has them (:func:`evaluate_rows` shares them between rows); else computed here."""
+    _check_mode(model, mode)
     k = model.settings.dec_os
-    if mode not in ("ours", "all_to_all"):
-        raise ValueError(f"unknown fastseg inference mode {mode!r}; choose 'ours' or 'all_to_all'")
-    if mode == "all_to_all" and k != 1:
-        raise ValueError("the all-to-all baseline clusters at full resolution: it needs a decoder stride of 1")
-    out = cache.outputs(model, frame_key, image) if cache is not None else _forward(model, image)
+    out = outputs if outputs is not None else _forward(model, image)
     sem_l, cen_l, emb = out["semantic"], out["centre"], out["embedding"]
     with torch.no_grad():
         if mode == "all_to_all":
@@ -107,8 +88,7 @@ def predict(model, image: torch.Tensor, mode: str, post: PostSettings, compactne
             sem, inst = grid_instances(sem_l, cen_l, emb, post)
             index = None
             if k > 1:
-                index = (cache.superpixels(frame_key, image, k, compactness) if cache is not None
-                         else _superpixels(image, k, compactness))
+                index = superpixels if superpixels is not None else _superpixels(image, k, compactness)
             sem, inst = upsample_instances(sem, inst, index, post.min_pixels)
     h, w = image.shape[-2:]
     masks = np.stack([i.mask for i in inst]) if inst else np.zeros((0, h, w), bool)
@@ -143,27 +123,68 @@ class RowResult:
         return self.scores
 
 
-def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, workdir: Path,
-                 compactness: float = 10.0, cache: FrameCache | None = None) -> RowResult:
-    """Every frame predicted by the row's model of each seed (seed j on every frame; key ``<frame>#s<j>``, seed-major),
-    matched by the official evaluator once; :func:`seed_scores` and :func:`row_scores` accumulate the matches. Rows
-    sharing networks share a ``cache`` (:class:`FrameCache`): one forward pass a network and frame."""
-    confs, matches, keys, counts = [], {}, [], []
-    for j, model in enumerate(models):
-        preds = []
+def evaluate_rows(rows: Mapping[str, tuple[Sequence, str, PostSettings]], ds: FrameSet, workdir: Path,
+                  compactness: float = 10.0) -> dict[str, RowResult]:
+    """Every row (name -> (its model of each seed, mode, post-processing settings)) on every frame: seed j's model on
+    every frame (key ``<frame>#s<j>``, seed-major), matched by the official evaluator once per row and seed (under
+    ``workdir/<row>/seed<j>``); :func:`seed_scores` and :func:`row_scores` accumulate the matches.
+
+    Rows that share a network (the baseline at two radii, ours at two centre thresholds) differ only in their
+    post-processing: each network runs once a frame and every row using it post-processes those outputs (the
+    superpixel map too is computed once a frame and stride). Only the current frame's outputs are held."""
+    for name, (models, mode, _) in rows.items():
+        if not len(models):
+            raise ValueError(f"row {name!r} has no model")
+        for m in models:
+            _check_mode(m, mode)
+    users: dict[int, list[tuple[str, int]]] = {}  # network -> the (row, seed) pairs that use it, in row order
+    nets: dict[int, object] = {}
+    for name, (models, _, _) in rows.items():
+        for j, m in enumerate(models):
+            users.setdefault(id(m), []).append((name, j))
+            nets[id(m)] = m
+    gt = ds.set if len(ds) == len(ds.set) else _subset(ds)
+    done: dict[tuple[str, int], tuple] = {}  # (row, seed) -> (its matches, evaluator args, confusions, instances)
+    for net_id, uses in users.items():
+        model = nets[net_id]
+        preds = {use: [] for use in uses}  # masks bit-packed until matched: several rows' predictions at once
+        confs = {use: [] for use in uses}
         for i in range(len(ds)):
             smp = ds.frames[i]
             image = torch.from_numpy(np.ascontiguousarray(smp.rgb)).permute(2, 0, 1).float() / 255
-            p = predict(model, image, mode, post, compactness, cache, (str(ds.set.root), ds.set.split, i))
-            confs.append(confusion(p.semantic, class_index_map(smp.labels)))
-            preds.append((_native(p.masks, ds, i), p.label_ids, p.scores))
-        counts.append(int(sum(len(p[0]) for p in preds)))
-        gt = ds.set if len(ds) == len(ds.set) else _subset(ds)
-        m, args = match_instances(gt, preds, Path(workdir) / f"seed{j}")
-        for name, v in m.items():
-            matches[f"{name}#s{j}"] = v
-            keys.append(f"{name}#s{j}")
-    return RowResult(np.stack(confs), matches, args, keys, counts, image_scores(matches, args))
+            out = _forward(model, image)
+            k = model.settings.dec_os
+            index = _superpixels(image, k, compactness) if k > 1 else None
+            target = class_index_map(smp.labels)
+            for name, j in uses:
+                _, mode, post = rows[name]
+                p = predict(model, image, mode, post, compactness, outputs=out, superpixels=index)
+                confs[(name, j)].append(confusion(p.semantic, target))
+                masks = _native(p.masks, ds, i)
+                preds[(name, j)].append((np.packbits(masks, axis=-1), masks.shape, p.label_ids, p.scores))
+        for name, j in uses:  # this network's rows are complete: match them, free their masks
+            unpacked = [(np.unpackbits(b, axis=-1, count=shape[-1]).astype(bool).reshape(shape), lab, sc)
+                        for b, shape, lab, sc in preds.pop((name, j))]
+            m, args = match_instances(gt, unpacked, Path(workdir) / name.replace(" ", "_").replace(",", "") / f"seed{j}")
+            done[(name, j)] = (m, args, confs.pop((name, j)), int(sum(len(p[0]) for p in unpacked)))
+    results = {}
+    for name, (models, _, _) in rows.items():
+        conf_all, matches, keys, counts = [], {}, [], []
+        for j in range(len(models)):
+            m, args, conf, n = done.pop((name, j))
+            conf_all += conf
+            counts.append(n)
+            for frame, v in m.items():
+                matches[f"{frame}#s{j}"] = v
+                keys.append(f"{frame}#s{j}")
+        results[name] = RowResult(np.stack(conf_all), matches, args, keys, counts, image_scores(matches, args))
+    return results
+
+
+def evaluate_row(models: Sequence, ds: FrameSet, mode: str, post: PostSettings, workdir: Path,
+                 compactness: float = 10.0) -> RowResult:
+    """One row of :func:`evaluate_rows` (its matches under ``workdir/row``)."""
+    return evaluate_rows({"row": (models, mode, post)}, ds, workdir, compactness)["row"]
 
 
 def _native(masks: np.ndarray, ds: FrameSet, i: int) -> np.ndarray:

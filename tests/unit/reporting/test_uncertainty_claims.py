@@ -159,6 +159,8 @@ def test_division_by_zero_is_a_claim_error_not_a_crash(tmp_path):
                     "  - {id: r, section: s, quote: q, claim: c, expr: \"top1('A') / top1('B') >= 2\"}\n")
     res = evaluate_claims(spec, pd.DataFrame({"method": ["A", "B"], "top1": [1.0, 0.0]}))
     assert res.verdict[0] == "not evaluated" and "division by zero" in res.note[0]
+
+
 def test_verdict_sentences_give_small_margins_their_digits():
     import math
 
