@@ -125,16 +125,19 @@ def _iou(gt_px: float, pred_px: float, inter: float) -> float:
     return float(inter) / (gt_px + pred_px - inter)
 
 
-def _image_class_scores(gts_all: list, preds: list, overlap: float, min_region: float, dist_th: float,
+def _in_range(g: dict, min_region: float, dist_th: float, dist_conf: float) -> bool:
+    """A ground-truth region large and near enough to count (else its pixels are ignored)."""
+    return g["pixelCount"] >= min_region and g["medDist"] <= dist_th and g["distConf"] >= dist_conf
+
+
+def _image_class_scores(gts: list, preds: list, overlap: float, min_region: float, dist_th: float,
                         dist_conf: float) -> tuple[np.ndarray, np.ndarray, int]:
     """The evaluator's rules for one image, class and overlap threshold (``evaluateMatches``): a kept ground-truth
     instance (instance id >= 1000, large and near enough) takes its best prediction over the threshold as a true
     positive, every further one over it is a false positive with the lower of the two scores (the kept score is the
     higher), and it is a hard false negative without any; a prediction that overlaps no ground truth over the
     threshold is a false positive unless more than the threshold of its pixels are void, groups or ignored (small or
-    far) ground truth."""
-    gts = [g for g in gts_all if g["instID"] >= 1000 and g["pixelCount"] >= min_region and g["medDist"] <= dist_th
-           and g["distConf"] >= dist_conf]
+    far) ground truth. ``gts``: the image's kept ground truth of the class (:func:`image_scores` filters it once)."""
     best = [None] * len(gts)  # score of the gt's match, None while unmatched
     extra = []  # scores of duplicate matches (false positives), in the order found
     hard_fns = 0
@@ -158,7 +161,7 @@ def _image_class_scores(gts_all: list, preds: list, overlap: float, min_region: 
         for g in p["matchedGt"]:
             if g["instID"] < 1000:
                 ignored += g["intersection"]
-            if g["pixelCount"] < min_region or g["medDist"] > dist_th or g["distConf"] < dist_conf:
+            if not _in_range(g, min_region, dist_th, dist_conf):
                 ignored += g["intersection"]
         if float(ignored) / p["pixelCount"] <= overlap:
             true.append(0.0)
@@ -180,11 +183,10 @@ def image_scores(matches: dict, args) -> dict[str, ImageScores]:
         true, score, fns, has_gt, has_pred = [], [], [], [], []
         for label in args.instLabels:
             preds, gts_all = m["prediction"][label], m["groundTruth"][label]
-            kept = [g for g in gts_all if g["instID"] >= 1000 and g["pixelCount"] >= min_region
-                    and g["medDist"] <= dist_th and g["distConf"] >= dist_conf]
+            kept = [g for g in gts_all if g["instID"] >= 1000 and _in_range(g, min_region, dist_th, dist_conf)]
             has_gt.append(bool(kept))
             has_pred.append(bool(preds))
-            per = [_image_class_scores(gts_all, preds, o, min_region, dist_th, dist_conf) for o in args.overlaps]
+            per = [_image_class_scores(kept, preds, o, min_region, dist_th, dist_conf) for o in args.overlaps]
             true.append(tuple(t for t, _, _ in per))
             score.append(tuple(s for _, s, _ in per))
             fns.append([f for _, _, f in per])
