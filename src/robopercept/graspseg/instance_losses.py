@@ -74,14 +74,15 @@ def robust_targets(logits: torch.Tensor, targets: torch.Tensor, iou_threshold: f
         return t.clone()
     z = logits.detach().float().flatten(1)
     tf = t.flatten(1)
-    shifts = step * torch.arange(max_iter + 1, dtype=torch.float32)  # n·step, n = 0..max_iter
+    dev = z.device  # every index tensor beside z: the loss runs where the model does
+    shifts = step * torch.arange(max_iter + 1, dtype=torch.float32, device=dev)  # n·step, n = 0..max_iter
     # per pixel, the number of moves after which it is on: inside, the least n with z + n·step > 0, i.e.
     # n·step > −z (for floats, fl(z + s) > 0 exactly when s > −z); outside, the least n with z − n·step <= 0.
     # max_iter + 1 = "never within max_iter moves" (inside) / "on for every n" (outside).
     n_in = _first_index(shifts, -z, strict=True)  # first n with shifts[n] > −z
     n_out = _first_index(shifts, z, strict=False)  # first n with shifts[n] >= z (then z − shifts[n] <= 0)
     m = max_iter + 2
-    rows = torch.arange(k)[:, None] * m
+    rows = torch.arange(k, device=dev)[:, None] * m
     # A[:, n] = #{inside: n_in <= n}; B[:, n] = #{outside: n_out > n} (still on after n moves)
     hist_in = torch.bincount((rows + n_in)[tf], minlength=k * m).view(k, m)
     hist_out = torch.bincount((rows + n_out)[~tf], minlength=k * m).view(k, m)
@@ -90,11 +91,11 @@ def robust_targets(logits: torch.Tensor, targets: torch.Tensor, iou_threshold: f
     size = tf.sum(1).float()
 
     def iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        rows = torch.arange(k)
+        rows = torch.arange(k, device=dev)
         return A[rows, a].float() / (size + B[rows, b].float()).clamp(min=1)
 
-    a = torch.zeros(k, dtype=torch.long)
-    b = torch.zeros(k, dtype=torch.long)
+    a = torch.zeros(k, dtype=torch.long, device=dev)
+    b = torch.zeros(k, dtype=torch.long, device=dev)
     for _ in range(max_iter):
         base = iou(a, b)
         todo = base <= iou_threshold
@@ -135,7 +136,7 @@ def robust_criterion(model, iou_threshold: float = PAPER_IOU_THRESHOLD):
     old = model.criterion
     crit = RobustSetLoss(config=model.config, weight_dict=old.weight_dict)
     crit.load_state_dict(old.state_dict())
-    model.criterion = crit
+    model.criterion = crit.to(old.empty_weight.device)  # beside the model's own (a model already on a GPU)
     return model
 
 

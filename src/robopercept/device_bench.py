@@ -1,0 +1,365 @@
+"""Each paper's networks at a profile's sizes on one device: ``python -m robopercept.device_bench``.
+
+    python -m robopercept.device_bench [--profile paper] [--device cuda] [--steps 10] [--only graspseg_table1 ...]
+                                       [--json reports/timings/device/paper_h100.json]
+
+The stages train on the CPU (no stage moves a model to an accelerator), so the ``paper`` profile — the papers' own
+sizes — cannot run as a whole on this project's 2-core machines, and nothing in the pipeline says what it would
+cost on a GPU. This measures the part that scales with the profile: for every trained network, a training step
+(forward pass, the stage's own loss, backward pass, optimizer step) at the profile's resolution and batch size, and
+the inference passes whose speed a paper reports (latentmrcnn §V-A, mlgsl's CTPG, fastseg's CNN column of Table I),
+with random weights and synthetic inputs and targets (the cost of a pass does not depend on what the weights are;
+where it depends on the targets — instances per image — the synthetic scene says how many). It leaves out what
+runs on the CPU beside the network (data generation in pybullet, loading, augmentation, post-processing), so a
+stage's time on a GPU machine is at least ``max_steps x step``, never less.
+
+Each section runs on its own; one that fails records its error and the others still run. ``torch.cuda``
+synchronisation brackets every timed call on a GPU. Wall-clock records go to ``reports/timings/`` and never into a
+DVC output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+SECTIONS = ("graspseg_table1", "graspseg_table2", "latentmrcnn", "mlgsl", "fastseg", "don")
+
+
+class Timer:
+    """Median seconds of ``fn()`` over ``reps`` calls after ``warmup`` calls, synchronising a GPU around each."""
+
+    def __init__(self, device, warmup: int = 2, reps: int = 10):
+        import torch
+
+        self.device, self.warmup, self.reps = torch.device(device), warmup, reps
+        self._sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
+
+    def __call__(self, fn: Callable[[], object]) -> float:
+        for _ in range(self.warmup):
+            fn()
+        times = []
+        for _ in range(self.reps):
+            self._sync()
+            t = time.perf_counter()
+            fn()
+            self._sync()
+            times.append(time.perf_counter() - t)
+        return float(np.median(times))
+
+
+def _boxes(rng, n: int, h: int, w: int) -> np.ndarray:
+    """``n`` boxes (x0, y0, x1, y1) of 1/12-1/4 of the image side, anywhere in it."""
+    bw = rng.integers(w // 12, w // 4, n)
+    bh = rng.integers(h // 12, h // 4, n)
+    x0, y0 = rng.integers(0, w - bw), rng.integers(0, h - bh)
+    return np.stack([x0, y0, x0 + bw, y0 + bh], 1)
+
+
+def _instances(rng, n: int, h: int, w: int) -> np.ndarray:
+    """An instance-id map (1..n, later boxes on top; 0 background) of ``n`` boxes."""
+    ids = np.zeros((h, w), np.int64)
+    for i, (x0, y0, x1, y1) in enumerate(_boxes(rng, n, h, w), 1):
+        ids[y0:y1, x0:x1] = i
+    return ids
+
+
+def _step(model, opt, loss_fn) -> Callable[[], None]:
+    def run():
+        loss = loss_fn()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return run
+
+
+def _reset(device) -> None:
+    """Start a peak-memory reading (GPU only)."""
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+
+
+def _memory(device) -> dict:
+    """The peak GPU memory allocated since the last :func:`_reset` (nothing on a CPU)."""
+    import torch
+
+    if torch.device(device).type != "cuda":
+        return {}
+    return {"peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
+
+
+def _estimate(step_s: float, steps: int, models: int) -> dict:
+    return {"max_steps_per_model": steps, "models": models,
+            "hours_per_model_at_max_steps": round(step_s * steps / 3600, 2),
+            "hours_all_models_at_max_steps": round(step_s * steps * models / 3600, 1)}
+
+
+def graspseg_table1(cfg: dict, device, timer: Timer) -> dict:
+    """graspseg §III-A: ResNet-FPN + gated heads on [i_b, i_a, i_b - i_a, g], eq. (2) on both outputs."""
+    import torch
+
+    from .graspseg.loss import grasp_segmentation_loss, scaled_kernels
+    from .graspseg.model import GraspSegmentationModel
+
+    m, d = cfg["graspseg_model"], cfg["graspseg_data"]
+    h, w, b = d.height, d.width, m.batch_size
+    model = GraspSegmentationModel(m.backbone, m.head_channels).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=m.lr)
+    rng = np.random.default_rng(0)
+    x = torch.rand(b, 10, h, w, device=device)
+    vis = torch.from_numpy(np.stack([_instances(rng, 1, h, w)[None] > 0 for _ in range(b)])).float().to(device)
+    amo = vis.clone()
+    kernels = scaled_kernels(h)
+    _reset(device)
+    step = timer(_step(model, opt, lambda: grasp_segmentation_loss(model(x), vis, amo, kernels)))
+    models = 3 * m.n_seeds + 2 * m.ablation_seeds  # Grasp-100/-200/-200-Filter x seeds, Scratch + LiteralLoss
+    return {"backbone": m.backbone, "head_channels": list(m.head_channels), "image": [h, w], "batch": b,
+            "train_s_per_step": round(step, 4), "train_images_per_s": round(b / step, 1), **_memory(device),
+            "estimate": _estimate(step, m.max_steps, models)}
+
+
+def graspseg_table2(cfg: dict, device, timer: Timer) -> dict:
+    """graspseg §III-B.4: Mask2Former (transformers) with Mask2Former's own criterion and with the robust set loss."""
+    import torch
+
+    from .graspseg.instance_losses import robust_criterion
+    from .graspseg.instance_model import build, targets
+    from .graspseg.instance_train import InstanceTrainSettings, optimizer
+    from .graspseg.table2 import model_settings
+
+    t2, d = cfg["graspseg_table2"], cfg["graspseg_data"]
+    h, w, b = d.height, d.width, t2.batch_size
+    rng = np.random.default_rng(0)
+    model = build(model_settings(t2)).to(device).train()
+    opt = optimizer(model, InstanceTrainSettings(lr=t2.lr))
+    x = torch.rand(b, 3, h, w, device=device)
+    masks = []
+    for _ in range(b):  # a pasted training scene holds ~10-30 visible instances
+        ids = _instances(rng, 16, h, w)
+        masks.append(np.stack([ids == i for i in np.unique(ids) if i]))
+    ml, cl = targets(masks)
+    ml, cl = [m.to(device) for m in ml], [c.to(device) for c in cl]
+    step_loss = lambda: model(pixel_values=x, mask_labels=ml, class_labels=cl).loss  # noqa: E731
+    _reset(device)
+    plain = timer(_step(model, opt, step_loss))
+    mem = _memory(device)
+    out = {"backbone": t2.backbone, "queries": t2.num_queries, "decoder_layers": t2.decoder_layers,
+           "image": [h, w], "batch": b, "instances_per_image": [int(len(m)) for m in masks][:1],
+           "train_s_per_step": round(plain, 4), "train_images_per_s": round(b / plain, 1), **mem}
+    model.eval()
+    xi = x[:1]
+    with torch.no_grad():
+        out["infer_ms_per_image"] = round(1000 * timer(lambda: model(pixel_values=xi)), 2)
+    model.train()
+    try:
+        robust_criterion(model, t2.robust_iou)
+        robust = timer(_step(model, opt, step_loss))
+        out["train_s_per_step_robust_set_loss"] = round(robust, 4)
+    except Exception as e:  # recorded, not hidden: the robust loss may keep CPU-only pieces
+        out["robust_set_loss_error"] = f"{type(e).__name__}: {e}"
+    out["estimate"] = _estimate(plain, t2.max_steps, 10 * t2.n_seeds)
+    return out
+
+
+def latentmrcnn(cfg: dict, device, timer: Timer) -> dict:
+    """latentmrcnn: torchvision Mask R-CNN and Latent-MaskRCNN, a training step each and §V-A's inference times."""
+    import torch
+
+    from .latentmrcnn.model import LatentMaskRCNN, build_maskrcnn
+    from .latentmrcnn.sweep import model_settings
+
+    tc, d, ec = cfg["latentmrcnn_train"], cfg["latentmrcnn_data"], cfg["latentmrcnn_eval"]
+    h, w, b = d.height, d.width, tc.batch_size
+    s = model_settings(tc, d, 2)
+    rng = np.random.default_rng(0)
+    g = torch.Generator().manual_seed(0)
+    images = [torch.rand(3, h, w, generator=g).to(device) for _ in range(b)]
+    tgts = []
+    for _ in range(b):  # ~10 garments / objects a bin
+        boxes = _boxes(rng, 10, h, w)
+        masks = np.zeros((len(boxes), h, w), np.uint8)
+        for i, (x0, y0, x1, y1) in enumerate(boxes):
+            masks[i, y0:y1, x0:x1] = 1
+        tgts.append({"boxes": torch.tensor(boxes, dtype=torch.float32, device=device),
+                     "labels": torch.ones(len(boxes), dtype=torch.int64, device=device),
+                     "masks": torch.from_numpy(masks).to(device)})
+    out = {"backbone": tc.backbone, "image": [h, w], "batch": b, "k": ec.k}
+    torch.manual_seed(0)
+    for name, model in (("maskrcnn", build_maskrcnn(s)), ("latent", LatentMaskRCNN(s))):
+        model = model.to(device).train()
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=tc.lr, momentum=0.9)
+        _reset(device)
+        out[f"{name}_train_s_per_step"] = round(timer(_step(model, opt, lambda: sum(model(images, tgts).values()))), 4)
+        out.update({f"{name}_{k}": v for k, v in _memory(device).items()})
+        # inference at the stage's box-score threshold and at 0 (every detection the heads keep): with random
+        # weights few boxes pass a threshold, and the cost after the backbone grows with the detections
+        for tag, thresh in (("", s.box_score_thresh), ("_score0", 0.0)):
+            model.eval()
+            model.roi_heads.score_thresh = thresh
+            with torch.no_grad():
+                out[f"{name}_infer_ms{tag}"] = round(1000 * timer(lambda: model(images[:1])), 2)
+                out[f"{name}_detections{tag}"] = int(len(model(images[:1])[0]["boxes"]))
+                if name == "latent":
+                    out[f"latent_{ec.k}_samples_ms{tag}"] = round(1000 * timer(
+                        lambda: model.sample(images[:1], ec.k, generator=torch.Generator().manual_seed(1))), 2)
+    sets = len(tc.sets)
+    out["estimate"] = _estimate(out["latent_train_s_per_step"], tc.steps, sets * 2 * tc.seeds)
+    out["estimate"]["note"] = "at the Latent-MaskRCNN step for both models (Mask R-CNN's is shorter)"
+    return out
+
+
+def mlgsl(cfg: dict, device, timer: Timer) -> dict:
+    """mlgsl: the grasp FCN, an MLGSL training step at the profile's batch and image size, and CTPG's network part."""
+    import torch
+
+    from .mlgsl.loss import mlgsl_loss
+    from .mlgsl.model import GraspFCN
+    from .mlgsl.train import RUNS
+
+    tc = cfg["mlgsl_train"]
+    n, b, k = tc.image_size, tc.batch_size, 16
+    model = GraspFCN().to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    x = torch.rand(b, 1, n, n, device=device)
+    labels = {"rows": torch.randint(0, n, (b, k), device=device), "cols": torch.randint(0, n, (b, k), device=device),
+              "cos": torch.rand(b, k, device=device), "sin": torch.rand(b, k, device=device),
+              "width": torch.rand(b, k, device=device), "valid": torch.ones(b, k, device=device)}
+    _reset(device)
+    step = timer(_step(model, opt, lambda: mlgsl_loss(model(x), labels)))
+    model.eval()
+    with torch.no_grad():
+        fwd = timer(lambda: model(x[:1]))
+    steps_per_epoch = -(-int(cfg["mlgsl_data"].n_train) // b)
+    return {"image": [n, n], "batch": b, "train_s_per_step": round(step, 5),
+            "network_forward_ms_batch1": round(1000 * fwd, 3), **_memory(device),
+            "estimate": _estimate(step, steps_per_epoch * tc.epochs, len(RUNS) * tc.n_seeds)}
+
+
+def fastseg(cfg: dict, device, timer: Timer) -> dict:
+    """fastseg §III-A: each Table I network (encoder x decoder stride), the three-head loss, and its CNN time."""
+    import torch
+
+    from .fastseg.losses import total_loss
+    from .fastseg.model import FastSeg, ModelSettings
+    from .fastseg.sweep import parse_row
+
+    tc, d = cfg["fastseg_train"], cfg["fastseg_data"]
+    h, w, b = d.height, d.width, tc.batch_size
+    rng = np.random.default_rng(0)
+    rows = {}
+    for row in tc.models:
+        encoder, dec_os = parse_row(row, 4)  # Table I's OSk: the paper's superpixel size k = 4
+        model = FastSeg(ModelSettings(encoder=encoder, dec_os=dec_os, decoder_width=tc.decoder_width)).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
+        gh, gw = h // dec_os, w // dec_os
+        inst = np.stack([_instances(rng, 20, gh, gw) for _ in range(b)])  # a street frame: ~20 instances
+        centre = np.zeros_like(inst, dtype=np.float32)
+        for j in range(b):
+            for i in np.unique(inst[j])[1:]:
+                ys, xs = np.nonzero(inst[j] == i)
+                centre[j, ys[len(ys) // 2], xs[len(xs) // 2]] = 1
+        sem = torch.from_numpy(np.where(inst > 0, inst % 8 + 1, 0)).to(device)
+        inst_t, centre_t = torch.from_numpy(inst).to(device), torch.from_numpy(centre).to(device)
+        weights = torch.ones(9, device=device)
+        x = torch.rand(b, 3, h, w, device=device)
+        model.train()
+        _reset(device)
+        step = timer(_step(model, opt, lambda: total_loss(model(x), sem, inst_t, centre_t, weights)["total"]))
+        model.eval()
+        with torch.no_grad():
+            cnn = timer(lambda: model(x[:1]))
+        rows[row] = {"dec_os": dec_os, "train_s_per_step": round(step, 4), "cnn_ms_batch1": round(1000 * cnn, 2),
+                     **_memory(device), "estimate": _estimate(step, tc.steps, tc.seeds)}
+    return {"image": [h, w], "batch": b, "decoder_width": tc.decoder_width, "instances_per_frame": 20, "rows": rows}
+
+
+def don(cfg: dict, device, timer: Timer) -> dict:
+    """don §IV-C: the descriptor network at the profile's frame size, an NT-Xent step on matched pixels, a forward."""
+    import torch
+
+    from .don.losses import nt_xent, pick
+    from .don.model import DenseDescriptorNet
+
+    tc, d = cfg["don_train"], cfg["don_data"]
+    h, w, b, n = d.height, d.width, tc.ntxent_batch_size, tc.ntxent_correspondences
+    model = DenseDescriptorNet(tc.descriptor_dim, tc.backbone).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    x = torch.rand(2 * b, 3, h, w, device=device)  # images A then B of each pair
+    uv = torch.stack([torch.randint(0, w, (2 * b, n)), torch.randint(0, h, (2 * b, n))], -1).to(device)
+
+    def loss():
+        desc = model(x)
+        return sum(nt_xent(pick(desc[i], uv[i]), pick(desc[b + i], uv[b + i]), tc.temperature) for i in range(b)) / b
+
+    _reset(device)
+    step = timer(_step(model, opt, loss))
+    model.eval()
+    with torch.no_grad():
+        fwd = timer(lambda: model(x[:1]))
+    return {"backbone": tc.backbone, "image": [h, w], "descriptor_dim": tc.descriptor_dim, "pairs_per_step": b,
+            "correspondences": n, "train_s_per_step": round(step, 4), "forward_ms_batch1": round(1000 * fwd, 2),
+            **_memory(device), "estimate": {**_estimate(step, -(-tc.pairs // b), tc.seeds),
+                                            "note": "one configuration's seeds; the sweep trains dozens"}}
+
+
+def run(profile: str = "paper", device: str = "cuda", steps: int = 10, only: tuple[str, ...] = SECTIONS,
+        log=print) -> dict:
+    import torch
+
+    from .config import load_profile, validate_params
+
+    unknown = sorted(set(only) - set(SECTIONS))
+    if unknown:
+        raise ValueError(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda: no CUDA device is visible to torch here")
+    cfg = validate_params(load_profile(profile))  # an unknown profile or a bad value fails here, before any model
+    timer = Timer(dev, warmup=2, reps=steps)
+    rec = {"profile": profile, "device": str(dev), "torch": torch.__version__, "timed_calls": steps,
+           "machine": platform.processor() or platform.machine()}
+    if dev.type == "cuda":
+        rec["gpu"] = torch.cuda.get_device_name(dev)
+        torch.backends.cudnn.benchmark = True
+    for name in only:
+        t0 = time.perf_counter()
+        try:
+            rec[name] = globals()[name](cfg, dev, timer)
+        except Exception as e:  # one section's failure is recorded and the others still run
+            rec[name] = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-2000:]}
+        rec[name]["section_s"] = round(time.perf_counter() - t0, 1)
+        log(f"{name}: {json.dumps({k: v for k, v in rec[name].items() if k != 'traceback'})}")
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+    return rec
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m robopercept.device_bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="paper")
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--steps", type=int, default=10, help="timed calls per measurement (after 2 warm-ups)")
+    ap.add_argument("--only", nargs="+", default=list(SECTIONS), help=f"sections, of {list(SECTIONS)}")
+    ap.add_argument("--json", type=Path, default=None, help="also write the record here")
+    args = ap.parse_args(argv)
+    if args.steps < 1:
+        ap.error("--steps must be >= 1")
+    rec = run(args.profile, args.device, args.steps, tuple(args.only))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rec, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""robopercept.device_bench: every section runs at the smoke profile on the CPU and its record holds what the README
+quotes from the committed GPU record; a failing section is recorded, not fatal; bad arguments fail before any model."""
+
+import json
+
+import pytest
+import torch
+
+from robopercept import device_bench
+from robopercept import paths
+from robopercept.config import load_profile, validate_params
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_every_section_measures_a_training_step_at_the_profile_sizes():
+    rec = device_bench.run("smoke", "cpu", steps=1, log=lambda s: None)
+    assert rec["profile"] == "smoke" and rec["device"] == "cpu"
+    for name in device_bench.SECTIONS:
+        sec = rec[name]
+        assert "error" not in sec, (name, sec.get("traceback"))
+        steps = [r["train_s_per_step"] for r in sec["rows"].values()] if name == "fastseg" else \
+            [sec.get("train_s_per_step", sec.get("latent_train_s_per_step"))]
+        assert all(s > 0 for s in steps), (name, steps)
+    assert rec["graspseg_table2"]["train_s_per_step_robust_set_loss"] > 0  # the robust set loss ran too
+    assert rec["graspseg_table1"]["image"] == [64, 96]  # the smoke profile's graspseg frame
+    don = validate_params(load_profile("smoke"))["don_train"]  # the estimate counts the profile's steps
+    assert rec["don"]["estimate"]["max_steps_per_model"] == -(-don.pairs // don.ntxent_batch_size)
+
+
+def test_a_failing_section_is_recorded_and_the_others_still_run(monkeypatch):
+    def broken(cfg, device, timer):
+        raise RuntimeError("planted")
+
+    monkeypatch.setattr(device_bench, "mlgsl", broken)
+    rec = device_bench.run("smoke", "cpu", steps=1, only=("mlgsl", "don"), log=lambda s: None)
+    assert rec["mlgsl"]["error"] == "RuntimeError: planted"
+    assert rec["don"]["train_s_per_step"] > 0
+
+
+def test_bad_arguments_fail_before_any_model():
+    with pytest.raises(ValueError, match="unknown section"):
+        device_bench.run("smoke", "cpu", only=("graspseg_table9",))
+    with pytest.raises(Exception, match="nope"):
+        device_bench.run("nope", "cpu", only=("mlgsl",))
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            device_bench.run("smoke", "cuda", only=("mlgsl",))
+
+
+def test_the_committed_gpu_record_has_every_section_without_errors():
+    rec = json.loads((paths.root() / "reports/timings/device/paper_profile_h100.json").read_text())
+    assert rec["profile"] == "paper" and rec["gpu"].startswith("NVIDIA H100")
+    for name in device_bench.SECTIONS:
+        assert "error" not in rec[name] and not any(k.endswith("_error") for k in rec[name]), name
