@@ -132,8 +132,9 @@ display(spread.round(2))
 # Session 2 calibrated `t_ent` per model; commit 2694c4e switched to one threshold for all models,
 # pooled over their validation grasps (the paper uses one `t_ent`). That switch flipped the verdict of
 # `noaug_confidently_wrong` from missed to held at the time (before verdicts carried their bootstrap
-# interval; the claims table above gives today's): the claim's verdict depends on the threshold. The
-# -Filter rows and the claims under each of three thresholds:
+# interval; the claims section below gives today's, with each claim's verdict under every threshold in
+# `table1_claims_by_calibration`): the claim's verdict depends on the threshold. The -Filter rows under each of
+# the three thresholds:
 
 # %%
 calib = []

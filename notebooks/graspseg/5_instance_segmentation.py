@@ -4,7 +4,7 @@
 # **The paper.** Mask2Former (ResNet-50, 100 queries, the official implementation's defaults) is trained on 100
 # labeled images, alone (Mask2Former-100) or with generated supervision, and once on 1000 labeled images as a
 # reference (Mask2Former-1000), with early stopping; AP, AP@0.5, AP@0.75, AP_L and AP_M on the labeled test set
-# (§V-A). The generated supervision: single-object supervision from Grasp-100's masks (Hungarian matching on the
+# (§V). The generated supervision: single-object supervision from Grasp-100's masks (Hungarian matching on the
 # grasped object only, no "no object" term, 50:50 with labeled batches; Single-Object-100), cut-and-paste from
 # filtered image subtraction (Paste-Subtract), from the labeled training objects (Paste-Train), from Grasp-100 with
 # and without the filters (Paste-Grasp, Paste-Grasp-Filter), with the robust set loss of Pathak et al. at IoU 0.7
@@ -196,7 +196,9 @@ display(Markdown("\n".join(lines)))
 # %% [markdown]
 # ## What the models predict
 #
-# Test images with each row's predicted instances (seed 0, score ≥ 0.5), the first rows of the table.
+# The first three test images: ground truth and the predicted instances (seed 0, score ≥ 0.5) of five rows —
+# Mask2Former-100, Paste-Subtract-Robust, Paste-Grasp, Paste-Grasp-Inpaint and Mask2Former-1000 (those whose seed 0
+# trained).
 
 # %%
 test = labeled_images(dataset, "labeled_test")

@@ -1,8 +1,9 @@
 # %% [markdown]
 # # graspseg §VI · Robot grasping with the instance segmentation models (Table III, Fig. 4)
 #
-# **The paper.** The ABB robot with its 5-cup suction gripper picks with each of the three best models of §V —
-# Paste-Subtract-Robust, Mask2Former-1000 and Paste-Grasp-Inpaint — 700 grasps each on the same object set. "A
+# **The paper.** The ABB robot with its 5-cup suction gripper picks with "the top segmentation models from each
+# method" of §V — supervised (Mask2Former-1000), robust image subtraction (Paste-Subtract-Robust) and grasp
+# segmentation with inpainting (Paste-Grasp-Inpaint) — 700 grasps each on the same object set. "A
 # grasp attempt is counted as a success if it picks up exactly one object and places it into the other bin
 # without dropping." The grasping system "will try to land as many cups as possible on a detected object mask";
 # everything but the segmentation model stays the same. Fig. 4 shows a failure of each kind: a grasp on a
@@ -110,6 +111,8 @@ display(Markdown(f"**{claims.tally(verdict)}** (held / missed / inconclusive / n
 lines = []
 for r in verdict.itertuples():
     text = f"- `{r.id}` ({r.section}): \"{r.quote}\" — {claims.verdict_sentence(r._asdict())}{untrained.sentence(r)}."
+    if r.caveat:
+        text += f" *{r.caveat}*"
     if r.verdict != "held" and r.if_missed:
         text += f" Possible cause in our setup: {r.if_missed}"
     lines.append(text)
@@ -119,7 +122,7 @@ display(Markdown("\n".join(lines)))
 # ## Fig. 4: one failure of each kind
 #
 # For the first trial (in trial order) where one of the three models failed in each way: the image with that
-# model's chosen mask and its cups (green: active, red: inactive), and the three models' masks.
+# model's planned cups (green: active, red: inactive), then each of the three models' masks.
 
 # %%
 failed = trials[(~trials.success) & trials.model.isin(trained)]
