@@ -36,6 +36,7 @@ import pandas as pd
 from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
+from robopercept.latentmrcnn import paper as P
 from robopercept.latentmrcnn.data import InstanceSet
 from robopercept.latentmrcnn.scenes import APPAREL, CATALOG, STREET, ambiguity_example, generate_set
 from robopercept.notebook import setup
@@ -67,15 +68,16 @@ for name, root in roots.items():
                      "median_area_px": float(np.median(areas)), "categories": len(ds.categories)})
 stats = pd.DataFrame(rows)
 _ = tables.write_table(stats, run.tables, "dataset_statistics",
-                       caption=f"Simulated sets at {cfg.height}x{cfg.width} (seed {run.seed}). Apparel-5k itself: "
-                               "4198 train / 463 validation images, one category.")
+                       caption=f"Simulated sets at {cfg.height}x{cfg.width} (seed {run.seed}). Apparel-5k per the "
+                               f"paper (§V-A): {P.APPAREL['train']} train / {P.APPAREL['val']} validation images, "
+                               "one category.")
 display(stats.round(1))
 
 # %% [markdown]
 # ## What the bins look like
 #
 # Top: Apparel-like bins; middle: catalog bins; bottom: street frames; each with its ground-truth instances outlined. The family prints
-# (right) show why neighbours are hard to tell apart: within a family every item carries the same print.
+# (below) show why neighbours are hard to tell apart: within a family every item carries the same print.
 
 # %%
 n = 4
@@ -109,7 +111,7 @@ plt.close(fig)
 # Our ground truth is exact — the simulator knows which pixel belongs to which item — but much of it could not be
 # told from the image alone: a boundary between two items of the same family, under a highlight, is invisible.
 # One measure of that: the share of instance-boundary pixels that separate two items of the *same* family
-# (identical prints on both sides), against boundaries between different families or with the background.
+# (identical prints on both sides), against boundaries between items of different families.
 
 # %%
 ds = sets[APPAREL, "val"]

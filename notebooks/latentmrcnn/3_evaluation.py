@@ -157,7 +157,7 @@ _ = tables.write_table(picking, run.tables, "table3_picking",
                                f"({ecfg.n_boot} replicates). paper_auc: Liu et al. Table III.")
 display(picking.round(3))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-fig_set = "apparel" if "apparel" in tcfg.sets else tcfg.sets[0]  # the paper draws Figs. 4/5/7/8 on Apparel-5k
+fig_set = "apparel" if "apparel" in tcfg.sets else tcfg.sets[0]  # the paper draws Figs. 4/5/8 on Apparel-5k
 app = sweep[sweep.set == fig_set]
 conf_pts = app[app.method == "Confidence"]
 axes[0].plot(conf_pts.double_pick_pct, conf_pts.pickable_area_fraction, "o-", label="p-confidence mask")
@@ -194,7 +194,7 @@ display(Markdown("\n".join(f"* **{r['id']}** — {claims.verdict_sentence(r)}" f
 # %% [markdown]
 # ## Fig. 4 and Fig. 7: confidence masks as p grows, and what the samples look like
 #
-# Fig. 4: one validation image of the Apparel-like set, its confidence masks for several p. Fig. 7: the ground truth,
+# Fig. 4: the first `n_examples` validation images of the Apparel-like set, their confidence masks for several p. Fig. 7: the ground truth,
 # Mask R-CNN and four of the latent samples (first seed).
 
 # %%
@@ -272,7 +272,7 @@ plt.close(fig)
 # %% [markdown]
 # ## What this replication shows, and where it departs from the paper
 #
-# **Scale.** The paper trains on Apparel-5k, COCO and Cityscapes from a COCO-pretrained ResNet-50-FPN for detectron2's
+# **Scale.** The paper trains on Apparel-5k, COCO and Cityscapes from ImageNet (COCO) or COCO (the others) weights for detectron2's
 # full schedule; this profile trains on a few hundred simulated images from the stand-in backbone for the step count
 # in the training table. Absolute numbers are therefore not comparable with the paper's `paper_*` columns (other data,
 # backbone and schedule; on a set that is easier than the paper's, such as the catalog stand-in for COCO, ours can land

@@ -24,7 +24,8 @@
 # perfect masks — not a floor (a method that picks other items, or none, can do better on double picks). Its double
 # picks are the simulator's: an item lying partly on the lifted one comes up with it; the table splits double picks
 # into *sealed on two items* (a mask spanning two items) and *dragged along*. The models are the Apparel-like set's
-# from the training notebook; trial *t* uses seed *t* mod `seeds` of both; intervals resample seeds, then trials.
+# from the training notebook; trial *t* uses seed *t* mod `seeds` of both; the sealed-cups intervals resample seeds,
+# then trials, and the double-pick rates carry Wilson intervals over the picks.
 # At the cpu profile's 200 picks a difference of a few points in the double-pick rate (the paper's: 4.4 % vs 0.8 %)
 # is hard to resolve: expect wide intervals. Not simulated: the transport to the second tote, the bag film's give, real cloth
 # (our items are thin rigid boxes).
@@ -104,8 +105,8 @@ display(Markdown(text))
 # %% [markdown]
 # ## Where the methods differ: picks by outcome, and bins where Mask R-CNN's mask spanned two items
 #
-# Left: every method's picks by outcome. Right panels: the first trials (in trial order) where Mask R-CNN's cups
-# sealed on two items — the image, Mask R-CNN's masks with its cups (green: active, red: inactive), and the
+# First figure: every method's picks by outcome. Second figure: the first trials (in trial order) where Mask R-CNN's
+# cups sealed on two items — the image, Mask R-CNN's masks with its cups (green: active, red: inactive), and the
 # confidence masks with theirs, on the same bin.
 
 # %%

@@ -137,6 +137,7 @@ display(Markdown(
     f"labels per image; the paper's dense setting is {P.DATASET['labels_dense']}). "
     f"{100 * train_stats['outcomes'].get('lifted', 0) / train_stats['trials']:.0f} % of the tried candidates lifted "
     f"the object (generation throughput: `reports/timings/mlgsl/mlgsl_data.json`). "
-    "Jacquard has ~20 labels per image over 54k images; ours is smaller at the cpu profile (see `profiles/paper.yaml` "
+    f"Jacquard, per the paper: {P.DATASET['jacquard_images']}, {P.DATASET['jacquard_labels']} (~20 per image); "
+    "ours is smaller at the cpu profile (see `profiles/paper.yaml` "
     f"for the paper's {P.DATASET['images'] // 1000}k/{P.DATASET['small_images'] // 1000}k images at "
     f"{P.IMAGE_SIZE}×{P.IMAGE_SIZE})."))

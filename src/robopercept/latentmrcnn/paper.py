@@ -17,5 +17,6 @@ TABLE3 = {"MaskRCNN": {"COCO": 0.7372, "Cityscapes": 0.8443, "Apparel-5k": 0.775
           "Confidence Mask": {"COCO": 0.7941, "Cityscapes": 0.8666, "Apparel-5k": 0.9435}}
 CONFIDENCE_P = 0.9  # §V-B: Table I's confidence masks
 MRHP_THRESHOLDS = (0.75, 0.8, 0.85, 0.9, 0.95)
+APPAREL = {"train": 4198, "val": 463}  # §V-A: Apparel-5k's training and validation images
 # our simulated sets stand in for these columns
 PAPER_DATASET = {"apparel": "Apparel-5k", "catalog": "COCO", "street": "Cityscapes"}
