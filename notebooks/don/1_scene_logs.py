@@ -10,7 +10,7 @@
 # objects; tests use multi-object scenes with per-object masks.
 #
 # **Here.** The world records the same plan (`robopercept.don.scenes`): the eight known objects are picked by role
-# from the catalog's test split (two repeating textures, a similar-looking pair — one object and a smaller copy with
+# from the catalog's test split (two repeating textures — stripes and a checkerboard —, a similar-looking pair — one object and a smaller copy with
 # the same print —, two glossy objects, a pouch for the deformable one: the rigid simulator cannot bend it, so it only
 # *looks* deformable; and a plain box), distractors from the rest. A posed wrist camera (`robopercept.world.wrist_camera`)
 # follows one fixed arc around the table, subsampled by the paper's 5° / 2 cm rule (fewer frames than the paper's

@@ -3,7 +3,7 @@
 #
 # **The paper.** The decoders predict on a grid k times coarser than the image; a superpixel over-segmentation
 # maps the grid back to pixels. Superpixels "need to be small enough to capture the "connectivity" of real world
-# objects, avoiding under-segmentation, but as big as possible in order to maximize the reduction of the size of the
+# objects, avoiding under-segmetation [sic], but as big as possible in order to maximize the reduction of the size of the
 # CNN output", so the size "is selected by evaluating the under-segmentation error in the training set" — 4 on
 # Cityscapes at 1024 × 512. They run one SLIC assignment step *without* updating the centres (gSLICr, on the GPU),
 # so superpixel *i* stays grid element *i*; targets on the grid are "the label at the center of mass of its

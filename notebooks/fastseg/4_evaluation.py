@@ -6,7 +6,7 @@
 # stride 1 and on the superpixel grid (stride 4), for both encoders: "even though the baseline [...] performs slightly
 # better than our best performing architecture (row 0 vs. 1), this costs almost 3 times more to run", and at stride
 # 4 "the models perform similarly to their non-upsampled counterparts, but run 2 times faster in the case of the
-# Darknet based model and almost 3 times faster for the Mobilenets based one". Table II lists semantic IoU per class
+# Darknet based model. and almost 3 times faster for the Mobilenets based one". Table II lists semantic IoU per class
 # beside semantic-only real-time networks; Table III instance AP beside other instance methods.
 #
 # **Here.** The networks of the training notebook on the validation frames. Instance AP and AP@50 come from

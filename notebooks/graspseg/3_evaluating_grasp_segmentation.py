@@ -190,7 +190,7 @@ for r in verdict.itertuples():
     text = f"- `{r.id}` ({r.section}): \"{r.quote}\" — {claims.verdict_sentence(r._asdict())}."
     if r.caveat:
         text += f" {r.caveat}"
-    if r.verdict != "held" and r.if_missed:
+    if claims.shows_cause(r):
         text += f" Where to look: {r.if_missed}"
     if r.note:
         text += f" ({r.note})"

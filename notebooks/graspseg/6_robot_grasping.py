@@ -113,7 +113,7 @@ for r in verdict.itertuples():
     text = f"- `{r.id}` ({r.section}): \"{r.quote}\" — {claims.verdict_sentence(r._asdict())}{untrained.sentence(r)}."
     if r.caveat:
         text += f" *{r.caveat}*"
-    if r.verdict != "held" and r.if_missed:
+    if claims.shows_cause(r):
         text += f" Possible cause in our setup: {r.if_missed}"
     lines.append(text)
 display(Markdown("\n".join(lines)))

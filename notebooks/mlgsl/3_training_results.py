@@ -45,7 +45,7 @@ from robopercept.mlgsl.plots import draw_grasps, show_maps
 from robopercept.mlgsl.robot import TrialOracle, dataset_config, finger_px
 from robopercept.mlgsl.train import RUN_BY_NAME, checkpoint_path, load_model
 from robopercept.reporting import figures, tables
-from robopercept.reporting.claims import evaluate_claims, tally, verdict_sentence
+from robopercept.reporting.claims import evaluate_claims, shows_cause, tally, verdict_sentence
 from robopercept.world.catalog import load_catalog
 
 run = setup("mlgsl_results", params, paper="mlgsl", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -235,7 +235,7 @@ for _, c in claims.iterrows():
     text = f"- `{c['id']}` ({c['section']}): \"{c['quote']}\" — {verdict_sentence(c)}."
     if c["caveat"]:
         text += f" {c['caveat']}"
-    if c["verdict"] != "held" and c["if_missed"]:
+    if shows_cause(c):
         text += f" Where to look: {c['if_missed']}"
     if c["note"]:
         text += f" ({c['note']})"

@@ -19,6 +19,7 @@ def test_known_objects_cover_the_papers_roles():
     objs = known_objects(load_catalog(paths.data_dir()))
     assert len(objs) == 8 and len({o.id for o in objs}) == 8
     kinds = {o.texture_kind for o in objs}
+    assert objs[0].texture_kind == "stripes" and objs[1].texture_kind == "checker"  # two repeating textures
     assert "stripes" in kinds and sum(o.glossy for o in objs) >= 2 and any(o.category == "pouch" for o in objs)
     twin = objs[3]
     assert twin.texture == objs[2].texture and twin.extents[0] < objs[2].extents[0]  # the similar-looking pair

@@ -55,7 +55,7 @@ def known_objects(catalog: Catalog) -> list[CatalogObject]:
 
     taken: set[int] = set()
     picks = []
-    for pred in (lambda o: o.texture_kind == "stripes", lambda o: o.texture_kind == "checker" or o.texture_kind == "noise",
+    for pred in (lambda o: o.texture_kind == "stripes", lambda o: o.texture_kind == "checker",
                  lambda o: o.shape == "box" and o.texture_kind == "label", lambda o: o.glossy and o.shape == "cylinder",
                  lambda o: o.glossy and o.shape != "cylinder", lambda o: o.category == "pouch",
                  lambda o: o.shape == "box" and o.texture_kind == "solid"):

@@ -245,6 +245,18 @@ def margin_decimals(*values: float) -> int:
     return 1 if big == 0 else max(1, 1 - math.floor(math.log10(big)))
 
 
+def shows_cause(row) -> bool:
+    """Whether a claim's ``if_missed`` (the cause our setup may have for a miss) belongs beside its verdict: the claim
+    did not hold *and* its comparison did not go the paper's way (``holds`` is not True: it went against the paper or
+    was not evaluated). An inconclusive verdict whose comparison held — kept from *held* only by its interval or by
+    a compared row that never learned — has no miss to explain. ``row``: a mapping or a namedtuple row."""
+    get = row.get if hasattr(row, "get") else (lambda k, d=None: getattr(row, k, d))
+    if get("verdict") == "held" or not get("if_missed"):
+        return False
+    h = get("holds")
+    return not (isinstance(h, (bool, np.bool_)) and bool(h))
+
+
 def verdict_sentence(row) -> str:
     """One line for a notebook: verdict, margin with its interval (:func:`margin_decimals` of the three), and the
     flags."""

@@ -69,8 +69,8 @@ def sentence(row) -> str:
     rows = row.get("untrained_rows", "") if hasattr(row, "get") else getattr(row, "untrained_rows", "")
     if not rows:
         return ""
-    return (f" — **{rows}: a seed never learned (see the training table), so this verdict is evidence neither for "
-            "nor against the paper**")
+    return (f" — **{rows}: a seed never learned (the table's count of untrained seeds), so this verdict is evidence "
+            "neither for nor against the paper**")
 
 
 def count(verdict: pd.DataFrame) -> int:

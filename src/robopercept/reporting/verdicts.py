@@ -21,7 +21,7 @@ def sentences(verdict: pd.DataFrame) -> str:
         text = f"* **{r['id']}** ({r['section']}): \"{r['quote']}\" — {claims.verdict_sentence(r)}{untrained.sentence(r)}."
         if r["verdict"] == "not evaluated" and r.get("note"):
             text += f" Not evaluated here: {r['note']}."
-        elif r["verdict"] != "held" and r["if_missed"]:
+        elif claims.shows_cause(r):
             text += f" Possible cause in our setup: {r['if_missed']}"
         lines.append(text)
     return "\n".join(lines)

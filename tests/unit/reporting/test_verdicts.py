@@ -18,3 +18,20 @@ def test_report_writes_the_table_and_says_why_a_claim_was_not_evaluated_or_misse
     assert list(written.columns) == COLUMNS and list(short.id) == ["a", "b", "c"]
     lines = text.splitlines()
     assert "Possible cause" not in lines[0] and "too few steps" in lines[1] and "row 'DN53'" in lines[2]
+
+
+def test_a_cause_for_a_miss_shows_only_where_the_comparison_went_against_the_paper():
+    from robopercept.reporting.claims import shows_cause
+
+    base = {"if_missed": "why", "verdict": "inconclusive"}
+    assert shows_cause({**base, "holds": False})  # inconclusive, comparison against the paper: a miss to explain
+    assert not shows_cause({**base, "holds": True})  # inconclusive only by its interval or an untrained row
+    assert not shows_cause({**base, "holds": True, "verdict": "held"})
+    assert not shows_cause({**base, "holds": False, "if_missed": ""})
+    assert shows_cause({**base, "verdict": "missed", "holds": False})
+    assert shows_cause({**base, "verdict": "not evaluated", "holds": float("nan")})  # NaN is not "held"
+    row = pd.DataFrame([{**base, "holds": True}]).itertuples().__next__()  # namedtuple rows, as notebooks iterate
+    assert not shows_cause(row)
+    import numpy as np
+
+    assert not shows_cause({**base, "holds": np.bool_(True)})
