@@ -97,10 +97,16 @@ def _memory(device) -> dict:
     return {"peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
 
 
-def _estimate(step_s: float, steps: int, models: int) -> dict:
-    return {"max_steps_per_model": steps, "models": models,
-            "hours_per_model_at_max_steps": round(step_s * steps / 3600, 2),
-            "hours_all_models_at_max_steps": round(step_s * steps * models / 3600, 1)}
+def _estimate(parts: list[tuple[int, float, int]], note: str = "") -> dict:
+    """Network compute of a stage's training at the profile: ``parts`` = (steps per model, seconds per step, models)
+    for each kind of model the stage trains (a row, a loss, a dataset size)."""
+    hours = [steps * s / 3600 for steps, s, _ in parts]
+    out = {"models": sum(m for *_, m in parts), "max_steps_per_model": sorted({steps for steps, *_ in parts}),
+           "hours_per_model_at_max_steps": sorted({round(h, 2) for h in hours}),
+           "hours_all_models_at_max_steps": round(sum(h * m for h, (*_, m) in zip(hours, parts)), 1)}
+    if note:
+        out["note"] = note
+    return out
 
 
 def graspseg_table1(cfg: dict, device, timer: Timer) -> dict:
@@ -121,10 +127,10 @@ def graspseg_table1(cfg: dict, device, timer: Timer) -> dict:
     kernels = scaled_kernels(h)
     _reset(device)
     step = timer(_step(model, opt, lambda: grasp_segmentation_loss(model(x), vis, amo, kernels)))
-    models = 3 * m.n_seeds + 2 * m.ablation_seeds  # Grasp-100/-200/-200-Filter x seeds, Scratch + LiteralLoss
+    models = 3 * m.n_seeds + 2 * m.ablation_seeds  # Grasp-100, Grasp-200, Grasp-100-NoAug x seeds; Scratch, LiteralLoss
     return {"backbone": m.backbone, "head_channels": list(m.head_channels), "image": [h, w], "batch": b,
             "train_s_per_step": round(step, 4), "train_images_per_s": round(b / step, 1), **_memory(device),
-            "estimate": _estimate(step, m.max_steps, models)}
+            "estimate": _estimate([(m.max_steps, step, models)], "early stopping (patience) ends most models earlier")}
 
 
 def graspseg_table2(cfg: dict, device, timer: Timer) -> dict:
@@ -166,7 +172,13 @@ def graspseg_table2(cfg: dict, device, timer: Timer) -> dict:
         out["train_s_per_step_robust_set_loss"] = round(robust, 4)
     except Exception as e:  # recorded, not hidden: the robust loss may keep CPU-only pieces
         out["robust_set_loss_error"] = f"{type(e).__name__}: {e}"
-    out["estimate"] = _estimate(plain, t2.max_steps, 10 * t2.n_seeds)
+    from .graspseg.table2 import ROWS
+
+    robust = out.get("train_s_per_step_robust_set_loss", float("nan"))
+    out["estimate"] = _estimate([(t2.max_steps * (2 if ROWS[r].single_object else 1),  # as table2.train_row
+                                  robust if ROWS[r].robust else plain, t2.n_seeds) for r in t2.rows],
+                                "Single-Object-100 trains twice the steps, the -Robust rows at the robust set loss's "
+                                "step; early stopping (patience, after min_steps) ends most models earlier")
     return out
 
 
@@ -211,9 +223,9 @@ def latentmrcnn(cfg: dict, device, timer: Timer) -> dict:
                 if name == "latent":
                     out[f"latent_{ec.k}_samples_ms{tag}"] = round(1000 * timer(
                         lambda: model.sample(images[:1], ec.k, generator=torch.Generator().manual_seed(1))), 2)
-    sets = len(tc.sets)
-    out["estimate"] = _estimate(out["latent_train_s_per_step"], tc.steps, sets * 2 * tc.seeds)
-    out["estimate"]["note"] = "at the Latent-MaskRCNN step for both models (Mask R-CNN's is shorter)"
+    n = len(tc.sets) * tc.seeds
+    out["estimate"] = _estimate([(tc.steps, out["maskrcnn_train_s_per_step"], n),
+                                 (tc.steps, out["latent_train_s_per_step"], n)], "the whole schedule, no early stopping")
     return out
 
 
@@ -238,10 +250,14 @@ def mlgsl(cfg: dict, device, timer: Timer) -> dict:
     model.eval()
     with torch.no_grad():
         fwd = timer(lambda: model(x[:1]))
-    steps_per_epoch = -(-int(cfg["mlgsl_data"].n_train) // b)
+    n_val = tc.n_val
+    images = {"full": cfg["mlgsl_data"].n_train - n_val, "small": tc.n_small,  # as mlgsl.train._datasets
+              "clutter": cfg["mlgsl_clutter"].n_train - n_val}
+    parts = [(-(-images[r.data] // b) * tc.epochs, step, tc.n_seeds) for r in RUNS]
     return {"image": [n, n], "batch": b, "train_s_per_step": round(step, 5),
             "network_forward_ms_batch1": round(1000 * fwd, 3), **_memory(device),
-            "estimate": _estimate(step, steps_per_epoch * tc.epochs, len(RUNS) * tc.n_seeds)}
+            "estimate": _estimate(parts, "every epoch runs (the best epoch is kept); the attention variants "
+                                         "timed at the plain network's step")}
 
 
 def fastseg(cfg: dict, device, timer: Timer) -> dict:
@@ -278,37 +294,83 @@ def fastseg(cfg: dict, device, timer: Timer) -> dict:
         with torch.no_grad():
             cnn = timer(lambda: model(x[:1]))
         rows[row] = {"dec_os": dec_os, "train_s_per_step": round(step, 4), "cnn_ms_batch1": round(1000 * cnn, 2),
-                     **_memory(device), "estimate": _estimate(step, tc.steps, tc.seeds)}
-    return {"image": [h, w], "batch": b, "decoder_width": tc.decoder_width, "instances_per_frame": 20, "rows": rows}
+                     **_memory(device), "_part": (tc.steps, step, tc.seeds)}
+    est = _estimate([r.pop("_part") for r in rows.values()], "the whole schedule, no early stopping")
+    return {"image": [h, w], "batch": b, "decoder_width": tc.decoder_width, "instances_per_frame": 20, "rows": rows,
+            "estimate": est}
 
 
 def don(cfg: dict, device, timer: Timer) -> dict:
-    """don §IV-C: the descriptor network at the profile's frame size, an NT-Xent step on matched pixels, a forward."""
+    """don §IV-C: the descriptor network at the profile's frame size, a training step of every configuration the sweep
+    trains (its loss, batch size, descriptor size and correspondence / non-match counts as the stage scales them,
+    matches at random pixels: the cost does not depend on which), and a forward pass."""
     import torch
 
-    from .don.losses import nt_xent, pick
+    from .don import losses as L
+    from .don.experiments import unique_variants
     from .don.model import DenseDescriptorNet
+    from .don.sweep import settings, steps_for
 
     tc, d = cfg["don_train"], cfg["don_data"]
-    h, w, b, n = d.height, d.width, tc.ntxent_batch_size, tc.ntxent_correspondences
-    model = DenseDescriptorNet(tc.descriptor_dim, tc.backbone).to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    x = torch.rand(2 * b, 3, h, w, device=device)  # images A then B of each pair
-    uv = torch.stack([torch.randint(0, w, (2 * b, n)), torch.randint(0, h, (2 * b, n))], -1).to(device)
+    h, w = d.height, d.width
+    g = torch.Generator().manual_seed(0)
 
-    def loss():
+    def uv(n: int) -> torch.Tensor:
+        return torch.stack([torch.randint(0, w, (n,), generator=g), torch.randint(0, h, (n,), generator=g)], -1).to(device)
+
+    def indices(v, s) -> list[dict]:
+        """Each pair's pixels, drawn once before the timing (the stage samples them on the CPU, beside the step)."""
+        n, k_on = s.correspondences, s.non_matches // 2  # pairs.training_pair: half the non-matches on the mask
+        return [{"a": uv(n), "b": uv(n), "on": uv(n * k_on), "off": uv(n * (s.non_matches - k_on)), "c": uv(n),
+                 "k": (k_on, s.non_matches - k_on)} if v.loss != "ntxent" else {"a": uv(n), "b": uv(n)}
+                for _ in range(v.batch_size)]
+
+    def step_loss(model, v, s, x, idx):
         desc = model(x)
-        return sum(nt_xent(pick(desc[i], uv[i]), pick(desc[b + i], uv[b + i]), tc.temperature) for i in range(b)) / b
+        b = v.batch_size
+        if v.loss == "ntxent":  # as don.train._step_loss: one NT-Xent over every pair's matches
+            da = torch.cat([L.pick(desc[2 * i], p["a"]) for i, p in enumerate(idx)])
+            db = torch.cat([L.pick(desc[2 * i + 1], p["b"]) for i, p in enumerate(idx)])
+            return L.nt_xent(da, db, s.temperature)
+        total = desc.new_zeros(())
+        for i, p in enumerate(idx):
+            a, bb = desc[2 * i], desc[2 * i + 1]
+            da, db = L.pick(a, p["a"]), L.pick(bb, p["b"])
+            non = [(da.repeat_interleave(k, 0), L.pick(bb, p[key])) for k, key in zip(p["k"], ("on", "off"))]
+            total = total + L.pixelwise_contrastive(da, db, non[0], non[1])["total"]
+            if v.loss == "pixelwise_cross_object":  # a third image, of another object
+                dc = model(x[:1])[0]
+                total = total + L.cross_object(da, L.pick(dc, p["c"]))
+        return total / b
 
-    _reset(device)
-    step = timer(_step(model, opt, loss))
-    model.eval()
+    rows, parts, models = [], [], {}
+    for v in unique_variants(tc, d.multi_train):
+        s = settings(v, tc, h, w, 0)
+        if v.descriptor_dim not in models:
+            models[v.descriptor_dim] = DenseDescriptorNet(v.descriptor_dim, tc.backbone).to(device).train()
+        model = models[v.descriptor_dim]
+        opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+        x = torch.rand(2 * v.batch_size, 3, h, w, device=device)  # images A then B of each pair
+        idx = indices(v, s)
+        _reset(device)
+        step = timer(_step(model, opt, lambda: step_loss(model, v, s, x, idx)))
+        rows.append({"configuration": v.key(), "loss": v.loss, "batch_size": v.batch_size, "D": v.descriptor_dim,
+                     "correspondences": s.correspondences, "non_matches": s.non_matches, "steps": steps_for(v, tc),
+                     "train_s_per_step": round(step, 4), **_memory(device)})
+        parts.append((steps_for(v, tc), step, tc.seeds))
+    ntx = [r for r in rows if r["loss"] == "ntxent" and r["batch_size"] == tc.ntxent_batch_size
+           and r["D"] == tc.descriptor_dim]
+    default = next((r for r in ntx if "augall" in r["configuration"]), ntx[0])  # don_temperature's configuration
+    tcfg = cfg["don_temperature"]
+    parts.append((default["steps"], default["train_s_per_step"], len(tcfg.temperatures) * tcfg.seeds))
+    model = models[tc.descriptor_dim].eval()
     with torch.no_grad():
-        fwd = timer(lambda: model(x[:1]))
-    return {"backbone": tc.backbone, "image": [h, w], "descriptor_dim": tc.descriptor_dim, "pairs_per_step": b,
-            "correspondences": n, "train_s_per_step": round(step, 4), "forward_ms_batch1": round(1000 * fwd, 2),
-            **_memory(device), "estimate": {**_estimate(step, -(-tc.pairs // b), tc.seeds),
-                                            "note": "one configuration's seeds; the sweep trains dozens"}}
+        fwd = timer(lambda: model(torch.rand(1, 3, h, w, device=device)))
+    return {"backbone": tc.backbone, "image": [h, w], "configurations": len(rows), "seeds": tc.seeds,
+            "default_configuration": default, "forward_ms_batch1": round(1000 * fwd, 2), "steps": rows,
+            "estimate": _estimate(parts, "every configuration of don_train x seeds, and don_temperature's "
+                                         "temperatures x seeds at the default configuration's step; the whole "
+                                         "schedule (the best validated state is kept)")}
 
 
 def run(profile: str = "paper", device: str = "cuda", steps: int = 10, only: tuple[str, ...] = SECTIONS,

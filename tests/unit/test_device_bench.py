@@ -26,12 +26,24 @@ def test_every_section_measures_a_training_step_at_the_profile_sizes():
         sec = rec[name]
         assert "error" not in sec, (name, sec.get("traceback"))
         steps = [r["train_s_per_step"] for r in sec["rows"].values()] if name == "fastseg" else \
+            [r["train_s_per_step"] for r in sec["steps"]] if name == "don" else \
             [sec.get("train_s_per_step", sec.get("latent_train_s_per_step"))]
-        assert all(s > 0 for s in steps), (name, steps)
+        assert steps and all(s > 0 for s in steps), (name, steps)
+        assert sec["estimate"]["models"] > 0 and sec["estimate"]["hours_all_models_at_max_steps"] >= 0
     assert rec["graspseg_table2"]["train_s_per_step_robust_set_loss"] > 0  # the robust set loss ran too
     assert rec["graspseg_table1"]["image"] == [64, 96]  # the smoke profile's graspseg frame
-    don = validate_params(load_profile("smoke"))["don_train"]  # the estimate counts the profile's steps
-    assert rec["don"]["estimate"]["max_steps_per_model"] == -(-don.pairs // don.ntxent_batch_size)
+    cfg = validate_params(load_profile("smoke"))  # the estimates count what the stages train
+    from robopercept.don.experiments import unique_variants
+    from robopercept.graspseg.table2 import ROWS
+
+    don = rec["don"]
+    assert don["configurations"] == len(unique_variants(cfg["don_train"], cfg["don_data"].multi_train))
+    t = cfg["don_temperature"]
+    assert don["estimate"]["models"] == don["configurations"] * cfg["don_train"].seeds + len(t.temperatures) * t.seeds
+    t2 = cfg["graspseg_table2"]
+    assert rec["graspseg_table2"]["estimate"]["models"] == len(t2.rows) * t2.n_seeds
+    assert sorted(rec["graspseg_table2"]["estimate"]["max_steps_per_model"]) == sorted(
+        {t2.max_steps * (2 if ROWS[r].single_object else 1) for r in t2.rows})  # Single-Object-100: twice the steps
 
 
 def test_a_failing_section_is_recorded_and_the_others_still_run(monkeypatch):
@@ -41,7 +53,7 @@ def test_a_failing_section_is_recorded_and_the_others_still_run(monkeypatch):
     monkeypatch.setattr(device_bench, "mlgsl", broken)
     rec = device_bench.run("smoke", "cpu", steps=1, only=("mlgsl", "don"), log=lambda s: None)
     assert rec["mlgsl"]["error"] == "RuntimeError: planted"
-    assert rec["don"]["train_s_per_step"] > 0
+    assert all(r["train_s_per_step"] > 0 for r in rec["don"]["steps"])
 
 
 def test_bad_arguments_fail_before_any_model():
