@@ -21,6 +21,12 @@ upstream stages' committed entries recorded? Per stage, the reasons it is not:
 
 A stage downstream of a stale one (through any chain of outputs) is not current either: ``after`` names the stale
 stages it reads from, apart from its own reasons. Nothing here runs DVC or reads ``artifacts/``.
+
+Current is not the same as *reproducible here*: training stages give the same bytes only on the CPU model that ran
+them (README "Stages", "Across machines"). ``--machine`` (and :func:`machines`) reads each stage's timing record
+(``reports/timings/stages/<stage>.json``, written by the stage runner with the CPU fingerprint of
+:mod:`robopercept.reporting.cpu`) and names the stages made on another CPU than this one, with what differs — the
+ones whose rerun here is not expected to reproduce ``dvc.lock`` byte for byte.
 """
 
 from __future__ import annotations
@@ -34,7 +40,10 @@ from pathlib import Path
 
 import yaml
 
-ARTIFACT_ROOTS = ("artifacts",)  # outputs of stages, never in git: compared against the producing stage's entry
+ARTIFACT_ROOTS = ("artifacts",)
+TIMINGS = Path("reports/timings/stages")  # one record per stage: {"commit", "wall_s", "cpu": fingerprint, ...}
+# the fingerprint's keys that decide same bytes, as reporting.cpu.same_bytes_expected compares them
+CPU_KEYS = ("vendor", "family", "model", "stepping", "caches", "flags", "torch_cpu_capability", "mkldnn", "mkl")  # outputs of stages, never in git: compared against the producing stage's entry
 
 
 class _Loader(yaml.SafeLoader):
@@ -255,17 +264,90 @@ def summary(rows: list[Freshness]) -> str:
     return "\n".join(lines)
 
 
+def cpu_label(fp: dict | None) -> str:
+    """A fingerprint in a few words: ``AuthenticAMD family 25 model 17 (torch AVX512)``."""
+    if not fp:
+        return "CPU not recorded"
+    return (f"{fp.get('vendor', '?')} family {fp.get('family', '?')} model {fp.get('model', '?')}"
+            f" (torch {fp.get('torch_cpu_capability', '?')})")
+
+
+@dataclasses.dataclass
+class Machine:
+    stage: str
+    made_on: dict | None  # the CPU fingerprint of the run that made the committed result (None: not recorded)
+    differs: list[str]  # fingerprint keys that differ from this machine's (empty: same bytes expected)
+
+    @property
+    def same(self) -> bool | None:
+        """True: the same CPU as here; False: another one; None: the record does not say."""
+        return None if self.made_on is None else not self.differs
+
+
+def machines(root: str | Path = ".", here: dict | None = None) -> list[Machine]:
+    """Per stage of ``dvc.yaml``: the CPU its committed result was made on (its timing record's ``cpu``) against
+    ``here`` (default: this machine's :func:`robopercept.reporting.cpu.fingerprint`). A missing or unreadable record,
+    or one without ``cpu`` (runs before session 26 recorded none), gives ``made_on=None``."""
+    root = Path(root)
+    if here is None:
+        from .cpu import fingerprint
+        here = fingerprint()
+    spec = _load_yaml(root / "dvc.yaml", "dvc.yaml").get("stages", {})
+    out = []
+    for name in spec:
+        made_on = None
+        try:
+            made_on = json.loads((root / TIMINGS / f"{name}.json").read_text()).get("cpu") or None
+        except (OSError, ValueError, AttributeError):
+            made_on = None
+        differs = [k for k in CPU_KEYS if made_on is not None and made_on.get(k) != here.get(k)]
+        out.append(Machine(name, made_on, differs))
+    return out
+
+
+def machine_summary(rows: list[Machine], here: dict) -> str:
+    same = [m.stage for m in rows if m.same]
+    other = [m for m in rows if m.same is False]
+    unknown = [m.stage for m in rows if m.same is None]
+    lines = [f"this machine: {cpu_label(here)}",
+             f"  made on this CPU ({len(same)}): {', '.join(same) or '-'}"]
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for m in other:
+        groups.setdefault((cpu_label(m.made_on), tuple(m.differs)), []).append(m.stage)
+    lines += [f"  made on {label} ({len(stages)}; differs: {', '.join(keys)}): {', '.join(stages)}"
+              for (label, keys), stages in groups.items()]
+    lines.append(f"  CPU not recorded ({len(unknown)}): {', '.join(unknown) or '-'}")
+    if other or unknown:
+        lines.append("  a rerun of a training stage reproduces its bytes only on the CPU that made them "
+                     "(README \"Across machines\"); data stages reproduce across x86 machines with the BLAS pin")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=".")
     ap.add_argument("--json", action="store_true", help="one object per stage: {stage, current, reasons}")
+    ap.add_argument("--machine", action="store_true",
+                    help="also: the CPU each committed result was made on, against this machine's")
     a = ap.parse_args(argv)
     rows = check(a.root)
+    here = ms = None
+    if a.machine:
+        from .cpu import fingerprint
+        here = fingerprint()
+        ms = {m.stage: m for m in machines(a.root, here)}
     if a.json:
-        print(json.dumps([{"stage": r.stage, "current": r.current, "reasons": r.reasons, "after": r.after}
-                          for r in rows], indent=1))
+        out = []
+        for r in rows:
+            item = {"stage": r.stage, "current": r.current, "reasons": r.reasons, "after": r.after}
+            if ms is not None:
+                item["made_on"], item["cpu_differs"] = ms[r.stage].made_on, ms[r.stage].differs
+            out.append(item)
+        print(json.dumps(out, indent=1))
     else:
         print(summary(rows))
+        if ms is not None:
+            print(machine_summary(list(ms.values()), here))
     return 0
 
 

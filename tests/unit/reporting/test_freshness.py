@@ -112,3 +112,49 @@ def test_missing_or_corrupt_files_are_refused_by_name(repo):
 def test_the_repository_itself_can_be_checked():
     rows = F.check(F.Path(__file__).resolve().parents[3])
     assert rows and {r.stage for r in rows} >= {"environment", "fastseg_eval"}
+
+
+def _record(root, stage, cpu):
+    d = root / F.TIMINGS
+    d.mkdir(parents=True, exist_ok=True)
+    rec = {"commit": "abc1234", "wall_s": 1.0}
+    if cpu is not None:
+        rec["cpu"] = cpu
+    (d / f"{stage}.json").write_text(json.dumps(rec))
+
+
+ZEN4 = {"vendor": "AuthenticAMD", "family": "25", "model": "17", "stepping": "1", "caches": {"L2": "1024K"},
+        "flags": ["avx2", "avx512f"], "torch_cpu_capability": "AVX512", "mkldnn": True, "mkl": True}
+ZEN3 = {**ZEN4, "model": "1", "caches": {"L2": "512K"}, "flags": ["avx2"], "torch_cpu_capability": "AVX2"}
+
+
+def test_machines_name_the_cpu_each_result_was_made_on_against_this_one(repo, capsys, monkeypatch):
+    _record(repo, "make", ZEN4)
+    _record(repo, "use", ZEN3)
+    ms = {m.stage: m for m in F.machines(repo, here=ZEN3)}
+    assert ms["use"].same is True and ms["use"].differs == []
+    assert ms["make"].same is False
+    assert ms["make"].differs == ["model", "caches", "flags", "torch_cpu_capability"]
+    text = F.machine_summary(list(ms.values()), ZEN3)
+    assert "this machine: AuthenticAMD family 25 model 1 (torch AVX2)" in text
+    assert "made on this CPU (1): use" in text
+    assert "made on AuthenticAMD family 25 model 17 (torch AVX512) (1; differs: model, caches, flags, " \
+           "torch_cpu_capability): make" in text
+    # the CLI: --machine adds the CPU lines (and the JSON fields) to what it printed before
+    import robopercept.reporting.cpu as cpu
+    monkeypatch.setattr(cpu, "fingerprint", lambda: ZEN3)
+    F.main(["--root", str(repo), "--machine", "--json"])
+    rows = {r["stage"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["make"]["made_on"] == ZEN4 and rows["make"]["cpu_differs"][0] == "model"
+    assert rows["use"]["cpu_differs"] == []
+    F.main(["--root", str(repo)])
+    assert "this machine" not in capsys.readouterr().out
+
+
+def test_machines_without_a_record_or_its_cpu_say_not_recorded(repo):
+    _record(repo, "make", None)  # a record from before session 26: no "cpu"
+    (repo / F.TIMINGS / "use.json").write_text("{truncated")
+    ms = F.machines(repo, here=ZEN3)
+    assert [m.same for m in ms] == [None, None]
+    text = F.machine_summary(ms, ZEN3)
+    assert "CPU not recorded (2): make, use" in text and "made on this CPU (0): -" in text
