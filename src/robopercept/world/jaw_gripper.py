@@ -107,9 +107,15 @@ class JawGripper:
         self._state = self.p.saveState(physicsClientId=self.c)
 
     def restore(self) -> None:
+        """Back to the saved scene, the gripper parked and idle. ``restoreState`` puts bodies, joints and contacts back
+        but not the holding constraint's target or the finger motors, which a trial moved: without the park, the
+        next ``stepSimulation`` outside a trial (a new drop settling) would pull the gripper back to the last grasp,
+        into the table's centre where objects land (session 28: 36 of 45 of mlgsl_data's drops settled so, 9 of them
+        moved > 5 mm once the gripper was gone; the robot's drops depended on the last planner's grasp)."""
         if self._state is None:
             raise RuntimeError("JawGripper.save() must be called after the objects settled")
         self.p.restoreState(self._state, physicsClientId=self.c)
+        self.park()
 
     # -- geometry ------------------------------------------------------------------------------
     def surface_height(self, x: float, y: float) -> tuple[float, int | None]:
