@@ -30,6 +30,8 @@ GOLDEN = {
     # train_digest(): a small conv net, 3 Adam steps; pretext: the stand-in's pretext model, PRETEXT below
     "GenuineIntel-6-167": {"train": "d4166d6c351ba084d07d430faec641d2", "pretext": "eecf51b26ed66d6d0cbe2260aa993893"},
     "AuthenticAMD-25-17": {"train": "a002caff44db0f037981c4f1ac9bded2", "pretext": "1137604353eed28abb300bd68d96ff90"},
+    # session 28: Zen 3 without AVX-512 trains Zen 4's bytes in portable mode (all 98 probe steps equal)
+    "AuthenticAMD-25-1": {"train": "a002caff44db0f037981c4f1ac9bded2", "pretext": "1137604353eed28abb300bd68d96ff90"},
 }
 RECORDS = Path(__file__).resolve().parents[1] / "data" / "vendor_probe"
 CPU = cpu_model()
