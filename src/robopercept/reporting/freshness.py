@@ -42,7 +42,8 @@ import yaml
 
 ARTIFACT_ROOTS = ("artifacts",)
 TIMINGS = Path("reports/timings/stages")  # one record per stage: {"commit", "wall_s", "cpu": fingerprint, ...}
-# the fingerprint's keys that decide same bytes, as reporting.cpu.same_bytes_expected compares them
+# the fingerprint's keys that decide same bytes, as reporting.cpu.same_bytes_expected compares them (kept here, not
+# shared: reporting/cpu.py is a dependency of every stage, so moving the tuple there would restale all of them)
 CPU_KEYS = ("vendor", "family", "model", "stepping", "caches", "flags", "torch_cpu_capability", "mkldnn", "mkl")  # outputs of stages, never in git: compared against the producing stage's entry
 
 

@@ -8,12 +8,16 @@ this from two machines' robot tables that disagreed on drops without a label (36
 
 import hashlib
 
+import numpy as np
+
 from robopercept import paths
 from robopercept.formats.jacquard import GraspRect
 from robopercept.mlgsl.config import JacquardDataConfig
+from robopercept.mlgsl.jacquard_sim import TableWorld
 from robopercept.mlgsl import robot
 from robopercept.mlgsl.robot import single_object_trials
 from robopercept.world.catalog import load_catalog
+from robopercept.world.jaw_gripper import PlanarGrasp
 
 
 class _Fixed:
@@ -59,11 +63,6 @@ def test_a_drop_and_its_labels_do_not_depend_on_the_previous_planners_grasp(monk
 def _trials_then_drops(fresh_world_each_drop: bool) -> list:
     """Three drops of catalog objects, four grasps on each (around the object's centre): every trial's outcome and
     lift to the nanometre."""
-    import numpy as np
-
-    from robopercept.mlgsl.jacquard_sim import TableWorld
-    from robopercept.world.jaw_gripper import PlanarGrasp
-
     cfg = JacquardDataConfig(render_size=64)
     cat = load_catalog(paths.data_dir())
     rng = np.random.default_rng(3)
