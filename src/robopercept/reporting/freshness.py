@@ -15,6 +15,9 @@ upstream stages' committed entries recorded? Per stage, the reasons it is not:
   stage's own entry recorded for it — the two results were made on different runs of the upstream stage (e.g. on
   different machines: see README "Stages" on CPU-dependent bytes), so ``dvc repro`` with the artifacts would rerun it;
 * ``cmd`` / ``outs``: the command or the declared outputs differ from the recorded ones;
+* ``reports``: a committed output outside ``artifacts/`` (a table, figure, executed notebook, training log) is missing
+  or is not the bytes the lock recorded (a file's md5, a folder's DVC listing hash) — a hand edit, or results merged
+  from another run without its lock entry (or the reverse: :mod:`robopercept.reporting.adopt` moves both together);
 * ``unchecked``: a dependency this module cannot compare (a folder outside ``artifacts/``, an artifact no stage
   records as its output, an entry hashed the DVC 2 way) — counted as not current, to be checked with ``dvc status``;
 * ``not run``: a stage of ``dvc.yaml`` without a lock entry.
@@ -78,6 +81,19 @@ def _md5(path: Path) -> str:
     return h.hexdigest()
 
 
+def dir_md5(path: Path) -> str:
+    """A folder's hash as DVC 3 records it in ``dvc.lock``: the md5 of the JSON list of its files' ``{"md5",
+    "relpath"}`` (POSIX relative paths, sorted by them; ``json.dumps`` with sorted keys), suffixed ``.dir``."""
+    entries = sorted(({"md5": _md5(f), "relpath": f.relative_to(path).as_posix()}
+                      for f in path.rglob("*") if f.is_file()), key=lambda e: e["relpath"])
+    return hashlib.md5(json.dumps(entries, sort_keys=True).encode("utf-8")).hexdigest() + ".dir"
+
+
+def output_md5(path: Path) -> str:
+    """The md5 DVC records for an output: the file's, or :func:`dir_md5` for a folder."""
+    return dir_md5(path) if path.is_dir() else _md5(path)
+
+
 def _lookup(params: dict, dotted: str):
     cur = params
     for part in dotted.split("."):
@@ -130,11 +146,14 @@ def _producer(path: str, outs_of: dict[str, list[str]]) -> str | None:
     return None
 
 
-def check(root: str | Path = ".") -> list[Freshness]:
-    """One :class:`Freshness` per stage of ``dvc.yaml``, in its order."""
+def check(root: str | Path = ".", lock: dict | None = None) -> list[Freshness]:
+    """One :class:`Freshness` per stage of ``dvc.yaml``, in its order. ``lock``: a parsed ``dvc.lock`` to judge
+    instead of the checkout's (what :mod:`robopercept.reporting.adopt` would write)."""
     root = Path(root)
     spec = _load_yaml(root / "dvc.yaml", "dvc.yaml").get("stages", {})
-    lock = _load_yaml(root / "dvc.lock", "dvc.lock").get("stages", {}) if (root / "dvc.lock").exists() else {}
+    if lock is None:
+        lock = _load_yaml(root / "dvc.lock", "dvc.lock") if (root / "dvc.lock").exists() else {}
+    lock = lock.get("stages", {}) or {}
     params = _load_yaml(root / "params.yaml", "params.yaml")
     data_dvc = root / "data.dvc"
     data_md5 = None
@@ -198,6 +217,15 @@ def check(root: str | Path = ".") -> list[Freshness]:
                     add("code", f"{path}: changed")
             else:  # a folder outside artifacts/ (DVC hashes its listing; not recomputed here)
                 add("unchecked", f"{path}: a folder dependency")
+        for o in entry.get("outs") or []:
+            path = _norm(o["path"])
+            if path.split("/")[0] in ARTIFACT_ROOTS or not o.get("md5") or o.get("hash", "md5") != "md5":
+                continue
+            f = root / path
+            if not f.exists():
+                add("reports", f"{path}: missing")
+            elif output_md5(f) != o["md5"]:
+                add("reports", f"{path}: not the bytes the run recorded")
         recorded_keys = set()
         for pfile, values in (entry.get("params") or {}).items():
             current = params if pfile == "params.yaml" else _load_yaml(root / pfile, pfile)

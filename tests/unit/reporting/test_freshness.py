@@ -26,6 +26,8 @@ def repo(tmp_path):
         "use": {"cmd": "y", "deps": ["src/b.py", "artifacts/set"], "params": ["use.k"], "outs": ["reports/r.csv"]},
     }}
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports/r.csv").write_text("a,b\n1,2\n")
     lock = {"schema": "2.0", "stages": {
         "make": {"cmd": "x", "deps": [{"path": "src/a.py", "md5": md5("A = 1\n")},
                                       {"path": "data", "md5": "d" * 32 + ".dir"}],
@@ -34,7 +36,7 @@ def repo(tmp_path):
         "use": {"cmd": "y", "deps": [{"path": "src/b.py", "md5": md5("B = 1\n")},
                                      {"path": "artifacts/set", "md5": "1" * 32 + ".dir"}],
                 "params": {"params.yaml": {"use.k": 2}},
-                "outs": [{"path": "reports/r.csv", "md5": "2" * 32}]},
+                "outs": [{"path": "reports/r.csv", "md5": md5("a,b\n1,2\n")}]},
     }}
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock).replace("1.0e-05", "1e-05"))  # as DVC writes it
     return tmp_path
@@ -98,6 +100,32 @@ def test_a_changed_command_outputs_params_list_or_folder_dependency_is_named(rep
     s = by_stage(repo)
     assert s["make"].reasons == {"cmd": ["'x' then, 'x --fast' now"], "outs": ["added since the run: reports/m.json"]}
     assert s["use"].reasons == {"unchecked": ["notes: a folder dependency"], "params": ["use.k: recorded, no longer read"]}
+
+
+def test_a_committed_report_that_is_not_what_the_run_recorded_is_named(repo):
+    (repo / "reports/r.csv").write_text("a,b\n1,3\n")  # edited by hand after the run
+    assert by_stage(repo)["use"].reasons == {"reports": ["reports/r.csv: not the bytes the run recorded"]}
+    (repo / "reports/r.csv").unlink()
+    assert by_stage(repo)["use"].reasons == {"reports": ["reports/r.csv: missing"]}
+    assert by_stage(repo)["make"].current  # artifacts/ are never read
+
+
+def test_a_folder_hashes_as_dvc_records_it(tmp_path):
+    d = tmp_path / "runs"
+    (d / "a-b").mkdir(parents=True)
+    (d / "a").mkdir()
+    (d / "a-b/x.json").write_text("1")
+    (d / "a/y.tsv").write_text("2")
+    entries = [{"md5": md5("1"), "relpath": "a-b/x.json"}, {"md5": md5("2"), "relpath": "a/y.tsv"}]  # by string
+    want = hashlib.md5(json.dumps(entries, sort_keys=True).encode()).hexdigest() + ".dir"
+    assert F.dir_md5(d) == F.output_md5(d) == want
+    assert F.output_md5(d / "a/y.tsv") == md5("2")
+
+
+def test_the_repository_s_committed_reports_are_what_its_lock_recorded():
+    root = F.Path(__file__).resolve().parents[3]
+    wrong = {r.stage: r.reasons["reports"] for r in F.check(root) if "reports" in r.reasons}
+    assert wrong == {}, wrong
 
 
 def test_missing_or_corrupt_files_are_refused_by_name(repo):
