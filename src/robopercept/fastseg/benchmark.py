@@ -1,6 +1,7 @@
 """Table I's speed columns and the superpixel budget, measured side by side on this machine.
 
-    python -m robopercept.fastseg.benchmark [--frames 20] [--threads 1] [--out reports/timings/fastseg/benchmark.json]
+    python -m robopercept.fastseg.benchmark [--frames 20] [--threads 1] [--repeat 1] [--root .]
+                                            [--out reports/timings/fastseg/benchmark.json]
 
 For every trained row of Table I (the ``fastseg_train`` models, first seed) on the same validation frames: ``spix``
 — the one-step grid SLIC at the model's decoder stride (none at stride 1); ``cnn`` — the network's forward pass;
@@ -15,7 +16,9 @@ error. The accuracy columns are read from the evaluation stage's ``table1.csv`` 
 the mAP gap of the budget ("≥ 2x faster end to end than the all-to-all baseline at equal mAP within 1 point") sit in
 one record. §IV-B's speed halves (``speed_claims.yaml``: "costs almost 3 times more", "2 / almost 3 times faster") are
 read on the measured time per frame with a frame bootstrap (:func:`speed_verdict`), at the paper's centre threshold
-and on the tuned rows. Wall-clock numbers never enter a DVC output: the record goes to ``reports/timings/``.
+and on the tuned rows. The rows are timed interleaved — each frame through every row in turn, the first row rotating
+— so drift in the machine's speed during the run is shared by the rows instead of favouring the ones timed in a fast
+minute (session 29 measured the same network 9 % apart when the rows were timed one after another). Wall-clock numbers never enter a DVC output: the record goes to ``reports/timings/``.
 """
 
 from __future__ import annotations
@@ -80,21 +83,27 @@ def run(frames: int = 20, threads: int = 1, repeat: int = 1, root: Path | None =
         for r, th in chosen[chosen.chosen.astype(bool)][["model", "threshold"]].itertuples(index=False):
             if r in tcfg.models:
                 rows[f"Ours {r}, tuned threshold"] = (r, "ours", dataclasses.replace(post, centre_threshold=float(th)))
-    out_rows, per_frame = [], {}
-    for name, (r, mode, post_r) in rows.items():
-        model = load_model(root / "artifacts/models/fastseg", r, 0)[0]
-        k = model.settings.dec_os
-        spix_ms, cnn_ms, cluster_ms, found = [], [], [], []
-        for img, f in zip(images, val.frames):
+    models = {r: load_model(root / "artifacts/models/fastseg", r, 0)[0] for r, _, _ in rows.values()}
+    names = list(rows)
+    times = {n: {"spix": [], "cnn": [], "cluster": [], "found": []} for n in names}
+    # Interleaved: each frame times every row in turn, starting one row later on the next frame, so a machine that
+    # speeds up or slows down during the run (shared cores, frequency, a neighbour) weighs on every row alike and the
+    # paired frame bootstrap of speed_verdict sees it as noise instead of a difference between rows.
+    for i, (img, f) in enumerate(zip(images, val.frames)):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            r, mode, post_r = rows[name]
+            model, rec = models[r], times[name]
+            k = model.settings.dec_os
             if k > 1:
                 t, index = _ms(lambda: grid_slic(f.rgb, k, spix["compactness"]).numpy(), repeat)
-                spix_ms.append(t)
+                rec["spix"].append(t)
             else:
                 index = None
+                rec["spix"].append(0.0)
             with torch.no_grad():
                 t, heads = _ms(lambda: model(img[None], heads=("semantic", "embedding") if mode == "all_to_all"
                                              else ("semantic", "centre", "embedding")), repeat)
-            cnn_ms.append(t)
+            rec["cnn"].append(t)
             sem, emb = heads["semantic"][0], heads["embedding"][0]
             cen = heads["centre"][0] if "centre" in heads else None
             if mode == "all_to_all":
@@ -102,12 +111,17 @@ def run(frames: int = 20, threads: int = 1, repeat: int = 1, root: Path | None =
             else:
                 t, result = _ms(lambda: upsample_instances(*grid_instances(sem, cen, emb, post_r), index,
                                                            post_r.min_pixels), repeat)
-            cluster_ms.append(t)
-            found.append(len(result[1]))
-        per_frame[name] = [a + b + c for a, b, c in zip(spix_ms or [0.0] * len(cnn_ms), cnn_ms, cluster_ms)]
-        s, c, cl = (float(np.mean(v)) if v else 0.0 for v in (spix_ms, cnn_ms, cluster_ms))
-        out_rows.append({"method": name, "dec_os": k, "centre_threshold": post_r.centre_threshold if mode == "ours"
-                         else float("nan"), "instances_per_frame": float(np.mean(found)), "spix_ms": s, "cnn_ms": c,
+            rec["cluster"].append(t)
+            rec["found"].append(len(result[1]))
+    out_rows, per_frame = [], {}
+    for name in names:
+        r, mode, post_r = rows[name]
+        rec = times[name]
+        per_frame[name] = [a + b + c for a, b, c in zip(rec["spix"], rec["cnn"], rec["cluster"])]
+        s, c, cl = (float(np.mean(rec[key])) for key in ("spix", "cnn", "cluster"))
+        out_rows.append({"method": name, "dec_os": models[r].settings.dec_os,
+                         "centre_threshold": post_r.centre_threshold if mode == "ours" else float("nan"),
+                         "instances_per_frame": float(np.mean(rec["found"])), "spix_ms": s, "cnn_ms": c,
                          "cluster_ms": cl, "fps": 1000 / (s + c + cl)})
     table = pd.DataFrame(out_rows)
     base = float(table.set_index("method").loc["Baseline", ["spix_ms", "cnn_ms", "cluster_ms"]].sum())
@@ -133,7 +147,7 @@ def run(frames: int = 20, threads: int = 1, repeat: int = 1, root: Path | None =
     speed = {"paper_threshold": speed_verdict(per_frame, ecfg.baseline_model, tuned_rows=False).to_dict(orient="records")}
     if any(n.endswith(TUNED) for n in per_frame):
         speed["tuned_threshold"] = speed_verdict(per_frame, ecfg.baseline_model, tuned_rows=True).to_dict(orient="records")
-    return {"frames": len(val), "threads": threads, "resolution": f"{dcfg.width}x{dcfg.height}", "superpixel_size": k,
+    return {"frames": len(val), "threads": threads, "repeat": repeat, "order": "interleaved by frame, rotating", "resolution": f"{dcfg.width}x{dcfg.height}", "superpixel_size": k,
             "table1_speed": table.to_dict(orient="records"), "superpixels": superpixels, "speed_claims": speed}
 
 
@@ -175,12 +189,13 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--out", default="reports/timings/fastseg/benchmark.json")
+    ap.add_argument("--root", default=None, help="the checkout whose artifacts/ and reports/ to read (default: this one)")
     a = ap.parse_args(argv)
     if a.frames < 1 or a.threads < 1 or a.repeat < 1:
         raise SystemExit("--frames, --threads and --repeat must be >= 1")
     import platform
 
-    rec = run(a.frames, a.threads, a.repeat)
+    rec = run(a.frames, a.threads, a.repeat, root=Path(a.root) if a.root else None)
     rec["machine"] = platform.processor() or platform.machine()
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
