@@ -28,12 +28,12 @@ import calendar
 import dataclasses
 import json
 import re
-import shutil
 import time
 from pathlib import Path
 
 import yaml
 
+from ..stage import _swap_into_place
 from . import freshness
 
 TIMINGS = Path("reports/timings")
@@ -145,29 +145,10 @@ def plan(src: str | Path, stages: list[str], root: str | Path = ".") -> Plan:
     return Plan(list(stages), outputs, list(dict.fromkeys(timings)), new_text)
 
 
-def _replace(src: Path, dst: Path) -> None:
-    """Put a copy of ``src`` (file or folder) at ``dst``, replacing what was there whole."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".adopt-tmp")
-    if tmp.is_dir():
-        shutil.rmtree(tmp)
-    elif tmp.exists():
-        tmp.unlink()
-    if src.is_dir():
-        shutil.copytree(src, tmp)
-    else:
-        shutil.copy2(src, tmp)
-    if dst.is_dir() and not dst.is_symlink():
-        shutil.rmtree(dst)
-    elif dst.exists():
-        dst.unlink()
-    tmp.rename(dst)
-
-
 def apply(src: str | Path, p: Plan, root: str | Path = ".") -> None:
     src, root = Path(src).resolve(), Path(root).resolve()
     for path in p.outputs + p.timings:
-        _replace(src / path, root / path)
+        _swap_into_place(src / path, root / path)  # the stage runner's own: copy beside, then rename
     lock = root / "dvc.lock"
     tmp = lock.with_name("dvc.lock.adopt-tmp")
     tmp.write_text(p.lock_text)
