@@ -93,13 +93,28 @@ def test_train_and_eval_stages_write_tables_i_to_iii_with_paper_columns_and_clai
     assert (out / "reports/figures/fastseg/fig3_fig5_examples.png").exists()
 
 
-def test_benchmark_times_every_row_and_both_superpixel_methods(fastseg_pipeline):
+def test_benchmark_times_every_row_and_both_superpixel_methods(fastseg_pipeline, monkeypatch):
     from robopercept.config import load_profile
+    from robopercept.fastseg import sweep
     from robopercept.fastseg.benchmark import run
 
+    calls, load = [], sweep.load_model
+
+    class Recorded:  # the network of a row, noting each forward pass: (model, heads asked for)
+        def __init__(self, model, name):
+            self.model, self.name, self.settings = model, name, model.settings
+
+        def __call__(self, x, heads):
+            calls.append((self.name, len(heads)))
+            return self.model(x, heads=heads)
+
+    monkeypatch.setattr(sweep, "load_model", lambda d, r, s: (Recorded(load(d, r, s)[0], r), *load(d, r, s)[1:]))
     rec = run(frames=2, root=fastseg_pipeline, params=load_profile("smoke"))
     rows = {r["method"]: r for r in rec["table1_speed"]}
-    assert rec["frames"] == 2 and rec["order"].startswith("interleaved")  # every row timed on every frame, in turn
+    # interleaved: frame 0 through every row in order, frame 1 from the second row on (each pass: warm-up + timed)
+    order = [("MNv2 OS1", 2), ("MNv2 OS1", 3), ("MNv2 OSk", 3), ("MNv2 OS1", 3), ("MNv2 OSk", 3)]
+    assert calls[::2] == calls[1::2] == order + order[1:] + order[:1]
+    assert rec["frames"] == 2 and rec["order"].startswith("interleaved")
     # the smoke evaluation tunes thresholds, so each of our rows is timed again at its chosen threshold
     assert set(rows) == {"Baseline", "Ours MNv2 OS1", "Ours MNv2 OSk", "Ours MNv2 OS1, tuned threshold",
                          "Ours MNv2 OSk, tuned threshold"}

@@ -83,7 +83,8 @@ def run(frames: int = 20, threads: int = 1, repeat: int = 1, root: Path | None =
         for r, th in chosen[chosen.chosen.astype(bool)][["model", "threshold"]].itertuples(index=False):
             if r in tcfg.models:
                 rows[f"Ours {r}, tuned threshold"] = (r, "ours", dataclasses.replace(post, centre_threshold=float(th)))
-    models = {r: load_model(root / "artifacts/models/fastseg", r, 0)[0] for r, _, _ in rows.values()}
+    models = {r: load_model(root / "artifacts/models/fastseg", r, 0)[0]  # one load per network, shared by its rows
+              for r in dict.fromkeys(r for r, _, _ in rows.values())}
     names = list(rows)
     times = {n: {"spix": [], "cnn": [], "cluster": [], "found": []} for n in names}
     # Interleaved: each frame times every row in turn, starting one row later on the next frame, so a machine that

@@ -18,7 +18,11 @@ and checks it first:
    between the record's start and its end) — and the entries are written into ``dvc.lock`` in place of the old ones
    (text otherwise untouched, so ``git diff dvc.lock`` shows exactly the adopted stages).
 
-A check that fails names the stage and what is wrong, and nothing is written. Nothing here runs DVC or a stage.
+A check that fails names the stage and what is wrong, and nothing is written; the writing itself copies everything
+beside its place first and renames back on a failure (:func:`apply`). Nothing here runs DVC or a stage, and nothing
+under ``artifacts/`` moves: after adopting a producer, this checkout's datasets and checkpoints (if it has any) are
+not the ones the lock describes — ``dvc status`` says so, and ``dvc repro`` or a ``dvc pull`` from the clone's cache
+brings them.
 """
 
 from __future__ import annotations
@@ -28,12 +32,12 @@ import calendar
 import dataclasses
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
 import yaml
 
-from ..stage import _swap_into_place
 from . import freshness
 
 TIMINGS = Path("reports/timings")
@@ -80,27 +84,58 @@ def merged_lock(ours: str, theirs: str, stages: list[str]) -> str:
 @dataclasses.dataclass
 class Plan:
     stages: list[str]
-    outputs: list[str]  # repository-relative paths, replaced whole
+    outputs: dict[str, str]  # repository-relative path -> the md5 its entry recorded; each replaced whole
     timings: list[str]  # repository-relative files under reports/timings/
     lock_text: str  # the new dvc.lock
 
 
+def _load(path: Path, what: str) -> dict:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=freshness._Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise AdoptError(f"{what} {path} cannot be read ({e.__class__.__name__}: {e})") from None
+    if not isinstance(data, dict):
+        raise AdoptError(f"{what} {path} does not hold a mapping")
+    return data
+
+
+def _window(rec_path: Path) -> tuple[float, float]:
+    """(start, end) of the run a stage record describes, in seconds since the epoch."""
+    try:
+        rec = json.loads(rec_path.read_text(encoding="utf-8"))
+        started = calendar.timegm(time.strptime(rec["started_utc"], "%Y-%m-%dT%H:%M:%SZ"))
+        return started, started + float(rec["wall_s"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise AdoptError(f"timing record {rec_path} is unreadable ({e!r})") from None
+
+
 def _timing_files(src: Path, stage: str) -> list[str]:
-    """The stage's own record and the other timing files its run wrote (modified while it ran)."""
-    rec_path = src / TIMINGS / "stages" / f"{stage}.json"
+    """The stage's own record and the other timing files its run wrote: those last modified inside its run's window
+    (the stage runner keeps the mtimes the notebook gave them) and inside no other stage's window in the clone."""
+    stages_dir = src / TIMINGS / "stages"
+    rec_path = stages_dir / f"{stage}.json"
     if not rec_path.is_file():
         raise AdoptError(f"stage {stage}: no timing record {rec_path} in the other clone (was it run with "
                          "`python -m robopercept.stage`?)")
-    try:
-        rec = json.loads(rec_path.read_text())
-        started = calendar.timegm(time.strptime(rec["started_utc"], "%Y-%m-%dT%H:%M:%SZ"))
-        ended = started + float(rec["wall_s"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise AdoptError(f"stage {stage}: timing record {rec_path} is unreadable ({e!r})") from None
+    slack = 2.0  # the record's times are rounded to the second and a tenth
+    start, end = _window(rec_path)
+    others = {}
+    for r in stages_dir.glob("*.json"):
+        if r != rec_path:
+            try:
+                others[r.stem] = _window(r)
+            except AdoptError:
+                continue  # another stage's unreadable record: it cannot claim a file
     files = [rec_path.relative_to(src).as_posix()]
     for f in sorted((src / TIMINGS).rglob("*")):
-        if f.is_file() and f != rec_path and (src / TIMINGS / "stages") not in f.parents \
-                and started - 1 <= f.stat().st_mtime <= ended + 60:
+        if not f.is_file() or stages_dir in f.parents:
+            continue
+        t = f.stat().st_mtime
+        if start - slack <= t <= end + slack:
+            also = [n for n, (a, b) in others.items() if a - slack <= t <= b + slack]
+            if also:
+                raise AdoptError(f"stage {stage}: timing file {f} was written while {', '.join(also)} also ran in "
+                                 "the other clone; copy it by hand if it is this stage's")
             files.append(f.relative_to(src).as_posix())
     return files
 
@@ -115,14 +150,24 @@ def plan(src: str | Path, stages: list[str], root: str | Path = ".") -> Plan:
     for p in (src / "dvc.lock", root / "dvc.lock", root / "dvc.yaml"):
         if not p.is_file():
             raise AdoptError(f"{p} not found")
-    spec = yaml.safe_load((root / "dvc.yaml").read_text()).get("stages", {})
+    spec = _load(root / "dvc.yaml", "dvc.yaml").get("stages") or {}
     unknown = [s for s in stages if s not in spec]
     if unknown:
         raise AdoptError(f"not stages of {root / 'dvc.yaml'}: {', '.join(unknown)}")
-    theirs_text = (src / "dvc.lock").read_text()
-    theirs = yaml.load(theirs_text, Loader=freshness._Loader).get("stages", {})
-    new_text = merged_lock((root / "dvc.lock").read_text(), theirs_text, stages)
-    outputs: list[str] = []
+    theirs = _load(src / "dvc.lock", "the other clone's dvc.lock").get("stages") or {}
+    ours = _load(root / "dvc.lock", "dvc.lock").get("stages") or {}
+    new_text = merged_lock((root / "dvc.lock").read_text(encoding="utf-8"),
+                           (src / "dvc.lock").read_text(encoding="utf-8"), stages)
+    try:
+        new = yaml.load(new_text, Loader=freshness._Loader).get("stages") or {}
+    except yaml.YAMLError as e:
+        raise AdoptError(f"the merged dvc.lock is not valid YAML ({e})") from None
+    expected = {**ours, **{s: theirs[s] for s in stages}}
+    if new != expected:  # e.g. a stage name the block split did not recognise, merged into its neighbour
+        wrong = sorted(k for k in set(new) | set(expected) if new.get(k) != expected.get(k))
+        raise AdoptError(f"the merged dvc.lock does not parse to ours with the adopted entries (differs at: "
+                         f"{', '.join(wrong)})")
+    outputs: dict[str, str] = {}
     for s in stages:
         for o in theirs[s].get("outs") or []:
             path = freshness._norm(o["path"])
@@ -134,25 +179,70 @@ def plan(src: str | Path, stages: list[str], root: str | Path = ".") -> Plan:
             if freshness.output_md5(f) != o.get("md5"):
                 raise AdoptError(f"stage {s}: {path} in the other clone is not the bytes its dvc.lock recorded "
                                  "(edited after the run, or the run did not finish)")
-            outputs.append(path)
-    rows = {r.stage: r for r in freshness.check(root, lock=yaml.load(new_text, Loader=freshness._Loader))}
+            outputs[path] = o["md5"]
+    rows = {r.stage: r for r in freshness.check(root, lock={"stages": new})}
     for s in stages:
         reasons = {k: v for k, v in rows[s].reasons.items() if k != "reports"}  # the reports come with it
-        if reasons:
-            why = freshness.describe(freshness.Freshness(s, reasons))
+        after = sorted(set(rows[s].after) - set(stages))
+        if reasons or after:
+            why = freshness.describe(freshness.Freshness(s, reasons, after))
             raise AdoptError(f"stage {s}: its entry in the other clone is not current in this checkout: {why}")
     timings = [f for s in stages for f in _timing_files(src, s)]
     return Plan(list(stages), outputs, list(dict.fromkeys(timings)), new_text)
 
 
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    elif p.exists() or p.is_symlink():
+        p.unlink()
+
+
 def apply(src: str | Path, p: Plan, root: str | Path = ".") -> None:
+    """Write the plan: every file and folder is first copied beside its destination (``.adopt-new``) and the copies
+    of the outputs hashed against the entries; only then are they renamed into place, the old ones kept aside
+    (``.adopt-old``) until ``dvc.lock`` is written, and renamed back if anything fails on the way."""
     src, root = Path(src).resolve(), Path(root).resolve()
-    for path in p.outputs + p.timings:
-        _swap_into_place(src / path, root / path)  # the stage runner's own: copy beside, then rename
+    paths = list(p.outputs) + p.timings
+    staged: list[tuple[Path, Path, Path]] = []  # (new copy, destination, old aside)
+    try:
+        for path in paths:
+            dst = root / path
+            new, old = dst.with_name(dst.name + ".adopt-new"), dst.with_name(dst.name + ".adopt-old")
+            _remove(new)
+            _remove(old)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            (shutil.copytree if (src / path).is_dir() else shutil.copy2)(src / path, new)
+            staged.append((new, dst, old))
+            if path in p.outputs and freshness.output_md5(new) != p.outputs[path]:
+                raise AdoptError(f"{path}: the copy is not the bytes the entry recorded (did the other clone "
+                                 "change since the plan?)")
+    except BaseException:
+        for new, _, _ in staged:
+            _remove(new)
+        raise
+    moved: list[tuple[Path, Path, Path]] = []
     lock = root / "dvc.lock"
-    tmp = lock.with_name("dvc.lock.adopt-tmp")
-    tmp.write_text(p.lock_text)
-    tmp.replace(lock)
+    tmp = lock.with_name("dvc.lock.adopt-new")
+    try:
+        for new, dst, old in staged:
+            if dst.exists() or dst.is_symlink():
+                dst.rename(old)
+            new.rename(dst)
+            moved.append((new, dst, old))
+        tmp.write_text(p.lock_text, encoding="utf-8")
+        tmp.replace(lock)
+    except BaseException:
+        for new, dst, old in reversed(moved):
+            _remove(dst)
+            if old.exists() or old.is_symlink():
+                old.rename(dst)
+        for new, _, _ in staged:
+            _remove(new)
+        _remove(tmp)
+        raise
+    for _, _, old in moved:
+        _remove(old)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,6 +165,9 @@ def check(root: str | Path = ".", lock: dict | None = None) -> list[Freshness]:
         for o in entry.get("outs", []) or []:
             produced[_norm(o["path"])] = o.get("md5")
     hashes: dict[Path, str] = {}  # a module is a dependency of many stages: hash it once
+    dvcignore = root / ".dvcignore"
+    ignores = dvcignore.is_file() and any(line.strip() and not line.lstrip().startswith("#")
+                                          for line in dvcignore.read_text().splitlines())
     result = []
     for name, stage in spec.items():
         entry = lock.get(name)
@@ -192,7 +195,7 @@ def check(root: str | Path = ".", lock: dict | None = None) -> list[Freshness]:
             add("deps", f"no longer listed: {p}")
         for path, dep in recorded.items():
             md5 = dep.get("md5")
-            if dep.get("hash", "md5") != "md5":  # DVC 2 entries hashed text files after dos2unix: not comparable
+            if dep.get("hash") != "md5":  # DVC 2 entries (no ``hash``) hashed text after dos2unix: not comparable
                 add("unchecked", f"{path}: recorded with hash {dep.get('hash')!r}")
                 continue
             if path in produced:
@@ -219,10 +222,15 @@ def check(root: str | Path = ".", lock: dict | None = None) -> list[Freshness]:
                 add("unchecked", f"{path}: a folder dependency")
         for o in entry.get("outs") or []:
             path = _norm(o["path"])
-            if path.split("/")[0] in ARTIFACT_ROOTS or not o.get("md5") or o.get("hash", "md5") != "md5":
+            if path.split("/")[0] in ARTIFACT_ROOTS or not o.get("md5"):
+                continue
+            if o.get("hash") != "md5":
+                add("unchecked", f"{path}: output recorded with hash {o.get('hash')!r}")
                 continue
             f = root / path
-            if not f.exists():
+            if f.is_dir() and ignores:
+                add("unchecked", f"{path}: a folder output, and .dvcignore has patterns this module does not apply")
+            elif not f.exists():
                 add("reports", f"{path}: missing")
             elif output_md5(f) != o["md5"]:
                 add("reports", f"{path}: not the bytes the run recorded")
@@ -262,20 +270,32 @@ def check(root: str | Path = ".", lock: dict | None = None) -> list[Freshness]:
 
 
 def _propagate(rows: list[Freshness], spec: dict) -> None:
-    """Fill each row's ``after``: the stale stages it reads from, directly or through other stages."""
+    """Fill each row's ``after``: the stale stages it reads from, directly or through other stages. A stage stale only
+    by its ``reports`` (a committed table edited, say) passes that on only to a stage that reads one of those reports:
+    the others read its artifacts, which the lock still describes."""
     outs_of = {name: _outs(st) for name, st in spec.items()}
-    parents = {name: {p for p in (_producer(d, outs_of) for d in _paths(st.get("deps"))) if p and p != name}
-               for name, st in spec.items()}
-    own_stale = {r.stage for r in rows if r.reasons}
     by_name = {r.stage: r for r in rows}
-    for name in by_name:
-        seen, todo = set(), list(parents.get(name, ()))
-        while todo:
-            p = todo.pop()
-            if p not in seen:
-                seen.add(p)
-                todo.extend(parents.get(p, ()))
-        by_name[name].after = sorted(seen & own_stale)
+    bad_reports = {r.stage: [t.rsplit(": ", 1)[0] for t in r.reasons.get("reports", [])] for r in rows}
+    code_stale = {r.stage for r in rows if set(r.reasons) - {"reports"}}
+    memo: dict[str, set[str]] = {}
+
+    def after(name: str) -> set[str]:
+        if name not in memo:
+            memo[name] = set()  # a cycle (not a valid dvc.yaml) ends here instead of recursing forever
+            found: set[str] = set()
+            for d in _paths(spec.get(name, {}).get("deps")):
+                q = _producer(d, outs_of)
+                if q is None or q == name:
+                    continue
+                if q in code_stale or any(d == b or d.startswith(b + "/") or b.startswith(d + "/")
+                                          for b in bad_reports.get(q, [])):
+                    found.add(q)
+                found |= after(q)
+            memo[name] = found
+        return memo[name]
+
+    for name, r in by_name.items():
+        r.after = sorted(after(name))
 
 
 def describe(r: Freshness, limit: int = 3) -> str:

@@ -45,9 +45,9 @@ def _write_repo(root, t_md, runs, set_md5, started):
     (root / "dvc.lock").write_text(lock)
     tdir = root / "reports/timings"
     (tdir / "stages").mkdir(parents=True)
-    for stage in ("make", "use"):
+    for stage, t0 in (("make", started), ("use", started + 150)):  # make ran [t0, t0 + 100], then use
         (tdir / "stages" / f"{stage}.json").write_text(json.dumps(
-            {"stage": stage, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            {"stage": stage, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
              "wall_s": 100.0}))
     return root
 
@@ -57,9 +57,11 @@ def two(tmp_path):
     """Ours (the working checkout) and a fresh clone whose runs of both stages made other bytes."""
     now = time.time()
     ours = _write_repo(tmp_path / "ours", "old\n", {"a.json": "1", "gone.json": "0"}, "1" * 32, now - 10_000)
-    fresh = _write_repo(tmp_path / "fresh", "new\n", {"a.json": "2"}, "2" * 32, now - 50)
+    fresh = _write_repo(tmp_path / "fresh", "new\n", {"a.json": "2"}, "2" * 32, now - 400)
     (fresh / "reports/timings/make").mkdir()
-    (fresh / "reports/timings/make/bench.json").write_text("{}")  # written while `make` ran
+    bench = fresh / "reports/timings/make/bench.json"
+    bench.write_text("{}")
+    os.utime(bench, (now - 350, now - 350))  # written while `make` ran
     (ours / "reports/timings/make").mkdir()
     (ours / "reports/timings/make/old.json").write_text("{}")
     old = fresh / "reports/timings/make/old.json"
@@ -72,7 +74,7 @@ def test_a_chain_moves_with_its_reports_and_timings_and_only_its_lock_blocks_cha
     ours, fresh = two
     before = (ours / "dvc.lock").read_text()
     p = A.plan(fresh, ["make", "use"], ours)
-    assert p.outputs == ["reports/t.md", "reports/runs"]
+    assert list(p.outputs) == ["reports/t.md", "reports/runs"]
     assert p.timings == ["reports/timings/stages/make.json", "reports/timings/make/bench.json",
                          "reports/timings/stages/use.json"]
     A.apply(fresh, p, ours)
@@ -130,3 +132,45 @@ def test_lock_blocks_keep_the_text_and_refuse_what_is_not_a_lock():
     assert A.merged_lock(text, "stages:\n  c:\n    cmd: z\n", ["c"]).endswith("  b:\n    cmd: y\n  c:\n    cmd: z\n")
     with pytest.raises(A.AdoptError, match="no 'stages:'"):
         A.lock_blocks("schema: '2.0'\n")
+
+
+def test_a_stage_after_a_stale_one_here_or_a_timing_file_two_runs_could_have_written_is_refused(two):
+    ours, fresh = two
+    (ours / "src/a.py").write_text("A = 2\n")  # `make` is stale here, so `use` (which reads it) would be too
+    (fresh / "src/a.py").write_text("A = 2\n")
+    with pytest.raises(A.AdoptError, match=r"stage use: .*after stale make"):
+        A.plan(fresh, ["use"], ours)
+    (ours / "src/a.py").write_text("A = 1\n")
+    late = fresh / "reports/timings/make/late.json"
+    late.write_text("{}")
+    t = time.time() - 400 + 150 + 1  # inside `use`'s window only: not `make`'s
+    os.utime(late, (t, t))
+    assert "reports/timings/make/late.json" not in A.plan(fresh, ["make"], ours).timings
+    assert "reports/timings/make/late.json" in A.plan(fresh, ["make", "use"], ours).timings
+    rec = json.loads((fresh / "reports/timings/stages/use.json").read_text())
+    rec["started_utc"] = json.loads((fresh / "reports/timings/stages/make.json").read_text())["started_utc"]
+    (fresh / "reports/timings/stages/use.json").write_text(json.dumps(rec))  # the two runs now overlap
+    with pytest.raises(A.AdoptError, match="bench.json was written while use also ran"):
+        A.plan(fresh, ["make"], ours)
+
+
+def test_a_failure_while_writing_puts_every_file_back(two, monkeypatch):
+    ours, fresh = two
+    before = {q: q.read_bytes() for q in ours.rglob("*") if q.is_file()}
+    p = A.plan(fresh, ["make", "use"], ours)
+    (fresh / "reports/runs/a.json").write_text("changed after the plan")
+    with pytest.raises(A.AdoptError, match="reports/runs: the copy is not the bytes"):
+        A.apply(fresh, p, ours)
+    assert {q: q.read_bytes() for q in ours.rglob("*") if q.is_file()} == before
+    (fresh / "reports/runs/a.json").write_text("2")
+    real_replace = type(ours).replace
+
+    def failing_replace(self, target):  # the last step, writing dvc.lock, fails after the outputs moved
+        if self.name == "dvc.lock.adopt-new":
+            raise OSError("disk full")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(type(ours), "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        A.apply(fresh, p, ours)
+    assert {q: q.read_bytes() for q in ours.rglob("*") if q.is_file()} == before  # nothing new left beside

@@ -29,14 +29,14 @@ def repo(tmp_path):
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports/r.csv").write_text("a,b\n1,2\n")
     lock = {"schema": "2.0", "stages": {
-        "make": {"cmd": "x", "deps": [{"path": "src/a.py", "md5": md5("A = 1\n")},
-                                      {"path": "data", "md5": "d" * 32 + ".dir"}],
+        "make": {"cmd": "x", "deps": [{"path": "src/a.py", "hash": "md5", "md5": md5("A = 1\n")},
+                                      {"path": "data", "hash": "md5", "md5": "d" * 32 + ".dir"}],
                  "params": {"params.yaml": {"make": {"n": 3, "beta": 1e-05}}},
-                 "outs": [{"path": "artifacts/set", "md5": "1" * 32 + ".dir"}]},
-        "use": {"cmd": "y", "deps": [{"path": "src/b.py", "md5": md5("B = 1\n")},
-                                     {"path": "artifacts/set", "md5": "1" * 32 + ".dir"}],
+                 "outs": [{"path": "artifacts/set", "hash": "md5", "md5": "1" * 32 + ".dir"}]},
+        "use": {"cmd": "y", "deps": [{"path": "src/b.py", "hash": "md5", "md5": md5("B = 1\n")},
+                                     {"path": "artifacts/set", "hash": "md5", "md5": "1" * 32 + ".dir"}],
                 "params": {"params.yaml": {"use.k": 2}},
-                "outs": [{"path": "reports/r.csv", "md5": md5("a,b\n1,2\n")}]},
+                "outs": [{"path": "reports/r.csv", "hash": "md5", "md5": md5("a,b\n1,2\n")}]},
     }}
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock).replace("1.0e-05", "1e-05"))  # as DVC writes it
     return tmp_path
@@ -95,7 +95,7 @@ def test_a_changed_command_outputs_params_list_or_folder_dependency_is_named(rep
     (repo / "dvc.yaml").write_text(yaml.safe_dump(spec))
     (repo / "notes").mkdir()
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
-    lock["stages"]["use"]["deps"].append({"path": "notes", "md5": "3" * 32 + ".dir"})
+    lock["stages"]["use"]["deps"].append({"path": "notes", "hash": "md5", "md5": "3" * 32 + ".dir"})
     (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
     s = by_stage(repo)
     assert s["make"].reasons == {"cmd": ["'x' then, 'x --fast' now"], "outs": ["added since the run: reports/m.json"]}
@@ -108,6 +108,50 @@ def test_a_committed_report_that_is_not_what_the_run_recorded_is_named(repo):
     (repo / "reports/r.csv").unlink()
     assert by_stage(repo)["use"].reasons == {"reports": ["reports/r.csv: missing"]}
     assert by_stage(repo)["make"].current  # artifacts/ are never read
+
+
+def test_a_stage_stale_only_by_its_reports_makes_stale_only_the_stages_that_read_them(repo):
+    spec = yaml.safe_load((repo / "dvc.yaml").read_text())
+    spec["stages"]["make"]["outs"].append("reports/t.md")
+    spec["stages"]["read"] = {"cmd": "z", "deps": ["reports/t.md"]}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    lock["stages"]["make"]["outs"].append({"path": "reports/t.md", "hash": "md5", "md5": md5("t")})
+    lock["stages"]["read"] = {"cmd": "z", "deps": [{"path": "reports/t.md", "hash": "md5", "md5": md5("t")}]}
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    (repo / "reports/t.md").write_text("t")
+    assert all(r.current for r in F.check(repo))
+    (repo / "reports/t.md").write_text("edited")
+    s = by_stage(repo)
+    assert s["make"].reasons == {"reports": ["reports/t.md: not the bytes the run recorded"]}
+    assert s["use"].current  # it reads make's dataset, which the lock still describes
+    assert s["read"].after == ["make"] and not s["read"].current  # it reads the edited table
+
+
+def test_a_folder_output_is_unchecked_where_dvcignore_could_hide_files_from_dvc(repo):
+    spec = yaml.safe_load((repo / "dvc.yaml").read_text())
+    spec["stages"]["use"]["outs"].append("reports/runs")
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    (repo / "reports/runs").mkdir()
+    (repo / "reports/runs/a.json").write_text("1")
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    lock["stages"]["use"]["outs"].append({"path": "reports/runs", "hash": "md5", "md5": F.dir_md5(repo / "reports/runs")})
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    (repo / ".dvcignore").write_text("# comments only\n")
+    assert by_stage(repo)["use"].current
+    (repo / ".dvcignore").write_text("*.tmp\n")
+    assert by_stage(repo)["use"].reasons == {"unchecked": [
+        "reports/runs: a folder output, and .dvcignore has patterns this module does not apply"]}
+
+
+def test_an_entry_without_dvc_3_s_hash_field_is_unchecked_not_compared(repo):
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    for entry in lock["stages"]["use"]["deps"] + lock["stages"]["use"]["outs"]:
+        del entry["hash"]  # DVC 2: text hashed after dos2unix
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    assert sorted(by_stage(repo)["use"].reasons["unchecked"]) == [
+        "artifacts/set: recorded with hash None", "reports/r.csv: output recorded with hash None",
+        "src/b.py: recorded with hash None"]
 
 
 def test_a_folder_hashes_as_dvc_records_it(tmp_path):
