@@ -90,13 +90,11 @@ class Plan:
 
 
 def _load(path: Path, what: str) -> dict:
+    """freshness's YAML reader (YAML 1.2 floats, a mapping required), its errors as :class:`AdoptError`."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=freshness._Loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise AdoptError(f"{what} {path} cannot be read ({e.__class__.__name__}: {e})") from None
-    if not isinstance(data, dict):
-        raise AdoptError(f"{what} {path} does not hold a mapping")
-    return data
+        return freshness._load_yaml(path, what)
+    except (OSError, ValueError) as e:
+        raise AdoptError(str(e).removeprefix("freshness: ")) from None
 
 
 def _window(rec_path: Path) -> tuple[float, float]:
