@@ -30,7 +30,8 @@ from typing import Callable
 
 import numpy as np
 
-SECTIONS = ("graspseg_table1", "graspseg_table2", "latentmrcnn", "mlgsl", "fastseg", "don")
+SECTIONS = ("pretrain", "graspseg_table1", "graspseg_inpaint", "graspseg_table2", "latentmrcnn", "mlgsl", "fastseg",
+            "don")
 
 
 class Timer:
@@ -131,6 +132,91 @@ def graspseg_table1(cfg: dict, device, timer: Timer) -> dict:
     return {"backbone": m.backbone, "head_channels": list(m.head_channels), "image": [h, w], "batch": b,
             "train_s_per_step": round(step, 4), "train_images_per_s": round(b / step, 1), **_memory(device),
             "estimate": _estimate([(m.max_steps, step, models)], "early stopping (patience) ends most models earlier")}
+
+
+def pretrain(cfg: dict, device, timer: Timer) -> dict:
+    """The shared stand-in backbone (``pretrained_backbone``): the dense pretext network (ResNet-FPN, per-pixel
+    category + boundary heads) with its own two losses, at the profile's bins and batch."""
+    import torch
+    import torch.nn.functional as F
+
+    from .common.pretrain import DenseDetectorPretext, PretrainSettings
+
+    p = cfg["pretrain"]
+    h, w, b = p.height, p.width, p.batch_size
+    s = PretrainSettings(backbone=p.backbone, batch_size=b, lr=p.lr, steps=p.steps)
+    torch.manual_seed(0)
+    model = DenseDetectorPretext(s.backbone, s.num_classes).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+    rng = np.random.default_rng(0)
+    x = torch.rand(b, 3, h, w, device=device)
+    ids = np.stack([_instances(rng, 10, h, w) for _ in range(b)])  # ~10 objects a bin
+    cat = torch.from_numpy(ids % s.num_classes).to(device)  # categories 0..5 (0: background)
+    edge = torch.from_numpy((np.abs(np.diff(ids, axis=-1, prepend=0)) > 0).astype(np.float32)).to(device)
+    pos = torch.tensor(5.0, device=device)
+
+    def loss():
+        out = model(x)
+        return F.cross_entropy(out[:, :-1], cat) + F.binary_cross_entropy_with_logits(out[:, -1], edge, pos_weight=pos)
+
+    _reset(device)
+    step = timer(_step(model, opt, loss))
+    return {"backbone": p.backbone, "image": [h, w], "batch": b, "train_s_per_step": round(step, 4),
+            "train_images_per_s": round(b / step, 1), **_memory(device),
+            "estimate": _estimate([(p.steps, step, 1)], "one model, every step (no early stopping)")}
+
+
+def graspseg_inpaint(cfg: dict, device, timer: Timer) -> dict:
+    """graspseg §III-B.3, our default inpainter: a training step of the conditional UNet (diffusers ``UNet2DModel``,
+    DDPM loss on the masked pixels) on boundary patches, and the network part of inpainting one whole frame
+    (``sample_steps`` UNet passes of the DDIM sampler at the frame size, as ``BoundaryInpainter`` runs them)."""
+    import torch
+    import torch.nn.functional as F
+    from diffusers import DDIMScheduler, DDPMScheduler
+
+    from .graspseg.inpaint import BoundaryInpaintSettings, build_unet
+
+    c, d = cfg["graspseg_inpaint"], cfg["graspseg_data"]
+    s = BoundaryInpaintSettings(channels=tuple(c.channels), layers_per_block=c.layers_per_block, patch=c.patch,
+                                steps=c.steps, batch_size=c.batch_size, lr=c.lr, sample_steps=c.sample_steps)
+    torch.manual_seed(0)
+    unet = build_unet(s).to(device).train()
+    opt = torch.optim.AdamW(unet.parameters(), lr=s.lr)
+    sched = DDPMScheduler(num_train_timesteps=s.train_timesteps, prediction_type=s.prediction_type)
+    b, p = s.batch_size, s.patch
+    x0 = torch.rand(b, 3, p, p, device=device) * 2 - 1
+    m = (torch.rand(b, 1, p, p, device=device) < 0.2).float()
+    noise = torch.randn_like(x0)
+    t = torch.randint(0, s.train_timesteps, (b,), device=device)
+
+    def loss():
+        xt = sched.add_noise(x0, noise, t)
+        pred = unet(torch.cat([xt, x0 * (1 - m), m], 1), t).sample
+        target = sched.get_velocity(x0, noise, t) if s.prediction_type == "v_prediction" else noise
+        return (F.mse_loss(pred, target, reduction="none") * m).sum() / (m.sum() * 3).clamp(min=1)
+
+    _reset(device)
+    step = timer(_step(unet, opt, loss))
+    mem = _memory(device)
+    f = 2 ** (len(s.channels) - 1)
+    h, w = (d.height + f - 1) // f * f, (d.width + f - 1) // f * f  # padded as BoundaryInpainter pads
+    unet.eval()
+    ddim = DDIMScheduler(num_train_timesteps=s.train_timesteps, timestep_spacing="trailing",
+                         prediction_type=s.prediction_type)
+    cond = torch.cat([torch.rand(1, 3, h, w, device=device), torch.zeros(1, 1, h, w, device=device)], 1)
+
+    def sample():
+        ddim.set_timesteps(s.sample_steps)
+        x = torch.randn(1, 3, h, w, device=device)
+        with torch.no_grad():
+            for ts in ddim.timesteps:
+                x = ddim.step(unet(torch.cat([x, cond], 1), ts).sample, ts, x).prev_sample
+        return x
+
+    return {"channels": list(s.channels), "patch": p, "batch": b, "train_s_per_step": round(step, 5),
+            "train_patches_per_s": round(b / step, 1), **mem, "frame": [h, w], "sample_steps": s.sample_steps,
+            "inpaint_ms_per_frame": round(1000 * timer(sample), 2),
+            "estimate": _estimate([(s.steps, step, 1)], "one model, every step")}
 
 
 def graspseg_table2(cfg: dict, device, timer: Timer) -> dict:
@@ -250,14 +336,21 @@ def mlgsl(cfg: dict, device, timer: Timer) -> dict:
     model.eval()
     with torch.no_grad():
         fwd = timer(lambda: model(x[:1]))
+    mem = _memory(device)
+    steps = {"none": step}
+    for a in sorted({r.attention for r in RUNS} - {"none"}):  # the SAM variants (§IV-C.4), each its own network
+        m_a = GraspFCN(a).to(device).train()
+        opt_a = torch.optim.Adam(m_a.parameters(), lr=tc.lr)
+        steps[a] = timer(_step(m_a, opt_a, lambda: mlgsl_loss(m_a(x), labels)))
     n_val = tc.n_val
     images = {"full": cfg["mlgsl_data"].n_train - n_val, "small": tc.n_small,  # as mlgsl.train._datasets
               "clutter": cfg["mlgsl_clutter"].n_train - n_val}
-    parts = [(-(-images[r.data] // b) * tc.epochs, step, tc.n_seeds) for r in RUNS]
+    parts = [(-(-images[r.data] // b) * tc.epochs, steps[r.attention], tc.n_seeds) for r in RUNS]
     return {"image": [n, n], "batch": b, "train_s_per_step": round(step, 5),
-            "network_forward_ms_batch1": round(1000 * fwd, 3), **_memory(device),
-            "estimate": _estimate(parts, "every epoch runs (the best epoch is kept); the attention variants "
-                                         "timed at the plain network's step")}
+            "train_s_per_step_attention": {a: round(v, 5) for a, v in steps.items() if a != "none"},
+            "network_forward_ms_batch1": round(1000 * fwd, 3), **mem,
+            "estimate": _estimate(parts, "every epoch runs (the best epoch is kept); each attention variant "
+                                         "at its own step; ImgMSE's and PixMSE's losses at MLGSL's step")}
 
 
 def fastseg(cfg: dict, device, timer: Timer) -> dict:

@@ -31,6 +31,10 @@ def test_every_section_measures_a_training_step_at_the_profile_sizes():
         assert steps and all(s > 0 for s in steps), (name, steps)
         assert sec["estimate"]["models"] > 0 and sec["estimate"]["hours_all_models_at_max_steps"] >= 0
     assert rec["graspseg_table2"]["train_s_per_step_robust_set_loss"] > 0  # the robust set loss ran too
+    assert set(rec["mlgsl"]["train_s_per_step_attention"]) == {"down", "up", "all"}  # each SAM variant timed
+    inp = rec["graspseg_inpaint"]  # the inpainter fills a whole (padded) frame in the profile's 4 DDIM steps
+    assert inp["sample_steps"] == 4 and inp["inpaint_ms_per_frame"] > 0 and inp["frame"][0] >= 64
+    assert rec["pretrain"]["backbone"] == "resnet18" and rec["pretrain"]["estimate"]["models"] == 1
     assert rec["graspseg_table1"]["image"] == [64, 96]  # the smoke profile's graspseg frame
     cfg = validate_params(load_profile("smoke"))  # the estimates count what the stages train
     from robopercept.don.experiments import unique_variants
