@@ -8,7 +8,9 @@ PY := $(VENV)/bin/python
 KERNEL := robopercept
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-PYTEST_ARGS ?= -n 2 --durations=25  # the slowest tests, every run: the suite must stay well under 20 min
+# --dist loadgroup: the tests of one paper's smoke pipeline (a session fixture, minutes) share an xdist_group, so
+# one worker builds it once; under plain `load` an idle worker takes some of those tests and builds it again
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25  # the slowest tests, every run: the suite must stay well under 20 min
 # pip on the project machines warns about each local index folder it skips; hide only that noise
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 

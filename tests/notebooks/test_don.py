@@ -6,7 +6,8 @@ import pytest
 from conftest import read_metrics
 from robopercept.formats.don_logs import DonLogs
 
-pytestmark = pytest.mark.notebook
+# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("don_pipeline")]
 
 
 def test_data_stage_writes_logs_the_reader_accepts(don_pipeline):

@@ -8,7 +8,8 @@ import pytest
 from conftest import read_metrics
 from robopercept.formats.cityscapes import CityscapesSet
 
-pytestmark = pytest.mark.notebook
+# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("fastseg_pipeline")]
 
 
 def test_data_stage_writes_a_cityscapes_folder(fastseg_pipeline):

@@ -4,7 +4,8 @@ import pytest
 
 from conftest import read_metrics
 
-pytestmark = pytest.mark.notebook
+# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("graspseg_pipeline")]
 
 
 def test_grasp_data_notebook_smoke(graspseg_pipeline):

@@ -6,7 +6,8 @@ import pytest
 from conftest import read_metrics
 from robopercept.latentmrcnn.data import InstanceSet
 
-pytestmark = pytest.mark.notebook
+# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("latentmrcnn_pipeline")]
 
 
 def test_data_stage_writes_coco_sets(latentmrcnn_pipeline):
