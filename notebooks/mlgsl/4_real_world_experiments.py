@@ -14,7 +14,9 @@
 # the noisy stereo depth, runs the network and executes its best grasp (`robopercept.mlgsl.robot`).
 # We re-implement MLGSL and GG-CNN's ImgMSE training; GQ-CNN, FC-GQCNN and CGPN appear only as the
 # paper's reference rows. CTPG is measured on this machine's CPU, not on a GPU. For each method the
-# seed with the best validation Top-1 is deployed (the paper deploys its best model).
+# seed with the best validation Top-1 is deployed (the paper deploys its best model) — Table II; every other
+# seed of each method runs on the same drops too, so that a second table can say which differences survive the
+# spread between trained models, not only between trials (one deployed seed per method leaves that spread out).
 #
 # **The simulator's ceiling and the failure split.** Every drop is first labeled exactly as the
 # dataset was (same candidate sampler, gripper and success test). An *oracle* planner executes the
@@ -41,8 +43,8 @@ from robopercept.mlgsl import paper as P
 from robopercept.mlgsl.benchmark import measure
 from robopercept.notebook import setup
 from robopercept.mlgsl.robot import (ORACLE, PAPER_TABLE2, clutter_removal, ctpg_ms, dataset_config, load_planner,
-                                     single_object_trials, success_table)
-from robopercept.mlgsl.train import RUN_BY_NAME, best_seed_checkpoint
+                                     seed_bootstrap, single_object_trials, success_table)
+from robopercept.mlgsl.train import RUN_BY_NAME, best_seed_checkpoint, checkpoint_path
 from robopercept.reporting import tables
 from robopercept.reporting.uncertainty import wilson_interval
 from robopercept.world.catalog import load_catalog
@@ -67,6 +69,13 @@ deployed = {"MLGSL (2 labels)": "MLGSL (Ours, 2 labels)", "MLGSL": "MLGSL (Ours,
 planners = {label: load_planner(label, best_seed_checkpoint(models_dir, RUN_BY_NAME[run], tcfg.n_seeds), tcfg.image_size,
                                 data_cfg.render_size, ecfg)
             for run, label in deployed.items()}
+# the other seeds of each method, on the same drops (the deployed seed's trials are the Table II row)
+best_seed = {label: [checkpoint_path(models_dir, RUN_BY_NAME[r], k) for k in range(tcfg.n_seeds)].index(
+    best_seed_checkpoint(models_dir, RUN_BY_NAME[r], tcfg.n_seeds)) for r, label in deployed.items()}
+seed_name = lambda label, k: f"{label} [seed {k}]"  # noqa: E731
+other_seeds = {seed_name(label, k): load_planner(seed_name(label, k), checkpoint_path(models_dir, RUN_BY_NAME[r], k),
+                                                 tcfg.image_size, data_cfg.render_size, ecfg)
+               for r, label in deployed.items() for k in range(tcfg.n_seeds) if k != best_seed[label]}
 # a diagnostic, not a method of the paper: MLGSL's grasp point and angle, with the gripper opened fully
 # instead of to the predicted width Ŵ
 diagnostic = "MLGSL (2 labels), gripper fully open [diagnostic]"
@@ -77,8 +86,9 @@ planners[diagnostic] = load_planner(diagnostic, best_seed_checkpoint(models_dir,
 # ## Table II · single objects
 
 # %%
-records = pd.DataFrame(single_object_trials(list(planners.values()), catalog, data_cfg, rcfg.n_objects,
-                                            rcfg.drops_per_object, run.seed))
+all_records = pd.DataFrame(single_object_trials(list(planners.values()) + list(other_seeds.values()), catalog, data_cfg,
+                                                rcfg.n_objects, rcfg.drops_per_object, run.seed))
+records = all_records[~all_records.method.isin(other_seeds)].reset_index(drop=True)  # Table II: the deployed seeds
 example_depth = jacquard.read_sample(*jacquard.list_samples(jacquard_root / "test")[0], depth_only=True).stereo_depth
 n_train_images = len(jacquard.list_samples(jacquard_root / "train"))
 ours = success_table(records, [ORACLE] + list(planners))
@@ -144,6 +154,39 @@ display(Markdown(
     + "; where two intervals overlap, that pair's order is not established by these trials."))
 
 # %% [markdown]
+# ## Every seed deployed: does the ranking survive the spread between trained models?
+#
+# Table II deploys one seed per method, so its Wilson intervals cover the trials only. Here each method's three
+# trained seeds ran on the same drops; a method's success rate is the mean over its seeds, and its interval comes
+# from a bootstrap that resamples the drops (shared, so comparisons stay paired) and each method's seeds. A
+# pair's order is *established* only where the interval of its difference excludes 0.
+
+# %%
+by_method = {label: [label if k == best_seed[label] else seed_name(label, k) for k in range(tcfg.n_seeds)]
+             for label in deployed.values()}
+pair_list = [(a, b) for i, a in enumerate(by_method) for b in list(by_method)[i + 1:]]
+seeds_table, pairs_table = seed_bootstrap(all_records, by_method, ecfg.n_boot, run.seed, pair_list)
+seeds_table.insert(2, "deployed seed (Table II)", [best_seed[m] for m in seeds_table.method])
+_ = tables.write_table(seeds_table, out_tables, "table2_seeds",
+                       caption=f"Every trained seed of each method on Table II's {len(records[records.method == ORACLE])} "
+                               f"drops: success rate as the mean over seeds with a 95 % bootstrap interval "
+                               f"({ecfg.n_boot} replicates resampling drops and seeds), and each seed's rate.")
+_ = tables.write_table(pairs_table, out_tables, "table2_seed_pairs",
+                       caption="Differences of the seed-mean success rates (points), with 95 % bootstrap intervals over "
+                               "drops and seeds; 'order established' where the interval excludes 0.")
+display(seeds_table.round(1))
+display(pairs_table.round(1))
+settled = pairs_table[pairs_table["order established"]]
+open_pairs = pairs_table[~pairs_table["order established"]]
+display(Markdown(
+    f"Over every seed, {len(settled)} of the {len(pairs_table)} pairs of methods have an established order"
+    + (": " + "; ".join(f"{r.pair} {r['difference (points)']:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}]"
+                        for _, r in settled.iterrows()) if len(settled) else "")
+    + (". Not established: " + "; ".join(f"{r.pair} {r['difference (points)']:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}]"
+                                         for _, r in open_pairs.iterrows()) if len(open_pairs) else "")
+    + ". The deployed seed's row in Table II is one draw from these."))
+
+# %% [markdown]
 # ## CTPG at the paper's input size (benchmark)
 
 # %%
@@ -201,6 +244,7 @@ display(Markdown(
 sr = ours.set_index("method")["SR (%)"]
 rr = removal.set_index("method")["removal rate (%)"]
 _ = run.write_metrics("robot", tables={"table2": ours[["method", "SR (%)", "failures: perception", "failures: execution"]],
+                                       "table2_seeds": seeds_table[["method", "SR mean over seeds (%)"]],
                                        "clutter_removal": removal[["method", "removal rate (%)"]]})
 display(Markdown(
     f"Simulated single-object success: MLGSL (2 labels) {sr['MLGSL (Ours, 2 labels)']:.1f} %, ImgMSE (16 labels) "

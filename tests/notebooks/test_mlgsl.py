@@ -93,3 +93,8 @@ def test_robot_stage_table2(mlgsl_pipeline):
     robot = read_metrics(mlgsl_pipeline / "reports/metrics/mlgsl/robot.json", paper="mlgsl", stage="mlgsl_robot")
     assert set(robot["tables"]["table2"]) == set(t2.method) and len(robot["tables"]["clutter_removal"]) == 2
     assert len(ctpg["planners_ms_at_image_size"]) == 5  # the oracle plans nothing: no CTPG
+    seeds = pd.read_csv(out / "table2_seeds.csv")  # every seed of the 4 methods, on Table II's drops
+    assert len(seeds) == 4 and (seeds.seeds == 1).all() and (seeds.drops == 2).all()  # smoke: one seed
+    by_method = t2.set_index("method")["SR (%)"]  # with one seed, the seed mean is the deployed row
+    assert all(abs(r["SR mean over seeds (%)"] - by_method[r.method]) < 1e-9 for _, r in seeds.iterrows())
+    assert len(pd.read_csv(out / "table2_seed_pairs.csv")) == 6

@@ -233,6 +233,53 @@ def success_table(records, methods: list[str] | None = None):
     return pd.DataFrame(rows)
 
 
+def seed_bootstrap(records, methods: dict[str, list[str]], n_boot: int, seed: int,
+                   pairs: list[tuple[str, str]] = ()):
+    """Success rates that carry the spread between trained models, not only between trials.
+
+    ``methods`` maps a method to the planner names (one per training seed) in ``records``; every planner saw the same
+    drops (:func:`single_object_trials`). A replicate resamples the drops (shared by all methods: the comparison stays
+    paired) and, per method, its seeds; a method's rate is the mean success over the resampled seeds and drops.
+    Returns (per method: mean SR over seeds, its 2.5-97.5 % interval, each seed's SR; per pair (a, b): SR(a) − SR(b)
+    with its interval and whether the interval excludes 0), in percent."""
+    import pandas as pd
+
+    keys = ["object", "drop"]
+    drops = records[keys].drop_duplicates().reset_index(drop=True)
+    mats = {}
+    for m, names in methods.items():
+        cols = []
+        for name in names:
+            r = records[records["method"] == name]
+            if r.empty:
+                raise ValueError(f"seed_bootstrap: no records of planner {name!r} (method {m!r})")
+            x = drops.merge(r[keys + ["success"]], on=keys, how="left")["success"]
+            if x.isna().any():
+                raise ValueError(f"seed_bootstrap: planner {name!r} did not see every drop")
+            cols.append(x.astype(float).to_numpy())
+        mats[m] = np.stack(cols)  # (seeds, drops)
+    rng = np.random.default_rng(seed)
+    n_drops = len(drops)
+    reps = {m: np.empty(n_boot) for m in mats}
+    for b in range(n_boot):
+        idx = rng.integers(0, n_drops, n_drops)
+        for m, mat in mats.items():
+            reps[m][b] = mat[rng.integers(0, len(mat), len(mat))][:, idx].mean()
+    rows = []
+    for m, mat in mats.items():
+        lo, hi = np.percentile(reps[m], [2.5, 97.5])
+        rows.append({"method": m, "seeds": len(mat), "drops": n_drops, "SR mean over seeds (%)": 100 * mat.mean(),
+                     "SR 95% interval (%)": f"{100 * lo:.1f}-{100 * hi:.1f}",
+                     "SR per seed (%)": " / ".join(f"{100 * v:.1f}" for v in mat.mean(1))})
+    diffs = []
+    for a, b in pairs:
+        d = reps[a] - reps[b]
+        lo, hi = np.percentile(d, [2.5, 97.5])
+        diffs.append({"pair": f"{a} − {b}", "difference (points)": 100 * (mats[a].mean() - mats[b].mean()),
+                      "lo": 100 * lo, "hi": 100 * hi, "order established": bool(lo > 0 or hi < 0)})
+    return pd.DataFrame(rows), pd.DataFrame(diffs)
+
+
 def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataConfig, runs: int, n_objects: int,
                     max_failures: int, seed: int) -> list[dict]:
     """One record per run: placed, removed, attempts, outcome counts."""

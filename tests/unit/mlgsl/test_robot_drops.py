@@ -9,6 +9,7 @@ this from two machines' robot tables that disagreed on drops without a label (36
 import hashlib
 
 import numpy as np
+import pytest
 
 from robopercept import paths
 from robopercept.formats.jacquard import GraspRect
@@ -89,3 +90,38 @@ def test_after_trials_a_new_drop_settles_as_in_a_fresh_world():
     same_world = _trials_then_drops(False)
     assert same_world == _trials_then_drops(True)
     assert any(o == "lifted" for o, _, _ in same_world)  # real grasps ran (the gripper moved and lifted)
+
+
+def _records(rates: dict[str, float], n_drops: int = 40):
+    """Synthetic trial records: planner ``name`` succeeds on the first ``rate * n_drops`` drops."""
+    import pandas as pd
+
+    rows = []
+    for name, rate in rates.items():
+        for d in range(n_drops):
+            rows.append({"method": name, "object": f"o{d % 8}", "drop": d // 8, "success": d < round(rate * n_drops)})
+    return pd.DataFrame(rows)
+
+
+def test_seed_bootstrap_carries_the_spread_between_seeds():
+    # A: three seeds that agree at 50 %; B: seeds at 0 %, 100 %, 50 % (the same mean, far more spread);
+    # C: seeds at 100 %. Drops are shared: A and C differ on the same drops.
+    recs = _records({"A0": 0.5, "A1": 0.5, "A2": 0.5, "B0": 0.0, "B1": 1.0, "B2": 0.5, "C0": 1.0, "C1": 1.0, "C2": 1.0})
+    methods = {"A": ["A0", "A1", "A2"], "B": ["B0", "B1", "B2"], "C": ["C0", "C1", "C2"]}
+    table, pairs = robot.seed_bootstrap(recs, methods, 400, 0, [("C", "A"), ("B", "A")])
+    t = table.set_index("method")
+    assert t.loc["A", "SR mean over seeds (%)"] == t.loc["B", "SR mean over seeds (%)"] == 50.0
+    assert t.loc["B", "SR per seed (%)"] == "0.0 / 100.0 / 50.0" and (t.seeds == 3).all() and (t.drops == 40).all()
+    width = {m: float(np.subtract(*map(float, t.loc[m, "SR 95% interval (%)"].split("-")[::-1]))) for m in "AB"}
+    assert width["B"] > 2 * width["A"]  # the seeds' disagreement widens B's interval
+    p = pairs.set_index("pair")
+    assert p.loc["C − A", "order established"] and p.loc["C − A", "difference (points)"] == 50.0
+    assert not p.loc["B − A", "order established"]  # same mean, wide seeds: no order
+    again, _ = robot.seed_bootstrap(recs, methods, 400, 0, [("C", "A")])
+    assert again.equals(table)  # deterministic under its seed
+
+
+def test_seed_bootstrap_names_a_planner_without_records():
+    recs = _records({"A0": 0.5})
+    with pytest.raises(ValueError, match="no records of planner 'A1'"):
+        robot.seed_bootstrap(recs, {"A": ["A0", "A1"]}, 10, 0)
