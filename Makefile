@@ -8,9 +8,11 @@ PY := $(VENV)/bin/python
 KERNEL := robopercept
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-# --dist loadgroup: the tests of one paper's smoke pipeline (a session fixture, minutes) share an xdist_group, so
-# one worker builds it once; under plain `load` an idle worker takes some of those tests and builds it again
-PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25  # the slowest tests, every run: the suite must stay well under 20 min
+# --dist loadfile: a test file's tests run on one worker, so a paper's smoke pipeline (a session fixture, minutes)
+# is built once per file that uses it, not again by an idle worker that took some of its tests (plain `load` did:
+# measured in session 30, mlgsl's built on both workers). Not loadgroup: xdist 3.8 renames node ids through
+# `item._nodeid`, which pytest 9 no longer reads, so its groups are silently ignored
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=25  # the slowest tests, every run: the suite must stay well under 20 min
 # pip on the project machines warns about each local index folder it skips; hide only that noise
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 

@@ -6,8 +6,7 @@ import pytest
 from conftest import read_metrics
 from robopercept.formats.don_logs import DonLogs
 
-# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
-pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("don_pipeline")]
+pytestmark = pytest.mark.notebook
 
 
 def test_data_stage_writes_logs_the_reader_accepts(don_pipeline):

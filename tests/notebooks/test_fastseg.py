@@ -8,8 +8,7 @@ import pytest
 from conftest import read_metrics
 from robopercept.formats.cityscapes import CityscapesSet
 
-# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
-pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("fastseg_pipeline")]
+pytestmark = pytest.mark.notebook
 
 
 def test_data_stage_writes_a_cityscapes_folder(fastseg_pipeline):

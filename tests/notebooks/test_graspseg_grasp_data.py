@@ -4,8 +4,7 @@ import pytest
 
 from conftest import read_metrics
 
-# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
-pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("graspseg_pipeline")]
+pytestmark = pytest.mark.notebook
 
 
 def test_grasp_data_notebook_smoke(graspseg_pipeline):

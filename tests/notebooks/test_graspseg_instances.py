@@ -10,8 +10,7 @@ from conftest import read_metrics
 from robopercept.graspseg.crops import load_crops, read_index
 from robopercept.graspseg.inpaint import BoundaryInpainter
 
-# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
-pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("graspseg_pipeline")]
+pytestmark = pytest.mark.notebook
 
 
 def test_crops_stage(graspseg_instances_pipeline):

@@ -8,8 +8,7 @@ from conftest import read_metrics
 from robopercept.graspseg.table1 import PAPER_TABLE1
 from robopercept.graspseg.variants import VARIANTS
 
-# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
-pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("graspseg_pipeline")]
+pytestmark = pytest.mark.notebook
 
 
 def test_pretrain_stage_writes_a_mask_rcnn_layout_checkpoint(graspseg_pipeline):

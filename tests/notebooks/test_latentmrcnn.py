@@ -6,8 +6,7 @@ import pytest
 from conftest import read_metrics
 from robopercept.latentmrcnn.data import InstanceSet
 
-# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
-pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("latentmrcnn_pipeline")]
+pytestmark = pytest.mark.notebook
 
 
 def test_data_stage_writes_coco_sets(latentmrcnn_pipeline):

@@ -13,8 +13,7 @@ from robopercept.formats import jacquard
 from robopercept.mlgsl import results as R
 from robopercept.mlgsl.train import RUNS
 
-# one xdist worker runs every test of this group, so the session fixture builds the pipeline once (Makefile)
-pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("mlgsl_pipeline")]
+pytestmark = pytest.mark.notebook
 
 
 def test_data_stage_writes_jacquard_format(mlgsl_pipeline):
