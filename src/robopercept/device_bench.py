@@ -171,10 +171,9 @@ def graspseg_inpaint(cfg: dict, device, timer: Timer) -> dict:
     DDPM loss on the masked pixels) on boundary patches, and the network part of inpainting one whole frame
     (``sample_steps`` UNet passes of the DDIM sampler at the frame size, as ``BoundaryInpainter`` runs them)."""
     import torch
-    import torch.nn.functional as F
     from diffusers import DDIMScheduler, DDPMScheduler
 
-    from .graspseg.inpaint import BoundaryInpaintSettings, build_unet
+    from .graspseg.inpaint import BoundaryInpaintSettings, build_unet, masked_diffusion_loss
 
     c, d = cfg["graspseg_inpaint"], cfg["graspseg_data"]
     s = BoundaryInpaintSettings(channels=tuple(c.channels), layers_per_block=c.layers_per_block, patch=c.patch,
@@ -190,10 +189,7 @@ def graspseg_inpaint(cfg: dict, device, timer: Timer) -> dict:
     t = torch.randint(0, s.train_timesteps, (b,), device=device)
 
     def loss():
-        xt = sched.add_noise(x0, noise, t)
-        pred = unet(torch.cat([xt, x0 * (1 - m), m], 1), t).sample
-        target = sched.get_velocity(x0, noise, t) if s.prediction_type == "v_prediction" else noise
-        return (F.mse_loss(pred, target, reduction="none") * m).sum() / (m.sum() * 3).clamp(min=1)
+        return masked_diffusion_loss(unet, sched, x0, m, noise, t)
 
     _reset(device)
     step = timer(_step(unet, opt, loss))

@@ -194,12 +194,33 @@ def _to_tensor(images: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
-def train_boundary_inpainter(images: Sequence[np.ndarray], instance_masks: Sequence[np.ndarray], radius: int,
-                             s: BoundaryInpaintSettings, live=None):
-    """Train the conditional UNet with the DDPM noise-prediction loss on boundary patches; the loss is
-    averaged over the masked pixels only (outside them the output is discarded). Returns (unet, history)."""
+def masked_diffusion_loss(unet, sched, x0, m, noise, t):
+    """The inpainter's training loss for one batch: noise the clean patches ``x0`` (B×3×P×P in [−1, 1]) to
+    timesteps ``t`` with ``noise``, let the UNet see the noisy image, the masked clean image and the mask ``m``
+    (B×1×P×P, 1 = pixels to fill), and score its prediction against the scheduler's ``prediction_type``
+    target (ε, x0 or v = √ᾱ·ε − √(1−ᾱ)·x0) by the mean squared error over the masked pixels and 3 channels only
+    (outside the mask the output is discarded at test time). Shared by the training loop and the device
+    benchmark so that both time the same computation."""
     import torch
     import torch.nn.functional as F
+
+    xt = sched.add_noise(x0, noise, t)
+    pred = unet(torch.cat([xt, x0 * (1 - m), m], 1), t).sample
+    kind = sched.config.prediction_type
+    target = {"epsilon": noise, "sample": x0}.get(kind)
+    if target is None:
+        if kind != "v_prediction":
+            raise ValueError(f"masked_diffusion_loss: unknown prediction_type {kind!r} "
+                             "(expected 'epsilon', 'sample' or 'v_prediction')")
+        target = sched.get_velocity(x0, noise, t)
+    return (F.mse_loss(pred, target, reduction="none") * m).sum() / (m.sum() * 3).clamp(min=1)
+
+
+def train_boundary_inpainter(images: Sequence[np.ndarray], instance_masks: Sequence[np.ndarray], radius: int,
+                             s: BoundaryInpaintSettings, live=None):
+    """Train the conditional UNet on boundary patches with :func:`masked_diffusion_loss` (the DDPM objective
+    for the settings' ``prediction_type``, averaged over the masked pixels only). Returns (unet, history)."""
+    import torch
     from diffusers import DDPMScheduler
 
     torch.manual_seed(s.seed)
@@ -216,12 +237,7 @@ def train_boundary_inpainter(images: Sequence[np.ndarray], instance_masks: Seque
         m = torch.from_numpy(msks)[:, None].float()
         noise = torch.randn(x0.shape, generator=gen)
         t = torch.randint(0, s.train_timesteps, (x0.shape[0],), generator=gen)
-        xt = sched.add_noise(x0, noise, t)
-        pred = unet(torch.cat([xt, x0 * (1 - m), m], 1), t).sample
-        target = {"epsilon": noise, "sample": x0}.get(s.prediction_type)
-        if target is None:  # v = √ᾱ·ε − √(1−ᾱ)·x0
-            target = sched.get_velocity(x0, noise, t)
-        loss = (F.mse_loss(pred, target, reduction="none") * m).sum() / (m.sum() * 3).clamp(min=1)
+        loss = masked_diffusion_loss(unet, sched, x0, m, noise, t)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -7,7 +7,7 @@ import pytest
 
 from robopercept.graspseg.inpaint import (BoundaryInpainter, BoundaryInpaintSettings, OpenCVInpainter,
                                           StableDiffusionInpainter, boundary_patches, inpaint_mask,
-                                          inpaint_radius, train_boundary_inpainter)
+                                          inpaint_radius, masked_diffusion_loss, train_boundary_inpainter)
 from robopercept.graspseg.paste import visible_boundary
 
 H, W = 40, 56
@@ -147,3 +147,47 @@ def test_inpainters_are_scored_on_real_boundaries(tiny_inpainter):
     assert set(df["inpainter"]) == {"truth", "opencv", "ours"} and len(df) == 9
     assert (df[df.inpainter == "truth"]["mae"] == 0).all()
     assert (df[df.inpainter == "opencv"]["mae"] > 0).all() and np.isfinite(df["psnr_db"]).all()
+
+
+class _EchoUNet:
+    """Returns a fixed prediction, so the loss's target and masking can be checked by hand."""
+
+    def __init__(self, pred):
+        self.pred = pred
+
+    def __call__(self, x, t):
+        assert x.shape[1] == 7  # noisy image, masked clean image, mask
+        return type("Out", (), {"sample": self.pred})()
+
+
+@pytest.mark.parametrize("kind", ["epsilon", "sample", "v_prediction"])
+def test_masked_diffusion_loss_scores_the_right_target_on_masked_pixels_only(kind):
+    import torch
+    from diffusers import DDPMScheduler
+
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.rand(2, 3, 8, 8, generator=g) * 2 - 1, torch.randn(2, 3, 8, 8, generator=g)
+    m = torch.zeros(2, 1, 8, 8)
+    m[:, :, 2:5, 3:6] = 1
+    t = torch.tensor([10, 90])
+    sched = DDPMScheduler(num_train_timesteps=100, prediction_type=kind)
+    target = {"epsilon": noise, "sample": x0}.get(kind)
+    if target is None:
+        a = sched.alphas_cumprod[t].sqrt()[:, None, None, None]
+        target = a * noise - (1 - a ** 2).sqrt() * x0
+    assert float(masked_diffusion_loss(_EchoUNet(target.clone()), sched, x0, m, noise, t)) < 1e-10
+    off = target.clone()
+    off[m.expand_as(off) == 0] += 5.0  # errors outside the mask are not scored
+    assert float(masked_diffusion_loss(_EchoUNet(off), sched, x0, m, noise, t)) < 1e-10
+    off[:, :, 3, 4] += 1.0  # a unit error on 1 of the 9 masked pixels, all channels: mean 1/9
+    assert float(masked_diffusion_loss(_EchoUNet(off), sched, x0, m, noise, t)) == pytest.approx(1 / 9, rel=1e-5)
+
+
+def test_masked_diffusion_loss_refuses_an_unknown_prediction_type():
+    import torch
+
+    sched = type("S", (), {"config": type("C", (), {"prediction_type": "flow"})(),
+                           "add_noise": staticmethod(lambda x0, n, t: x0)})()
+    x = torch.zeros(1, 3, 4, 4)
+    with pytest.raises(ValueError, match="unknown prediction_type 'flow'"):
+        masked_diffusion_loss(_EchoUNet(x), sched, x, torch.ones(1, 1, 4, 4), x, torch.tensor([1]))
