@@ -90,7 +90,12 @@ def test_grading_fails_on_the_blanks_and_passes_with_the_solutions_back(tmp_path
     env = {**os.environ, "PYTHONPATH": str(student / "src"), "ROBOPERCEPT_ROOT": str(student)}
     monkeypatch.setenv("PYTHONPATH", env["PYTHONPATH"])
     monkeypatch.setenv("ROBOPERCEPT_ROOT", env["ROBOPERCEPT_ROOT"])
-    make = ["make", "-s", "-C", str(student), "grade", f"VENV={sys.prefix}"]
+    # -o: the environment is this interpreter's and already set up; without it the copy's newer pyproject.toml makes
+    # `setup` pip-install the copy, editable, into it — every later import of robopercept in this environment (other
+    # tests' subprocesses, the developer's shell) would then load the student's blanked copy
+    venv = Path(sys.prefix)
+    make = ["make", "-s", "-C", str(student), "-o", str(venv / ".installed"),
+            "-o", str(venv / "share/jupyter/kernels/robopercept/kernel.json"), "grade", f"VENV={venv}"]
     r = subprocess.run(make, cwd=student, env=env, capture_output=True, text=True)
     assert r.returncode != 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert f"graded: 0 / {len(EXERCISES)} exercises pass" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
@@ -109,6 +114,11 @@ def test_grading_fails_on_the_blanks_and_passes_with_the_solutions_back(tmp_path
     r = subprocess.run(make, cwd=student, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert f"graded: {len(EXERCISES)} / {len(EXERCISES)} exercises pass" in r.stdout
+    # this environment still imports this checkout's package, not the copy's
+    here = subprocess.run([sys.executable, "-c", "import robopercept; print(robopercept.__file__)"], cwd=tmp_path,
+                          env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ROBOPERCEPT_ROOT")},
+                          capture_output=True, text=True).stdout
+    assert str(student) not in here, here
 
 
 def test_withheld_functions_are_removed_with_their_decorators_and_a_withheld_check_is_refused(tmp_path):
