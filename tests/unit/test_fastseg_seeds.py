@@ -183,3 +183,18 @@ def _shared_rows_check(E, ds, tmp_path):
         np.testing.assert_equal(E.seed_scores(r), E.seed_scores(alone))  # NaN for classes absent from both
     with pytest.raises(ValueError, match="decoder stride of 1"):
         E.evaluate_rows({"bad": (os4, "all_to_all", loose)}, ds, tmp_path / "bad")
+
+
+def test_an_inconclusive_verdict_still_carries_its_per_seed_reading():
+    # the seed mean's interval straddles the claim's bound, so it is inconclusive before the seeds are read;
+    # the caveat still says what each seed shows (both agree here, so the interval alone is why)
+    mean = _table(ours_os1=10.0, baseline=12.0).assign(untrained_seeds=0)
+    reps = []
+    for k in range(20):
+        t = _table(ours_os1=10.0, baseline=(6.0 if k % 2 else 18.0))
+        reps.append({r["method"]: {m: r[m] for m in V.METRICS} for _, r in t.iterrows()})
+    v = V.claims_verdict(mean, reps, CLAIMS, "MNv2 OS1", tuned_rows=False,
+                         seed_tables=[_table(10.0, 12.0), _table(9.0, 13.0)]).set_index("id")
+    cid = "baseline_slightly_better"
+    assert v.loc[cid, "verdict"] == "inconclusive"
+    assert "held on 2 of 2 seeds" in v.loc[cid, "caveat"] and "not on every seed" not in v.loc[cid, "caveat"]

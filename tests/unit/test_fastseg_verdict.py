@@ -155,3 +155,11 @@ def test_speed_claims_read_the_measured_time_per_frame_with_a_frame_bootstrap():
         speed_verdict({"Baseline": [1.0, 2.0], "Ours MNv2 OS1": [1.0]}, "MNv2 OS1", tuned_rows=False)
     from paper_quotes import assert_quotes_verbatim
     assert_quotes_verbatim(SPEED_CLAIMS, "fastseg")
+
+
+def test_an_inconclusive_claim_on_a_row_that_did_not_learn_says_so():
+    row = {"id": "c", "verdict": "inconclusive", "untrained_rows": "Baseline", "caveat": ""}
+    kept = {"id": "d", "verdict": "inconclusive", "untrained_rows": "", "caveat": ""}
+    out = V.untrained_inconclusive(pd.DataFrame([row, kept])).set_index("id")
+    assert out.loc["c", "verdict"] == "inconclusive" and out.loc["c", "caveat"] == "Baseline did not learn instances"
+    assert out.loc["d", "caveat"] == ""

@@ -138,30 +138,38 @@ def not_evaluated(claims_file: str | Path) -> pd.DataFrame:
 def untrained_inconclusive(verdict: pd.DataFrame) -> pd.DataFrame:
     """``verdict`` with every held / missed claim that compares a row whose instance heads did not learn (a non-empty
     ``untrained_rows``) turned inconclusive, the comparison's own outcome kept in ``caveat``: "B beats A" with A near
-    zero is evidence neither for nor against the paper, and a count of verdicts must not read it as support."""
+    zero is evidence neither for nor against the paper, and a count of verdicts must not read it as support.
+    An inconclusive claim on such a row says so in ``caveat`` too (its interval is not the only reason)."""
     out = verdict.copy()
     for i, row in out.iterrows():
-        if row["untrained_rows"] and row["verdict"] in (claims.HELD, claims.MISSED):
+        if not row["untrained_rows"]:
+            continue
+        if row["verdict"] in (claims.HELD, claims.MISSED):
             text = (f"the comparison alone says '{row['verdict']}', but {row['untrained_rows']} did not learn "
                     "instances, so inconclusive")
-            out.at[i, "caveat"] = "; ".join(x for x in (row["caveat"], text) if x)
             out.at[i, "verdict"] = claims.INCONCLUSIVE
+        elif row["verdict"] == claims.INCONCLUSIVE:
+            text = f"{row['untrained_rows']} did not learn instances"
+        else:
+            continue
+        out.at[i, "caveat"] = "; ".join(x for x in (row["caveat"], text) if x)
     return out
 
 
 def agree_over_seeds(verdict: pd.DataFrame, per_seed: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """``verdict`` with each claim's per-seed reading in ``caveat`` and held / missed turned inconclusive where a seed
-    disagrees. ``per_seed``: :func:`claims.evaluate_claims` of each seed's table, indexed by claim id."""
+    """``verdict`` with each evaluated claim's per-seed reading in ``caveat`` (inconclusive ones too: the seeds say
+    whether the interval or a split is why) and held / missed turned inconclusive where a seed disagrees.
+    ``per_seed``: :func:`claims.evaluate_claims` of each seed's table, indexed by claim id."""
     out = verdict.copy()
     for i, row in out.iterrows():
         seeds = [s.loc[row["id"]] for s in per_seed if row["id"] in s.index and s.loc[row["id"]]["holds"] is not None]
-        if not seeds or row["verdict"] not in (claims.HELD, claims.MISSED):
+        if not seeds or row["verdict"] not in (claims.HELD, claims.MISSED, claims.INCONCLUSIVE):
             continue
         held = sum(bool(s["holds"]) for s in seeds)
         text = (f"held on {held} of {len(seeds)} seeds (margins "
                 + ", ".join(f"{s['margin']:+.2f}" for s in seeds) + ")")
         agree = held == len(seeds) if row["verdict"] == claims.HELD else held == 0
-        if not agree:
+        if row["verdict"] != claims.INCONCLUSIVE and not agree:
             text += f"; the seed mean's '{row['verdict']}' is not on every seed, so inconclusive"
             out.at[i, "verdict"] = claims.INCONCLUSIVE
         out.at[i, "caveat"] = "; ".join(x for x in (row["caveat"], text) if x)
