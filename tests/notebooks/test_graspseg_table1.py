@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from conftest import read_metrics
+from robopercept import paths
 from robopercept.graspseg.table1 import PAPER_TABLE1
+from robopercept.reporting.claims import load_spec
 from robopercept.graspseg.variants import VARIANTS
 
 pytestmark = pytest.mark.notebook
@@ -50,7 +52,9 @@ def test_table1_stage(graspseg_pipeline):
     ok = table.dropna(subset=["mIOU"])  # a -Filter row that keeps nothing has no mIOU (smoke: 4 test grasps)
     assert (ok.mIOU_lo <= ok.mIOU + 1e-9).all() and (ok.mIOU <= ok.mIOU_hi + 1e-9).all()
     claims = pd.read_csv(out / "reports/tables/graspseg/table1_claims.csv")
-    assert len(claims) == 9 and set(claims.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    spec = load_spec(paths.root() / "src/robopercept/graspseg/claims_table1.yaml")
+    assert list(claims.id) == [c["id"] for c in spec["claims"]]
+    assert set(claims.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
     assert claims.quote.str.len().gt(10).all()
     assert (out / "reports/tables/graspseg/table1_entropy_thresholds.csv").exists()
     calib = pd.read_csv(out / "reports/tables/graspseg/table1_calibrations.csv")

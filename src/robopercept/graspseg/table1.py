@@ -11,7 +11,8 @@ keep/drop verdict. Following §IV-C:
 A trained variant has several seeds: its row is the mean over seeds of each seed's numbers, and
 :func:`units` gives the per-grasp results behind every row so that
 :mod:`robopercept.reporting.uncertainty` can bootstrap test grasps and seeds together (the baselines
-are deterministic: one "seed").
+are deterministic: one "seed"). A method's unfiltered and -Filter rows are the same runs, so one
+replicate draws the same seeds for both (see :data:`RATIOS`).
 """
 
 from __future__ import annotations
@@ -85,33 +86,53 @@ def evaluate_probabilities(name: str, probs: np.ndarray, gts: Sequence[np.ndarra
 PAPER_TABLE1 = paper.TABLE1
 
 
-# Table I's metrics as ratios of sums over test grasps (robopercept.reporting.uncertainty)
-RATIOS = {"mIOU": Ratio("test", "iou_kept", "kept"), "error_pct": Ratio("test", "error_kept", "kept"),
-          "recall_pct": Ratio("test", "kept")}
+# Table I's metrics as ratios of sums over test grasps (robopercept.reporting.uncertainty), for a run's unfiltered
+# predictions and (suffix FILTERED) its -Filter row: both rows of one run are columns of one bootstrap row, so they
+# share each replicate's seed draw — Grasp-200 and Grasp-200-Filter are the same three models, and a claim comparing
+# them ("filtering raises mIOU") must not carry the seed noise that the shared models cancel.
+FILTERED = "_f"
+RATIOS = {f"{m}{suffix}": Ratio("test", f"{num}{suffix}" if num else f"kept{suffix}", f"kept{suffix}" if num else None)
+          for suffix in ("", FILTERED)
+          for m, num in (("mIOU", "iou_kept"), ("error_pct", "error_kept"), ("recall_pct", None))}
+METRICS = ("mIOU", "error_pct", "recall_pct")
 
 
 def units(results: Sequence[MethodResult]) -> pd.DataFrame:
-    """Per-grasp results of every row (unfiltered and -Filter) and seed: ``iou_kept``, ``error_kept``, ``kept``."""
+    """Per-grasp results of every run (``method`` = the unfiltered row's name) and seed: ``iou_kept``,
+    ``error_kept``, ``kept`` for its unfiltered row and the same with suffix :data:`FILTERED` for its -Filter row."""
     frames = []
     for r in results:
-        for filtered in (False, True):
-            keep = (r.filtered_keep if filtered else r.nonempty).astype(float)
-            frames.append(pd.DataFrame({"method": r.name + ("-Filter" if filtered else ""), "seed": r.seed,
-                                        "group": "test", "unit": np.arange(len(keep)), "kept": keep,
-                                        "iou_kept": r.iou * keep, "error_kept": r.error * keep}))
+        cols = {"method": r.name, "seed": r.seed, "group": "test", "unit": np.arange(len(r.iou))}
+        for suffix, keep in (("", r.nonempty), (FILTERED, r.filtered_keep)):
+            keep = keep.astype(float)
+            cols.update({f"kept{suffix}": keep, f"iou_kept{suffix}": r.iou * keep,
+                         f"error_kept{suffix}": r.error * keep})
+        frames.append(pd.DataFrame(cols))
     return pd.concat(frames, ignore_index=True)
+
+
+def _rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """A table of runs (``method`` and the :data:`RATIOS` columns) as Table I's rows: each run's unfiltered row,
+    then its -Filter row."""
+    out = []
+    for _, r in runs.iterrows():
+        for suffix, name in (("", r["method"]), (FILTERED, r["method"] + "-Filter")):
+            out.append({"method": name, **{m: r[f"{m}{suffix}"] for m in METRICS}})
+    return pd.DataFrame(out)
 
 
 def table1(results: Sequence[MethodResult], n_boot: int = 0, seed: int = 0) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Our rows (filtered and unfiltered for every method; trained variants averaged over their seeds)
-    beside the paper's, paper row order first; with ``n_boot`` > 0 also the bootstrap replicates and
-    each row's 95 % interval of mIOU."""
+    beside the paper's, paper row order first; with ``n_boot`` > 0 also the bootstrap replicates (test grasps shared
+    by every row, seeds shared by a run's two rows) and each row's 95 % interval of mIOU."""
     u = units(results)
     point, reps = bootstrap(u, RATIOS, n_boot=max(1, n_boot), seed=seed)
-    reps = reps if n_boot > 0 else []
-    point = point.set_index("method")
-    kept = u.groupby(["method", "seed"]).kept.sum().groupby("method").mean()
+    reps = [_rows(r) for r in reps] if n_boot > 0 else []
+    point = _rows(point).set_index("method")
+    per_seed = u.groupby(["method", "seed"])[["kept", f"kept{FILTERED}"]].sum().groupby("method").mean()
+    kept = pd.concat([per_seed["kept"], per_seed[f"kept{FILTERED}"].rename(lambda m: m + "-Filter")])
     seeds = u.groupby("method").seed.nunique()
+    seeds = pd.concat([seeds, seeds.rename(lambda m: m + "-Filter")])
     ci = interval(reps, "mIOU").set_index("method") if reps else None
     order = list(PAPER_TABLE1) + [m for m in point.index if m not in PAPER_TABLE1]
     out = []
