@@ -11,13 +11,13 @@
 #
 # **Here.** The same steps on the simulated grasp dataset (§IV-A notebook):
 #
-# * **Crops** (`robopercept.graspseg.crops`) from three sources, each stored with its provenance (index.json:
+# * **Crops** (`robopercept.graspseg.crops`) from two sources, each stored with its provenance (index.json:
 #   the grasp it came from, every filter's verdict, the model checkpoint's md5): Grasp-100 (one folder per
 #   seed: Table II's seed *k* pastes from Grasp-100 seed *k*), image subtraction with Table I's tuned parameters
 #   and the contour filter (Paste-Subtract's source), every non-empty prediction kept with its verdicts so that
 #   "Grasp-100" (unfiltered) and "Grasp-100-Filter" are two readings of one folder. The entropy threshold is
-#   the one Table I used for its -Filter rows (calibrated on validation grasps; see the §IV notebook). The
-#   fourth source of Table II, Train Objects, is cut by the Table II notebook from its own labeled images.
+#   the one Table I used for its -Filter rows (calibrated on validation grasps; see the §IV notebook). A
+#   third source of Table II, Train Objects, is cut by the Table II notebook from its own labeled images.
 # * **Cut-and-paste** (`robopercept.graspseg.paste`): the paper's ranges; uniform distributions, centre
 #   placement and nearest-neighbour mask warping are ours. Occlusion is exact: a pasted object hides what lies
 #   under it (labeled instances included) and a fully hidden instance is dropped.
@@ -52,7 +52,7 @@ from robopercept.graspseg import baselines, paper
 from robopercept.graspseg.crops import (collect_mask_crops, collect_model_crops, kept_rejected_figure, load_crops,
                                         successful_grasps, table1_entropy_threshold)
 from robopercept.graspseg.filters import FilterConfig
-from robopercept.graspseg.inpaint import (BoundaryInpainter, BoundaryInpaintSettings, OpenCVInpainter,
+from robopercept.graspseg.inpaint import (PAPER_DILATION_PX, BoundaryInpainter, BoundaryInpaintSettings, OpenCVInpainter,
                                           StableDiffusionInpainter, evaluate_inpainters, inpaint_mask, inpaint_radius,
                                           train_boundary_inpainter)
 from robopercept.graspseg.paste import PasteConfig, PasteSampler, visible_boundary
@@ -86,7 +86,9 @@ else:
     t_ent = t1cfg.t_ent
 fcfg = FilterConfig(t_occ=t1cfg.t_occ, t_ent=t_ent, min_contour_px_at_paper_res=t1cfg.min_contour_px_at_paper_res)
 folders = successful_grasps(dataset, "unlabeled", limit=cfg.max_pairs)
-display(Markdown(f"{len(folders)} successful unlabeled grasps (training objects); filter t_occ = {fcfg.t_occ}, "
+display(Markdown(f"{len(folders)} successful unlabeled grasps (training objects; at most `max_pairs` = "
+                 f"{cfg.max_pairs}, the first in the dataset's order — the paper ran over its 110k); filter t_occ = "
+                 f"{fcfg.t_occ}, "
                  f"t_ent = {t_ent:.3g} (Table I's; the paper's is {paper.T_ENT}), contours of at least "
                  f"{fcfg.min_contour_px(*read_sample(folders[0]).before.shape[:2]):.0f} px (the paper's "
                  f"{paper.MIN_CONTOUR_PX} px at {paper.IMAGE_HW[0]}x{paper.IMAGE_HW[1]}, scaled)."))
@@ -133,7 +135,8 @@ for name in ("Grasp-100_seed0", "Subtract"):
 # The inpainter is trained on the `graspseg_model.n_small` labeled training images the "-100" rows use (training
 # objects; no validation image and none of Mask2Former-1000's extra images): patches centred on object
 # boundaries, the mask being every instance's boundary band. (The paper's Stable Diffusion model uses no
-# labels of its dataset at all; ours uses the same 100 labeled images as every other "-100" row.) It is scored on erased real boundaries of held-out
+# labels of its dataset at all; ours uses the same `n_small` labeled images as every other "-100" row.) It is scored
+# on erased real boundaries of held-out
 # *test* images, where the true pixels exist (a pasted boundary has no truth to compare with).
 
 # %%
@@ -158,7 +161,8 @@ inpainters = {"diffusion (ours, 4 steps)": ours, "OpenCV Telea": OpenCVInpainter
 if icfg.sd_pipeline:
     inpainters["Stable Diffusion (paper)"] = StableDiffusionInpainter.from_local(paths.resolve(icfg.sd_pipeline),
                                                                                 steps=icfg.sample_steps)
-display(Markdown(f"Dilation radius {radius} px (the paper's {5} px at {paper.IMAGE_HW[1]} px wide, scaled to {w}). "
+display(Markdown(f"Dilation radius {radius} px (the paper's {PAPER_DILATION_PX} px at {paper.IMAGE_HW[1]} px wide, "
+                 f"scaled to {w}). "
                  f"Inpainter: UNet widths {list(settings.channels)}, {settings.steps} steps of batch {settings.batch_size} "
                  f"on {settings.patch}x{settings.patch} boundary patches of {len(train_imgs)} training images."
                  + " Table II's Paste-Grasp-Inpaint row uses ours"
@@ -185,7 +189,8 @@ for name, g in scores.groupby("inpainter", sort=False):
                 "MAE_hi": np.percentile(boots, 97.5), "PSNR_dB": g.psnr_db.mean()})
 agg = pd.DataFrame(agg)
 _ = tables.write_table(agg, out_tables, "inpainting_quality",
-                       caption=f"Erased real object boundaries (band of {radius} px around every labeled instance) of "
+                       caption=f"Erased real object boundaries (every labeled instance's boundary dilated by {radius} "
+                               f"px: a band about {2 * radius + 1} px wide) of "
                                f"{len(test_imgs)} held-out test images, refilled by each inpainter: mean absolute error "
                                "in grey levels over the band (95 % bootstrap interval over images) and PSNR. The paper "
                                "has no such measurement; OpenCV is our reference row.")
@@ -208,7 +213,8 @@ display(Markdown(
 # ## Cut-and-paste, then inpainting (§III-B.2–3, Fig. 3)
 #
 # Base images: the `graspseg_model.n_small` labeled training images (Grasp-100's and Table II's "-100" set); crops:
-# Grasp-100 (seed 0), unfiltered (Paste-Grasp's source). Left to right: the pasted image with its instance
+# Grasp-100 (seed 0), unfiltered (Paste-Grasp's source); paste settings: `PasteConfig`'s defaults, the paper's ranges
+# (Table II's stage pastes with `graspseg_table2`'s values). Left to right: the pasted image with its instance
 # outlines, the inpainting mask, and the image after our inpainter and after OpenCV's.
 
 # %%

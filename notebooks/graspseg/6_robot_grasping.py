@@ -10,12 +10,13 @@
 # non-object, a drop after a split mask, and two objects grouped into one mask.
 #
 # **Here.** Simulated picking in the world (`robopercept.graspseg.picking`): each trial is a fresh bin of *test*
-# objects; every model (and an **oracle** that plans on the ground-truth masks — the simulator's ceiling) picks
+# objects; every model (and an **oracle** that plans on the ground-truth masks — perfect segmentation with this
+# planner and physics, the simulator's reference row) picks
 # once from the same settled bin, with the same planner, and the world's suction seals and lift decide the
 # outcome. Failures are split finer than the paper's three kinds (no mask at all, a grasp on no object, cups over
 # an object that do not seal, two objects, a drop). Two deviations, stated: the planner ranks grasps first by
-# cups over a plane-like *sensed* surface (our addition, the same for every model; without it the oracle failed
-# half its picks on curved objects), and the transport to the other bin is not simulated (a lift of
+# cups over a plane-like *sensed* surface (our addition, the same for every model, made because the oracle's picks
+# on curved objects failed to seal without it; `picking.py` documents the rule), and the transport to the other bin is not simulated (a lift of
 # `lift_height_m` that holds the object, with no second object rising with it, is a success). The `cpu` profile runs fewer trials than the paper's 700 (the
 # intervals say what that costs); trial *t* uses Table II seed *t* mod `n_seeds` of every model.
 
@@ -66,8 +67,9 @@ table["paper_error_pct"] = [P.TABLE3.get(m, np.nan) for m in table.method]
 _ = tables.write_table(
     table, out_tables, "table3",
     caption=(f"Table III — simulated picking from bins of test objects ({cfg.n_trials} trials per model, the same bins "
-             f"for every model; profile {run.profile}). Error rate with a Wilson 95 % interval; failures by kind. The "
-             f"oracle plans on ground-truth masks: the simulator's ceiling. Column `paper_error_pct`: Liu et al., Table "
+             f"for every model; profile {run.profile}). Error rate with a Wilson 95 % interval; failures by kind "
+             f"(counts; `non_object_pct` and `two_objects_pct`: per trial). The oracle plans on ground-truth masks: "
+             f"perfect segmentation with this planner and physics. Column `paper_error_pct`: Liu et al., Table "
              f"III ({P.TABLE3_TRIALS} real grasps per model)."))
 display(table.round(1))
 o = table.set_index("method").loc[T3.ORACLE]
@@ -100,7 +102,7 @@ verdict = claims.evaluate_claims(claims_file, table, replicates)
 verdict = untrained.flag(verdict, claims_file, table, "table2_untrained_seeds")
 _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
                                 "share_held", "untrained_rows", "caveat"]], out_tables, "table3_claims",
-                       caption=f"graspseg §VI-B claims checked against our simulated Table III: margin in error-rate "
+                       caption=f"graspseg §VI-B–C claims checked against our simulated Table III: margin in error-rate "
                                f"points, its 95 % interval and the verdict from {cfg.n_boot} paired bootstrap "
                                "replicates over trials; `untrained_rows`: compared models with a Table II seed that "
                                "never learned (trial t uses seed t mod n_seeds: the verdict is then evidence neither "

@@ -12,14 +12,21 @@ within only a margin of the ground truth mask. Given a predicted mask, the robus
 discrete optimization to find the closest target mask that is within some IOU margin with the ground
 truth. We use ... IOU threshold 0.7 and replace the Mask2Former mask loss with the robust set loss."
 
-:func:`robust_targets` is that optimisation, in the form public code gives it (a label-refinement loop on
-the predicted logits; the step 0.1 and the limit of 25 iterations are that code's): while a matched
-prediction's mask has IoU <= the threshold with its (noisy) target, move the logits by one step — up
+:func:`robust_targets` is that optimisation as Pathak et al.'s public code gives it
+(github.com/pathak22/seg-by-interaction, ``robust_set_loss.py``: a label-refinement loop on the predicted
+logits, ``step=0.1``, ``maxIter=25``; its default ``iouTh`` is 0.75, the graspseg paper uses 0.7): while a
+matched prediction's mask has IoU <= the threshold with its (noisy) target, move the logits by one step — up
 inside the target if that alone raises the IoU, else down outside it if that alone does, else both — and
 stop at the threshold. The refined binary mask (the prediction nudged just far enough to be within the
-margin) replaces the target in Mask2Former's mask and dice losses; a prediction the loop cannot bring within
-the margin in ``max_iter`` steps is supervised with the noisy target itself (always within the margin). A prediction already within the margin
-is its own target: no gradient pushes it further towards the noisy label.
+margin) replaces the target in Mask2Former's mask and dice losses. As in that code, a prediction the loop
+cannot bring within the margin in ``max_iter`` steps is supervised with the mask it reached (the prediction
+moved ``max_iter`` steps towards the target), not with the noisy target. A prediction already within the
+margin is its own target: no gradient pushes it further towards the noisy label.
+
+One departure from that file, on purpose: its "down outside alone" branch lowers the outside logits a second
+time while leaving the inside raised from its probe (its own counters ``cIn``/``cOut`` record "outside only",
+so the probes' bookkeeping, not the intent, differs); here that branch moves the outside alone, as the
+counters and the paper's description say.
 """
 
 from __future__ import annotations
@@ -105,12 +112,9 @@ def robust_targets(logits: torch.Tensor, targets: torch.Tensor, iou_threshold: f
         better_out = iou(a, b + todo.long()) > base
         a = a + (todo & (better_in | ~better_out)).long()  # in alone, or both
         b = b + (todo & ~better_in).long()  # out alone, or both
-    out = torch.where(tf, z + shifts[a][:, None] > 0, z - shifts[b][:, None] > 0).view_as(t)
-    # not within the margin after max_iter steps (a confident prediction far from its target): the noisy
-    # target itself is the closest mask we found that is within the margin (its IoU with itself is 1)
-    stuck = _iou(out, t) <= iou_threshold
-    out[stuck] = t[stuck]
-    return out
+    # a prediction still outside the margin after max_iter steps keeps the mask it reached, as the public code
+    # returns it (argmax of the moved logits)
+    return torch.where(tf, z + shifts[a][:, None] > 0, z - shifts[b][:, None] > 0).view_as(t)
 
 
 def robust_criterion(model, iou_threshold: float = PAPER_IOU_THRESHOLD):

@@ -43,7 +43,9 @@ lift; otherwise a failure of one kind:
 ``dropped``          sealed on one object that did not follow the lift (Fig. 4's second row)
 =================  ====================================================================================
 
-The **oracle** row plans on the ground-truth instance masks (score 1): the simulator's ceiling.
+The **oracle** row plans on the ground-truth instance masks (score 1): what this planner and this physics do with
+perfect segmentation. It is a reference, not a floor: its failures are the planner's and the gripper's, and a model's
+masks change which object the planner picks, so a model can fail less often than the oracle.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ Mask2Former-1000       None                              ``n_large`` labeled ima
 =====================  ================================  =====================================================
 
 Pasting always uses the ``n_small`` labeled images as base images. Single-Object-100 trains for twice
-``max_steps`` so that its labeled half sees as many batches as Mask2Former-100.
+``max_steps`` so that its labeled half sees as many batches as Mask2Former-100, with ``min_steps`` and
+``eval_every`` doubled too (early stopping then waits as many labeled batches as for every other row).
 
 Deviations from the paper's text, stated: §V-A says Paste rows use "the filtered object crops", while Table
 II's "Paste From" column names unfiltered Grasp-100 for Paste-Grasp and Paste-Grasp-Inpaint — we follow the
@@ -202,11 +203,13 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
     files = split_files(ds, cfg)
     val = [(img, m) for _, img, m in labeled_images(ds, "labeled_train", files["val"])]
     # Single-Object-100 alternates labeled and single-object batches: twice the steps, so that it sees as
-    # many labeled batches as Mask2Former-100 (else a step cap alone could make it worse)
-    steps = cfg.max_steps * (2 if ROWS[row].single_object else 1)
-    ts = InstanceTrainSettings(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=steps, eval_every=cfg.eval_every,
-                               patience=cfg.patience, min_steps=cfg.min_steps * (steps // cfg.max_steps),
-                               seed=shard.seed)
+    # many labeled batches as Mask2Former-100 (else a step cap alone could make it worse) — and its warm-up and
+    # evaluation interval scaled alike, so that early stopping waits as many labeled batches as for the other rows
+    factor = 2 if ROWS[row].single_object else 1
+    steps = cfg.max_steps * factor
+    ts = InstanceTrainSettings(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=steps,
+                               eval_every=cfg.eval_every * factor, patience=cfg.patience,
+                               min_steps=cfg.min_steps * factor, seed=shard.seed)
     with shard_live(folder) as live:  # in the shard: a resumed run publishes every model's log (common.live)
         model, history = train_instance_model(model_settings(cfg), ts, src, val, pretrained,
                                               robust_iou=cfg.robust_iou if ROWS[row].robust else None, live=live)

@@ -116,8 +116,13 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return wilson_interval(k, n, z)
 
 
+# failure kinds whose rate per trial (``<kind>_pct``) the claims of §VI-C read
+RATE_KINDS = ("non_object", "two_objects")
+
+
 def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
-    """Error rate per model with a Wilson 95 % interval and the failures by kind (counts)."""
+    """Error rate per model with a Wilson 95 % interval, the failures by kind (counts) and the rate per trial of the
+    kinds in :data:`RATE_KINDS`."""
     out = []
     for name in order:
         g = trials[trials.model == name]
@@ -126,7 +131,8 @@ def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
         out.append({"method": name, "trials": n, "errors": err, "error_pct": 100 * err / n if n else np.nan,
                     "error_lo": 100 * lo, "error_hi": 100 * hi,
                     "non_object_share_pct": 100 * int((g.failure == "non_object").sum()) / max(err, 1),
-                    **{f"fail_{k}": int((g.failure == k).sum()) for k in FAILURES}})
+                    **{f"fail_{k}": int((g.failure == k).sum()) for k in FAILURES},
+                    **{f"{k}_pct": 100 * int((g.failure == k).sum()) / n if n else np.nan for k in RATE_KINDS}})
     return pd.DataFrame(out)
 
 
@@ -137,15 +143,16 @@ def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, s
         missing = [c for c in wide.columns if wide[c].isna().any()]
         raise ValueError(f"Table III: models {missing} lack some trials; every model must pick from every bin")
     fail = ~wide.to_numpy(bool)
-    nonobj = trials.assign(nonobj=trials.failure == "non_object").pivot(index="trial", columns="model", values="nonobj") \
-        .reindex(columns=list(order)).to_numpy(bool)
+    kind = {k: trials.assign(hit=trials.failure == k).pivot(index="trial", columns="model", values="hit")
+            .reindex(columns=list(order)).to_numpy(bool) for k in RATE_KINDS}
     rng = np.random.default_rng(seed)
     reps = []
     for _ in range(n_boot):
         pick = rng.integers(0, len(fail), len(fail))
-        f, no = fail[pick], nonobj[pick]
+        f = fail[pick]
         reps.append(pd.DataFrame({"method": list(order), "error_pct": 100 * f.mean(0),
-                                  "non_object_share_pct": 100 * no.sum(0) / np.maximum(f.sum(0), 1)}))
+                                  "non_object_share_pct": 100 * kind["non_object"][pick].sum(0) / np.maximum(f.sum(0), 1),
+                                  **{f"{k}_pct": 100 * kind[k][pick].mean(0) for k in RATE_KINDS}}))
     return reps
 
 
