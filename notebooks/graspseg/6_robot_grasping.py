@@ -102,13 +102,13 @@ verdict = claims.evaluate_claims(claims_file, table, replicates)
 verdict = untrained.flag(verdict, claims_file, table, "table2_untrained_seeds")
 _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
                                 "share_held", "untrained_rows", "caveat"]], out_tables, "table3_claims",
-                       caption=f"graspseg §VI-B–C claims checked against our simulated Table III: margin in error-rate "
-                               f"points, its 95 % interval and the verdict from {cfg.n_boot} paired bootstrap "
+                       caption=f"graspseg §VI-B–C claims checked against our simulated Table III: margin in percentage "
+                               f"points of trials, its 95 % interval and the verdict from {cfg.n_boot} paired bootstrap "
                                "replicates over trials; `untrained_rows`: compared models with a Table II seed that "
                                "never learned (trial t uses seed t mod n_seeds: the verdict is then evidence neither "
                                "way).")
 display(verdict[["id", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
-display(Markdown(f"**{claims.tally(verdict)}** (held / missed / inconclusive / not evaluated); "
+display(Markdown("**" + " / ".join(f"{n} {v}" for v, n in claims.tally(verdict).items()) + "**; "
                  f"{untrained.count(verdict)} of them compare a model with a Table II seed that never learned."))
 lines = []
 for r in verdict.itertuples():

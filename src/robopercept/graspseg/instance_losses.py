@@ -118,7 +118,12 @@ def robust_targets(logits: torch.Tensor, targets: torch.Tensor, iou_threshold: f
 
 
 def robust_criterion(model, iou_threshold: float = PAPER_IOU_THRESHOLD):
-    """Replace ``model.criterion``'s mask loss by the robust set loss (matching and class loss unchanged)."""
+    """Replace ``model.criterion``'s mask loss by the robust set loss (matching and class loss unchanged).
+
+    The criterion counts, over every call (each decoder layer's loss included), the matched predictions it refined
+    and how many of them the loop could not bring within the margin (``criterion.robust_counts``: ``[matched,
+    unresolved]``; the training loop reads and resets it at each evaluation): an unresolved prediction trains
+    towards the mask it reached, not the label, so a high share says the loss is mostly reinforcing the model."""
     from transformers.models.mask2former.modeling_mask2former import Mask2FormerLoss
 
     class RobustSetLoss(Mask2FormerLoss):
@@ -133,6 +138,8 @@ def robust_criterion(model, iou_threshold: float = PAPER_IOU_THRESHOLD):
                                          mode="bilinear", align_corners=False)[:, 0]
                     target = torch.stack([mask_labels[b][j] for b, j in zip(*tgt)]) > 0.5
                     new = robust_targets(pred, target, iou_threshold)
+                    self.robust_counts[0] += len(new)
+                    self.robust_counts[1] += int((_iou(new, target) <= iou_threshold).sum())
                 for k, (b, j) in enumerate(zip(*tgt)):
                     refined[b][j] = new[k].to(refined[b].dtype)
             return super().loss_masks(masks_queries_logits, refined, indices, num_masks)
@@ -140,6 +147,7 @@ def robust_criterion(model, iou_threshold: float = PAPER_IOU_THRESHOLD):
     old = model.criterion
     crit = RobustSetLoss(config=model.config, weight_dict=old.weight_dict)
     crit.load_state_dict(old.state_dict())
+    crit.robust_counts = [0, 0]
     model.criterion = crit.to(old.empty_weight.device)  # beside the model's own (a model already on a GPU)
     return model
 

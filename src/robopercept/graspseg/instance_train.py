@@ -188,6 +188,10 @@ def train_instance_model(model_settings: InstanceModelSettings, s: InstanceTrain
         if step % s.eval_every == 0 or step == s.max_steps:
             ap = validation_ap(model, val)
             history.append({"step": step, "train_loss": float(np.mean(losses[-s.eval_every:])), "val_AP": 100 * ap})
+            counts = getattr(model.criterion, "robust_counts", None)
+            if counts is not None:  # the robust set loss: share of refined predictions left outside the margin
+                history[-1]["robust_unresolved_pct"] = 100 * counts[1] / max(counts[0], 1)
+                counts[:] = [0, 0]
             if live is not None:
                 live.log_metric("val/AP", 100 * ap)
             if ap > best:

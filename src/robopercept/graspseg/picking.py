@@ -25,8 +25,8 @@ masks and the noisy sensor depth; the outcome is decided on the true scene.
 **Not simulated:** the transport to the other bin and the placing (the paper counts a drop on the way as a
 failure); our lift raises the object by ``lift_height_m`` and holds it. **The planner's sealability check is
 ours**: the paper's system lands "as many cups as possible on a detected object mask"; ranking candidate grasps
-first by cups over a plane-like sensed surface keeps the oracle's ceiling high (without it the oracle failed
-half its picks on curved objects), and it can rescue some poor masks — it is the same for every model.
+first by cups over a plane-like sensed surface was added because, without it, the oracle's picks on curved objects
+often failed to seal; it can rescue some poor masks too — it is the same for every model.
 
 **Outcome** (the world's suction gauge and lift, :mod:`robopercept.world.suction`):
 ``success`` — at least ``min_sealed_cups`` cups sealed, all on one object, and the object followed the

@@ -137,7 +137,8 @@ def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
 
 
 def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, seed: int) -> list[pd.DataFrame]:
-    """Bootstrap replicates of :func:`table3`'s error rates, resampling trials (one resample for all models)."""
+    """Bootstrap replicates of :func:`table3`'s error rates, non-object share and the per-trial rates of
+    :data:`RATE_KINDS`, resampling trials (one resample for all models)."""
     wide = trials.pivot(index="trial", columns="model", values="success").reindex(columns=list(order))
     if wide.isna().any().any():
         missing = [c for c in wide.columns if wide[c].isna().any()]

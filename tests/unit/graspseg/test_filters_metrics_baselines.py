@@ -260,3 +260,19 @@ def test_table1_bootstrap_draws_the_same_seeds_for_a_runs_filtered_and_unfiltere
     per_rep = [r.set_index("method").mIOU for r in reps]
     assert len({round(r["Grasp-100"], 6) for r in per_rep}) > 1  # the seeds are resampled ...
     assert all(r["Grasp-100"] == r["Grasp-100-Filter"] for r in per_rep)  # ... once for both rows
+
+
+def test_table1_keeps_a_runs_filtered_and_unfiltered_rows_apart():
+    # the filter keeps the first half of the grasps, where the IoU is high: the -Filter row must read those, the
+    # unfiltered row all of them, in the point table and in every replicate
+    n = 40
+    iou_ = np.r_[np.full(n // 2, 0.9), np.full(n // 2, 0.3)]
+    keep = np.r_[np.ones(n // 2, bool), np.zeros(n // 2, bool)]
+    res = [MethodResult("Grasp-100", seed=s, iou=iou_, error=1 - iou_, nonempty=np.ones(n, bool), filtered_keep=keep,
+                        seconds_per_pair=0.0) for s in (0, 1)]
+    t, reps = table1(res, n_boot=20, seed=1)
+    t = t.set_index("method")
+    assert t.loc["Grasp-100", "mIOU"] == pytest.approx(60.0) and t.loc["Grasp-100", "recall_pct"] == 100.0
+    assert t.loc["Grasp-100-Filter", "mIOU"] == pytest.approx(90.0) and t.loc["Grasp-100-Filter", "recall_pct"] == 50.0
+    assert t.loc["Grasp-100-Filter", "kept"] == n // 2 and t.loc["Grasp-100", "kept"] == n
+    assert all(r.set_index("method").loc["Grasp-100-Filter", "mIOU"] == pytest.approx(90.0) for r in reps)

@@ -42,7 +42,7 @@ def test_refinement_moves_just_inside_the_margin():
     # target is the mask one step reached (the left column's -0.45 + 0.1 stays off; the blob at 0.05 - 0.1 goes
     # off), not the noisy label
     one = robust_targets(z[None], t[None], 0.7, max_iter=1)[0]
-    assert not one[t].any() and not one.any()
+    assert not one.any()
     # a confident, wrong prediction (logits far from 0) cannot be moved 25 x 0.1: it stays what it was
     far = torch.where(t, -9.0, 9.0)
     assert torch.equal(robust_targets(far[None], t[None], 0.7)[0], far > 0)
@@ -135,3 +135,18 @@ def test_first_index_equals_searchsorted():
                    torch.tensor([100.0, -100.0, 0.0])])
     assert torch.equal(_first_index(shifts, v, strict=True), torch.searchsorted(shifts, v, right=True))
     assert torch.equal(_first_index(shifts, v, strict=False), torch.searchsorted(shifts, v, right=False))
+
+
+def test_robust_criterion_counts_the_predictions_left_outside_the_margin():
+    model = robust_criterion(build(TINY), 0.7)
+    crit = model.criterion
+    assert crit.robust_counts == [0, 0]
+    t = square()[None].float()
+    # one query, confidently wrong (cannot move 25 x 0.1), matched to the square
+    logits = torch.where(square(), -9.0, 9.0)[None, None]
+    indices = [(torch.tensor([0]), torch.tensor([0]))]
+    crit.loss_masks(logits, [t], indices, num_masks=1)
+    assert crit.robust_counts == [1, 1]
+    close = torch.where(square(x=9), 3.0, -3.0)[None, None]  # IoU 0.85: within the margin, its own target
+    crit.loss_masks(close, [t], indices, num_masks=1)
+    assert crit.robust_counts == [2, 1]

@@ -79,6 +79,9 @@ def test_training_runs_and_is_reproducible(robust):
     model, hist = train_instance_model(TINY, s, src, imgs[4:], robust_iou=robust)
     assert [h["step"] for h in hist] == [2, 4]
     assert all(np.isfinite(h["train_loss"]) and 0 <= h["val_AP"] <= 100 for h in hist)
+    # the robust set loss reports, per evaluation, the share of refined predictions it left outside the margin
+    assert all(("robust_unresolved_pct" in h) == (robust is not None) for h in hist)
+    assert all(0 <= h.get("robust_unresolved_pct", 0) <= 100 for h in hist)
     model2, hist2 = train_instance_model(TINY, s, src, imgs[4:], robust_iou=robust)
     assert hist == hist2
     for (k, v), v2 in zip(model.state_dict().items(), model2.state_dict().values()):
