@@ -76,7 +76,7 @@ def test_robot_stage_table2(mlgsl_pipeline):
     out = mlgsl_pipeline / "reports/tables/mlgsl"
     t2 = pd.read_csv(out / "table2.csv")
     assert len(t2) == 6 and (t2.trials == 2).all()  # smoke: 2 objects x 1 drop; oracle + 5 planners
-    assert t2.method[0].startswith("oracle")  # the simulator's ceiling comes first
+    assert t2.method[0].startswith("oracle")  # the simulator's reference comes first
     assert (t2.successes <= t2.trials).all() and t2["SR 95% CI (%)"].str.match(r"^\d+\.\d-\d+\.\d$").all()
     split = t2[["failures: perception", "failures: execution", "lucky (incorrect, lifted)", "drops without a label"]]
     # every trial lands in exactly one cell of the split (success & correct is the rest)

@@ -20,7 +20,8 @@ trials.
   *perception* (the grasp is not Jacquard-correct) and *execution* (correct, yet the simulated grasp
   failed), and it gives the **oracle planner**: it executes the drop's most-confirmed label (the one
   that the most other labels match by the rectangle criterion) through the same pixel-to-robot path
-  as the networks — the simulator's ceiling for a planner that perceives perfectly.
+  as the networks — the simulator's reference for a planner that perceives perfectly (not a bound: a
+  network's grasp can succeed on a drop where the oracle's label fails, or where no label was confirmed).
 * :func:`clutter_removal` — §V clutter: ``clutter_objects`` test objects dropped together; the robot
   grasps one at a time (the most confident grasp first); a lifted object is removed and the rest
   settle; a failed attempt is undone (the scene returns to its state before the attempt — a
@@ -111,7 +112,7 @@ class Planner:
         return [g.scaled(self.stored_size / self.sel.image_size) for g in self.sel.top(m, k)]
 
 
-ORACLE = "oracle: most-confirmed ground-truth label [simulator ceiling]"
+ORACLE = "oracle: most-confirmed ground-truth label [simulator reference]"
 
 
 def most_confirmed(labels: list[GraspRect]) -> GraspRect | None:
