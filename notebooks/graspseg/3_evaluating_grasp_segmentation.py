@@ -229,22 +229,16 @@ paper_recalls = t.loc[[m for m in t.index if m.endswith("-Filter") and m.startsw
 paper_recalls = paper_recalls.dropna()
 paper_keep = thresholds.groupby("model")["val_recall_at_paper (%)"].mean()
 
-
-def paired_interval(a: str, b: str) -> str:
-    """95 % interval of mIOU(a) - mIOU(b) over the bootstrap replicates (same test grasps in both rows)."""
-    d = [r.set_index("method").mIOU[a] - r.set_index("method").mIOU[b] for r in replicates]
-    lo, hi = np.nanquantile(d, [0.025, 0.975])
-    return f"[{lo:+.1f}, {hi:+.1f}]"
-
-
+ci_scratch = T1.paired_interval(replicates, "Grasp-100", "Grasp-100-Scratch")
+ci_literal = T1.paired_interval(replicates, "Grasp-100", "Grasp-100-LiteralLoss")
 
 display(Markdown(
     f"**Against the paper.** Our Subtract is {abs(sub_gap):.1f} points {'above' if sub_gap > 0 else 'below'} the "
     f"paper's ({t.loc['Subtract', 'mIOU']:.1f} vs {t.loc['Subtract', 'paper_mIOU']}). Our Grasp-200 is {abs(gap):.1f} "
     f"points {'above' if gap > 0 else 'below'} the paper's ({t.loc['Grasp-200', 'mIOU']:.1f} vs "
     f"{t.loc['Grasp-200', 'paper_mIOU']}). On the test grasps Grasp-100 is {scratch:+.1f} points from "
-    f"Grasp-100-Scratch (95 % interval {paired_interval('Grasp-100', 'Grasp-100-Scratch')}) and {literal:+.1f} from "
-    f"Grasp-100-LiteralLoss ({paired_interval('Grasp-100', 'Grasp-100-LiteralLoss')})"
+    f"Grasp-100-Scratch (95 % interval [{ci_scratch[0]:+.1f}, {ci_scratch[1]:+.1f}]) and {literal:+.1f} from "
+    f"Grasp-100-LiteralLoss ([{ci_literal[0]:+.1f}, {ci_literal[1]:+.1f}])"
     + (f" — but those two ablations train for at most {model_cfg.ablation_max_steps} steps against Grasp-100's "
        f"{model_cfg.max_steps}, so these gaps mix the ablation with the step budget; at the same budget the §III-A "
        "notebook's `grasp_model_ablations` compares them on validation grasps" if steps_gap else "")

@@ -148,6 +148,17 @@ def table1(results: Sequence[MethodResult], n_boot: int = 0, seed: int = 0) -> t
     return pd.DataFrame(out), reps
 
 
+def paired_interval(replicates: Sequence[pd.DataFrame], a: str, b: str, metric: str = "mIOU",
+                    level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of ``metric(a) − metric(b)`` over bootstrap replicates of :func:`table1` (the same
+    resampled test grasps in both rows, so the difference is paired); NaN replicates are left out."""
+    if not replicates:
+        raise ValueError("paired_interval: no bootstrap replicates (table1 with n_boot > 0)")
+    d = [r.set_index("method")[metric][a] - r.set_index("method")[metric][b] for r in replicates]
+    lo, hi = np.nanquantile(d, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
 def seed_spread(results: Sequence[MethodResult]) -> pd.DataFrame:
     """Per row with several seeds: each seed's mIOU and the std over seeds (ddof=1)."""
     rows = []

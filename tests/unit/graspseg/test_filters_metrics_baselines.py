@@ -276,3 +276,12 @@ def test_table1_keeps_a_runs_filtered_and_unfiltered_rows_apart():
     assert t.loc["Grasp-100-Filter", "mIOU"] == pytest.approx(90.0) and t.loc["Grasp-100-Filter", "recall_pct"] == 50.0
     assert t.loc["Grasp-100-Filter", "kept"] == n // 2 and t.loc["Grasp-100", "kept"] == n
     assert all(r.set_index("method").loc["Grasp-100-Filter", "mIOU"] == pytest.approx(90.0) for r in reps)
+
+
+def test_paired_interval_is_over_differences_of_the_same_replicate():
+    from robopercept.graspseg.table1 import paired_interval
+
+    reps = [pd.DataFrame({"method": ["a", "b"], "mIOU": [50.0 + k, 40.0 + k]}) for k in range(10)]
+    assert paired_interval(reps, "a", "b") == (10.0, 10.0)  # both rows move together: the difference does not
+    with pytest.raises(ValueError, match="no bootstrap replicates"):
+        paired_interval([], "a", "b")
