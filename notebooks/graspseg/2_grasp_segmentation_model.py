@@ -45,6 +45,7 @@ from robopercept.graspseg.loss import PAPER_HEIGHT, PAPER_KERNELS, scaled_kernel
 from robopercept.graspseg.train import load_checkpoint
 from robopercept.graspseg.variants import checkpoint_path, train_variants, trained_models
 from robopercept.reporting import figures, tables
+from robopercept.reporting.convergence import unconverged
 
 run = setup("graspseg_train", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
@@ -100,8 +101,7 @@ plt.close(fig)
 summary["cut_while_improving"] = (summary.steps >= summary.max_steps) & (summary.best_step == summary.steps)
 # early stopping fires after `patience` evaluations without a new best: a run that reached max_steps sooner than that
 # after its best had not converged by the stage's own rule, even if its last evaluation was not its best
-summary["unconverged"] = ((summary.steps >= summary.max_steps)
-                          & (summary.steps - summary.best_step < cfg.patience * cfg.eval_every))
+summary["unconverged"] = unconverged(summary.steps, summary.best_step, summary.max_steps, cfg.eval_every, cfg.patience)
 g = summary.groupby("variant", sort=False)
 conv = pd.DataFrame({"seeds": g.size(), "val_mIOU_mean": g.val_mIOU.mean(), "val_mIOU_std": g.val_mIOU.std(ddof=1),
                      "best_step_mean": g.best_step.mean(), "steps_mean": g.steps.mean(),

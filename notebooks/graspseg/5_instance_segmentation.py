@@ -65,6 +65,7 @@ from robopercept.graspseg.instance_eval import METRICS, class_agnostic_gt
 from robopercept.graspseg.labeled import labeled_images
 from robopercept.notebook import setup
 from robopercept.reporting import claims, figures, tables, untrained
+from robopercept.reporting.convergence import unconverged
 from robopercept.seed import derive_seed
 
 run = setup("graspseg_table2", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -133,8 +134,7 @@ if "robust_unresolved_pct" in curves:
     display(ru.round(1))
 cut = summary[(summary.stopped == "at max_steps") & (summary.best_step == summary.steps)]
 every = cfg.eval_every * summary.max_steps / cfg.max_steps  # per run (Single-Object-100's interval is doubled)
-summary["unconverged"] = (summary.stopped == "at max_steps") & (summary.steps - summary.best_step
-                                                                < cfg.patience * every)
+summary["unconverged"] = unconverged(summary.steps, summary.best_step, summary.max_steps, every, cfg.patience)
 display(Markdown(
     f"{len(cut)} of {len(summary)} runs were still at their best validation AP when max_steps stopped them, and "
     f"{int(summary.unconverged.sum())} stopped at max_steps before early stopping could fire ({cfg.patience} "
@@ -224,22 +224,7 @@ display(Markdown("\n".join(lines)))
 # notebook).
 
 # %%
-by_run = summary.set_index(["row", "seed"])
-evidence = []
-for r in verdict.itertuples():
-    if r.verdict == "held" or r.verdict == "not evaluated":
-        continue
-    for row in untrained.rows_named(r.expr):
-        if row not in set(summary.row):
-            continue
-        for k in sorted(summary[summary.row == row].seed):
-            e = {"claim": r.id, "verdict": r.verdict, "row": row, "seed": k,
-                 "val_AP_best": by_run.loc[(row, k), "val_AP"], "best_step": by_run.loc[(row, k), "best_step"],
-                 "steps": by_run.loc[(row, k), "steps"], "unconverged": bool(by_run.loc[(row, k), "unconverged"]),
-                 "test_AP": T2.table2_metrics(matches[(row, k)])["AP"]}
-            evidence.append(e)
-evidence = pd.DataFrame(evidence, columns=["claim", "verdict", "row", "seed", "val_AP_best", "best_step", "steps",
-                                          "unconverged", "test_AP"])
+evidence = T2.claims_evidence(verdict, summary, matches)
 if len(evidence):
     display(evidence.round(2))
     unconv = evidence.groupby("claim").unconverged.any()

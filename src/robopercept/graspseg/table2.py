@@ -287,6 +287,30 @@ def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_di
 UNTRAINED_VAL_AP = 1.0  # a run whose best validation mask AP (%) stayed below this never learned to segment
 
 
+EVIDENCE_COLUMNS = ["claim", "verdict", "row", "seed", "val_AP_best", "best_step", "steps", "unconverged", "test_AP"]
+
+
+def claims_evidence(verdict: pd.DataFrame, summary: pd.DataFrame,
+                    matches: dict[tuple[str, int], list[ImageMatches]]) -> pd.DataFrame:
+    """For each evaluated claim that is not held, one line per trained run of each row its expression names: the
+    run's best validation AP and its step, steps trained, whether it was stopped before converging (``summary``'s
+    ``unconverged``) and its test AP — what a miss or an inconclusive verdict is read against."""
+    from ..reporting.untrained import rows_named
+
+    by_run = summary.set_index(["row", "seed"])
+    out = []
+    for r in verdict.itertuples():
+        if r.verdict in ("held", "not evaluated"):
+            continue
+        for row in rows_named(r.expr):
+            for k in sorted(summary[summary.row == row].seed):
+                run = by_run.loc[(row, k)]
+                out.append({"claim": r.id, "verdict": r.verdict, "row": row, "seed": k, "val_AP_best": run.val_AP,
+                            "best_step": run.best_step, "steps": run.steps, "unconverged": bool(run.unconverged),
+                            "test_AP": table2_metrics(matches[(row, k)])["AP"]})
+    return pd.DataFrame(out, columns=EVIDENCE_COLUMNS)
+
+
 def untrained_seeds(summary: pd.DataFrame, rows: Sequence[str]) -> dict[str, int]:
     """For each row, how many of its trained seeds never learned: best validation AP < UNTRAINED_VAL_AP. Claims
     that compare such a row are flagged (robopercept.reporting.untrained)."""

@@ -3,11 +3,13 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from robopercept.formats.coco import CocoWriter
 from robopercept.graspseg.config_instances import TABLE2_ROWS, Table2Config
 from robopercept.graspseg.instance_eval import area_ranges, class_agnostic_gt, match_images, write_results
+from robopercept.graspseg import table2 as T2
 from robopercept.graspseg.table2 import ROWS, crop_folder, read_results, split_files, table2
 
 H, W = 24, 32
@@ -98,3 +100,19 @@ def test_untrained_rows_have_empty_cells():
     t = table.set_index("method")
     assert t.loc["Paste-Grasp-Filter", "seeds"] == 0 and np.isnan(t.loc["Paste-Grasp-Filter", "AP"])
     assert all(np.isnan(r.set_index("method").loc["Paste-Grasp-Filter", "AP"]) for r in reps)
+
+
+def test_claims_evidence_lists_the_runs_of_each_claim_not_held(monkeypatch):
+    monkeypatch.setattr(T2, "table2_metrics", lambda m: {"AP": float(len(m))})  # a run's "AP": its image count
+    verdict = pd.DataFrame([
+        {"id": "held_one", "verdict": "held", "expr": "AP('A') > AP('B')"},
+        {"id": "missed_one", "verdict": "missed", "expr": "AP('A') > AP('C')"},  # C never trained
+        {"id": "open_one", "verdict": "not evaluated", "expr": "AP('B') > AP('A')"}])
+    summary = pd.DataFrame({"row": ["A", "A", "B"], "seed": [0, 1, 0], "val_AP": [10.0, 12.0, 8.0],
+                            "best_step": [450, 300, 200], "steps": [500, 500, 350], "unconverged": [True, False, False]})
+    matches = {("A", 0): [None] * 3, ("A", 1): [None] * 4, ("B", 0): [None] * 5}
+    ev = T2.claims_evidence(verdict, summary, matches)
+    assert list(ev.columns) == T2.EVIDENCE_COLUMNS
+    assert ev[["claim", "row", "seed"]].values.tolist() == [["missed_one", "A", 0], ["missed_one", "A", 1]]
+    assert ev.unconverged.tolist() == [True, False] and ev.test_AP.tolist() == [3.0, 4.0]
+    assert T2.claims_evidence(verdict.iloc[:1], summary, matches).empty
