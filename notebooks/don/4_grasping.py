@@ -18,8 +18,9 @@
 #   first attempt's layout by 45° and 90°;
 # * the "manually selected" axis is chosen by rule: the long axis of the object's visible surface in its reference
 #   image (one image per object, seen from `reference_elevation_deg`, the test views from `camera_elevation_deg`),
-#   keypoints at the centroid ± `keypoint_offset` of its half-length. At the cpu profile's 160 × 120 frames the two
-#   keypoints lie only a few pixels apart, so a matching error of one or two pixels turns the grasp noticeably;
+#   keypoints at the centroid ± `keypoint_offset` of its half-length. The frame size (`don_data.width` ×
+#   `height`) sets how many pixels apart the two keypoints lie, and so how far a one-pixel matching error turns the
+#   grasp;
 # * the grasp "as in [11]" (details not in the paper) is top-down — position, height and yaw, not a full 6-D pose: at
 #   the midpoint of p̃1, p̃2, jaws closing across the axis, opened fully (a 12 cm stroke: the widest known box is
 #   10.5 cm across);
@@ -159,8 +160,9 @@ plt.close(fig)
 verdict = claims.evaluate_claims(paths.root() / "src/robopercept/don/claims_table5.yaml", table, replicates)
 _ = tables.write_table(verdict[verdicts.COLUMNS + ["baseline_collapsed"]], run.tables, "table5_claims",
                        caption=f"don §IV-G claims against our Table V ({cfg.n_boot} bootstrap replicates over trials "
-                               "and seeds). baseline_collapsed: Pixelwise Cross-Object's keypoints are no better than "
-                               "the untrained control's, so the claim says nothing about the losses.")
+                               "and seeds). baseline_collapsed: true where Pixelwise Cross-Object's overall success is "
+                               "at or below the untrained control's; a held verdict then says nothing about the "
+                               "losses.")
 display(verdict[["id", "verdict", "margin", "margin_lo", "margin_hi", "baseline_collapsed"]].round(2))
 display(Markdown(f"**{claims.tally(verdict)}** (held / missed / inconclusive / not evaluated).\n\n"
                  + verdicts.sentences(verdict)))

@@ -16,18 +16,18 @@
 # profile; `pretrained_checkpoint` takes torchvision's COCO Mask R-CNN file where one exists. Two cpu-profile
 # departures, shared by both models: the mask head has `mask_head_width` channels instead of 256, and
 # `rpn_test_proposals` RPN proposals are kept at test time instead of 1000 — both heads run once for every one of the
-# `k` samples of an image, which made Table I's evaluation several hours on 2 cores
-# (`python -m robopercept.latentmrcnn.benchmark`); the paper profile keeps torchvision's values.
+# `k` samples of an image, so their cost is paid k times (`python -m robopercept.latentmrcnn.benchmark` measures
+# it); the paper profile keeps torchvision's values.
 #
 # Two departures from the paper's text, both in every profile or named: (1) the paper says "For training, we use the
 # encoder q to sample latent codes z" (§III-B); the authors' code decodes the prior mean instead for a share of the
-# images, and we follow the code (`posterior_rate` = 0.5 of the images decode a posterior sample, the rest the prior
-# mean). (2) The KL of loss (3) is weighted apart on its two sides (`robopercept.latentmrcnn.train`): `beta` pulls
-# the posterior towards the prior as in the paper, `prior_beta` fits the prior to the posterior. The paper's loss has
-# one β for both; at β = 1e-5 the prior's variance — trained by the KL alone — would barely move in the cpu profile's
-# 100 KL steps (the authors train 45k), and test-time samples would come from an untrained spread (σ = 1). The cpu
-# profile sets `prior_beta` = 0.1; the paper profile keeps it equal to `beta`. Whether that moves the prior at this
-# length is read off the runs below.
+# images, and we follow the code (a share `posterior_rate` of the images decode a posterior sample, the rest the
+# prior mean). (2) The KL of loss (3) is weighted apart on its two sides (`robopercept.latentmrcnn.train`): `beta`
+# pulls the posterior towards the prior as in the paper, `prior_beta` fits the prior to the posterior. The paper's
+# loss has one β for both; at the paper's small β the prior's variance — trained by the KL alone — would barely move
+# in a short cpu run, and test-time samples would come from an untrained spread (σ = 1). So the cpu profile raises
+# `prior_beta`; the paper profile sets it equal to `beta` (`profiles/paper.yaml`). This run's values are printed
+# below; whether the prior moves at this length is read off the runs.
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
@@ -56,6 +56,9 @@ if not pretrained.exists():
     raise FileNotFoundError(f"pretrained_checkpoint: {pretrained} does not exist (stage pretrained_backbone makes the "
                             "stand-in)")
 models_dir = run.models / "latentmrcnn"
+display(Markdown(f"This profile ({run.profile}): `posterior_rate` = {cfg.posterior_rate:g}, `beta` = {cfg.beta:g}, "
+                 f"`prior_beta` = {cfg.prior_beta:g}, {cfg.steps} steps of which "
+                 f"{round(cfg.steps * (1 - cfg.kl_start))} with the KL on (`kl_start` = {cfg.kl_start:g})."))
 
 # %% [markdown]
 # ## Training every (set, model, seed)

@@ -40,7 +40,7 @@ from robopercept.mlgsl.clutter import ClutterSpec, compose_dataset
 from robopercept.notebook import setup
 from robopercept.mlgsl.plots import draw_grasps
 from robopercept.reporting import figures, tables
-from robopercept.mlgsl.jacquard_sim import FINGER_T_M, generate, table_camera
+from robopercept.mlgsl.jacquard_sim import FINGER_T_M, generate, gripper_spec, table_camera
 
 run = setup("mlgsl_data", params, paper="mlgsl", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
@@ -55,12 +55,18 @@ out_metrics = run.metrics
 # ## Simulated grasp trials → Jacquard-format samples
 #
 # Each candidate is centred between the object's edges along a random closing direction (measured on
-# the mask over the band the jaws sweep) with an opening a few mm to 3 cm wider than the object there;
-# the gripper reaches 1 cm below the surface at the centre (the paper's ε), closes with a limited
-# force and lifts 10 cm. A jaw that would land on the object is a *collision*; a grasp that does not
-# bring the object up is *dropped*. Candidates wider than the gripper opens are not tried.
+# the mask over the band the jaws sweep) with an opening wider than the object there; the gripper
+# reaches below the surface at the centre (the paper's ε), closes with a limited force and lifts
+# (the values this profile uses are printed below). A jaw that would land on the object is a
+# *collision*; a grasp that does not bring the object up is *dropped*. Candidates wider than the
+# gripper opens are not tried.
 
 # %%
+display(Markdown(
+    f"This profile ({run.profile}): opening {1000 * cfg.opening_margin_min_m:g}–{1000 * cfg.opening_margin_max_m:g} mm "
+    f"wider than the object, at most {1000 * cfg.max_opening_m:g} mm; ε = {1000 * cfg.grasp_depth_m:g} mm below the "
+    f"surface; grip force {cfg.grip_force_n:g} N; lift {100 * gripper_spec(cfg).lift_m:g} cm (the trial succeeds when "
+    "the object rises at least half of it)."))
 summary = generate(cfg, run.seed, run.data, root, progress=False)
 rows = []
 for split, s in summary["splits"].items():
@@ -137,7 +143,7 @@ display(Markdown(
     f"labels per image; the paper's dense setting is {P.DATASET['labels_dense']}). "
     f"{100 * train_stats['outcomes'].get('lifted', 0) / train_stats['trials']:.0f} % of the tried candidates lifted "
     f"the object (generation throughput: `reports/timings/mlgsl/mlgsl_data.json`). "
-    f"Jacquard, per the paper: {P.DATASET['jacquard_images']}, {P.DATASET['jacquard_labels']} (~20 per image); "
-    "ours is smaller at the cpu profile (see `profiles/paper.yaml` "
-    f"for the paper's {P.DATASET['images'] // 1000}k/{P.DATASET['small_images'] // 1000}k images at "
-    f"{P.IMAGE_SIZE}×{P.IMAGE_SIZE})."))
+    f"Jacquard, per the paper: {P.DATASET['jacquard_images']}, {P.DATASET['jacquard_labels']}. The {run.profile} "
+    f"profile has {train_stats['samples']} training images at {cfg.render_size}×{cfg.render_size}; the paper's "
+    f"experiments use {P.DATASET['images'] // 1000}k / {P.DATASET['small_images'] // 1000}k images at "
+    f"{P.IMAGE_SIZE}×{P.IMAGE_SIZE} (`profiles/paper.yaml`)."))

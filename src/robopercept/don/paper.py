@@ -33,6 +33,8 @@ TABLE5 = {  # setting -> (pixelwise cross-object %, ours %); 24 attempts per set
 }
 TABLE5_ATTEMPTS = 24
 SEEDS = 5
+EPOCHS, PAIRS_PER_EPOCH = 500, 1000  # §IV-C: "trained for 500 epochs, with each epoch consisting of 1000 image pairs"
+TRAIN_PAIRS = EPOCHS * PAIRS_PER_EPOCH
 
 
 def value(experiment: str, label: str, variant) -> tuple[float, float]:
