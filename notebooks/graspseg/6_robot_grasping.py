@@ -116,7 +116,7 @@ for r in verdict.itertuples():
     if r.caveat:
         text += f" *{r.caveat}*"
     if claims.shows_cause(r):
-        text += f" Possible cause in our setup: {r.if_missed}"
+        text += f" Where to look: {r.if_missed}"
     lines.append(text)
 display(Markdown("\n".join(lines)))
 

@@ -22,7 +22,7 @@ def sentences(verdict: pd.DataFrame) -> str:
         if r["verdict"] == "not evaluated" and r.get("note"):
             text += f" Not evaluated here: {r['note']}."
         elif claims.shows_cause(r):
-            text += f" Possible cause in our setup: {r['if_missed']}"
+            text += f" Where to look: {r['if_missed']}"
         lines.append(text)
     return "\n".join(lines)
 

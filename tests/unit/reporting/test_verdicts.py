@@ -17,7 +17,7 @@ def test_report_writes_the_table_and_says_why_a_claim_was_not_evaluated_or_misse
     written = pd.read_csv(tmp_path / "claims.csv")
     assert list(written.columns) == COLUMNS and list(short.id) == ["a", "b", "c"]
     lines = text.splitlines()
-    assert "Possible cause" not in lines[0] and "too few steps" in lines[1] and "row 'DN53'" in lines[2]
+    assert "Where to look" not in lines[0] and "Where to look: too few steps" in lines[1] and "row 'DN53'" in lines[2]
 
 
 def test_a_cause_for_a_miss_shows_only_where_the_comparison_went_against_the_paper():
