@@ -11,8 +11,8 @@
 # gives none, stated in the modules: decoder widths, the loss weights (all 1), the focal loss normalised by the
 # number of centres, Adam with warm-up and polynomial decay. Two departures: the encoders start **from scratch** —
 # ImageNet weights cannot be fetched and the shared stand-in backbone is a ResNet, not either encoder — and the cpu
-# profile trains only the MobileNetV2 rows (Darknet-53 has 41 M parameters; the paper profile trains all four; the
-# models this run trains are printed below). `OSk` rows predict on the grid of the superpixel size chosen by the superpixel notebook.
+# profile trains a subset of the rows, the smaller MobileNetV2 encoder's (the paper profile trains all four; the
+# models this run trains are in the table below). `OSk` rows predict on the grid of the superpixel size chosen by the superpixel notebook.
 #
 # **Centre targets (a departure on the cpu profile).** The paper trains the centre head on "object center targets"
 # without saying how a centre is marked, and notes that the trained head "usually outputs blobs instead of single
@@ -32,7 +32,8 @@
 # 5x changed nothing (0.24 / 0.78 / 0.24 at 1e-3) — with Adam a loss weight only rebalances the shared encoder. Twice
 # the steps at 3e-3 moved the within-δ_a share from 0.41 to 0.41 (IoU 0.30 → 0.32): the embedding separates instances
 # (its nearest true centre is the right one for ~85 % of elements) but does not pull them inside δ_a at this training
-# length; which head limits the instance rows' AP is the evaluation notebook's question (its per-head tables). The
+# length. The evaluation notebook measures the centre head (`centre_certainty`, `centre_threshold_tuning`); the
+# embedding head's share of the instance rows' AP is not measured. The
 # cpu profile was set to **lr 3e-3** (`fastseg_train.lr`; this run's values are printed below). These probe numbers
 # are a design-time record (session 24, the command above), not an output of this stage. The decoders no longer narrow below their output's channels: the embedding decoder keeps 32
 # channels down to its output (before, 16 channels fed the 32-D head, so the embedding spanned at most 16 of the paper's

@@ -36,6 +36,8 @@ artifacts_dir = "artifacts"
 reports_dir = "reports"
 
 # %%
+import math
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -58,7 +60,7 @@ if not pretrained.exists():
 models_dir = run.models / "latentmrcnn"
 display(Markdown(f"This profile ({run.profile}): `posterior_rate` = {cfg.posterior_rate:g}, `beta` = {cfg.beta:g}, "
                  f"`prior_beta` = {cfg.prior_beta:g}, {cfg.steps} steps of which "
-                 f"{round(cfg.steps * (1 - cfg.kl_start))} with the KL on (`kl_start` = {cfg.kl_start:g})."))
+                 f"{cfg.steps - math.floor(cfg.kl_start * cfg.steps)} with the KL on (`kl_start` = {cfg.kl_start:g})."))
 
 # %% [markdown]
 # ## Training every (set, model, seed)

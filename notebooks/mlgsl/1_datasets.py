@@ -66,7 +66,7 @@ display(Markdown(
     f"This profile ({run.profile}): opening {1000 * cfg.opening_margin_min_m:g}–{1000 * cfg.opening_margin_max_m:g} mm "
     f"wider than the object, at most {1000 * cfg.max_opening_m:g} mm; ε = {1000 * cfg.grasp_depth_m:g} mm below the "
     f"surface; grip force {cfg.grip_force_n:g} N; lift {100 * gripper_spec(cfg).lift_m:g} cm (the trial succeeds when "
-    "the object rises at least half of it)."))
+    "the object rises more than half of it)."))
 summary = generate(cfg, run.seed, run.data, root, progress=False)
 rows = []
 for split, s in summary["splits"].items():
@@ -144,6 +144,5 @@ display(Markdown(
     f"{100 * train_stats['outcomes'].get('lifted', 0) / train_stats['trials']:.0f} % of the tried candidates lifted "
     f"the object (generation throughput: `reports/timings/mlgsl/mlgsl_data.json`). "
     f"Jacquard, per the paper: {P.DATASET['jacquard_images']}, {P.DATASET['jacquard_labels']}. The {run.profile} "
-    f"profile has {train_stats['samples']} training images at {cfg.render_size}×{cfg.render_size}; the paper's "
-    f"experiments use {P.DATASET['images'] // 1000}k / {P.DATASET['small_images'] // 1000}k images at "
-    f"{P.IMAGE_SIZE}×{P.IMAGE_SIZE} (`profiles/paper.yaml`)."))
+    f"profile has {train_stats['samples']} training images; the paper's experiments use "
+    f"{P.DATASET['images'] // 1000}k / {P.DATASET['small_images'] // 1000}k (`profiles/paper.yaml`)."))

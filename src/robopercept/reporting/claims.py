@@ -14,8 +14,9 @@ A claims file (YAML) lists, for each claim:
 * optional ``caveat`` — a sentence shown with the verdict, whose numbers are computed:
   ``{expr|format}`` placeholders (``{error('Subtract-Filter')|.0f}``) are evaluated on the table;
   with ``caveat_when`` (an expression) it is shown only when that holds on the table;
-* ``if_missed`` — what may explain a miss *in our setup*; shown only for missed/inconclusive claims,
-  and it must agree with our logs (the notebooks print the evidence next to it).
+* ``if_missed`` — where to look when the claim is not held: which of our tables and columns to compare
+  (shown only for missed/inconclusive claims, prefixed "Where to look"); it must not assert a cause our logs do
+  not show, nor predict the verdict.
 
 **Margins and verdicts.** Every comparison has a *margin*: how far it is from flipping, in the
 metric's units (``a > b`` → ``a − b``; ``a >= b − 5`` → ``a − b + 5``); ``and``/``all`` take the
@@ -246,7 +247,7 @@ def margin_decimals(*values: float) -> int:
 
 
 def shows_cause(row) -> bool:
-    """Whether a claim's ``if_missed`` (the cause our setup may have for a miss) belongs beside its verdict: the claim
+    """Whether a claim's ``if_missed`` (where to look for a miss) belongs beside its verdict: the claim
     did not hold *and* its comparison did not go the paper's way (``holds`` is not True: it went against the paper or
     was not evaluated). An inconclusive verdict whose comparison held — kept from *held* only by its interval or by
     a compared row that never learned — has no miss to explain. ``row``: a mapping or a namedtuple row."""

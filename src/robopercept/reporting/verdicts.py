@@ -1,6 +1,6 @@
 """A claims table as a notebook shows it: the written table (every column a reader needs to audit a verdict), the
 short view, and one sentence per claim — the paper's words, our verdict with its margin, and for a claim that did not
-hold, the cause our setup may have (``if_missed``) or why it was not evaluated; a claim comparing a row that never
+hold, where to look (``if_missed``) or why it was not evaluated; a claim comparing a row that never
 learned (flagged by :func:`robopercept.reporting.untrained.flag`) says so."""
 
 from __future__ import annotations
