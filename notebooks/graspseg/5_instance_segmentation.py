@@ -19,16 +19,17 @@
 # (`robopercept.graspseg.instance_train` says why), and the `cpu` profile's learning rate and batch differ from the
 # recipe's 1e-4 and 16 (`profiles/cpu.yaml` gives the probe behind them) — with early stopping on validation mask AP
 # (the last `n_val` labeled training images, disjoint from every row's training images) after a warm-up of
-# `min_steps` (ours: the paper names none; without it a row whose first evaluations sit at AP 0 is stopped before
-# it learns). A seed whose best validation AP stays below `UNTRAINED_VAL_AP` (printed under the table) never
+# `min_steps` (ours: the paper names none; `profiles/cpu.yaml` records the session-8 run in which, without it, three
+# seeds stopped at step 150 at validation AP 0). A seed whose best validation AP stays below `UNTRAINED_VAL_AP` (printed under the table) never
 # learned; claims comparing its row are flagged, not counted as evidence. Deviations, each forced by the budget or
 # the data and stated where it matters:
 #
 # * the `cpu` profile shrinks Mask2Former (backbone, width, queries, layers, sampled points) and its training
 #   (steps, batch); the `paper` profile restores the paper's sizes. The learning curves below show how far
 #   training got;
-# * "1000" labeled images: our labeled training split holds fewer; Mask2Former-1000 uses every labeled training
-#   image not used for validation (the table's `labeled_images` column);
+# * "1000" labeled images: where our labeled training split holds fewer (the cpu profile's does), Mask2Former-1000
+#   uses every labeled training image not used for validation (the count is printed below and in the table's
+#   `labeled_images` column);
 # * AP_L / AP_M: COCO's area split points (32², 96² pixels) are scaled from the paper's 640x960 to our resolution;
 # * the inpainter is this repository's small diffusion model (§III-B notebook); a local Stable Diffusion folder
 #   (`graspseg_inpaint.sd_pipeline`) is scored in the §III-B notebook's inpainting table but does not train Table II;
@@ -62,6 +63,7 @@ from robopercept.common import checkpoints
 from robopercept.graspseg import paper_instances as P
 from robopercept.graspseg import table2 as T2
 from robopercept.graspseg.instance_eval import METRICS, class_agnostic_gt
+from robopercept.graspseg.instance_losses import MAX_ITER
 from robopercept.graspseg.labeled import labeled_images
 from robopercept.notebook import setup
 from robopercept.reporting import claims, figures, tables, untrained
@@ -89,7 +91,7 @@ display(Markdown(f"Labeled images: {len(split['small'])} for the -100 rows, {len
                  f"batch {cfg.batch_size}, evaluated every {cfg.eval_every} (profile {run.profile})."))
 
 # %% [markdown]
-# ## Training the ten rows
+# ## Training the rows
 
 # %%
 train_index = T2.train_object_crops(dataset, cfg, train_crops_dir, cfg.t_occ_train_objects)
@@ -127,7 +129,7 @@ plt.close(fig)
 if "robust_unresolved_pct" in curves:
     ru = (curves.dropna(subset=["robust_unresolved_pct"]).groupby(["row", "seed"]).robust_unresolved_pct
           .agg(first="first", last="last", max="max").reset_index())
-    display(Markdown("The robust set loss's matched predictions that 25 refinement steps could not bring within the "
+    display(Markdown(f"The robust set loss's matched predictions that {MAX_ITER} refinement steps could not bring within the "
                      "IoU margin (% per evaluation interval, every decoder layer counted): they train towards the mask "
                      "they reached, not the label — a high share means the loss mostly reinforces the model's own "
                      "masks."))
@@ -191,7 +193,7 @@ plt.close(fig)
 # ## The paper's claims on this run
 #
 # Each claim quotes the paper; its verdict is **held** / **missed** only when the comparison holds / fails on
-# at least 97.5 % of the bootstrap replicates, else **inconclusive**.
+# at least the share of bootstrap replicates printed below, else **inconclusive**.
 
 # %%
 claims_file = paths.root() / "src/robopercept/graspseg/claims_table2.yaml"
@@ -204,6 +206,8 @@ _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "h
                                "`untrained_rows`: compared rows with a seed that never learned (the verdict is then "
                                "evidence neither way).")
 display(verdict[["id", "section", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
+display(Markdown(f"A verdict is held or missed when the comparison holds or fails in at least "
+                 f"{100 * claims.CONFIDENCE:g} % of the replicates."))
 display(Markdown("**" + " / ".join(f"{n} {v}" for v, n in claims.tally(verdict).items()) + "**; "
                  f"{untrained.count(verdict)} of them compare a row with a seed that never learned."))
 lines = []

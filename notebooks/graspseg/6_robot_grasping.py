@@ -15,8 +15,9 @@
 # once from the same settled bin, with the same planner, and the world's suction seals and lift decide the
 # outcome. Failures are split finer than the paper's three kinds (no mask at all, a grasp on no object, cups over
 # an object that do not seal, two objects, a drop). Two deviations, stated: the planner ranks grasps first by
-# cups over a plane-like *sensed* surface (our addition, the same for every model, made because the oracle's picks
-# on curved objects failed to seal without it; `picking.py` documents the rule), and the transport to the other bin is not simulated (a lift of
+# cups over a plane-like *sensed* surface (our addition, the same for every model; `picking.py` documents the rule
+# and the development observation it was added for — the oracle's picks on curved objects failing to seal — which
+# this stage does not re-measure), and the transport to the other bin is not simulated (a lift of
 # `lift_height_m` that holds the object, with no second object rising with it, is a success). The `cpu` profile runs fewer trials than the paper's 700 (the
 # intervals say what that costs); trial *t* uses Table II seed *t* mod `n_seeds` of every model.
 
@@ -68,7 +69,8 @@ _ = tables.write_table(
     table, out_tables, "table3",
     caption=(f"Table III — simulated picking from bins of test objects ({cfg.n_trials} trials per model, the same bins "
              f"for every model; profile {run.profile}). Error rate with a Wilson 95 % interval; failures by kind "
-             f"(counts; `non_object_pct` and `two_objects_pct`: per trial). The oracle plans on ground-truth masks: "
+             f"(counts; `non_object_pct` and `two_objects_pct`: per trial; `non_object_share_pct`: share of the "
+             f"model's failures). The oracle plans on ground-truth masks: "
              f"perfect segmentation with this planner and physics. Column `paper_error_pct`: Liu et al., Table "
              f"III ({P.TABLE3_TRIALS} real grasps per model)."))
 display(table.round(1))
@@ -102,8 +104,8 @@ verdict = claims.evaluate_claims(claims_file, table, replicates)
 verdict = untrained.flag(verdict, claims_file, table, "table2_untrained_seeds")
 _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
                                 "share_held", "untrained_rows", "caveat"]], out_tables, "table3_claims",
-                       caption=f"graspseg §VI-B–C claims checked against our simulated Table III: margin in percentage "
-                               f"points of trials, its 95 % interval and the verdict from {cfg.n_boot} paired bootstrap "
+                       caption=f"graspseg §VI-B–C claims checked against our simulated Table III: margin in the units "
+                               f"each claim states (mostly percentage points of trials), its 95 % interval and the verdict from {cfg.n_boot} paired bootstrap "
                                "replicates over trials; `untrained_rows`: compared models with a Table II seed that "
                                "never learned (trial t uses seed t mod n_seeds: the verdict is then evidence neither "
                                "way).")
@@ -123,13 +125,14 @@ display(Markdown("\n".join(lines)))
 # %% [markdown]
 # ## Fig. 4: one failure of each kind
 #
-# For the first trial (in trial order) where one of the three models failed in each way: the image with that
-# model's planned cups (green: active, red: inactive), then each of the three models' masks.
+# For the first trial (in trial order) where one of the models failed in each way (the paper's three kinds, then
+# ours: cups that did not seal, no mask at all): the image with that model's planned cups (green: active, red:
+# inactive), then each model's masks. A kind no model failed in has no row (listed under the figure).
 
 # %%
 failed = trials[(~trials.success) & trials.model.isin(trained)]
 picks = []
-for kind in ("non_object", "dropped", "two_objects", "no_seal"):
+for kind in ("non_object", "dropped", "two_objects", "no_seal", "no_mask"):
     f = failed[failed.failure == kind].sort_values(["trial", "model"])
     if len(f):
         picks.append((kind, f.iloc[0]))
@@ -165,6 +168,9 @@ for i, (kind, row) in enumerate(picks):
     axes[i, 0].axis("off")
 display(Image(filename=str(figures.save_figure(fig, out_figures / "fig4_failures.png"))))
 plt.close(fig)
+missing = [k for k in ("non_object", "dropped", "two_objects", "no_seal", "no_mask") if k not in dict(picks)]
+display(Markdown("Rows: " + (", ".join(k for k, _ in picks) if picks else "none — no model failed a trial")
+                 + (f". No model failed as {', '.join(missing)}." if missing else ".")))
 
 # %%
 _ = run.write_metrics("table3", values={"trials_per_model": cfg.n_trials, "oracle_error_pct": float(o.error_pct)},

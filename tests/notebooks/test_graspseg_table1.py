@@ -90,3 +90,26 @@ def test_a_resumed_train_stage_publishes_every_models_log(graspseg_pipeline, tmp
     for key in published:
         assert (tmp_path / "live" / key / "metrics.json").read_bytes() == \
             (out / f"reports/training/graspseg/variants/{key}/metrics.json").read_bytes()
+
+
+def test_table1_without_calibration_uses_the_papers_threshold(graspseg_pipeline):
+    """``graspseg_table1.calibrate_t_ent: false``: Table I's -Filter rows use the paper's t_ent, and no calibration
+    is labeled as ours (session 34's review: the F1 label used to name the paper's threshold in that case)."""
+    from robopercept.formats.grasp_pairs import iter_grasp_folders, read_sample
+    from robopercept.graspseg.data import GraspSegDataset
+    from robopercept.graspseg.filters import FilterConfig
+    from robopercept.graspseg.table1 import evaluate_models
+
+    dataset = graspseg_pipeline / "artifacts/datasets/graspseg_grasps"
+    test_folders = list(iter_grasp_folders(dataset, "labeled_test"))
+    val_folders = list(iter_grasp_folders(dataset, "labeled_train"))[:3]
+    gts = [read_sample(f).visible for f in test_folders]
+    fcfg = FilterConfig(t_ent=0.1)
+    out = evaluate_models([("Grasp-100", 0)], graspseg_pipeline / "artifacts/models/graspseg/variants",
+                          GraspSegDataset(test_folders), GraspSegDataset(val_folders), gts, fcfg, calibrate=False,
+                          good_iou=0.5)
+    assert out.table_calibration == "paper" and set(out.calibrations) == {"recall-matched", "paper"}
+    assert out.t_used == 0.1 and out.calibrations["paper"] == 0.1
+    assert [(r.name, r.seed) for r in out.results] == [("Grasp-100", 0)]
+    assert all(a.filtered_keep.tolist() == b.filtered_keep.tolist()
+               for a, b in zip(out.results, out.results_at["paper"]))

@@ -253,8 +253,6 @@ def train_boundary_inpainter(images: Sequence[np.ndarray], instance_masks: Seque
 class BoundaryInpainter:
     """Our trained conditional UNet, sampled with DDIM for ``steps`` steps (deterministic under ``seed``)."""
 
-    name = "diffusion (ours, 4 steps)"
-
     def __init__(self, unet, steps: int = PAPER_STEPS, train_timesteps: int = 1000,
                  prediction_type: str = "v_prediction"):
         from diffusers import DDIMScheduler
@@ -264,6 +262,10 @@ class BoundaryInpainter:
         # noise needs; the default "leading" spacing would start at 3/4 of the schedule with 4 steps
         self.sched = DDIMScheduler(num_train_timesteps=train_timesteps, timestep_spacing="trailing",
                                    prediction_type=prediction_type)
+
+    @property
+    def name(self) -> str:
+        return f"diffusion (ours, {self.steps} steps)"
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)

@@ -183,8 +183,9 @@ class ModelEvaluation:
     verdicts: dict[tuple[str, int], pd.DataFrame]  # per-filter verdicts on the test grasps
     t_used: float
     thresholds: list[dict]  # per model: validation confidence and recall at each threshold
-    calibrations: dict[str, float]  # name -> t_ent: "F1 (ours)", "recall-matched", "paper"
+    calibrations: dict[str, float]  # name -> t_ent: "F1 (ours)" (when calibrating), "recall-matched", "paper"
     results_at: dict[str, list[MethodResult]]  # the same models' results under each calibration
+    table_calibration: str = "F1 (ours)"  # the calibration Table I's -Filter rows use ("paper" when not calibrating)
 
 
 def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_ds, gts: Sequence[np.ndarray],
@@ -193,7 +194,8 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
     """Predict the test and validation grasps with each (variant, seed), choose one entropy threshold
     for all models on the pooled validation predictions (as the paper uses one ``t_ent``; see
     ``filters.calibrate_entropy_threshold``) unless ``calibrate`` is off, and evaluate the -Filter rows
-    under three thresholds: that one ("F1 (ours)"), the paper's 0.1, and the one at which
+    under three thresholds: that one ("F1 (ours)"; without ``calibrate`` Table I uses "paper" and this entry is
+    absent), the paper's 0.1, and the one at which
     ``recall_reference``'s validation keep rate equals the paper's recall for its -Filter row
     ("recall-matched": our whole filter — non-empty, occlusion, entropy, contours — as selective on
     validation grasps as the paper's was on its test grasps)."""
@@ -221,15 +223,17 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
     ref_other = np.concatenate([val_other[k] for k in refs])
     target = paper.TABLE1.get(f"{recall_reference}-Filter", (np.nan, np.nan, 50.0))[2] / 100
     recall_t = recall_matched_threshold(ref_rel, ref_other, target)
-    calibrations = {"F1 (ours)": f1_t, "recall-matched": recall_t, "paper": paper_cfg.t_ent}
-    out = ModelEvaluation([], probs, ckpts, {}, f1_t, [], calibrations, {c: [] for c in calibrations})
+    main = "F1 (ours)" if calibrate else "paper"
+    calibrations = {"F1 (ours)": f1_t} if calibrate else {}
+    calibrations |= {"recall-matched": recall_t, "paper": paper_cfg.t_ent}
+    out = ModelEvaluation([], probs, ckpts, {}, f1_t, [], calibrations, {c: [] for c in calibrations}, main)
     for cname, t in calibrations.items():
         cfg = dataclasses.replace(paper_cfg, t_ent=t)
         for key in models:
             result, verdicts = evaluate_probabilities(key[0], probs[key], gts, seconds[key], cfg)
             result.seed = key[1]
             out.results_at[cname].append(result)
-            if cname == "F1 (ours)":
+            if cname == main:
                 out.results.append(result)
                 out.verdicts[key] = verdicts
     for key in models:

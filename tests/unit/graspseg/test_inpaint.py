@@ -71,6 +71,8 @@ def test_boundary_inpainter_trains_samples_and_round_trips(tiny_inpainter, tmp_p
     back = BoundaryInpainter.load(tmp_path / "m")
     assert back.sched.config.prediction_type == inp.sched.config.prediction_type == "v_prediction"
     assert back.steps == 4 and np.array_equal(back(img, mask, seed=3), a)
+    assert back.name == "diffusion (ours, 4 steps)"  # the table row names the steps it was sampled with
+    assert BoundaryInpainter(inp.unet, steps=2, train_timesteps=100).name == "diffusion (ours, 2 steps)"
     assert np.array_equal(inp(img, np.zeros((H, W), bool)), img)
     with pytest.raises(FileNotFoundError, match="graspseg_inpaint"):
         BoundaryInpainter.load(tmp_path / "nothing")
