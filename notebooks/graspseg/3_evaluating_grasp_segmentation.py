@@ -60,7 +60,7 @@ from robopercept.graspseg.filters import FilterConfig, binary_entropy
 from robopercept.graspseg.metrics import iou
 from robopercept.graspseg.variants import VARIANTS, split_labeled_train, trained_models
 from robopercept.seed import derive_seed
-from robopercept.reporting import claims, figures, tables
+from robopercept.reporting import claims, figures, tables, verdicts
 
 run = setup("graspseg_table1", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
@@ -109,7 +109,7 @@ models = T1.evaluate_models(trained_models(model_cfg), models_dir, test_ds, val_
                             calibrate=cfg.calibrate_t_ent, good_iou=cfg.good_iou)
 baseline_results = list(results)
 results += models.results
-probs, ckpts, verdicts, t_used = models.probs, models.checkpoints, models.verdicts, models.t_used
+probs, ckpts, filter_checks, t_used = models.probs, models.checkpoints, models.verdicts, models.t_used
 first = {name: (name, 0) for name in VARIANTS}  # the first seed of each variant, for figures
 table, replicates = T1.table1(results, cfg.n_boot, derive_seed(run.seed, "graspseg_table1_bootstrap"))
 backbone = ckpts[first["Grasp-100"]]["settings"]["backbone"]
@@ -174,7 +174,7 @@ timing = pd.DataFrame([{"method": f"{r.name} (seed {r.seed})", "ms_per_pair": 10
 _ = run.write_timings("table1_inference_time", {"threads": torch.get_num_threads(),
                                                 "ms_per_pair": dict(zip(timing.method, timing.ms_per_pair))})
 drops = pd.DataFrame({f"{n} (seed {k})": 100 * (1 - v[["nonempty", "occlusion", "entropy", "contours"]].mean())
-                      for (n, k), v in verdicts.items()}).T.add_suffix(" fails %")
+                      for (n, k), v in filter_checks.items()}).T.add_suffix(" fails %")
 display(drops.round(1))  # timings: reports/timings/graspseg/table1_inference_time.json
 
 # %% [markdown]
@@ -196,15 +196,7 @@ display(verdict[["id", "section", "verdict", "margin", "margin_lo", "margin_hi"]
 display(Markdown(f"A verdict is held or missed when the comparison holds or fails in at least "
                  f"{100 * claims.CONFIDENCE:g} % of the replicates."))
 display(Markdown("**" + " / ".join(f"{n} {v}" for v, n in claims.tally(verdict).items()) + "**."))
-for r in verdict.itertuples():
-    text = f"- `{r.id}` ({r.section}): \"{r.quote}\" — {claims.verdict_sentence(r._asdict())}."
-    if r.caveat:
-        text += f" {r.caveat}"
-    if claims.shows_cause(r):
-        text += f" Where to look: {r.if_missed}"
-    if r.note:
-        text += f" ({r.note})"
-    display(Markdown(text))
+display(Markdown(verdicts.sentences(verdict)))
 by_calibration = []
 for cname in models.calibrations:
     ct, creps = T1.table1(baseline_results + models.results_at[cname], cfg.n_boot,

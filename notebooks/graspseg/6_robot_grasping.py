@@ -40,7 +40,7 @@ from robopercept.graspseg.config_instances import TABLE3_ROWS
 from robopercept.graspseg.picking import FAILURES, PlannerSettings, run_trials
 from robopercept.graspseg.table2 import model_key
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables, untrained
+from robopercept.reporting import claims, figures, tables, untrained, verdicts
 from robopercept.seed import derive_seed
 from robopercept.world.camera import BinCamera
 from robopercept.world.catalog import load_catalog
@@ -112,15 +112,7 @@ _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "h
 display(verdict[["id", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
 display(Markdown("**" + " / ".join(f"{n} {v}" for v, n in claims.tally(verdict).items()) + "**; "
                  f"{untrained.count(verdict)} of them compare a model with a Table II seed that never learned."))
-lines = []
-for r in verdict.itertuples():
-    text = f"- `{r.id}` ({r.section}): \"{r.quote}\" — {claims.verdict_sentence(r._asdict())}{untrained.sentence(r)}."
-    if r.caveat:
-        text += f" *{r.caveat}*"
-    if claims.shows_cause(r):
-        text += f" Where to look: {r.if_missed}"
-    lines.append(text)
-display(Markdown("\n".join(lines)))
+display(Markdown(verdicts.sentences(verdict)))
 
 # %% [markdown]
 # ## Fig. 4: one failure of each kind

@@ -43,7 +43,7 @@ from robopercept.latentmrcnn.data import InstanceSet
 from robopercept.latentmrcnn.plots import overlay
 from robopercept.latentmrcnn.sweep import load_model
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables
+from robopercept.reporting import claims, figures, tables, verdicts
 from robopercept.seed import derive_seed
 
 run = setup("latentmrcnn_table1", params, paper="latentmrcnn", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -96,13 +96,13 @@ show = ["method"] + [c for name in P.TABLE1_METRICS for c in (name, f"{name}_lo"
 display(table[show].round(1))
 
 # %%
-verdicts = claims.evaluate_claims(paths.root() / "src/robopercept/latentmrcnn/claims_table1.yaml",
+t1_verdict = claims.evaluate_claims(paths.root() / "src/robopercept/latentmrcnn/claims_table1.yaml",
                                   table.drop(columns=["set", "mode"]), replicates)
-_ = tables.write_table(verdicts[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo",
+_ = tables.write_table(t1_verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo",
                                  "margin_hi", "share_held", "caveat"]], run.tables, "table1_claims",
                        caption=f"latentmrcnn §V-B/C claims against our Table I ({ecfg.n_boot} paired replicates).")
-display(verdicts[["id", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
-display(Markdown("\n".join(f"* **{r['id']}** — {claims.verdict_sentence(r)}" for _, r in verdicts.iterrows())))
+display(t1_verdict[["id", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
+display(Markdown(verdicts.sentences(t1_verdict)))
 
 # %% [markdown]
 # ## Fig. 5 and Table III: double picks, pickable area, and what scores say about masks
@@ -193,7 +193,7 @@ pv = claims.evaluate_claims(paths.root() / "src/robopercept/latentmrcnn/claims_p
 _ = tables.write_table(pv[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
                            "share_held", "caveat"]], run.tables, "picking_claims",
                        caption="latentmrcnn §V-D and appendix E claims against our double-pick / AUC table.")
-display(Markdown("\n".join(f"* **{r['id']}** — {claims.verdict_sentence(r)}" for _, r in pv.iterrows())))
+display(Markdown(verdicts.sentences(pv)))
 
 # %% [markdown]
 # ## Fig. 4 and Fig. 7: confidence masks as p grows, and what the samples look like
@@ -315,7 +315,7 @@ _ = tables.write_table(diag, run.tables, "latent_diagnostics",
                                "one sample's masks, score > 0.5, that another reproduces at IoU >= 0.5), masks per "
                                "sample, and MaskRCNN's mAP beside the paper's (Liu et al. Table I).")
 display(diag.round(3))
-all_v = pd.concat([verdicts, pv], ignore_index=True)
+all_v = pd.concat([t1_verdict, pv], ignore_index=True)
 tally = claims.tally(all_v)
 lines = [f"Of {len(all_v)} claims, {tally['held']} held, {tally['missed']} missed and {tally['inconclusive']} were "
          "inconclusive (the margin's interval straddles zero)."]
@@ -329,21 +329,7 @@ if len(missed):
     for r in missed.itertuples():
         lines.append(f"* **{r.id}** ({r.section}) — {r.verdict}, margin {r.margin:+.1f} "
                      f"[{r.margin_lo:+.1f}, {r.margin_hi:+.1f}]. Paper: “{r.quote}”")
-    agree_th = 0.9  # "nearly deterministic": another sample reproduces more than this share of a sample's masks
-    same = diag[diag.sample_agreement > agree_th].set.tolist()
-    differ = diag[diag.sample_agreement <= agree_th].set.tolist()
-    unmeasured = diag[diag.sample_agreement.isna()].set.tolist()  # no sample mask scored above 0.5
-    if same:
-        lines.append(f"\nThe samples agree on more than {100 * agree_th:.0f} % of their masks on "
-                     f"{'every set' if len(same) == len(diag) else ', '.join(same)}: there the latent changes little, "
-                     "so the comparisons of confidence masks and Union-NMS with MaskRCNN test a nearly deterministic "
-                     "model; whether a longer schedule (the paper profile) changes that is not measured here.")
-    if differ:
-        lines.append(f"\nOn {', '.join(differ)} the samples differ (agreement at or under {100 * agree_th:.0f} %): the "
-                     "latent is used there, so a miss on that set is not explained by identical samples.")
-    if unmeasured:
-        lines.append(f"\nOn {', '.join(unmeasured)} no sample has a mask scoring above 0.5, so agreement is not "
-                     "measured there.")
+    lines += ["\n" + text for text in T1.latent_use_sentences(diag)]
 display(Markdown("\n".join(lines)))
 
 # %%

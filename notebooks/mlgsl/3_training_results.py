@@ -44,8 +44,8 @@ from robopercept.mlgsl.metrics import Selection, predict
 from robopercept.mlgsl.plots import draw_grasps, show_maps
 from robopercept.mlgsl.robot import TrialOracle, dataset_config, finger_px
 from robopercept.mlgsl.train import RUN_BY_NAME, checkpoint_path, load_model
-from robopercept.reporting import figures, tables
-from robopercept.reporting.claims import evaluate_claims, shows_cause, tally, verdict_sentence
+from robopercept.reporting import figures, tables, verdicts
+from robopercept.reporting.claims import evaluate_claims, tally
 from robopercept.world.catalog import load_catalog
 
 run = setup("mlgsl_results", params, paper="mlgsl", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -106,24 +106,7 @@ display(t1.round(1))
 rate_cols = ["accuracy", "recall", "precision", "true_positive_rate_of_samples", "predicted_positive_rate"]
 rates = agg.set_index("method").loc[list(R.TABLE1_RUNS), rate_cols + [c + "_on_object" for c in rate_cols]]
 display(rates.round(1))
-r = agg.set_index("method")
-ml_pp, gg_pp = r.loc["MLGSL", "predicted_positive_rate_on_object"], r.loc["ImgMSE", "predicted_positive_rate_on_object"]
-display(Markdown(
-    "Each sampled grasp takes the model's own angle and width, so the share that succeeds in the simulator differs "
-    "by model; a predictor that calls every grasp bad would score 100 % minus that share. "
-    + " ".join(f"{m}: {r.loc[m, 'true_positive_rate_of_samples']:.1f} % of the grasps sampled over the image succeed "
-               f"(all-negative accuracy {100 - r.loc[m, 'true_positive_rate_of_samples']:.1f} %, the model's "
-               f"{r.loc[m, 'accuracy']:.1f} %), on the object {r.loc[m, 'true_positive_rate_of_samples_on_object']:.1f} % "
-               f"(all-negative {100 - r.loc[m, 'true_positive_rate_of_samples_on_object']:.1f} %, the model's "
-               f"{r.loc[m, 'accuracy_on_object']:.1f} %)." for m in ("MLGSL", "ImgMSE"))
-    + f" MLGSL predicts "
-    f"q̂ > {ecfg.quality_threshold} for {ml_pp:.1f} % of the on-object grasps, ImgMSE for {gg_pp:.1f} %. MLGSL's loss "
-    "fixes Q̂ only *up to a scale* (it is normalised into a distribution), so its absolute values are not calibrated "
-    "success rates; the paper reads its lower recall as \"a conservative estimation of the grasp quality\". "
-    + (f"Here too MLGSL calls fewer on-object grasps good than ImgMSE ({ml_pp:.1f} vs {gg_pp:.1f} %)."
-       if ml_pp < gg_pp else
-       f"Here MLGSL is *not* the more conservative one ({ml_pp:.1f} vs {gg_pp:.1f} % predicted positive), so that "
-       "reading does not carry over to our runs.")))
+display(Markdown(R.chance_levels(agg, ecfg.quality_threshold)))
 
 # %% [markdown]
 # ## Fewer images (§IV-C.3), attention (§IV-C.4), clutter (§IV-C.5)
@@ -235,15 +218,7 @@ _ = tables.write_table(claims[["id", "section", "quote", "claim", "verdict", "ho
                                f"{ecfg.n_boot} bootstrap replicates over seeds and test images.")
 display(claims[shown].round(2))
 display(Markdown(f"**{tally(claims)}** (held / missed / inconclusive / not evaluated)."))
-for _, c in claims.iterrows():
-    text = f"- `{c['id']}` ({c['section']}): \"{c['quote']}\" — {verdict_sentence(c)}."
-    if c["caveat"]:
-        text += f" {c['caveat']}"
-    if shows_cause(c):
-        text += f" Where to look: {c['if_missed']}"
-    if c["note"]:
-        text += f" ({c['note']})"
-    display(Markdown(text))
+display(Markdown(verdicts.sentences(claims)))
 _ = run.write_metrics("training_results", claims=claims,
                       tables={"table1": t1[["method", "Top-1", "Top-5", "Accuracy", "Recall"]],
                               "collision_free": col[["training data", "collision-free %"]]})

@@ -172,3 +172,35 @@ def sample_agreement(samples: Sequence[tuple[np.ndarray, np.ndarray]], min_score
             union = af.sum(1)[:, None] + bf.sum(1)[None] - inter
             hits += int(((inter / np.maximum(union, 1)) >= iou).any(1).sum())
     return hits / total if total else float("nan")
+
+
+NEARLY_DETERMINISTIC = 0.9  # another sample reproduces more than this share of a sample's masks
+
+
+def latent_use_sentences(diag: pd.DataFrame, agree_th: float = NEARLY_DETERMINISTIC) -> list[str]:
+    """What the samples' agreement (``diag``: one row per set with ``set`` and ``sample_agreement``, the mean of
+    :func:`sample_agreement` over images and seeds) allows one to say about the claims on confidence masks and
+    Union-NMS, one paragraph per group of sets: agreement above ``agree_th`` — the latent changes little, so those
+    claims test a nearly deterministic model; at or under it — the latent is used, so identical samples do not explain
+    a miss; NaN — no sample mask scored above 0.5, agreement not measured."""
+    if not 0 < agree_th < 1:
+        raise ValueError(f"latent_use_sentences: agree_th must lie in (0, 1), got {agree_th}")
+    if len(diag) == 0:
+        raise ValueError("latent_use_sentences: no set to describe (empty diagnostics table)")
+    agreement = diag["sample_agreement"]
+    same = diag[agreement > agree_th].set.tolist()
+    differ = diag[agreement <= agree_th].set.tolist()
+    unmeasured = diag[agreement.isna()].set.tolist()
+    out = []
+    if same:
+        out.append(f"The samples agree on more than {100 * agree_th:.0f} % of their masks on "
+                   f"{'every set' if len(same) == len(diag) else ', '.join(same)}: there the latent changes little, "
+                   "so the comparisons of confidence masks and Union-NMS with MaskRCNN test a nearly deterministic "
+                   "model; whether a longer schedule (the paper profile) changes that is not measured here.")
+    if differ:
+        out.append(f"On {', '.join(differ)} the samples differ (agreement at or under {100 * agree_th:.0f} %): the "
+                   "latent is used there, so a miss on that set is not explained by identical samples.")
+    if unmeasured:
+        out.append(f"On {', '.join(unmeasured)} no sample has a mask scoring above 0.5, so agreement is not "
+                   "measured there.")
+    return out

@@ -173,3 +173,35 @@ def table1(agg: pd.DataFrame) -> pd.DataFrame:
                      "Top-1 (paper)": paper["top1"], "Top-5 (paper)": paper["top5"],
                      "Accuracy (paper)": paper["accuracy"], "Recall (paper)": paper["recall"]})
     return pd.DataFrame(rows)
+
+
+def chance_levels(agg: pd.DataFrame, quality_threshold: float) -> str:
+    """Markdown: the accuracy a predictor that calls every sampled grasp bad would get, beside each model's, and
+    whether MLGSL is the more conservative one (predicts q̂ > ``quality_threshold`` for fewer on-object grasps),
+    the paper's reading of its lower recall. Each sampled grasp takes the model's own angle and width, so the share
+    that succeeds (``true_positive_rate_of_samples``, over the image and ``_on_object``) differs by model.
+
+    ``agg``: :func:`aggregate`'s table (rates in %), with rows ``MLGSL`` and ``ImgMSE``."""
+    models = ("MLGSL", "ImgMSE")
+    r = agg.set_index("method")
+    missing = [m for m in models if m not in r.index]
+    if missing:
+        raise ValueError(f"chance_levels: no row for {missing} in the runs table")
+    ml_pp = r.loc["MLGSL", "predicted_positive_rate_on_object"]
+    gg_pp = r.loc["ImgMSE", "predicted_positive_rate_on_object"]
+    per_model = " ".join(
+        f"{m}: {r.loc[m, 'true_positive_rate_of_samples']:.1f} % of the grasps sampled over the image succeed "
+        f"(all-negative accuracy {100 - r.loc[m, 'true_positive_rate_of_samples']:.1f} %, the model's "
+        f"{r.loc[m, 'accuracy']:.1f} %), on the object {r.loc[m, 'true_positive_rate_of_samples_on_object']:.1f} % "
+        f"(all-negative {100 - r.loc[m, 'true_positive_rate_of_samples_on_object']:.1f} %, the model's "
+        f"{r.loc[m, 'accuracy_on_object']:.1f} %)." for m in models)
+    reading = (f"Here too MLGSL calls fewer on-object grasps good than ImgMSE ({ml_pp:.1f} vs {gg_pp:.1f} %)."
+               if ml_pp < gg_pp else
+               f"Here MLGSL is *not* the more conservative one ({ml_pp:.1f} vs {gg_pp:.1f} % predicted positive), so "
+               "that reading does not carry over to our runs.")
+    return ("Each sampled grasp takes the model's own angle and width, so the share that succeeds in the simulator "
+            "differs by model; a predictor that calls every grasp bad would score 100 % minus that share. "
+            f"{per_model} MLGSL predicts q̂ > {quality_threshold} for {ml_pp:.1f} % of the on-object grasps, ImgMSE "
+            f"for {gg_pp:.1f} %. MLGSL's loss fixes Q̂ only *up to a scale* (it is normalised into a distribution), "
+            "so its absolute values are not calibrated success rates; the paper reads its lower recall as \"a "
+            f"conservative estimation of the grasp quality\". {reading}")

@@ -180,3 +180,20 @@ def test_table1_means_seeds_pairs_modes_in_every_replicate_and_labels_the_papers
         "apparel: MaskRCNN", "mAP"] for r in reps)  # ... while the replicates themselves vary
     again, _ = table1(per_seed, n_boot=30, seed=7)
     pd.testing.assert_frame_equal(table, again)  # the bootstrap is seeded
+
+
+def test_latent_use_sentences_split_sets_by_how_alike_their_samples_are():
+    from robopercept.latentmrcnn.table1 import latent_use_sentences
+
+    diag = pd.DataFrame({"set": ["Apparel-5k", "Apparel-1k", "Bins"], "sample_agreement": [0.97, 0.9, np.nan]})
+    same, differ, unmeasured = latent_use_sentences(diag)
+    assert same.startswith("The samples agree on more than 90 % of their masks on Apparel-5k:")
+    assert differ.startswith("On Apparel-1k the samples differ (agreement at or under 90 %)")  # the boundary: "differ"
+    assert unmeasured.startswith("On Bins no sample has a mask scoring above 0.5")
+    every = latent_use_sentences(diag.iloc[:1])
+    assert len(every) == 1 and "on every set:" in every[0]
+    assert latent_use_sentences(diag.iloc[:2], agree_th=0.95)[0].startswith("The samples agree on more than 95 %")
+    with pytest.raises(ValueError, match="agree_th must lie in"):
+        latent_use_sentences(diag, agree_th=90)
+    with pytest.raises(ValueError, match="empty diagnostics"):
+        latent_use_sentences(diag.iloc[:0])

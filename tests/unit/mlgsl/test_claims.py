@@ -66,3 +66,31 @@ def test_committed_claims_match_the_committed_tables():
                     "missed" if not c.holds and c.share_held <= 0.025 else "inconclusive")
         assert c.verdict == expected, c.id
         assert c.margin_lo <= c.margin + 1e-9 or c.verdict == "inconclusive", c.id
+
+
+def test_chance_levels_give_each_models_all_negative_accuracy_and_the_conservative_reading():
+    import pandas as pd
+    import pytest
+
+    from robopercept.mlgsl.results import chance_levels
+
+    def runs(ml_pp, gg_pp):
+        return pd.DataFrame([
+            {"method": "MLGSL", "true_positive_rate_of_samples": 10.0, "accuracy": 88.0,
+             "true_positive_rate_of_samples_on_object": 24.1, "accuracy_on_object": 70.0,
+             "predicted_positive_rate_on_object": ml_pp},
+            {"method": "ImgMSE", "true_positive_rate_of_samples": 5.0, "accuracy": 93.0,
+             "true_positive_rate_of_samples_on_object": 13.7, "accuracy_on_object": 80.0,
+             "predicted_positive_rate_on_object": gg_pp},
+            {"method": "MLGSL (2 labels)", "true_positive_rate_of_samples": 1.0},
+        ])
+
+    text = chance_levels(runs(12.0, 30.0), 0.5)
+    # each model's own success share: the all-negative accuracies differ by model
+    assert "MLGSL: 10.0 % of the grasps sampled over the image succeed (all-negative accuracy 90.0 %, the model's 88.0 %)" in text
+    assert "ImgMSE: 5.0 %" in text and "(all-negative 86.3 %, the model's 80.0 %)" in text
+    assert "q̂ > 0.5 for 12.0 % of the on-object grasps, ImgMSE for 30.0 %" in text
+    assert text.endswith("Here too MLGSL calls fewer on-object grasps good than ImgMSE (12.0 vs 30.0 %).")
+    assert "does not carry over" in chance_levels(runs(40.0, 30.0), 0.5)
+    with pytest.raises(ValueError, match=r"no row for \['ImgMSE'\]"):
+        chance_levels(runs(1.0, 2.0).iloc[[0]], 0.5)

@@ -35,3 +35,24 @@ def test_a_cause_for_a_miss_shows_only_where_the_comparison_went_against_the_pap
     import numpy as np
 
     assert not shows_cause({**base, "holds": np.bool_(True)})
+
+
+def test_a_caveat_reaches_the_sentence_and_an_empty_one_leaves_no_trace():
+    from robopercept.reporting.verdicts import sentence, sentences
+
+    base = {"section": "§V-B", "quote": "Paste-Grasp-Inpaint is best", "claim": "c", "margin": 0.4, "margin_lo": -0.2,
+            "margin_hi": 1.1, "share_held": 0.8, "baseline_collapsed": False, "if_missed": "compare X with Y",
+            "note": ""}
+    held = {**base, "id": "five_fold", "verdict": "held", "holds": True,
+            "caveat": "Holds at 8.0x because our Subtract-Filter errs 171 %."}
+    line = sentence(held)
+    assert line.startswith('* **five_fold** (§V-B): "Paste-Grasp-Inpaint is best" — **held** (margin +0.4')
+    assert line.endswith(". *Holds at 8.0x because our Subtract-Filter errs 171 %.*")
+    # an inconclusive claim whose comparison went against the paper: caveat, then where to look
+    against = {**base, "id": "inpaint_best", "verdict": "inconclusive", "holds": False, "caveat": "Two seeds."}
+    assert sentence(against).endswith("*Two seeds.* Where to look: compare X with Y")
+    # a claims table read back from CSV has NaN in empty text cells: no "*nan*"
+    plain = {**base, "id": "p", "verdict": "held", "holds": True, "caveat": float("nan"), "note": float("nan")}
+    assert "nan" not in sentence(plain) and sentence(plain).endswith("]).")
+    text = sentences(pd.DataFrame([held, against, plain]))
+    assert text.splitlines() == [sentence(held), sentence(against), sentence(plain)]
