@@ -97,7 +97,7 @@ display(table[show].round(1))
 
 # %%
 t1_verdict = claims.evaluate_claims(paths.root() / "src/robopercept/latentmrcnn/claims_table1.yaml",
-                                  table.drop(columns=["set", "mode"]), replicates)
+                                    table.drop(columns=["set", "mode"]), replicates)
 _ = tables.write_table(t1_verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo",
                                  "margin_hi", "share_held", "caveat"]], run.tables, "table1_claims",
                        caption=f"latentmrcnn §V-B/C claims against our Table I ({ecfg.n_boot} paired replicates).")
