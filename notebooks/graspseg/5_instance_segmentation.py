@@ -66,7 +66,7 @@ from robopercept.graspseg.instance_eval import METRICS, class_agnostic_gt
 from robopercept.graspseg.instance_losses import MAX_ITER
 from robopercept.graspseg.labeled import labeled_images
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables, untrained
+from robopercept.reporting import claims, figures, tables, untrained, verdicts
 from robopercept.reporting.convergence import unconverged
 from robopercept.seed import derive_seed
 
@@ -210,15 +210,7 @@ display(Markdown(f"A verdict is held or missed when the comparison holds or fail
                  f"{100 * claims.CONFIDENCE:g} % of the replicates."))
 display(Markdown("**" + " / ".join(f"{n} {v}" for v, n in claims.tally(verdict).items()) + "**; "
                  f"{untrained.count(verdict)} of them compare a row with a seed that never learned."))
-lines = []
-for r in verdict.itertuples():
-    text = f"- `{r.id}` ({r.section}): \"{r.quote}\" — {claims.verdict_sentence(r._asdict())}{untrained.sentence(r)}."
-    if r.caveat:
-        text += f" *{r.caveat}*"
-    if claims.shows_cause(r):
-        text += f" Where to look: {r.if_missed}"
-    lines.append(text)
-display(Markdown("\n".join(lines)))
+display(Markdown(verdicts.sentences(verdict)))
 
 # %% [markdown]
 # **What the claims that did not hold rest on.** For each claim that is not held, the rows it compares: their AP
