@@ -40,7 +40,6 @@ reports_dir = "reports"
 # %%
 import time
 
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Image, Markdown, display
@@ -55,6 +54,7 @@ from robopercept.graspseg.filters import FilterConfig
 from robopercept.graspseg.inpaint import (PAPER_DILATION_PX, PAPER_STEPS, BoundaryInpainter, BoundaryInpaintSettings,
                                           OpenCVInpainter, StableDiffusionInpainter, evaluate_inpainters, inpaint_mask,
                                           inpaint_radius, train_boundary_inpainter)
+from robopercept.graspseg.inpaint_report import summarize_inpainters
 from robopercept.graspseg.paste import PasteConfig, PasteSampler, visible_boundary
 from robopercept.graspseg.labeled import labeled_images
 from robopercept.graspseg.variants import checkpoint_path, split_labeled_train, trained_models
@@ -182,13 +182,8 @@ t0 = time.perf_counter()
 scores = evaluate_inpainters([img for _, img, _ in test_imgs], [m for _, _, m in test_imgs], inpainters, radius,
                              seed=derive_seed(run.seed, "graspseg_inpaint_eval"))
 eval_seconds = time.perf_counter() - t0
-rng = np.random.default_rng(derive_seed(run.seed, "graspseg_inpaint_boot"))
-agg = []
-for name, g in scores.groupby("inpainter", sort=False):
-    boots = [g.sample(len(g), replace=True, random_state=rng.integers(2 ** 31)).mae.mean() for _ in range(1000)]
-    agg.append({"inpainter": name, "images": len(g), "MAE": g.mae.mean(), "MAE_lo": np.percentile(boots, 2.5),
-                "MAE_hi": np.percentile(boots, 97.5), "PSNR_dB": g.psnr_db.mean()})
-agg = pd.DataFrame(agg)
+agg, diff = summarize_inpainters(scores, candidate=ours.name, reference="OpenCV Telea", n_boot=1000,
+                                 seed=derive_seed(run.seed, "graspseg_inpaint_boot"))
 _ = tables.write_table(agg, out_tables, "inpainting_quality",
                        caption=f"Erased real object boundaries (every labeled instance's boundary dilated by {radius} "
                                f"px: a band about {2 * radius + 1} px wide) of "
@@ -198,20 +193,15 @@ _ = tables.write_table(agg, out_tables, "inpainting_quality",
                                "has no such measurement; OpenCV is our reference row.")
 display(agg.round(2))
 a = agg.set_index("inpainter")
-d_name = ours.name
-# both inpainters fill the same images: a paired bootstrap of the per-image difference decides the comparison
-paired = scores.pivot(index="image", columns="inpainter", values="mae")
-diff = (paired[d_name] - paired["OpenCV Telea"]).to_numpy()
-boot_diff = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(1000)]
-d_lo, d_hi = np.percentile(boot_diff, [2.5, 97.5])
 display(Markdown(
     f"**Is diffusion worth it here?** On real boundaries our {icfg.sample_steps}-step diffusion inpainter's error is "
-    f"{a.loc[d_name, 'MAE']:.1f} grey levels against OpenCV's {a.loc['OpenCV Telea', 'MAE']:.1f}, a per-image "
-    f"difference of {diff.mean():+.1f} (paired 95 % bootstrap interval over images {d_lo:+.1f} to {d_hi:+.1f}): "
-    + ("clearly lower." if d_hi < 0 else
-       "clearly higher: at this budget, a classical inpainter restores real boundaries better than our small "
-       "diffusion model." if d_lo > 0 else
-       "the interval includes 0 — no clear difference on this measure.")
+    f"{a.loc[ours.name, 'MAE']:.1f} grey levels against OpenCV's {a.loc['OpenCV Telea', 'MAE']:.1f}, a per-image "
+    f"difference of {diff.mean:+.1f} (paired 95 % bootstrap interval over {diff.images} images {diff.lo:+.1f} to "
+    f"{diff.hi:+.1f}): "
+    + {"lower": "clearly lower.",
+       "higher": "clearly higher: at this budget, a classical inpainter restores real boundaries better than our "
+                 "small diffusion model.",
+       "unclear": "the interval includes 0 — no clear difference on this measure."}[diff.verdict]
     + " Restoring the true pixels is not what the paper asks of inpainting (it asks for realistic boundaries); Table II's "
     "Paste-Grasp-Inpaint row measures what the inpainted images do for training."))
 
