@@ -38,14 +38,15 @@ from matplotlib import pyplot as plt
 
 from robopercept import paths
 from robopercept.don import paper as P
+from robopercept.don import control as C
 from robopercept.don import results as R
 from robopercept.don.evaluate import evaluate_all
 from robopercept.don.experiments import experiments, unique_variants
 from robopercept.don.model import load_trained
-from robopercept.don.sweep import COMPOSITE, model_key, splits, steps_for
+from robopercept.don.sweep import COMPOSITE, model_key, splits, standin_backbone, steps_for
 from robopercept.formats.don_logs import DonLogs
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables, verdicts
+from robopercept.reporting import claims, figures, tables, untrained, verdicts
 from robopercept.seed import derive_seed
 
 run = setup("don_eval", params, paper="don", data_dir=data_dir, artifacts_dir=artifacts_dir, reports_dir=reports_dir)
@@ -76,8 +77,43 @@ display(Markdown(f"{len(pairs)} test pairs ({cfg.pairs_per_object} per known obj
                  f"allow; paper: 500) with up to {cfg.queries} queries each; {len(queries)} tracked query sets "
                  f"({cfg.tracking_queries} points each) over every frame of their scene, for Table I's models (Fig. 4; "
                  "tracking reads every test frame, the bulk of the evaluation's cost)."))
-shown = ["label", "steps", "AUC", "sigma", "AUC_lo", "AUC_hi", "paper_AUC", "paper_sigma", "track_median_mm", "track_p90_mm",
-         "track_log_skew"]
+shown = ["label", "steps", "AUC", "sigma", "AUC_lo", "AUC_hi", "untrained_AUC", "untrained_seeds", "paper_AUC",
+         "paper_sigma", "track_median_mm", "track_p90_mm", "track_log_skew"]
+
+# %% [markdown]
+# ## Did every row learn? The untrained control
+#
+# A row that barely left its starting point makes any "ours beats it" hold, and says nothing about the losses. Every
+# model of seed k starts from the same network for its descriptor dimension D (the stand-in body, a head drawn from
+# seed k's torch seed), so that network — untrained, scored on the same test pairs with the row's own matching,
+# cosine or ℓ2 — is each row's control (`robopercept.don.control`): `untrained_AUC` is its AUC (mean over seeds),
+# and `untrained_seeds` counts the row's seeds whose AUC is **not above** their starting network's beyond the noise
+# of the test pairs (a paired bootstrap over test pairs: the 2.5 % quantile of the difference at or below 0). The
+# claims below flag every claim that compares such a row: its verdict is evidence neither for nor against the paper.
+
+# %%
+pretrained = standin_backbone(tcfg, run.models, "don_train.backbone_checkpoint")  # None: from scratch
+control = C.pair_aucs(tcfg, variants, logs_root, pretrained, pairs, run.seed, tcfg.seeds)
+unlearned = C.untrained_seeds(ev.auc, variants, control, ev.weight, cfg.n_boot,
+                              derive_seed(run.seed, "don_eval_untrained"))
+by_key = {v.key(): v for v in variants}
+table["untrained_AUC"] = [float(C.weighted_auc(control[C.control_key(by_key[m])], ev.weight).mean()) for m in table.model]
+table["untrained_seeds"] = [unlearned[m] for m in table.model]
+starts = pd.DataFrame([{"control": k, "untrained_AUC": float(C.weighted_auc(a, ev.weight).mean()),
+                        "sigma": float(C.weighted_auc(a, ev.weight).std(ddof=1)) if len(a) > 1 else float("nan")}
+                       for k, a in sorted(control.items())])
+_ = tables.write_table(starts, run.tables, "untrained_control",
+                       caption="The untrained control: the network every model of a descriptor dimension D starts "
+                               f"from, scored on the test pairs with cosine (NT-Xent) or ℓ2 (pixelwise) matching; mean "
+                               f"and σ over {tcfg.seeds} seeds.")
+display(starts.round(3))
+control_note = (" `untrained_AUC`: the AUC of the untrained network the row starts from; `untrained_seeds`: its seeds "
+                "not above that network's (95 % paired bootstrap over test pairs).")
+spoiled = table.loc[table.untrained_seeds > 0, ["row", "AUC", "untrained_AUC", "untrained_seeds"]]
+display(Markdown(f"**{len(spoiled)} of {len(table)} rows have a seed that is not above its untrained network** "
+                 "(95 % paired bootstrap over the test pairs)" + (":" if len(spoiled) else ".")))
+if len(spoiled):
+    display(spoiled.round(3))
 
 # %% [markdown]
 # ## Table I: correspondence accuracy per loss and training data
@@ -98,7 +134,7 @@ if "table1" in exps:
                            caption=f"Table I — AUC of PCK@k, k = 1…100 (the paper's pixels, scaled to our frame), mean "
                                    f"over {tcfg.seeds} seeds, σ over seeds; AUC_lo/hi: 95 % bootstrap over test pairs "
                                    "and seeds; track_median_mm: median keypoint-tracking error. Columns `paper_*`: "
-                                   "Adrian et al., Table I (5 seeds, real scenes, 640 x 480).")
+                                   "Adrian et al., Table I (5 seeds, real scenes, 640 x 480)." + control_note)
     display(t1.rename(columns={"table1": "label"})[shown].round(3))
 
 # %% [markdown]
@@ -145,7 +181,8 @@ if "table1" in exps:
 #
 # **Here.** NT-Xent trained on the first n multi-object training scenes (n from `don_train.fig5_scenes`, capped at the
 # scenes recorded), with and without augmentations, every run seeing the same number of image pairs; the grey line
-# and band are Pixelwise + Cross-Object on every single-object scene (Table I's row) and its 95 % interval.
+# and band are Pixelwise + Cross-Object on every single-object scene (Table I's row) and its 95 % interval, the dotted
+# line the untrained network that row starts from.
 
 # %%
 if "fig5" in exps:
@@ -154,7 +191,7 @@ if "fig5" in exps:
                            caption="Fig. 5 — NT-Xent on the first n multi-object training scenes, with and without "
                                    "augmentations; the reference is Pixelwise + Cross-Object on every single-object "
                                    "scene (the paper plots this figure without numbers; its reference is Table I's "
-                                   "0.387).")
+                                   "0.387)." + control_note)
     series = t5[~t5.fig5.str.startswith("Pixelwise")].copy()
     series["scenes"] = [next(v for lab, v in exps["fig5"] if lab == s).n_scenes or n_multi for s in series.fig5]
     series["augmentations"] = series.fig5.str.endswith("augmentations")
@@ -165,6 +202,7 @@ if "fig5" in exps:
                     label="NT-Xent, augmentations" if aug else "NT-Xent, no augmentations")
     ax.axhline(ref.AUC, color="grey", ls="--", label="Pixelwise + Cross-Object, all single-object scenes")
     ax.axhspan(ref.AUC_lo, ref.AUC_hi, color="grey", alpha=0.15)
+    ax.axhline(ref.untrained_AUC, color="grey", ls=":", label="its untrained network (ℓ2 matching)")
     ax.set(xlabel="multi-object training scenes", ylabel="AUC of PCK@k")
     ax.legend(fontsize=7)
     display(Image(filename=str(figures.save_figure(fig, run.figures / "fig5_scenes.png"))))
@@ -188,7 +226,7 @@ if "fig6" in exps:
     t6 = R.experiment_table(table, "fig6")
     _ = tables.write_table(t6, run.tables, "fig6_augmentations",
                            caption="Fig. 6 — NT-Xent + multi-object with augmentations added one at a time (each row "
-                                   "adds one to the row above).")
+                                   "adds one to the row above)." + control_note)
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     x = np.arange(len(t6))
     ax.plot(x, t6.AUC, marker="o")
@@ -222,7 +260,7 @@ captions = {"table2": "Table II — AUC for descriptor dimensions D (multi-objec
 for name, caption in captions.items():
     if name in exps:
         t = R.experiment_table(table, name)
-        _ = tables.write_table(t, run.tables, name, caption=caption + f" Ours: {tcfg.seeds} seeds.")
+        _ = tables.write_table(t, run.tables, name, caption=caption + f" Ours: {tcfg.seeds} seeds." + control_note)
         display(Markdown(f"**{name}**"))
         display(t.rename(columns={name: "label"})[shown].round(3))
 
@@ -268,8 +306,9 @@ if "table1" in exps:
 
 # %%
 numeric = ["row", "AUC", "track_median_mm", "track_p90_mm", "track_log_skew"]
-verdict = claims.evaluate_claims(paths.root() / "src/robopercept/don/claims.yaml", table[numeric],
-                                 [r[numeric] for r in replicates])
+claims_file = paths.root() / "src/robopercept/don/claims.yaml"
+verdict = claims.evaluate_claims(claims_file, table[numeric], [r[numeric] for r in replicates])
+verdict = untrained.flag(verdict, claims_file, table, "untrained_seeds")  # a row that never learned spoils a claim
 short, text = verdicts.claims_report(verdict, run.tables, "claims",
                                      caption=f"don §IV-E/F claims against our tables ({cfg.n_boot} paired bootstrap "
                                              "replicates over test pairs, tracked queries and seeds).")
@@ -279,4 +318,5 @@ display(Markdown(f"**{claims.tally(verdict)}** (held / missed / inconclusive / n
 # %%
 _ = run.write_metrics("correspondence", values={"test_pairs": len(pairs), "tracked_query_sets": len(queries),
                                                 "models": len(keys)},
-                      tables={"auc": table[["row", "AUC", "sigma", "AUC_lo", "AUC_hi", "paper_AUC"]]}, claims=verdict)
+                      tables={"auc": table[["row", "AUC", "sigma", "AUC_lo", "AUC_hi", "untrained_AUC",
+                                                     "untrained_seeds", "paper_AUC"]]}, claims=verdict)

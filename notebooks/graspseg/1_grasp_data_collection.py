@@ -8,7 +8,9 @@
 # (the pixels of the active suction cups). Suction gauges tell whether the object was really picked;
 # only successful grasps are kept, which is what lets a mediocre segmentation model bootstrap the
 # collection. The paper collects far more pairs than it labels (its sizes are printed below, from
-# `robopercept.graspseg.paper`), on test objects disjoint from the training objects.
+# `robopercept.graspseg.paper`): "We collect 110k grasp image pairs across a variety of training and test objects.
+# We label 1k images from the training set and 6k images from the test objects" — labeled training and test grasps
+# on disjoint objects, unlabeled grasps on both.
 #
 # **Here.** We have no robot, so the simulated world plays it: a tote of catalog objects settled by
 # pybullet physics, an overhead RGB-D camera rendered on the CPU, a 5-cup suction gripper whose cups
@@ -16,7 +18,9 @@
 # a deliberately imperfect picking policy. The same nuisances that make image subtraction reach only
 # ~51 mIOU in the paper's Table I are present, each behind a parameter: neighbours that move,
 # lighting changes, specular highlights, shadows and sensor noise. Sizes are scaled down on the
-# `cpu` profile (see the parameters below; `paper` uses the paper's sizes).
+# `cpu` profile (see the parameters below; `paper` uses the paper's sizes). The paper gives no share of test objects
+# among its unlabeled grasps; ours is `unlabeled_test_share` of the unlabeled shards (spread through the split, so the
+# first grasps the crops stage reads hold the same share).
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)

@@ -38,6 +38,7 @@ artifacts_dir = "artifacts"
 reports_dir = "reports"
 
 # %%
+import json
 import time
 
 import pandas as pd
@@ -61,6 +62,7 @@ from robopercept.graspseg.variants import checkpoint_path, split_labeled_train, 
 from robopercept.notebook import setup
 from robopercept.reporting import figures, tables
 from robopercept.seed import derive_seed
+from robopercept.world.catalog import load_catalog
 
 run = setup("graspseg_crops", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
@@ -86,7 +88,11 @@ else:
     t_ent = t1cfg.t_ent
 fcfg = FilterConfig(t_occ=t1cfg.t_occ, t_ent=t_ent, min_contour_px_at_paper_res=t1cfg.min_contour_px_at_paper_res)
 folders = successful_grasps(dataset, "unlabeled", limit=cfg.max_pairs)
-display(Markdown(f"{len(folders)} successful unlabeled grasps (training objects; at most `max_pairs` = "
+test_object_ids = {o.id for o in load_catalog(run.data).objects("test")}
+n_test_grasps = sum(json.loads((f / "record.json").read_text())["grasped"]["object_id"] in test_object_ids
+                    for f in folders)
+display(Markdown(f"{len(folders)} successful unlabeled grasps ({n_test_grasps} of test objects — the paper's unlabeled "
+                 f"grasps span training and test objects; at most `max_pairs` = "
                  f"{cfg.max_pairs}, the first in the dataset's order — the paper ran over its 110k); filter t_occ = "
                  f"{fcfg.t_occ}, "
                  f"t_ent = {t_ent:.3g} (Table I's; the paper's is {paper.T_ENT}), contours of at least "
@@ -243,6 +249,7 @@ display(pd.DataFrame(counts))
 run.write_timings("graspseg_crops", {"crop_seconds_per_grasp_per_model": seconds_models / max(1, len(folders) * cfg.grasp_seeds),
                                      "inpainter_train_seconds": train_seconds,
                                      "inpaint_eval_seconds_per_image_all_inpainters": eval_seconds / max(1, len(test_imgs))})
-_ = run.write_metrics("crops", values={"unlabeled_grasps": len(folders), "t_ent": t_ent,
+_ = run.write_metrics("crops", values={"unlabeled_grasps": len(folders), "unlabeled_test_object_grasps": n_test_grasps,
+                                       "t_ent": t_ent,
                                        "subtract": {"threshold": t_sub, "ksize": k_sub}, "dilation_px": radius},
                       tables={"crops_summary": summary, "inpainting_quality": agg})

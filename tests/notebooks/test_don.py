@@ -46,6 +46,10 @@ def test_eval_stage_writes_every_table_with_paper_columns_and_claims(don_pipelin
     assert len(t1) == 7 and t1.paper_AUC.notna().all()
     assert t1.AUC.between(0, 1).all() and (t1.AUC_lo <= t1.AUC + 1e-9).all() and (t1.AUC <= t1.AUC_hi + 1e-9).all()
     assert t1.set_index("table1").loc["NT-Xent + Multi-Object + Augmentations", "paper_AUC"] == 0.621
+    # the untrained control: each row beside the network it starts from (its D, its matching), seeds not above it
+    assert t1.untrained_AUC.between(0, 1).all() and t1.untrained_seeds.between(0, 1).all()  # smoke: 1 seed
+    starts = pd.read_csv(out / "reports/tables/don/untrained_control.csv")
+    assert set(starts.control) == {"untrained_D3_cosine", "untrained_D16_cosine", "untrained_D3_l2", "untrained_D16_l2"}
     assert (t1.steps >= 1).all() and (t1.steps * t1.batch_size <= t1.steps.max()).all()  # same pairs, 1/B updates
     for name in ("fig5_scenes", "fig6_augmentations", "table2", "table3", "table4", "fig4_tracking_quartiles"):
         assert len(pd.read_csv(out / f"reports/tables/don/{name}.csv")) > 0, name
@@ -53,6 +57,7 @@ def test_eval_stage_writes_every_table_with_paper_columns_and_claims(don_pipelin
     assert list(fig6.fig6)[:2] == ["none", "+ resize_crop"] and len(fig6) == 10
     claims = pd.read_csv(out / "reports/tables/don/claims.csv")
     assert len(claims) == 17 and set(claims.verdict) <= {"held", "missed", "inconclusive", "not evaluated"}
+    assert "untrained_rows" in claims.columns  # claims comparing a row that never left its start are flagged
     # smoke's sweeps are cut (1 scene, D 3/16, batch 1/2, the default counts): claims on rows it did not train are
     # "not evaluated" (naming the row), those on Table I and Fig. 6 (every row trained) are evaluated
     evaluated = set(claims.id[claims.verdict != "not evaluated"])

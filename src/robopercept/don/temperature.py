@@ -9,8 +9,8 @@ don_train's *NT-Xent + Multi-Object + Augmentations* model (Table I's last row, 
 (initialisation, batches, augmentations) as don_train's seed ``k``, the same validation pairs, through don_train's shard
 function (:func:`robopercept.don.sweep._train_shard`, wrapped to set τ). So the τ = 0.1 runs *are* don_train's default models, trained a
 second time in another stage: :func:`same_weights` checks that they came out weight for weight alike, and the τ rows
-are paired with each other by seed. :func:`untrained_aucs` scores the network each seed starts from, the floor a row
-must clear to count as having learned.
+are paired with each other by seed. The network each seed starts from is scored by :mod:`robopercept.don.control`,
+the floor a row must clear to count as having learned.
 
 A model's folder is ``<variant key>_t<τ>_seed<k>`` (:class:`TemperatureVariant`), next to nothing of don_train's.
 """
@@ -96,39 +96,10 @@ def train_temperatures(train_cfg: DonTrainConfig, cfg: DonTemperatureConfig, log
                       "DON temperature models")
 
 
-def untrained_aucs(train_cfg: DonTrainConfig, cfg: DonTemperatureConfig, logs_root: Path, pretrained: Path | None,
-                   pairs: list[dict], seed: int) -> list[float]:
-    """Per seed ``k``: the AUC on ``pairs`` of the network seed ``k`` starts from — the stand-in body and a head drawn
-    as :func:`robopercept.don.sweep._train_shard` draws it (the same torch seed), before its first update — scored
-    like a trained model (cosine matching, one thread). A τ row's seed at or below it never learned."""
-    import numpy as np
-    import torch
-
-    from .evaluate import evaluate_model
-    from .model import DenseDescriptorNet, load_standin_backbone
-
-    logs = DonLogs(logs_root, COMPOSITE)
-    v = default_variant(train_cfg)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the evaluation shards: the same sums, the same argmax
-    try:
-        out = []
-        for k in range(cfg.seeds):
-            torch.manual_seed(derive_seed(seed, "don_train", k))
-            model = DenseDescriptorNet(v.descriptor_dim, train_cfg.backbone, normalize=not pretrained)
-            if pretrained:
-                load_standin_backbone(model, pretrained)
-            r = evaluate_model(model, "cosine", logs, pairs, [])
-            out.append(float(np.average(r["pair_auc"], weights=r["pair_n"])))
-        return out
-    finally:
-        torch.set_num_threads(threads)
-
-
 def seed_aucs(variants: list[Variant], ev, control: list[float], seeds: int):
     """Per τ and seed: the AUC on the test pairs (pairs weighted as the temperature table weights them, ``ev`` as
     :func:`robopercept.don.results.load` returns) beside the AUC of the untrained network that seed starts from
-    (``control``, :func:`untrained_aucs`)."""
+    (``control``, per seed: :mod:`robopercept.don.control`)."""
     import numpy as np
     import pandas as pd
 
@@ -136,13 +107,6 @@ def seed_aucs(variants: list[Variant], ev, control: list[float], seeds: int):
         raise ValueError(f"seed_aucs: {len(control)} untrained AUCs for {seeds} seeds")
     return pd.DataFrame([{"tau": v.temperature, "seed": k, "AUC": float(np.average(ev.auc[v.key()][k], weights=ev.weight)),
                           "untrained_AUC": control[k]} for v in variants for k in range(seeds)])
-
-
-def untrained_seeds(per_seed, variants: list[Variant]) -> list[int]:
-    """Per variant (τ), in ``variants`` order: its seeds whose AUC is not above their untrained network's — a row
-    whose seeds never learned (the claims flag it)."""
-    unlearned = per_seed[per_seed.AUC <= per_seed.untrained_AUC].groupby("tau").size()
-    return [int(unlearned.get(v.temperature, 0)) for v in variants]
 
 
 def same_weights(a: str | Path, b: str | Path, stages: tuple[str, str] = ("don_train", "don_temperature")) -> bool:

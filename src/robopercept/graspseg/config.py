@@ -23,7 +23,10 @@ class GraspDataConfig(Validated):
     # -- image and dataset sizes ------------------------------------------------------------
     height: int = 160  # image rows (paper: 640)
     width: int = 240  # image columns (paper: 960)
-    n_unlabeled: int = 2000  # successful grasp pairs without labels, training objects
+    n_unlabeled: int = 2000  # successful grasp pairs without labels, training and test objects
+    # share of the unlabeled shards whose bins hold test objects (interleaved). The paper: "We collect 110k grasp
+    # image pairs across a variety of training and test objects" (§IV-A), no ratio given; 0.25 is ours
+    unlabeled_test_share: float = 0.25
     n_labeled_train: int = 300  # labeled successful grasps, training objects (paper: 1000)
     n_labeled_test: int = 400  # labeled successful grasps, test objects (paper: 6000)
     n_train_objects: int = 160  # catalog training objects drawn from (<= catalog size)
@@ -66,6 +69,8 @@ class GraspDataConfig(Validated):
             require(getattr(self, name) >= 0, name, "must be >= 0")
         require(self.n_labeled_train + self.n_unlabeled > 0, "n_unlabeled",
                 "no training grasps requested (n_unlabeled + n_labeled_train == 0)")
+        require(0.0 <= self.unlabeled_test_share <= 1.0, "unlabeled_test_share",
+                f"must be in [0, 1] (got {self.unlabeled_test_share})")
         require(self.n_train_objects >= 1, "n_train_objects", "must be >= 1")
         require(self.n_test_objects >= 1, "n_test_objects", "must be >= 1")
         require(self.min_objects_per_bin >= 1, "min_objects_per_bin", "must be >= 1")

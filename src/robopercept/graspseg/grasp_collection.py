@@ -13,7 +13,10 @@ disjoint objects). Here one *shard* is a run of the simulated robot on a sequenc
    the after image is rendered under the (possibly changed) light (``world.nuisance``);
 3. the after image of one attempt is the before image of the next, exactly.
 
-Successful grasps are written (``formats.grasp_pairs``); failures only count in the shard's stats.
+Successful grasps are written (``formats.grasp_pairs``); failures only count in the shard's stats. The paper collects
+its unlabeled grasps "across a variety of training and test objects" (§IV-A): a share ``unlabeled_test_share`` of the
+unlabeled shards (:func:`unlabeled_objects`) fills its bins with test objects — the labeled splits keep training and
+test objects apart — and each shard's ``shard.json`` names the catalog split it drew from (``objects``).
 Shards run on the one shard runner (:mod:`robopercept.world.shards`): each builds a fresh simulated
 bin, so its bytes depend only on (this code, data/, parameters, seed, split, shard index) — never
 on the worker count, on which shards ran before it, or on an interrupted earlier run.
@@ -57,6 +60,7 @@ class ShardSpec:
     index: int
     count: int  # successful grasps to collect
     seed: int
+    objects: str = ""  # the catalog split its bins are filled from ("" : the split's own, see object_split)
 
     @property
     def name(self) -> str:
@@ -68,15 +72,24 @@ class ShardSpec:
 
     @property
     def object_split(self) -> str:
+        if self.objects:
+            return self.objects
         return "test" if self.split == "labeled_test" else "train"
 
     @classmethod
     def of(cls, shard: Shard) -> "ShardSpec":
-        return cls(shard.get("split"), shard.get("index"), shard.count, shard.seed)
+        return cls(shard.get("split"), shard.get("index"), shard.count, shard.seed, shard.get("objects", ""))
 
 
 def split_sizes(cfg: GraspDataConfig) -> dict[str, int]:
     return {"unlabeled": cfg.n_unlabeled, "labeled_train": cfg.n_labeled_train, "labeled_test": cfg.n_labeled_test}
+
+
+def unlabeled_objects(k: int, share: float) -> str:
+    """The catalog split unlabeled shard ``k``'s bins are filled from: ``test`` for a ``share`` of the shards,
+    spread evenly through the split (shard k is a test-object shard when ⌊(k+1)·share⌋ > ⌊k·share⌋), so any
+    prefix of the split — the crops stage reads the first ``max_pairs`` — holds about that share."""
+    return "test" if math.floor((k + 1) * share + 1e-9) > math.floor(k * share + 1e-9) else "train"
 
 
 def plan_shards(cfg: GraspDataConfig, seed: int) -> list[Shard]:
@@ -84,8 +97,10 @@ def plan_shards(cfg: GraspDataConfig, seed: int) -> list[Shard]:
     for split, total in split_sizes(cfg).items():
         for k in range(math.ceil(total / cfg.shard_size)):
             count = min(cfg.shard_size, total - k * cfg.shard_size)
+            objects = (unlabeled_objects(k, cfg.unlabeled_test_share) if split == "unlabeled"
+                       else "test" if split == "labeled_test" else "train")
             shards.append(Shard(f"{split}/shard_{k:05d}", count, derive_seed(seed, "graspseg_data", split, k),
-                                (("split", split), ("index", k))))
+                                (("split", split), ("index", k), ("objects", objects))))
     return shards
 
 
@@ -257,8 +272,8 @@ def _collect(spec: ShardSpec, cfg: GraspDataConfig, catalog: Catalog, scene: Bin
             t = timer.add("io", t)
         frame, rgb_b, depth_b = frame_a, rgb_a, depth_a
     return {
-        "split": spec.split, "shard": spec.index, "seed": spec.seed, "successes": successes, "attempts": attempts,
-        "bins": bins, "failures": failures, "objects_per_bin": objects_per_bin,
+        "split": spec.split, "shard": spec.index, "seed": spec.seed, "objects": spec.object_split,
+        "successes": successes, "attempts": attempts, "bins": bins, "failures": failures, "objects_per_bin": objects_per_bin,
         "coco": coco_shard.to_dict() if spec.labeled else None,
         "_timing": {k: round(v, 4) for k, v in timer.t.items()},  # kept out of shard.json by the runner
     }

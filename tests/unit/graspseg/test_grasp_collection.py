@@ -15,12 +15,12 @@ from robopercept.formats import coco
 from robopercept.formats.grasp_pairs import iter_grasp_folders, read_png, read_sample
 from robopercept.world.catalog import load_catalog
 from robopercept.graspseg.config import GraspDataConfig
-from robopercept.graspseg.grasp_collection import collect_shard, generate, identity, plan_shards
+from robopercept.graspseg.grasp_collection import collect_shard, generate, identity, plan_shards, unlabeled_objects
 from robopercept.world.shards import run_one
 
 CFG = GraspDataConfig(height=64, width=96, n_unlabeled=4, n_labeled_train=3, n_labeled_test=3,
                       n_train_objects=20, n_test_objects=10, min_objects_per_bin=3, max_objects_per_bin=5,
-                      settle_steps=60, shard_size=2, workers=1)
+                      settle_steps=60, shard_size=2, workers=1, unlabeled_test_share=0.5)  # unlabeled shard 1: test objects
 
 
 VOLATILE = set()  # nothing volatile is written into a dataset any more
@@ -52,7 +52,7 @@ def test_counts_and_splits(dataset):
         {"unlabeled": 4, "labeled_train": 3, "labeled_test": 3}
     cat = load_catalog()
     test_ids = {o.id for o in cat.objects("test")}
-    for split in ("unlabeled", "labeled_train", "labeled_test"):
+    for split in ("labeled_train", "labeled_test"):  # unlabeled: both (the last test of this file)
         for f in iter_grasp_folders(dataset, split):
             oid = json.loads((f / "record.json").read_text())["grasped"]["object_id"]
             assert (oid in test_ids) == (split == "labeled_test"), (split, oid)
@@ -190,3 +190,31 @@ def test_bad_inputs(tmp_path):
         generate(CFG, 0, empty, tmp_path / "y", progress=False)
     with pytest.raises(FileNotFoundError, match="has no record.json"):
         read_sample(tmp_path)
+
+
+def test_unlabeled_shards_on_test_objects_are_spread_evenly_through_the_split():
+    assert [unlabeled_objects(k, 0.25) for k in range(8)] == ["train", "train", "train", "test"] * 2
+    assert {unlabeled_objects(k, 0.0) for k in range(10)} == {"train"}
+    assert {unlabeled_objects(k, 1.0) for k in range(10)} == {"test"}
+    for n in (4, 10, 40):  # any prefix of the split holds about the share
+        assert abs(sum(unlabeled_objects(k, 0.25) == "test" for k in range(n)) - 0.25 * n) < 1
+    objects = {s.key: s.get("objects") for s in plan_shards(CFG, 3)}
+    assert objects == {"unlabeled/shard_00000": "train", "unlabeled/shard_00001": "test",
+                       "labeled_train/shard_00000": "train", "labeled_train/shard_00001": "train",
+                       "labeled_test/shard_00000": "test", "labeled_test/shard_00001": "test"}
+    with pytest.raises(ConfigError, match="unlabeled_test_share"):
+        dataclasses.replace(CFG, unlabeled_test_share=1.5).check()
+
+
+def test_unlabeled_grasps_cover_training_and_test_objects(dataset):
+    """§IV-A: "We collect 110k grasp image pairs across a variety of training and test objects"; the labeled splits
+    keep the two apart."""
+    catalog = load_catalog(paths.data_dir())
+    pools = {split: {o.id for o in catalog.objects(split, limit=n)}
+             for split, n in (("train", CFG.n_train_objects), ("test", CFG.n_test_objects))}
+    assert not pools["train"] & pools["test"]
+    for key, split in (("unlabeled/shard_00000", "train"), ("unlabeled/shard_00001", "test"),
+                       ("labeled_train/shard_00000", "train"), ("labeled_test/shard_00000", "test")):
+        grasped = {json.loads(r.read_text())["grasped"]["object_id"] for r in (dataset / key).glob("*/record.json")}
+        assert grasped and grasped <= pools[split], key
+        assert json.loads((dataset / key / "shard.json").read_text())["stats"]["objects"] == split
