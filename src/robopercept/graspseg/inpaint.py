@@ -281,8 +281,8 @@ class BoundaryInpainter:
         folder = Path(folder)
         meta = folder / "inpainter.json"
         if not meta.exists():
-            raise FileNotFoundError(f"{folder} holds no trained inpainter (no inpainter.json; stage graspseg_inpaint "
-                                    "makes it)")
+            raise FileNotFoundError(f"{folder} holds no trained inpainter (no inpainter.json; stage graspseg_crops "
+                                    "trains it, with the parameters of graspseg_inpaint)")
         unet = UNet2DModel.from_pretrained(str(folder / "unet"), local_files_only=True).eval()
         steps = json.loads(meta.read_text())["steps"]
         sched = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())

@@ -181,7 +181,7 @@ def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, datase
     inpainter = None
     if r.inpaint:
         if inpainter_dir is None:
-            raise ValueError(f"row {row} needs the inpainter (stage graspseg_inpaint)")
+            raise ValueError(f"row {row} needs the inpainter (stage graspseg_crops trains it)")
         inpainter = BoundaryInpainter.load(inpainter_dir)
     return PasteBatches(sampler, inpainter, radius=inpaint_radius(train[0][0].shape[1]))
 

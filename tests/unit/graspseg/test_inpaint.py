@@ -74,7 +74,7 @@ def test_boundary_inpainter_trains_samples_and_round_trips(tiny_inpainter, tmp_p
     assert back.name == "diffusion (ours, 4 steps)"  # the table row names the steps it was sampled with
     assert BoundaryInpainter(inp.unet, steps=2, train_timesteps=100).name == "diffusion (ours, 2 steps)"
     assert np.array_equal(inp(img, np.zeros((H, W), bool)), img)
-    with pytest.raises(FileNotFoundError, match="graspseg_inpaint"):
+    with pytest.raises(FileNotFoundError, match="graspseg_crops"):
         BoundaryInpainter.load(tmp_path / "nothing")
 
 
