@@ -35,6 +35,12 @@ def test_crops_stage(graspseg_instances_pipeline):
         assert (out / f"reports/figures/graspseg/{fig}.png").stat().st_size > 1000
     m = read_metrics(out / "reports/metrics/graspseg/crops.json", paper="graspseg", stage="graspseg_crops")
     assert m["values"]["unlabeled_grasps"] == 6 and m["values"]["dilation_px"] >= 1
+    # smoke: the second of the two unlabeled shards is filled with test objects (§IV-A: "training and test objects")
+    assert m["values"]["unlabeled_test_object_grasps"] == 2
+    # each Grasp-100 seed's filter is recall-matched: the threshold in its crops' provenance is the one reported
+    assert m["values"]["filter_calibration"] == "recall-matched"
+    assert read_index(crops / "Grasp-100_seed0")["filter"]["t_ent"] == pytest.approx(m["values"]["t_ent"]["Grasp-100_seed0"],
+                                                                               rel=1e-5)  # metrics: 6 digits
 
 
 def test_table2_stage(graspseg_instances_pipeline):

@@ -249,6 +249,27 @@ def table1_entropy_threshold(models: Sequence[tuple[str, int]], models_dir: Path
     return calibrate_entropy_threshold(np.array(rel), np.array(ious), good_iou)
 
 
+def recall_matched_entropy_threshold(checkpoint: Path, val_folders: Sequence[Path], filter_cfg: FilterConfig,
+                                     target: float) -> tuple[float, float]:
+    """The entropy threshold at which one grasp segmentation model's whole §III-B.1 filter keeps a share ``target``
+    of its validation predictions (Table I's "recall-matched" calibration, :func:`.table1.recall_matched_threshold`,
+    for this model alone), and the share it keeps there. With ``target`` the paper's Grasp-100-Filter recall (29.4 %),
+    the filter is as selective for this model as the paper's was for its own."""
+    from .data import GraspSegDataset
+    from .filters import relative_entropy
+    from .table1 import recall_matched_threshold
+    from .train import load_checkpoint, predict
+
+    val_ds = GraspSegDataset(list(val_folders))
+    model, _ = load_checkpoint(checkpoint)
+    probs = predict(model, val_ds)
+    rel = np.array([relative_entropy(p[0]) for p in probs])
+    other = np.array([all(v for k, v in model_filter(p[0], p[1], filter_cfg).items()
+                          if k in ("nonempty", "occlusion", "contours")) for p in probs])
+    t = recall_matched_threshold(rel, other, target)
+    return t, float(np.mean(other & (rel < t)))
+
+
 def kept_rejected_figure(folder: Path, n: int, title: str):
     """A figure: up to ``n`` kept crops (top row) and ``n`` rejected ones (bottom, titled with the filters
     they failed) of one crop folder, on white."""

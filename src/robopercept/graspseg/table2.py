@@ -27,7 +27,8 @@ Deviations from the paper's text, stated: §V-A says Paste rows use "the filtere
 II's "Paste From" column names unfiltered Grasp-100 for Paste-Grasp and Paste-Grasp-Inpaint — we follow the
 table. Paste-Train keeps only labeled instances with visible/amodal > ``t_occ_train_objects`` (unoccluded
 objects, like the model filter; the paper does not say how it cut training objects). Grasp-100-Filter uses
-Table I's calibrated entropy threshold (the §IV notebook explains why not the paper's 0.1). Seed ``k`` of a row uses the crops of
+each Grasp-100 seed's recall-matched entropy threshold (stage graspseg_crops: the filter keeps the paper's 29.4 % of
+that seed's validation predictions; ``graspseg_crops.filter_calibration``). Seed ``k`` of a row uses the crops of
 Grasp-100 seed ``k mod grasp_seeds`` (the grasp model's variance propagates into Table II).
 
 Each (row, seed) is one shard of the shard runner: its own process and torch thread, its checkpoint and its
