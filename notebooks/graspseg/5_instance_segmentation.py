@@ -26,7 +26,8 @@
 #
 # * the `cpu` profile shrinks Mask2Former (backbone, width, queries, layers, sampled points) and its training
 #   (steps, batch); the `paper` profile restores the paper's sizes. The learning curves below show how far
-#   training got;
+#   training got. Its 40 queries are as many as a paste image can hold instances (25 pasted on a bin of up to 14):
+#   with fewer, Hungarian matching would leave some instances without a query;
 # * "1000" labeled images: where our labeled training split holds fewer (the cpu profile's does), Mask2Former-1000
 #   uses every labeled training image not used for validation (the count is printed below and in the table's
 #   `labeled_images` column);
