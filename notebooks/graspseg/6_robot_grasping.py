@@ -44,6 +44,7 @@ from robopercept.reporting import claims, figures, tables, untrained, verdicts
 from robopercept.seed import derive_seed
 from robopercept.world.camera import BinCamera
 from robopercept.world.catalog import load_catalog
+from robopercept.world.suction import cup_pixels
 
 run = setup("graspseg_table3", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
@@ -149,13 +150,11 @@ for i, (kind, row) in enumerate(picks):
         axes[i, j + 1].axis("off")
     chosen = im["models"][row.model]
     axes[i, 0].imshow(im["rgb"])
-    if chosen["plan"] is not None:
+    if chosen["plan"] is not None:  # the cups where the executor put them: on the surface under each cup centre
         cam = BinCamera.for_size(data_cfg.height, data_cfg.width)
-        ppm = cam.pixels_per_meter(0.0)
-        for (x, y), a in zip(chosen["plan"].grasp.cup_xy(data_cfg.cup_spacing_m), chosen["plan"].grasp.active):
-            u, v = cam.world_to_pixel(np.array([[x, y, 0.0]]))[0]
-            axes[i, 0].add_patch(plt.Circle((u - 0.5, v - 0.5), data_cfg.cup_radius_m * ppm, fill=False,
-                                            color="lime" if a else "red", lw=1))
+        discs = cup_pixels(cam, im["depth"], chosen["plan"].grasp.cup_xy(data_cfg.cup_spacing_m), data_cfg.cup_radius_m)
+        for disc, a in zip(discs, chosen["plan"].grasp.active):
+            axes[i, 0].contour(disc.astype(float), levels=[0.5], colors=["lime" if a else "red"], linewidths=1)
     axes[i, 0].set_title(f"{kind}: {row.model} (trial {t})", fontsize=6)
     axes[i, 0].axis("off")
 display(Image(filename=str(figures.save_figure(fig, out_figures / "fig4_failures.png"))))

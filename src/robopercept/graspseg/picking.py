@@ -213,8 +213,8 @@ def run_trials(trials: Sequence[int], segmenters: dict[str, Segmenter | None], c
     """Run ``trials`` (indices) for every segmenter (``None`` = the oracle) on identical bins.
 
     ``cfg`` is the grasp-data config (bin sizes, camera, suction, nuisances). Returns one row per (trial,
-    model) and, for trials in ``keep_images``, the image, ground truth and each model's masks and grasp
-    (for Fig. 4)."""
+    model) and, for trials in ``keep_images``, the image, ground truth, the clean depth (where the executor's
+    cups land) and each model's masks and grasp (for Fig. 4)."""
     from ..world.nuisance import initial_lighting
     from ..world.scene import BinScene
     from .grasp_collection import _observe, _Timer
@@ -231,7 +231,7 @@ def run_trials(trials: Sequence[int], segmenters: dict[str, Segmenter | None], c
             frame, rgb, depth = _observe(scene, cfg, initial_lighting(rng), rng, _Timer())
             state = scene.p.saveState(physicsClientId=scene.cid)
             if t in keep_images:
-                images[t] = {"rgb": rgb, "ids": frame.ids, "models": {}}
+                images[t] = {"rgb": rgb, "ids": frame.ids, "depth": frame.depth, "models": {}}  # depth: clean
             for name, seg in segmenters.items():
                 scene.p.restoreState(state, physicsClientId=scene.cid)
                 masks, scores = oracle_segmenter(frame.ids) if seg is None else seg(rgb)
