@@ -84,8 +84,8 @@ shown = ["label", "steps", "AUC", "sigma", "AUC_lo", "AUC_hi", "untrained_AUC", 
 # ## Did every row learn? The untrained control
 #
 # A row that barely left its starting point makes any "ours beats it" hold, and says nothing about the losses. Every
-# model of seed k starts from the same network for its descriptor dimension D (the stand-in body, a head drawn from
-# seed k's torch seed), so that network — untrained, scored on the same test pairs with the row's own matching,
+# model of seed k starts from the same network for its descriptor dimension D (drawn from seed k's torch seed: the
+# head, and the stand-in body — from scratch, a random one), so that network — untrained, scored on the same test pairs with the row's own matching,
 # cosine or ℓ2 — is each row's control (`robopercept.don.control`): `untrained_AUC` is its AUC (mean over seeds),
 # and `untrained_seeds` counts the row's seeds whose AUC is **not above** their starting network's beyond the noise
 # of the test pairs (a paired bootstrap over test pairs: the 2.5 % quantile of the difference at or below 0). The
@@ -97,7 +97,8 @@ control = C.pair_aucs(tcfg, variants, logs_root, pretrained, pairs, run.seed, tc
 unlearned = C.untrained_seeds(ev.auc, variants, control, ev.weight, cfg.n_boot,
                               derive_seed(run.seed, "don_eval_untrained"))
 by_key = {v.key(): v for v in variants}
-table["untrained_AUC"] = [float(C.weighted_auc(control[C.control_key(by_key[m])], ev.weight).mean()) for m in table.model]
+table["untrained_AUC"] = [float(C.weighted_auc(control[C.control_key(by_key[m])], ev.weight).mean())
+                          for m in table.model]
 table["untrained_seeds"] = [unlearned[m] for m in table.model]
 starts = pd.DataFrame([{"control": k, "untrained_AUC": float(C.weighted_auc(a, ev.weight).mean()),
                         "sigma": float(C.weighted_auc(a, ev.weight).std(ddof=1)) if len(a) > 1 else float("nan")}

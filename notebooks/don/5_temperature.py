@@ -16,7 +16,8 @@
 # draw, AUC of PCK@k; no keypoint tracking), with a 95 % bootstrap over test pairs and seeds, paired across τ; the
 # network each seed starts from is scored too (the untrained control, `robopercept.don.control`, the rule of the
 # correspondence notebook), and a seed that is not above it beyond the noise of the test pairs (a paired bootstrap
-# over test pairs) counts as not having learned (`untrained_seeds`, flagged in the claims). Departures and what they mean for the verdicts:
+# over test pairs) counts as not having learned (`untrained_seeds`, flagged in the claims). Departures and what they
+# mean for the verdicts:
 #
 # * each run sees don_train's image pairs (printed below beside the paper's): the study asks which τ learns best *in
 #   that budget*, which need not be the optimum after the paper's full schedule — the learning curves show how far
@@ -135,7 +136,7 @@ table, replicates = R.tables(exps, ev, cfg.n_boot, derive_seed(run.seed, "don_te
                              steps=lambda v: steps_for(v, tcfg))
 table.insert(4, "tau", [v.temperature for v in variants])  # ("temperature" names the experiment's label column)
 starts = C.pair_aucs(tcfg, variants, logs_root, pretrained, pairs, run.seed, cfg.seeds)  # the network before training
-control = [float(a) for a in C.weighted_auc(starts[C.control_key(variants[0])], ev.weight)]  # per seed (every τ: D, cosine)
+control = [float(a) for a in C.weighted_auc(starts[C.control_key(variants[0])], ev.weight)]  # per seed (one D, cosine)
 per_seed = seed_aucs(variants, ev, control, cfg.seeds)  # each seed's AUC beside its untrained network's
 unlearned = C.untrained_seeds(ev.auc, variants, starts, ev.weight, cfg.n_boot,
                               derive_seed(run.seed, "don_temperature_untrained"))
@@ -146,7 +147,8 @@ _ = tables.write_table(t, run.tables, "temperature",
                        caption=f"§IV-F.4 — AUC of PCK@k (k = 1…100, the paper's pixels scaled to our frame) of NT-Xent + "
                                f"multi-object + augmentations at each temperature τ: mean over {cfg.seeds} seeds, σ "
                                f"over seeds, 95 % bootstrap over {len(pairs)} test pairs and seeds; `untrained_seeds`: "
-                               f"seeds not above the untrained network's (95 % paired bootstrap over test pairs; the control: AUC "
+                               f"seeds not above the untrained network's (95 % paired bootstrap over test pairs; the "
+                               f"control: AUC "
                                f"{np.mean(control):.3f}, mean over seeds). The paper gives no numbers for this study "
                                "(only the sentence quoted in the claims).")
 fig, ax = plt.subplots(figsize=(5.5, 3.4))

@@ -62,3 +62,57 @@ def test_the_rule_is_deterministic_under_its_seed_and_refuses_what_it_cannot_com
 
 def test_weighted_auc_pools_queries_over_pairs_as_the_tables_do():
     assert C.weighted_auc(np.array([[0.1, 0.5], [0.2, 0.2]]), np.array([3.0, 1.0])).tolist() == pytest.approx([0.2, 0.2])
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("dim", [3, 16])
+def test_the_control_is_the_network_don_train_starts_from(monkeypatch, tmp_path, dim):
+    """start_network draws what don_train's shard function builds before its first update (seed k, dimension D): the
+    training is stopped at its start and the two state dicts compared tensor for tensor."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    import torch
+
+    from robopercept.don import sweep
+    from robopercept.don import train as T
+    from robopercept.don.config import DonTrainConfig
+    from robopercept.seed import derive_seed
+    from robopercept.world.shards import Shard
+
+    cfg = DonTrainConfig(backbone="resnet18")
+    v, k = Variant("pixelwise", "multi", descriptor_dim=dim), 1
+    seen = {}
+
+    def stop_at_start(model, *args, **kwargs):
+        seen.update({n: t.clone() for n, t in model.state_dict().items()})
+        raise _Stop
+
+    monkeypatch.setattr(T, "train", stop_at_start)
+    monkeypatch.setattr(sweep, "DonLogs", lambda *a, **kw: SimpleNamespace(scene=lambda name: SimpleNamespace(
+        height=48, width=64)))
+    monkeypatch.setattr(sweep, "splits", lambda logs: {"test": ["scene"], "single_train": []})
+    monkeypatch.setattr(sweep, "settings", lambda *a, **kw: None)
+    monkeypatch.setattr(sweep, "training_scenes", lambda sp, variant: [])
+    monkeypatch.setattr(sweep, "validation_pairs", lambda *a, **kw: [])
+    shard = Shard(sweep.model_key(v, k), 1, derive_seed(0, "don_train", k),
+                  (("variant", tuple(dataclasses.asdict(v).items())), ("seed_index", k)))
+    with pytest.raises(_Stop):
+        sweep._train_shard(shard, tmp_path, cfg=cfg, logs_root="unused", pretrained=None, val_seed=0)
+    mine = C.start_network(cfg, dim, None, 0, k).state_dict()
+    assert seen.keys() == mine.keys() and all(torch.equal(seen[n], mine[n]) for n in mine)
+    other = C.start_network(cfg, dim, None, 0, 0).state_dict()  # another seed: another head
+    assert not all(torch.equal(other[n], mine[n]) for n in mine)
+
+
+def test_a_seed_with_an_unscored_pair_is_not_counted_as_learned():
+    _, weight, start = _setup()
+    v = Variant("ntxent", "multi")
+    trained = start + 0.2  # clearly better, but one pair has no score: the rule does not guess
+    trained[:, 0] = np.nan
+    assert C.untrained_seeds({v.key(): trained}, [v], {"untrained_D16_cosine": start}, weight, 50, 0) == {v.key(): 2}
+    with pytest.raises(ValueError, match="n_boot"):
+        C.untrained_seeds({v.key(): start}, [v], {"untrained_D16_cosine": start}, weight, 0, 0)

@@ -36,15 +36,29 @@ def control_key(v: Variant) -> str:
     return f"untrained_D{v.descriptor_dim}_{matching(v)}"
 
 
+def start_network(train_cfg, descriptor_dim: int, pretrained: Path | None, seed: int, k: int):
+    """The network don_train's seed ``k`` starts every model of dimension ``descriptor_dim`` from, drawn as
+    :func:`robopercept.don.sweep._train_shard` draws it: torch seeded with the shard's seed, then the net (the stand-in
+    body loaded when there is one; from scratch, a random body). A test ties the two draws together."""
+    import torch
+
+    from .model import DenseDescriptorNet, load_standin_backbone
+
+    torch.manual_seed(derive_seed(seed, "don_train", k))
+    model = DenseDescriptorNet(descriptor_dim, train_cfg.backbone, normalize=not pretrained)
+    if pretrained:
+        load_standin_backbone(model, pretrained)
+    return model
+
+
 def pair_aucs(train_cfg, variants: list[Variant], logs_root: Path, pretrained: Path | None, pairs: list[dict],
               seed: int, seeds: int) -> dict[str, np.ndarray]:
     """Per :func:`control_key` of ``variants``: the per-pair AUC on ``pairs`` (seeds, pairs) of the network seed k
-    starts from, drawn as :func:`robopercept.don.sweep._train_shard` draws it, scored with one thread as the
-    evaluation shards score (the same sums, the same argmax)."""
+    starts from (:func:`start_network`), scored with one thread as the evaluation shards score (the same sums, the
+    same argmax)."""
     import torch
 
     from .evaluate import evaluate_model
-    from .model import DenseDescriptorNet, load_standin_backbone
 
     logs = DonLogs(logs_root, COMPOSITE)
     wanted = {}
@@ -57,10 +71,7 @@ def pair_aucs(train_cfg, variants: list[Variant], logs_root: Path, pretrained: P
         for key, (dim, metric) in sorted(wanted.items()):
             rows = []
             for k in range(seeds):
-                torch.manual_seed(derive_seed(seed, "don_train", k))
-                model = DenseDescriptorNet(dim, train_cfg.backbone, normalize=not pretrained)
-                if pretrained:
-                    load_standin_backbone(model, pretrained)
+                model = start_network(train_cfg, dim, pretrained, seed, k)
                 rows.append(evaluate_model(model, metric, logs, pairs, [])["pair_auc"])
             out[key] = np.stack(rows)
         return out
@@ -81,6 +92,8 @@ def untrained_seeds(trained: dict[str, np.ndarray], variants: list[Variant], con
     n_pairs = len(weight)
     if n_pairs == 0:
         raise ValueError("untrained_seeds: no test pairs")
+    if n_boot < 1:
+        raise ValueError(f"untrained_seeds: n_boot must be >= 1 (got {n_boot})")
     missing = sorted({control_key(v) for v in variants} - set(control))
     if missing:
         raise ValueError(f"untrained_seeds: no untrained control for {missing}")
@@ -96,6 +109,6 @@ def untrained_seeds(trained: dict[str, np.ndarray], variants: list[Variant], con
         for k in range(a.shape[0]):
             d = a[k] - c[k]
             reps = (d[picks] * w).sum(1) / np.maximum(w.sum(1), 1e-12)
-            count += int(np.percentile(reps, 2.5) <= 0)
+            count += int(not np.percentile(reps, 2.5) > 0)  # a NaN (a pair without a score) is not "above"
         out[v.key()] = count
     return out
