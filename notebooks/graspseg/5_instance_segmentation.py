@@ -42,7 +42,9 @@
 #
 # **Uncertainty.** Every row is trained with `n_seeds` seeds (seed *k* pastes from Grasp-100 seed *k*); the table
 # is the mean over seeds and every interval and claim verdict comes from a bootstrap over test images (one resample
-# shared by all rows, so comparisons are paired) and seeds.
+# shared by all rows, so comparisons are paired) and seeds. What the seeds do not vary is not in the intervals: the
+# inpainter is trained once (Paste-Grasp-Inpaint's seeds share it) and image subtraction is deterministic
+# (Paste-Subtract's seeds share its crops), so those rows' intervals leave out that part of their variance.
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
