@@ -112,10 +112,15 @@ def test_stages_whose_results_this_checkout_would_not_make_are_named_on_their_pa
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     params = yaml.safe_load((repo / "params.yaml").read_text())
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    pinned = {d["path"]: d.get("md5", "") for e in lock["stages"].values() for d in e.get("deps", [])}  # data/, …
     for name, entry in lock["stages"].items():  # a dependency added to dvc.yaml after the stage last ran
         known = {d["path"] for d in entry.get("deps", [])}
-        entry.setdefault("deps", []).extend({"path": d, "hash": "md5", "md5": ""}
+        entry.setdefault("deps", []).extend({"path": d, "hash": "md5", "md5": pinned.get(d, "")}
                                             for d in stages.get(name, {}).get("deps", []) if d not in known)
+        made = {o["path"] for o in entry.get("outs", [])}  # an output added to dvc.yaml after the stage last ran
+        entry.setdefault("outs", []).extend({"path": next(iter(o)) if isinstance(o, dict) else o, "hash": "md5",
+                                             "md5": ""} for o in stages.get(name, {}).get("outs", [])
+                                            if (next(iter(o)) if isinstance(o, dict) else o) not in made)
     for entry in lock["stages"].values():  # make every stage current against the copy, then change one module
         for values in entry.get("params", {}).values():
             for key in values:
