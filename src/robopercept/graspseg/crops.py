@@ -256,7 +256,7 @@ def recall_matched_entropy_threshold(checkpoint: Path, val_folders: Sequence[Pat
     for this model alone), and the share it keeps there. With ``target`` the paper's Grasp-100-Filter recall (29.4 %),
     the filter is as selective for this model as the paper's was for its own."""
     from .data import GraspSegDataset
-    from .filters import relative_entropy
+    from .filters import passes_all_but_entropy, relative_entropy
     from .table1 import recall_matched_threshold
     from .train import load_checkpoint, predict
 
@@ -264,8 +264,7 @@ def recall_matched_entropy_threshold(checkpoint: Path, val_folders: Sequence[Pat
     model, _ = load_checkpoint(checkpoint)
     probs = predict(model, val_ds)
     rel = np.array([relative_entropy(p[0]) for p in probs])
-    other = np.array([all(v for k, v in model_filter(p[0], p[1], filter_cfg).items()
-                          if k in ("nonempty", "occlusion", "contours")) for p in probs])
+    other = np.array([passes_all_but_entropy(p[0], p[1], filter_cfg) for p in probs])
     t = recall_matched_threshold(rel, other, target)
     return t, float(np.mean(other & (rel < t)))
 

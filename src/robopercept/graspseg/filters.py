@@ -88,6 +88,13 @@ def model_filter(p_visible: np.ndarray, p_amodal: np.ndarray, cfg: FilterConfig 
     return verdict
 
 
+def passes_all_but_entropy(p_visible: np.ndarray, p_amodal: np.ndarray, cfg: FilterConfig = FilterConfig()) -> bool:
+    """Whether a prediction passes every filter but the entropy one (the non-empty, occlusion and contour filters):
+    what an entropy threshold is calibrated against."""
+    verdict = model_filter(p_visible, p_amodal, cfg)
+    return all(verdict[k] for k in ("nonempty", "occlusion", "contours"))
+
+
 def calibrate_entropy_threshold(rel_entropy: np.ndarray, ious: np.ndarray, good_iou: float = 0.75) -> float:
     """Choose ``t_ent`` as the paper did — "a reasonable trade-off between precision and recall" — on
     validation predictions: the threshold maximizing F1 of retrieving good masks (IOU >= ``good_iou``).

@@ -199,7 +199,7 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
     ``recall_reference``'s validation keep rate equals the paper's recall for its -Filter row
     ("recall-matched": our whole filter — non-empty, occlusion, entropy, contours — as selective on
     validation grasps as the paper's was on its test grasps)."""
-    from .filters import calibrate_entropy_threshold, model_filter, relative_entropy
+    from .filters import calibrate_entropy_threshold, passes_all_but_entropy, relative_entropy
     from .train import load_checkpoint, predict
     from .variants import checkpoint_path
 
@@ -213,8 +213,7 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
         val_rel[key] = np.array([relative_entropy(p[0]) for p in val_probs])
         val_iou[key] = np.array([iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)])
         # every filter but the entropy one (which the calibrations set)
-        val_other[key] = np.array([all(v for k, v in model_filter(p[0], p[1], paper_cfg).items()
-                                       if k in ("nonempty", "occlusion", "contours")) for p in val_probs])
+        val_other[key] = np.array([passes_all_but_entropy(p[0], p[1], paper_cfg) for p in val_probs])
     f1_t = (calibrate_entropy_threshold(np.concatenate(list(val_rel.values())),
                                         np.concatenate(list(val_iou.values())), good_iou)
             if calibrate else paper_cfg.t_ent)

@@ -285,3 +285,17 @@ def test_paired_interval_is_over_differences_of_the_same_replicate():
     assert paired_interval(reps, "a", "b") == (10.0, 10.0)  # both rows move together: the difference does not
     with pytest.raises(ValueError, match="no bootstrap replicates"):
         paired_interval([], "a", "b")
+
+
+def test_passes_all_but_entropy_ignores_only_the_entropy_filter():
+    import numpy as np
+
+    from robopercept.graspseg.filters import FilterConfig, model_filter, passes_all_but_entropy
+
+    p = np.zeros((64, 96))
+    p[20:44, 30:66] = 0.6  # a confident-enough blob, uncertain enough to fail a strict entropy threshold
+    strict = FilterConfig(t_ent=1e-6, t_occ=0.0, min_contour_px_at_paper_res=1)
+    v = model_filter(p, p, strict)
+    assert not v["entropy"] and passes_all_but_entropy(p, p, strict) == (v["nonempty"] and v["occlusion"]
+                                                                          and v["contours"])
+    assert not passes_all_but_entropy(np.zeros((64, 96)), np.zeros((64, 96)), strict)  # empty: fails non-empty
