@@ -323,7 +323,8 @@ def _finalize(cfg, seed, out_dir: Path, shards: list[Shard], stats: dict[str, di
     (out_dir / "camera.json").write_text(json.dumps(camera.as_dict(), indent=1) + "\n")
     summary = {"seed": seed, "height": cfg.height, "width": cfg.width, "splits": {}}
     for split in SPLITS:
-        shard_stats = [stats[s.key] for s in shards if s.get("split") == split]
+        split_shards = [s for s in shards if s.get("split") == split]
+        shard_stats = [stats[s.key] for s in split_shards]
         if split in LABELED and shard_stats:
             writer = coco.CocoWriter(list(CATEGORIES), description=f"graspseg simulated grasps, {split} before images")
             for sh in shard_stats:
@@ -336,16 +337,28 @@ def _finalize(cfg, seed, out_dir: Path, shards: list[Shard], stats: dict[str, di
             "failures": {k: sum(sh["failures"][k] for sh in shard_stats)
                          for k in (shard_stats[0]["failures"] if shard_stats else {})},
             "shards": len(shard_stats),
+            "pairs_by_objects": {objects: sum(stats[s.key]["successes"] for s in split_shards
+                                              if s.get("objects") == objects)
+                                 for objects in sorted({s.get("objects") for s in split_shards})},
         }
     (out_dir / "dataset.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     (out_dir / "DATACARD.md").write_text(datacard(cfg, summary))
     return summary
 
 
+def objects_cell(split: dict) -> str:
+    """The datacard's "objects" cell of one split: the catalog split(s) its bins were filled from, with the pairs
+    on each when there are two (the unlabeled split, ``unlabeled_test_share``)."""
+    by = split["pairs_by_objects"]
+    if len(by) == 1:
+        return next(iter(by))
+    return " + ".join(f"{objects} ({n} pairs)" for objects, n in sorted(by.items(), key=lambda kv: kv[0] != "train"))
+
+
 def datacard(cfg: GraspDataConfig, summary: dict) -> str:
     rows = "\n".join(f"| {k} | {v['pairs']} | {v['attempts']} | "
                      f"{(v['pairs'] / v['attempts'] if v['attempts'] else float('nan')):.2f} | "
-                     f"{'train' if k != 'labeled_test' else 'test'} | {'yes' if k in LABELED else 'no'} |"
+                     f"{objects_cell(v)} | {'yes' if k in LABELED else 'no'} |"
                      for k, v in summary["splits"].items())
     return f"""# Data card: simulated grasp interactions (graspseg §IV-A)
 
@@ -375,6 +388,8 @@ objects, under-segmentation with rate {cfg.policy_mask_error_rate}, grasp-point 
 
 **Differences from the paper's data.** Rendered, not photographed: TinyRenderer's shading, a
 procedural catalog instead of retail items, image-space specular highlights, and seal/lift physics
-simplified to geometry tests and a force-capped constraint. Train and test objects are disjoint
-as in the paper.
+simplified to geometry tests and a force-capped constraint. The labeled splits' train and test objects are
+disjoint as in the paper; the unlabeled grasps span both ("We collect 110k grasp image pairs across a variety of
+training and test objects", §IV-A): a share {cfg.unlabeled_test_share:g} of the unlabeled shards (the paper gives
+none) fills its bins from the test objects.
 """

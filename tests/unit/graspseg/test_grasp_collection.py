@@ -218,3 +218,20 @@ def test_unlabeled_grasps_cover_training_and_test_objects(dataset):
         grasped = {json.loads(r.read_text())["grasped"]["object_id"] for r in (dataset / key).glob("*/record.json")}
         assert grasped and grasped <= pools[split], key
         assert json.loads((dataset / key / "shard.json").read_text())["stats"]["objects"] == split
+
+
+def test_summary_and_datacard_say_which_objects_each_split_was_grasped_from(dataset):
+    summary = json.loads((dataset / "dataset.json").read_text())
+    shard_pairs = {}
+    for shard in sorted(dataset.glob("*/shard_*")):
+        objects = json.loads((shard / "shard.json").read_text())["stats"]["objects"]
+        by = shard_pairs.setdefault(shard.parent.name, {})
+        by[objects] = by.get(objects, 0) + len(list(shard.glob("*/record.json")))
+    assert {k: v["pairs_by_objects"] for k, v in summary["splits"].items()} == shard_pairs
+    assert set(shard_pairs["unlabeled"]) == {"train", "test"}  # CFG's share 0.5: shard 1 on test objects
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[4]
+            for line in (dataset / "DATACARD.md").read_text().splitlines() if line.startswith("| ") and " | " in line}
+    by = shard_pairs["unlabeled"]
+    assert rows["unlabeled"] == f"train ({by['train']} pairs) + test ({by['test']} pairs)"
+    assert (rows["labeled_train"], rows["labeled_test"]) == ("train", "test")
+    assert "share 0.5 of the unlabeled shards" in (dataset / "DATACARD.md").read_text()
