@@ -14,8 +14,12 @@
 #
 # * layouts: objects stand upright at a random yaw, packed one by one around the centre with at least
 #   `isolated_gap_m` (isolated) or `packed_gap_m` (packed) between their footprint circles, plus `distractors`
-#   unknown objects (the paper's number of unknown objects is not given); the second and third attempts rotate the
-#   first attempt's layout by 45° and 90°;
+#   unknown objects (the paper's number of unknown objects is not given); each attempt after the first rotates the
+#   first attempt's layout by a further 45° — the paper's three attempts (`attempts_per_object`: 3 on the paper
+#   profile); the cpu profile goes on round the full circle (8 attempts per object, 64 per setting and model) to
+#   narrow the intervals. An object's attempts share its base layout, so they are not independent trials: the
+#   bootstrap resamples each setting's *objects*, an object's attempts together (`robopercept.don.grasping.table5`),
+#   so its intervals carry the 8 objects' spread, not 8 × attempts independent draws;
 # * the "manually selected" axis is chosen by rule: the long axis of the object's visible surface in its reference
 #   image (one image per object, seen from `reference_elevation_deg`, the test views from `camera_elevation_deg`),
 #   keypoints at the centroid ± `keypoint_offset` of its half-length. The frame size (`don_data.width` ×
@@ -115,8 +119,8 @@ n_attempts = records.groupby(["setting", "object", "attempt"]).ngroups // max(1,
 _ = tables.write_table(table, run.tables, "table5",
                        caption=f"Table V — grasp success (%) per setting, {n_attempts} attempts per setting "
                                f"({len(set(records.object))} objects x {cfg.attempts_per_object} rotations), simulated "
-                               "jaw gripper; models: mean over seeds; _lo/_hi: 95 % bootstrap interval over trials and "
-                               "seeds; '(oracle-feasible)': success on the trials the oracle lifted; keypoint_err_pct: "
+                               "jaw gripper; models: mean over seeds; _lo/_hi: 95 % bootstrap interval over objects "
+                               "(an object's attempts resampled together) and seeds; '(oracle-feasible)': success on the trials the oracle lifted; keypoint_err_pct: "
                                "median keypoint error in % of the frame diagonal. Oracle: "
                                "ground-truth correspondences (the simulator's ceiling). Control: the untrained network "
                                "(not in the paper). paper_*: Adrian et al. Table V (real robot, 24 attempts per setting "
@@ -159,8 +163,8 @@ plt.close(fig)
 # %%
 verdict = claims.evaluate_claims(paths.root() / "src/robopercept/don/claims_table5.yaml", table, replicates)
 _ = tables.write_table(verdict[verdicts.COLUMNS + ["baseline_collapsed"]], run.tables, "table5_claims",
-                       caption=f"don §IV-G claims against our Table V ({cfg.n_boot} bootstrap replicates over trials "
-                               "and seeds). baseline_collapsed: true where Pixelwise Cross-Object's overall success is "
+                       caption=f"don §IV-G claims against our Table V ({cfg.n_boot} bootstrap replicates over objects "
+                               "— an object's attempts together — and seeds). baseline_collapsed: true where Pixelwise Cross-Object's overall success is "
                                "at or below the untrained control's; a held verdict then says nothing about the "
                                "losses.")
 display(verdict[["id", "verdict", "margin", "margin_lo", "margin_hi", "baseline_collapsed"]].round(2))

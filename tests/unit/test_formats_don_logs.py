@@ -97,3 +97,81 @@ def test_reader_refuses_unknown_object_ids_bad_poses_and_unknown_scenes(logs):
     (root / "config/composite/all.yaml").write_text("logs_root_path: logs\nsingle_object_scenes_config_files: [")
     with pytest.raises(D.DonLogError, match="not valid YAML"):
         D.DonLogs(root, "all")
+
+
+def _write_original_scene(logs_dir, scene: str, indices=(0, 4, 9)):
+    """One scene written by hand as the reference code's processed logs are: extra pose keys, camera_info with its
+    distortion fields, raw depth beside the RGB, no objects.yaml, no per-object masks."""
+    import cv2
+    import yaml
+
+    base = logs_dir / scene / "processed"
+    for sub in ("images", "rendered_images", "image_masks"):
+        (base / sub).mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    poses = {}
+    for i, T in zip(indices, arc_trajectory(len(indices))):
+        cv2.imwrite(str(base / f"images/{i:06d}_rgb.png"), rng.integers(0, 255, (H, W, 3), dtype=np.uint8))
+        cv2.imwrite(str(base / f"images/{i:06d}_depth.png"), np.full((H, W), 700, np.uint16))  # raw, not read
+        cv2.imwrite(str(base / f"rendered_images/{i:06d}_depth.png"), np.full((H, W), 650, np.uint16))
+        cv2.imwrite(str(base / f"image_masks/{i:06d}_mask.png"), np.ones((H, W), np.uint8))
+        w, x, y, z = D._matrix_to_quat(T[:3, :3])
+        pose = {"translation": {"x": float(T[0, 3]), "y": float(T[1, 3]), "z": float(T[2, 3])},
+                "quaternion": {"w": w, "x": x, "y": y, "z": z}}
+        poses[i] = {"camera_to_world": pose, "body_to_world": pose, "timestamp": 1527000000000000 + i,
+                    "rgb_image_filename": f"{i:06d}_rgb.png", "depth_image_filename": f"{i:06d}_depth.png"}
+    (base / "images/pose_data.yaml").write_text(yaml.safe_dump(poses))
+    (base / "images/camera_info.yaml").write_text(yaml.safe_dump({
+        "camera_name": "camera", "image_width": W, "image_height": H, "distortion_model": "plumb_bob",
+        "distortion_coefficients": {"rows": 1, "cols": 5, "data": [0.0] * 5},
+        "camera_matrix": {"rows": 3, "cols": 3, "data": [float(v) for v in K.ravel()]}}))
+    return poses
+
+
+def test_original_don_logs_are_read_where_the_reference_code_keeps_them(tmp_path):
+    """The reference code's layout (pytorch-dense-correspondence at 76bf649): configs in its source tree under
+    config/dense_correspondence/dataset, logs in the data directory (DC_DATA_DIR, its pdc folder) at the composite's
+    logs_root_path, with the older code/data_volume/pdc/ prefix dropped when the path does not exist with it."""
+    import yaml
+
+    data = tmp_path / "code/data_volume/pdc"  # the reference code's DC_DATA_DIR
+    config = tmp_path / "src/config/dense_correspondence/dataset"
+    poses = _write_original_scene(data / "logs_proto", "2018-04-10-16-02-59")
+    for sub, name, cfg in (("single_object", "caterpillar_upright.yaml",
+                            {"object_id": "caterpillar", "train": ["2018-04-10-16-02-59"], "test": []}),
+                           ("composite", "caterpillar_only.yaml",
+                            {"logs_root_path": "code/data_volume/pdc/logs_proto",
+                             "single_object_scenes_config_files": ["caterpillar_upright.yaml"],
+                             "multi_object_scenes_config_files": []})):
+        (config / sub).mkdir(parents=True, exist_ok=True)
+        (config / sub / name).write_text(yaml.safe_dump(cfg))
+    ds = D.DonLogs(data, "caterpillar_only", config_dir=config)
+    assert ds.logs_dir == data / "logs_proto"
+    ds.check()
+    s = ds.scene("2018-04-10-16-02-59")
+    assert s.indices == [0, 4, 9] and np.allclose(s.K, K) and s.objects == {} and s.mask(4).all()
+    assert np.allclose(s.depth(9), 0.65) and np.isclose(s.pose(4)[2, 3], poses[4]["camera_to_world"]["translation"]["z"])
+    # the released configs' form, relative to the data directory, and an absolute path
+    for value in ("logs_proto", str(data / "logs_proto")):
+        (config / "composite/caterpillar_only.yaml").write_text(yaml.safe_dump({
+            "logs_root_path": value, "single_object_scenes_config_files": ["caterpillar_upright.yaml"]}))
+        assert D.DonLogs(data, "caterpillar_only", config_dir=config).scenes("train") == ["2018-04-10-16-02-59"]
+    (config / "composite/caterpillar_only.yaml").write_text("logs_root_path: no_such_logs\n")
+    with pytest.raises(D.DonLogError, match=r"caterpillar_only.yaml: logs_root_path 'no_such_logs' is not a folder"):
+        D.DonLogs(data, "caterpillar_only", config_dir=config)
+
+
+def test_a_pose_file_cut_short_or_naming_another_image_is_refused(logs):
+    import yaml
+
+    root, _ = logs
+    base = root / "logs/2026-11-23-10-00-00/processed"
+    text = (base / "images/pose_data.yaml").read_text()
+    poses = yaml.safe_load(text)
+    (base / "images/pose_data.yaml").write_text(yaml.safe_dump({k: poses[k] for k in (0, 3)}))  # frame 7 lost
+    with pytest.raises(D.DonLogError, match=r"pose_data.yaml: no pose for 1 of the 3 RGB images on disk \(frames \[7\]"):
+        D.DonLogs(root, "all").check()
+    poses[3]["rgb_image_filename"] = "000004_rgb.png"
+    (base / "images/pose_data.yaml").write_text(yaml.safe_dump(poses))
+    with pytest.raises(D.DonLogError, match="pose 3 names '000004_rgb.png', the layout expects 000003_rgb.png"):
+        D.DonLogs(root, "all").check()

@@ -352,21 +352,27 @@ def run_grasps(cfg: DonGraspConfig, data: DonDataConfig, data_dir: Path, models_
 def table5(records, n_boot: int, seed: int):
     """Table V (rows: oracle and models; columns: success % per setting and overall with their 95 % intervals, the
     same on the trials the oracle lifted (``<setting> (oracle-feasible)``), the median keypoint error in % of the
-    frame diagonal) and the bootstrap replicates (trials resampled per setting, shared by every row; seeds per row)."""
+    frame diagonal) and the bootstrap replicates (seeds per row; the trials resampled per setting, shared by every
+    row, **by object**: an object's attempts in a setting are rotations of one base layout (:func:`layout`), so they
+    are resampled together, as one cluster — a bootstrap over single trials would treat them as independent and draw
+    its intervals too narrow)."""
     import pandas as pd
 
     from ..reporting.uncertainty import Ratio, bootstrap, interval
 
     if records.empty:
         raise ValueError("table5: no grasp trials")
-    units = records.assign(unit=records.setting + "/" + records.object + "/" + records.attempt.astype(str),
-                           success=records.success.astype(float))
-    oracle = units[units.method == ORACLE].set_index("unit").success
-    units["feasible"] = units.unit.map(oracle).fillna(0.0)  # the oracle lifted the target in this trial
-    units["success_feasible"] = units.success * units.feasible
+    trials = records.assign(trial=records.setting + "/" + records.object + "/" + records.attempt.astype(str),
+                            success=records.success.astype(float))
+    oracle = trials[trials.method == ORACLE].set_index("trial").success
+    trials["feasible"] = trials.trial.map(oracle).fillna(0.0)  # the oracle lifted the target in this trial
+    trials["success_feasible"] = trials.success * trials.feasible
+    units = (trials.assign(unit=trials.setting + "/" + trials.object, attempts=1.0)
+             .groupby(["method", "seed", "setting", "unit"], as_index=False, sort=False)
+             [["success", "attempts", "feasible", "success_feasible"]].sum())
     both = pd.concat([units.assign(group=units.setting), units.assign(group="Overall")], ignore_index=True)
     settings = [s for s in SETTINGS if s in set(records.setting)]
-    ratios = {s: Ratio(group=s, num="success") for s in settings + ["Overall"]}
+    ratios = {s: Ratio(group=s, num="success", den="attempts") for s in settings + ["Overall"]}
     ratios |= {f"{s} (oracle-feasible)": Ratio(group=s, num="success_feasible", den="feasible")
                for s in settings + ["Overall"]}
     point, reps = bootstrap(both, ratios, row_key="method", n_boot=n_boot, seed=seed)

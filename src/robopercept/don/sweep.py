@@ -40,7 +40,7 @@ def splits(logs: DonLogs) -> dict[str, list[str]]:
     validation (config ``known_objects``), test (config ``test_scenes``)."""
     for name in ("known_objects", "test_scenes"):
         if name not in logs.multi:
-            raise DonLogError(f"{logs.root / 'config' / 'multi_object'}: no {name}.yaml (the multi-object config "
+            raise DonLogError(f"{logs.config_dir / 'multi_object'}: no {name}.yaml (the multi-object config "
                               "don_data writes)")
     out = {"single_train": sorted({s for c in logs.single.values() for s in c["train"]}),
            "single_val": sorted({s for c in logs.single.values() for s in c["test"]}),
@@ -51,6 +51,16 @@ def splits(logs: DonLogs) -> dict[str, list[str]]:
         if not out[k]:
             raise DonLogError(f"{logs.root}: the dataset has no {k.replace('_', ' ')} scenes")
     return out
+
+
+def check_training_scenes(logs: DonLogs) -> dict[str, list[str]]:
+    """The scene lists (:func:`splits`), after reading every frame of the training and validation scenes once
+    (:meth:`robopercept.formats.don_logs.Scene.check`): a missing, truncated or mis-sized file is named here, before
+    any model trains, not inside a training worker."""
+    sp = splits(logs)
+    for name in sp["single_train"] + sp["multi_train"] + sp["single_val"] + sp["multi_val"]:
+        logs.scene(name).check()
+    return sp
 
 
 def validation_pairs(logs: DonLogs, cfg: DonTrainConfig, seed: int) -> list[dict]:
@@ -158,7 +168,7 @@ def train_all(cfg: DonTrainConfig, logs_root: Path, pretrained: Path | None, mod
               executor=None, progress: bool = True):
     """Train every (variant, seed); returns one summary row per model (no wall-clock)."""
     logs = DonLogs(logs_root, COMPOSITE)
-    sp = splits(logs)  # fail early: a dataset without the scene lists
+    sp = check_training_scenes(logs)  # fail early: no scene lists, or a bad file (named) in a training scene
     variants = unique_variants(cfg, len(sp["multi_train"]))
     for v in variants:
         training_scenes(sp, v)  # fail early: a fig5 count above the scenes recorded

@@ -28,7 +28,7 @@ from .config import DonTrainConfig
 from .config_temperature import DonTemperatureConfig
 from .experiments import Variant, experiments
 from .sweep import CODE_MODULES as SWEEP_MODULES
-from .sweep import COMPOSITE, _train_shard, model_key, run_models, splits
+from .sweep import COMPOSITE, _train_shard, check_training_scenes, model_key, run_models
 
 EXPERIMENT = "temperature"
 DEFAULT_ROW = "NT-Xent + Multi-Object + Augmentations"  # Table I's row whose τ is varied
@@ -79,7 +79,7 @@ def train_temperatures(train_cfg: DonTrainConfig, cfg: DonTemperatureConfig, log
                        models_dir: Path, seed: int, executor=None, progress: bool = True):
     """Train the default NT-Xent variant at every τ of ``cfg``, ``cfg.seeds`` times (seed ``k`` as don_train's seed
     ``k``); returns one summary row per model (no wall-clock), as :func:`robopercept.don.sweep.train_all` does."""
-    splits(DonLogs(logs_root, COMPOSITE))  # fail early: a dataset without its scene lists or training scenes
+    check_training_scenes(DonLogs(logs_root, COMPOSITE))  # fail early: no scene lists, no training scenes, a bad file
     variants = [v for _, v in rows(train_cfg, cfg)[EXPERIMENT]]
     shards = [Shard(model_key(v, k), 1, derive_seed(seed, "don_train", k),
                     (("variant", tuple(dataclasses.asdict(v.base()).items())), ("seed_index", k),

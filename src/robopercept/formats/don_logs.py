@@ -25,9 +25,20 @@ finder — it uses its own 640 x 480 default (fx 533.6, fy 534.8, cx 319.4, cy 2
 640 x 480 with square pixels (fx = fy), so its K differs from that default by well under a pixel at the image edge,
 and our reader uses ``camera_info.yaml``.
 
+**Original DON data.** The reference code keeps its configs in its source tree
+(``config/dense_correspondence/dataset/{composite,single_object,multi_object}``) and its logs in a data volume: a
+composite's ``logs_root_path`` (``logs_proto`` in the released configs; older ones wrote
+``code/data_volume/pdc/logs_proto``) is taken relative to the data directory (its ``DC_DATA_DIR``, the data volume's
+``pdc`` folder) unless absolute, and the older prefix is dropped when the path does not exist with it
+(``utils.convert_data_relative_path_to_absolute_path``).
+``DonLogs(data_dir, composite, config_dir=...)`` resolves it the same way, so a released log folder is read where it
+lies; its pose entries' extra keys (``timestamp``, ``body_to_world``, ...) and ``camera_info``'s distortion fields are
+ignored, and a scene without ``objects.yaml`` simply has no per-object ids.
+
 The reader (:class:`DonLogs`) refuses a malformed folder — a missing file, a PNG that does not decode, an image of
-the wrong size, a pose without its keys, a config naming an unknown scene or object — with a :class:`DonLogError`
-naming the file and the problem, from :meth:`DonLogs.check`, before anything trains.
+the wrong size, a pose without its keys, an RGB image on disk without a pose (a ``pose_data.yaml`` cut short), a pose
+naming another image file, a config naming an unknown scene or object — with a :class:`DonLogError` naming the file
+and the problem, from :meth:`DonLogs.check`, before anything trains.
 """
 
 from __future__ import annotations
@@ -226,7 +237,13 @@ class Scene:
             raise DonLogError(f"{path}: {img.shape[1]}x{img.shape[0]}, camera_info says {self.width}x{self.height}")
 
     def check(self) -> None:
-        """Read every frame's files once (the masks where the scene has them)."""
+        """Read every frame's files once (the masks where the scene has them); every RGB image on disk has a pose."""
+        on_disk = sorted(int(p.name[:6]) for p in (self.dir / "images").glob("[0-9]" * 6 + "_rgb.png"))
+        unposed = sorted(set(on_disk) - set(self.poses))
+        if unposed:
+            raise DonLogError(f"{self.dir / 'images' / 'pose_data.yaml'}: no pose for {len(unposed)} of the "
+                              f"{len(on_disk)} RGB images on disk (frames {unposed[:5]}{' ...' if len(unposed) > 5 else ''}"
+                              "): a pose_data.yaml cut short?")
         for i in self.indices:
             self.rgb(i)
             self.depth(i)
@@ -236,8 +253,10 @@ class Scene:
                     self.instances(i)
 
 
-def read_scene(root: str | Path, name: str) -> Scene:
-    d = Path(root) / "logs" / name / "processed"
+def read_scene(root: str | Path, name: str, *, logs_dir: str | Path | None = None) -> Scene:
+    """Scene ``name`` of the logs under ``<root>/logs``, or under ``logs_dir`` when given (a composite's resolved
+    ``logs_root_path``, :class:`DonLogs`)."""
+    d = (Path(logs_dir) if logs_dir is not None else Path(root) / "logs") / name / "processed"
     if not d.is_dir():
         raise DonLogError(f"{d}: missing scene folder (scene {name!r})")
     info = _yaml_load(d / "images" / "camera_info.yaml", "camera_info.yaml")
@@ -258,6 +277,10 @@ def read_scene(root: str | Path, name: str) -> Scene:
             T = np.eye(4)
             T[:3, :3] = _quat_to_matrix(q["w"], q["x"], q["y"], q["z"])
             T[:3, 3] = [c["translation"]["x"], c["translation"]["y"], c["translation"]["z"]]
+            name_rgb = v.get("rgb_image_filename", f"{int(k):06d}_rgb.png")
+            if name_rgb != f"{int(k):06d}_rgb.png":
+                raise DonLogError(f"{d / 'images' / 'pose_data.yaml'}: pose {k!r} names {name_rgb!r}, the layout "
+                                  f"expects {int(k):06d}_rgb.png")
             poses[int(k)] = T
         except (KeyError, TypeError, ValueError) as e:
             raise DonLogError(f"{d / 'images' / 'pose_data.yaml'}: pose {k!r} needs camera_to_world with translation "
@@ -266,22 +289,54 @@ def read_scene(root: str | Path, name: str) -> Scene:
     return Scene(name, d, K, h, w, poses, {int(k): str(v) for k, v in (objs or {}).items()})
 
 
-class DonLogs:
-    """A DON log folder, read through its composite config (ours or the reference code's)."""
+REFERENCE_PREFIX = "code/data_volume/pdc"  # the reference code's older, data-volume-relative logs_root_path
 
-    def __init__(self, root: str | Path, composite: str):
+
+def resolve_logs_root(value: str | None, data_dir: str | Path, composite_file: Path) -> Path:
+    """A composite's ``logs_root_path`` as the reference code resolves it: absolute as it is, else relative to the data
+    directory, dropping the older ``code/data_volume/pdc/`` prefix when the path does not exist with it."""
+    import os
+
+    value = value or "logs"
+    p = Path(value)
+    tried = [p] if p.is_absolute() else [Path(data_dir) / p]
+    if not p.is_absolute() and not tried[0].is_dir():
+        rel = os.path.relpath(value, REFERENCE_PREFIX)
+        if not rel.startswith(".."):
+            tried.append(Path(data_dir) / rel)
+    for t in tried:
+        if t.is_dir():
+            return t
+    raise DonLogError(f"{composite_file}: logs_root_path {value!r} is not a folder (tried "
+                      f"{', '.join(str(t) for t in tried)}; relative paths are taken from the data directory)")
+
+
+class DonLogs:
+    """A DON log folder, read through its composite config (ours or the reference code's).
+
+    ``root``: the data directory (ours: the dataset folder, holding ``config/`` and ``logs/``); ``config_dir``: where
+    the ``composite`` / ``single_object`` / ``multi_object`` configs are (default ``<root>/config``; the reference
+    code's ``config/dense_correspondence/dataset``); the logs are the composite's ``logs_root_path``
+    (:func:`resolve_logs_root`)."""
+
+    def __init__(self, root: str | Path, composite: str, *, config_dir: str | Path | None = None):
         self.root = Path(root)
+        self.config_dir = Path(config_dir) if config_dir is not None else self.root / "config"
         self._scenes: dict[str, Scene] = {}
-        comp = _yaml_load(self.root / "config" / "composite" / f"{composite}.yaml", "composite dataset config")
+        comp_file = self.config_dir / "composite" / f"{composite}.yaml"
+        comp = _yaml_load(comp_file, "composite dataset config")
+        if not isinstance(comp, dict):
+            raise DonLogError(f"{comp_file}: composite dataset config is not a mapping")
+        self.logs_dir = resolve_logs_root(comp.get("logs_root_path"), self.root, comp_file)
         self.single: dict[str, dict] = {}
         self.multi: dict[str, dict] = {}
         for key, sub, out in (("single_object_scenes_config_files", "single_object", self.single),
                               ("multi_object_scenes_config_files", "multi_object", self.multi)):
             for fn in comp.get(key) or []:
-                cfg = _yaml_load(self.root / "config" / sub / fn, f"{sub} config")
+                cfg = _yaml_load(self.config_dir / sub / fn, f"{sub} config")
                 for field in ("train", "test"):
-                    if field not in cfg:
-                        raise DonLogError(f"{self.root / 'config' / sub / fn}: missing key {field!r}")
+                    if not isinstance(cfg, dict) or field not in cfg:
+                        raise DonLogError(f"{self.config_dir / sub / fn}: missing key {field!r}")
                 out[Path(fn).stem] = cfg
 
     def scenes(self, split: str, kind: str = "all") -> list[str]:
@@ -294,7 +349,7 @@ class DonLogs:
     def scene(self, name: str) -> Scene:
         """The scene's metadata (poses, intrinsics, objects), read once; frames are read when asked for."""
         if name not in self._scenes:
-            self._scenes[name] = read_scene(self.root, name)
+            self._scenes[name] = read_scene(self.root, name, logs_dir=self.logs_dir)
         return self._scenes[name]
 
     def check(self, splits: Iterable[str] = ("train", "test")) -> None:
