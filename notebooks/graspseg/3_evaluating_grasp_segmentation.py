@@ -294,6 +294,46 @@ display(Markdown(
     "paper's."))
 
 # %% [markdown]
+# **Tuned, or as OpenCV ships them?** The paper names MOG, MOG2 and LSBP but no parameter. Our rows are tuned on
+# training grasps (each method's own parameter and a pre-blur, above) — the stronger baselines. The same methods at
+# every OpenCV default (MOG2 with its shadow detection on, no pre-blur; the same warm-up), on the same test grasps:
+
+# %%
+defaults = [T1.evaluate_masks(m, lambda i, m=m: baselines.background_subtract(test[i].before, test[i].after, m, None),
+                              gts, fcfg) for m in baselines.BACKGROUND_METHODS]
+defaults_table = pd.DataFrame([{
+    **{f"defaults_{k}": r.row(filtered)[k] for k in ("mIOU", "error_pct", "recall_pct")},
+    "method": r.row(filtered)["method"],
+    **{f"tuned_{k}": t.loc[r.row(filtered)["method"], k] for k in ("mIOU", "error_pct", "recall_pct")},
+    **{f"paper_{k}": v for k, v in zip(("mIOU", "error_pct", "recall_pct"), T1.PAPER_TABLE1[r.row(filtered)["method"]])},
+} for r in defaults for filtered in (False, True)])
+defaults_table = defaults_table[["method"] + [c for c in defaults_table.columns if c != "method"]]
+_ = tables.write_table(defaults_table, out_tables, "table1_baselines_defaults",
+                       caption="Background-subtraction baselines at OpenCV's defaults (every parameter as the library "
+                               "ships it, MOG2's shadow detection on, no pre-blur, the same warm-up) against our tuned "
+                               "rows (Table I) and the paper's, on the same test grasps; -Filter: with the contour "
+                               "filter. Not in the paper.")
+display(defaults_table.round(1))
+unfiltered = [m for m in baselines.BACKGROUND_METHODS] + ["Subtract"]
+rank_defaults = sorted(unfiltered, key=lambda m: -(t.loc[m, "mIOU"] if m == "Subtract"
+                                                  else defaults_table.set_index("method").loc[m, "defaults_mIOU"]))
+rank_tuned = list(order_ours.index)
+rank_paper = paper_order
+display(Markdown(
+    "Unfiltered ranking at OpenCV's defaults (Subtract as tuned): " + " > ".join(rank_defaults)
+    + f" — {'the paper' + chr(39) + 's ranking' if rank_defaults == rank_paper else 'not the paper' + chr(39) + 's'} "
+    f"({' > '.join(rank_paper)}); tuned: {' > '.join(rank_tuned)}. "
+    + "Errors at the defaults: " + ", ".join(
+        f"{m} {defaults_table.set_index('method').loc[m, 'defaults_error_pct']:.0f} % "
+        f"(tuned {t.loc[m, 'error_pct']:.0f}, paper {T1.PAPER_TABLE1[m][1]:g})" for m in baselines.BACKGROUND_METHODS)
+    + ". "
+    + ("So the paper's ranking and its large background-subtraction errors are what these methods give untuned; our "
+       "tuning is what lifts MOG2 and LSBP above it. Table I keeps the tuned rows: against stronger baselines the "
+       "claims that the learned models beat them are the harder test."
+       if rank_defaults == rank_paper else
+       "The defaults do not reproduce the paper's ranking either, so tuning alone does not explain the difference.")))
+
+# %% [markdown]
 # ## Fig. 2: where subtraction fails
 #
 # Test grasps with a nuisance (a neighbour moved, the light changed, or a glossy object), where

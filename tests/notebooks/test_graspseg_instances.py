@@ -52,9 +52,15 @@ def test_table2_stage(graspseg_instances_pipeline):
     training = pd.read_csv(out / "reports/tables/graspseg/table2_training.csv")
     trained = set(training.row)
     # smoke models are untrained: the filters may keep no crop, and such a row is reported, not trained
-    assert {"Mask2Former-100", "Mask2Former-1000", "Paste-Train", "Paste-Grasp", "Paste-Grasp-Inpaint"} <= trained
+    assert {"Mask2Former-100", "Mask2Former-1000", "Paste-Train", "Paste-Grasp", "Paste-Grasp-Inpaint",
+            "Paste-Grasp-OpenCVInpaint"} <= trained
     assert table.set_index("method").loc[sorted(set(TABLE2_ROWS) - trained), "AP"].isna().all()
-    assert table.paper_AP.notna().all() and table.set_index("method").loc["Paste-Grasp-Inpaint", "paper_AP"] == 72.33
+    ours = table.method == "Paste-Grasp-OpenCVInpaint"  # our reference row: no paper number
+    assert table[~ours].paper_AP.notna().all() and table[ours].paper_AP.isna().all()
+    assert table.set_index("method").loc["Paste-Grasp-Inpaint", "paper_AP"] == 72.33
+    for m in ("AP@0.5", "AP@0.75", "AP_L", "AP_M"):  # every metric carries its interval
+        has = table.dropna(subset=[m])
+        assert (has[f"{m}_lo"] <= has[m] + 1e-9).all() and (has[m] <= has[f"{m}_hi"] + 1e-9).all()
     ok = table.dropna(subset=["AP"])
     assert (ok.AP_lo <= ok.AP + 1e-9).all() and (ok.AP <= ok.AP_hi + 1e-9).all()
     assert table.set_index("method").loc["Mask2Former-1000", "labeled_images"] == 2  # smoke: 4 labeled - 2 val

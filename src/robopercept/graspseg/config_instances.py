@@ -11,7 +11,8 @@ from ..config import Validated, require
 
 # Table II's rows in the paper's order, and what each is made of (graspseg.table2 documents them).
 TABLE2_ROWS = ("Mask2Former-100", "Single-Object-100", "Paste-Subtract", "Paste-Subtract-Robust", "Paste-Train",
-               "Paste-Grasp", "Paste-Grasp-Filter", "Paste-Grasp-Robust", "Paste-Grasp-Inpaint", "Mask2Former-1000")
+               "Paste-Grasp", "Paste-Grasp-Filter", "Paste-Grasp-Robust", "Paste-Grasp-Inpaint",
+               "Paste-Grasp-OpenCVInpaint", "Mask2Former-1000")  # Paste-Grasp-OpenCVInpaint: ours, not the paper's
 # Table III's rows (§VI-B: "the top segmentation models from each method").
 TABLE3_ROWS = ("Paste-Subtract-Robust", "Mask2Former-1000", "Paste-Grasp-Inpaint")
 BACKBONES = ("resnet18", "resnet34", "resnet50")

@@ -1,4 +1,4 @@
-"""§V, Table II: ten instance segmentation models, how each is trained, and the table with its uncertainty.
+"""§V, Table II: the paper's ten instance segmentation models (and one reference row of ours), how each is trained, and the table with its uncertainty.
 
 =====================  ================================  =====================================================
 row                    "Paste From" (paper)              what one training batch holds
@@ -14,6 +14,9 @@ Paste-Grasp            Grasp-100                         crops of Grasp-100's un
 Paste-Grasp-Filter     Grasp-100-Filter                  crops kept by the §III-B.1 filters
 Paste-Grasp-Robust     Grasp-100-Filter                  the same, robust set loss
 Paste-Grasp-Inpaint    Grasp-100 + Inpaint               Paste-Grasp, pasted boundaries inpainted (§III-B.3)
+Paste-Grasp-           Grasp-100 + cv2.inpaint (ours)    the same with OpenCV's Telea inpainting instead of the
+  OpenCVInpaint                                          diffusion model: a reference row the paper does not
+                                                         have — is diffusion worth it for training?
 Mask2Former-1000       None                              ``n_large`` labeled images (capped by the dataset:
                                                          at the cpu profile, every labeled training image
                                                          not used for validation — 240, not 1000)
@@ -69,6 +72,7 @@ class Row:
     filtered: bool = False
     robust: bool = False
     inpaint: bool = False
+    inpainter: str = "diffusion"  # "diffusion": the graspseg_crops stage's model; "opencv": cv2.inpaint (Telea)
     single_object: bool = False
 
 
@@ -82,6 +86,8 @@ ROWS = {
     "Paste-Grasp-Filter": Row("Grasp-100-Filter", "small", crops="Grasp-100", filtered=True),
     "Paste-Grasp-Robust": Row("Grasp-100-Filter", "small", crops="Grasp-100", filtered=True, robust=True),
     "Paste-Grasp-Inpaint": Row("Grasp-100 + Inpaint", "small", crops="Grasp-100", inpaint=True),
+    "Paste-Grasp-OpenCVInpaint": Row("Grasp-100 + cv2.inpaint (ours)", "small", crops="Grasp-100", inpaint=True,
+                                     inpainter="opencv"),
     "Mask2Former-1000": Row("None", "large"),
 }
 assert tuple(ROWS) == TABLE2_ROWS
@@ -163,7 +169,7 @@ def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, datase
                  train_crops_dir: Path, inpainter_dir: Path | None, grasp_seeds: int):
     """The training batches of one (row, seed)."""
     from .crops import load_crops, load_grasp_masks
-    from .inpaint import BoundaryInpainter, inpaint_radius
+    from .inpaint import BoundaryInpainter, OpenCVInpainter, inpaint_radius
     from .instance_train import AlternatingBatches, LabeledBatches, PasteBatches
     from .paste import PasteConfig, PasteSampler
 
@@ -180,7 +186,9 @@ def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, datase
                        max_scale=cfg.max_scale)
     sampler = PasteSampler(train, load_crops(folder, filtered=r.filtered), pcfg, seed=seed)
     inpainter = None
-    if r.inpaint:
+    if r.inpaint and r.inpainter == "opencv":
+        inpainter = OpenCVInpainter()
+    elif r.inpaint:
         if inpainter_dir is None:
             raise ValueError(f"row {row} needs the inpainter (stage graspseg_crops trains it)")
         inpainter = BoundaryInpainter.load(inpainter_dir)

@@ -98,6 +98,17 @@ def test_background_methods_find_the_removed_object(method):
     assert iou(baselines.background_subtract(before, after, method, value), obj) > 0.6
 
 
+def test_value_none_runs_each_background_method_as_opencv_ships_it():
+    mog2 = baselines.make_background_model("MOG2", None)
+    assert mog2.getVarThreshold() == 16.0 and mog2.getDetectShadows() and mog2.getShadowValue() == 127
+    tuned = baselines.make_background_model("MOG2", 64.0)
+    assert tuned.getVarThreshold() == 64.0 and not tuned.getDetectShadows()
+    assert baselines.make_background_model("MOG", None).getNoiseSigma() == 15.0  # the factory's noiseSigma=0 -> 15
+    before, after, obj = synthetic_pair()
+    for method in baselines.BACKGROUND_METHODS:  # a clean pair: the defaults find the object too
+        assert iou(baselines.background_subtract(before, after, method, None), obj) > 0.5, method
+
+
 def test_mog_learns_its_background_at_the_default_schedule_where_rate_one_ignored_its_parameter():
     """At learning rate 1 (the pre-session-20 warm-up) MOG's model is one frame and noiseSigma changes nothing; at
     OpenCV's default schedule (the warm-up now) the parameter matters again — the protocol, not MOG, decided."""
