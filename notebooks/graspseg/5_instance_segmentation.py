@@ -66,7 +66,7 @@ from robopercept import paths
 from robopercept.common import checkpoints
 from robopercept.graspseg import paper_instances as P
 from robopercept.graspseg import table2 as T2
-from robopercept.graspseg.instance_eval import METRICS, class_agnostic_gt
+from robopercept.graspseg.instance_eval import METRICS, area_ranges, class_agnostic_gt, coco_eval, table2_metrics
 from robopercept.graspseg.instance_losses import MAX_ITER
 from robopercept.graspseg.labeled import labeled_images
 from robopercept.notebook import setup
@@ -174,6 +174,17 @@ _ = tables.write_table(
              "Table II, real robot data. AP_L/AP_M use COCO's area split scaled to our resolution."))
 display(table[["method", "paste_from", "labeled_images", "seeds", "untrained_seeds", *METRICS, "AP_lo", "AP_hi",
              "paper_AP"]].round(1))
+# pycocotools on a real model's results: our evaluator (instance_eval, which the bootstrap needs per image) against
+# COCO's own on the first trained model's predictions, written as a COCO results file
+check_key = trained[0]
+gt_coco = class_agnostic_gt(json.loads((dataset / "labeled_test" / "annotations.coco.json").read_text()))
+h0, w0 = (int(gt_coco["images"][0][k]) for k in ("height", "width"))
+ref = coco_eval(gt_coco, models_dir / T2.model_key(*check_key) / "results.coco.json", area_ranges(h0, w0))
+ours = table2_metrics(matches[check_key])
+gap = max((abs(ours[m] - ref[m]) for m in ref if np.isfinite(ref[m]) and np.isfinite(ours[m])), default=0.0)
+display(Markdown(f"pycocotools' segm evaluation of {check_key[0]} seed {check_key[1]}'s results file "
+                 + ("gives the table's numbers" if gap <= 1e-6 else "**departs from the table's evaluator**")
+                 + f" (largest difference {gap:.1e} AP points over {', '.join(ref)})."))
 failed = {r: n for r, n in untrained_by_row.items() if n}
 display(Markdown(f"`untrained_seeds`: seeds whose best validation AP stayed below {T2.UNTRAINED_VAL_AP:.0f} % — runs that "
                  "never learned. " + (f"This run has {sum(failed.values())}: "
