@@ -33,6 +33,13 @@
 #   uses every labeled training image not used for validation (the count is printed below and in the table's
 #   `labeled_images` column);
 # * AP_L / AP_M: COCO's area split points (32², 96² pixels) are scaled from the paper's 640x960 to our resolution;
+# * §V-A says the Paste rows use "the filtered object crops", while Table II's "Paste From" column names unfiltered
+#   Grasp-100 for Paste-Grasp and Paste-Grasp-Inpaint (Grasp-100-Filter for Paste-Grasp-Filter and -Robust): we follow
+#   the table (`robopercept.graspseg.table2`);
+# * the grasp crops (Paste-Grasp*, Single-Object-100) come from unlabeled grasps of training *and* test objects, as the
+#   paper's 110k grasps do — a quarter of our unlabeled shards on test objects (the paper gives no share) — while
+#   Mask2Former-* and Paste-Train see only the labeled training objects: the paper's setting, and the diversity its
+#   grasp rows are credited with;
 # * the inpainter is this repository's small diffusion model (§III-B notebook); a local Stable Diffusion folder
 #   (`graspseg_inpaint.sd_pipeline`) is scored in the §III-B notebook's inpainting table but does not train Table II;
 # * the robust set loss's refinement step (0.1) and iteration limit (25) come from Pathak et al.'s public code
