@@ -40,8 +40,9 @@
 #   paper's 110k grasps do — a quarter of our unlabeled shards on test objects (the paper gives no share) — while
 #   Mask2Former-* and Paste-Train see only the labeled training objects: the paper's setting, and the diversity its
 #   grasp rows are credited with;
-# * the inpainter is this repository's small diffusion model (§III-B notebook); a local Stable Diffusion folder
-#   (`graspseg_inpaint.sd_pipeline`) is scored in the §III-B notebook's inpainting table but does not train Table II;
+# * the inpainter is this repository's small diffusion model (§III-B notebook) unless `graspseg_table2.sd_pipeline`
+#   names a local Stable Diffusion inpainting folder (the paper's inpainter; none can be downloaded here), which
+#   Paste-Grasp-Inpaint then pastes with (`robopercept.graspseg.table2.row_inpainter`);
 # * the robust set loss's refinement step (0.1) and iteration limit (25) come from Pathak et al.'s public code
 #   (`robust_set_loss.py` in pathak22/seg-by-interaction, whose default margin is 0.75), its IoU margin (0.7) from
 #   the paper; as in that code, a prediction the loop cannot bring within the margin in 25 steps is trained towards

@@ -77,6 +77,9 @@ class Table2Config(Validated):
     _where: typing.ClassVar[str] = "graspseg_table2"
     rows: list[str] = dataclasses.field(default_factory=lambda: list(TABLE2_ROWS))
     n_seeds: int = 3
+    # a local Stable Diffusion inpainting folder (diffusers layout): Paste-Grasp-Inpaint inpaints its pastes with it,
+    # the paper's inpainter (§III-B.3); "" = the small diffusion model stage graspseg_crops trains (no download here)
+    sd_pipeline: str = ""
     # -- the model (Mask2Former; paper: ResNet-50, 100 queries, defaults) ---------------------------
     backbone: str = "resnet50"
     num_queries: int = 100

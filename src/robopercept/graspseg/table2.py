@@ -165,11 +165,30 @@ class LazyImages:
         return read_png(path, rgb=True), masks
 
 
+def row_inpainter(row: str, cfg: Table2Config, inpainter_dir: Path | None):
+    """The inpainter a row pastes with: None (no inpainting), OpenCV's Telea (our reference row), the local Stable
+    Diffusion folder ``cfg.sd_pipeline`` when one is given (the paper's), else the small diffusion model of stage
+    graspseg_crops (``inpainter_dir``)."""
+    from .. import paths
+    from .inpaint import BoundaryInpainter, OpenCVInpainter, StableDiffusionInpainter
+
+    r = ROWS[row]
+    if not r.inpaint:
+        return None
+    if r.inpainter == "opencv":
+        return OpenCVInpainter()
+    if cfg.sd_pipeline:
+        return StableDiffusionInpainter.from_local(paths.resolve(cfg.sd_pipeline))
+    if inpainter_dir is None:
+        raise ValueError(f"row {row} needs the inpainter (stage graspseg_crops trains it)")
+    return BoundaryInpainter.load(inpainter_dir)
+
+
 def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, dataset: Path, crops_dir: Path,
                  train_crops_dir: Path, inpainter_dir: Path | None, grasp_seeds: int):
     """The training batches of one (row, seed)."""
     from .crops import load_crops, load_grasp_masks
-    from .inpaint import BoundaryInpainter, OpenCVInpainter, inpaint_radius
+    from .inpaint import inpaint_radius
     from .instance_train import AlternatingBatches, LabeledBatches, PasteBatches
     from .paste import PasteConfig, PasteSampler
 
@@ -185,14 +204,7 @@ def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, datase
     pcfg = PasteConfig(min_objects=cfg.min_pasted, max_objects=cfg.max_pasted, min_scale=cfg.min_scale,
                        max_scale=cfg.max_scale)
     sampler = PasteSampler(train, load_crops(folder, filtered=r.filtered), pcfg, seed=seed)
-    inpainter = None
-    if r.inpaint and r.inpainter == "opencv":
-        inpainter = OpenCVInpainter()
-    elif r.inpaint:
-        if inpainter_dir is None:
-            raise ValueError(f"row {row} needs the inpainter (stage graspseg_crops trains it)")
-        inpainter = BoundaryInpainter.load(inpainter_dir)
-    return PasteBatches(sampler, inpainter, radius=inpaint_radius(train[0][0].shape[1]))
+    return PasteBatches(sampler, row_inpainter(row, cfg, inpainter_dir), radius=inpaint_radius(train[0][0].shape[1]))
 
 
 def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str, crops_dir: str, train_crops_dir: str,
@@ -271,6 +283,10 @@ def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_di
     inputs = {"dataset": dataset, "crops": crops_dir, "train_crops": train_crops_dir}
     if inpainter_dir is not None and any(ROWS[r].inpaint for r in cfg.rows):
         inputs["inpainter"] = inpainter_dir
+    if cfg.sd_pipeline and any(ROWS[r].inpaint for r in cfg.rows):
+        from .. import paths
+
+        inputs["sd_pipeline"] = paths.resolve(cfg.sd_pipeline)  # its weights' hash in the plan: another folder retrains
     ident = plan_identity(generator="graspseg Table II sweep", config={**dataclasses.asdict(cfg), "grasp_seeds": grasp_seeds,
                           "pretrained_md5": hashlib.md5(Path(pretrained).read_bytes()).hexdigest()},
                           seed=seed, code_modules=CODE_MODULES, inputs=inputs)

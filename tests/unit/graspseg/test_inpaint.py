@@ -193,3 +193,23 @@ def test_masked_diffusion_loss_refuses_an_unknown_prediction_type():
     x = torch.zeros(1, 3, 4, 4)
     with pytest.raises(ValueError, match="unknown prediction_type 'flow'"):
         masked_diffusion_loss(_EchoUNet(x), sched, x, torch.ones(1, 1, 4, 4), x, torch.tensor([1]))
+
+
+def test_each_table2_row_pastes_with_its_own_inpainter(tiny_inpainter, tmp_path):
+    """No inpainting, OpenCV (our reference row), the small model of graspseg_crops, or — when
+    graspseg_table2.sd_pipeline names a local folder — Stable Diffusion for Paste-Grasp-Inpaint."""
+    from robopercept.graspseg.config_instances import Table2Config
+    from robopercept.graspseg.inpaint import BoundaryInpainter, OpenCVInpainter
+    from robopercept.graspseg.table2 import row_inpainter
+
+    saved = tiny_inpainter[0].save(tmp_path / "inpainter")
+    cfg = Table2Config()
+    assert row_inpainter("Paste-Grasp", cfg, saved) is None
+    assert isinstance(row_inpainter("Paste-Grasp-OpenCVInpaint", cfg, None), OpenCVInpainter)
+    assert isinstance(row_inpainter("Paste-Grasp-Inpaint", cfg, saved), BoundaryInpainter)
+    with pytest.raises(ValueError, match="graspseg_crops trains it"):
+        row_inpainter("Paste-Grasp-Inpaint", cfg, None)
+    sd = _tiny_sd_pipeline(tmp_path / "sd")
+    with_sd = Table2Config(sd_pipeline=str(sd))
+    assert isinstance(row_inpainter("Paste-Grasp-Inpaint", with_sd, saved), StableDiffusionInpainter)
+    assert isinstance(row_inpainter("Paste-Grasp-OpenCVInpaint", with_sd, saved), OpenCVInpainter)
