@@ -219,18 +219,12 @@ plt.close(fig)
 # AP, their 95 % interval over the same bootstrap replicates.
 
 # %%
-def paired(a: str, b: str) -> tuple[float, float, float]:
-    d = [rep.set_index("method").AP[a] - rep.set_index("method").AP[b] for rep in replicates]
-    lo, hi = np.nanquantile(d, [0.025, 0.975])
-    return float(table.set_index("method").AP[a] - table.set_index("method").AP[b]), float(lo), float(hi)
-
-
 pairs = [("Paste-Grasp-Inpaint", "Paste-Grasp-OpenCVInpaint"), ("Paste-Grasp-Inpaint", "Paste-Grasp"),
          ("Paste-Grasp-OpenCVInpaint", "Paste-Grasp")]
 have = set(table.dropna(subset=["AP"]).method)
 lines = [f"{a} − {b}: {d:+.1f} AP ([{lo:+.1f}, {hi:+.1f}]"
          + ("; inside the noise)" if lo <= 0 <= hi else ")") for a, b in pairs if {a, b} <= have
-         for d, lo, hi in [paired(a, b)]]
+         for d, lo, hi in [T2.paired_difference(table, replicates, a, b)]]
 display(Markdown("; ".join(lines) + "." if lines else "The inpainting rows were not trained on this profile."))
 
 # %% [markdown]

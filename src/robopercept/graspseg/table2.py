@@ -417,3 +417,15 @@ def table2(matches: dict[tuple[str, int], list[ImageMatches]], n_boot: int, seed
             rep[r] = {m: seed_mean([v[m] for v in vals]) for m in METRICS}
         reps.append(frame(rep))
     return table, reps
+
+
+def paired_difference(table: pd.DataFrame, replicates: Sequence[pd.DataFrame], a: str, b: str, metric: str = "AP",
+                      level: float = 0.95) -> tuple[float, float, float]:
+    """``metric`` of row ``a`` minus row ``b``: the point difference and its ``level`` interval over the bootstrap
+    replicates (each replicate resamples the same images and seeds for both rows: a paired difference)."""
+    if not replicates:
+        raise ValueError("paired_difference: no bootstrap replicates")
+    d = [rep.set_index("method")[metric][a] - rep.set_index("method")[metric][b] for rep in replicates]
+    lo, hi = np.nanquantile(d, [(1 - level) / 2, 1 - (1 - level) / 2])
+    point = table.set_index("method")[metric]
+    return float(point[a] - point[b]), float(lo), float(hi)

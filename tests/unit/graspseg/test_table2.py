@@ -116,3 +116,17 @@ def test_claims_evidence_lists_the_runs_of_each_claim_not_held(monkeypatch):
     assert ev[["claim", "row", "seed"]].values.tolist() == [["missed_one", "A", 0], ["missed_one", "A", 1]]
     assert ev.unconverged.tolist() == [True, False] and ev.test_AP.tolist() == [3.0, 4.0]
     assert T2.claims_evidence(verdict.iloc[:1], summary, matches).empty
+
+
+def test_paired_difference_is_over_differences_of_the_same_replicate():
+    import pandas as pd
+
+    from robopercept.graspseg.table2 import paired_difference
+
+    table = pd.DataFrame({"method": ["A", "B"], "AP": [12.0, 10.0]})
+    # the rows move together across replicates: their difference is steady although each row spreads widely
+    reps = [pd.DataFrame({"method": ["A", "B"], "AP": [12.0 + s, 10.0 + s]}) for s in (-5.0, 0.0, 5.0)]
+    d, lo, hi = paired_difference(table, reps, "A", "B")
+    assert (d, lo, hi) == (2.0, 2.0, 2.0)
+    with pytest.raises(ValueError, match="no bootstrap replicates"):
+        paired_difference(table, [], "A", "B")
