@@ -159,6 +159,22 @@ def paired_interval(replicates: Sequence[pd.DataFrame], a: str, b: str, metric: 
     return float(lo), float(hi)
 
 
+def against_defaults(defaults: Sequence[MethodResult], table: pd.DataFrame) -> pd.DataFrame:
+    """The background baselines run at OpenCV's defaults (``defaults``, one result per method) beside Table I's tuned
+    rows (``table``) and the paper's: one row per method and -Filter row, columns ``defaults_*``, ``tuned_*`` and
+    ``paper_*`` of mIOU, error and recall."""
+    tuned = table.set_index("method")
+    rows = []
+    for r in defaults:
+        for filtered in (False, True):
+            row = r.row(filtered)
+            name = row["method"]
+            rows.append({"method": name, **{f"defaults_{k}": row[k] for k in METRICS},
+                         **{f"tuned_{k}": tuned.loc[name, k] for k in METRICS},
+                         **{f"paper_{k}": v for k, v in zip(METRICS, PAPER_TABLE1[name])}})
+    return pd.DataFrame(rows)
+
+
 def seed_spread(results: Sequence[MethodResult]) -> pd.DataFrame:
     """Per row with several seeds: each seed's mIOU and the std over seeds (ddof=1)."""
     rows = []

@@ -422,10 +422,10 @@ def table2(matches: dict[tuple[str, int], list[ImageMatches]], n_boot: int, seed
 def paired_difference(table: pd.DataFrame, replicates: Sequence[pd.DataFrame], a: str, b: str, metric: str = "AP",
                       level: float = 0.95) -> tuple[float, float, float]:
     """``metric`` of row ``a`` minus row ``b``: the point difference and its ``level`` interval over the bootstrap
-    replicates (each replicate resamples the same images and seeds for both rows: a paired difference)."""
-    if not replicates:
-        raise ValueError("paired_difference: no bootstrap replicates")
-    d = [rep.set_index("method")[metric][a] - rep.set_index("method")[metric][b] for rep in replicates]
-    lo, hi = np.nanquantile(d, [(1 - level) / 2, 1 - (1 - level) / 2])
+    replicates (each replicate resamples the same images and seeds for both rows: a paired difference; the interval
+    is :func:`robopercept.graspseg.table1.paired_interval`'s)."""
+    from .table1 import paired_interval
+
+    lo, hi = paired_interval(replicates, a, b, metric, level)
     point = table.set_index("method")[metric]
-    return float(point[a] - point[b]), float(lo), float(hi)
+    return float(point[a] - point[b]), lo, hi

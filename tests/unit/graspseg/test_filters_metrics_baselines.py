@@ -310,3 +310,18 @@ def test_passes_all_but_entropy_ignores_only_the_entropy_filter():
     assert not v["entropy"] and passes_all_but_entropy(p, p, strict) == (v["nonempty"] and v["occlusion"]
                                                                           and v["contours"])
     assert not passes_all_but_entropy(np.zeros((64, 96)), np.zeros((64, 96)), strict)  # empty: fails non-empty
+
+
+def test_baselines_at_defaults_sit_beside_the_tuned_rows_and_the_papers():
+    from robopercept.graspseg.table1 import PAPER_TABLE1, against_defaults
+
+    r = MethodResult("MOG2", iou=np.array([0.2, 0.4]), error=np.array([3.0, 5.0]), nonempty=np.array([True, True]),
+                     filtered_keep=np.array([True, False]), seconds_per_pair=0.0)
+    tuned = pd.DataFrame({"method": ["MOG2", "MOG2-Filter"], "mIOU": [55.0, 70.0], "error_pct": [290.0, 130.0],
+                          "recall_pct": [100.0, 70.0]})
+    out = against_defaults([r], tuned).set_index("method")
+    assert list(out.index) == ["MOG2", "MOG2-Filter"]
+    assert out.loc["MOG2", "defaults_mIOU"] == pytest.approx(30.0) and out.loc["MOG2-Filter", "defaults_mIOU"] == pytest.approx(20.0)
+    assert out.loc["MOG2-Filter", "defaults_recall_pct"] == pytest.approx(50.0)
+    assert out.loc["MOG2", "tuned_error_pct"] == 290.0
+    assert out.loc["MOG2", "paper_mIOU"] == PAPER_TABLE1["MOG2"][0]
