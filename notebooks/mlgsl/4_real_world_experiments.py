@@ -46,7 +46,7 @@ from robopercept.mlgsl import paper as P
 from robopercept.mlgsl.benchmark import measure
 from robopercept.notebook import setup
 from robopercept.mlgsl.robot import (ORACLE, PAPER_TABLE2, clutter_removal, ctpg_ms, dataset_config, load_planner,
-                                     seed_bootstrap, single_object_trials, success_table)
+                                     seed_bootstrap, single_object_trials, success_table, width_table)
 from robopercept.mlgsl.train import RUN_BY_NAME, best_seed_checkpoint, checkpoint_path
 from robopercept.reporting import tables
 from robopercept.reporting.uncertainty import wilson_interval
@@ -84,14 +84,22 @@ other_seeds = {seed_name(label, k): load_planner(seed_name(label, k), checkpoint
 diagnostic = "MLGSL (2 labels), gripper fully open [diagnostic]"
 planners[diagnostic] = load_planner(diagnostic, best_seed_checkpoint(models_dir, RUN_BY_NAME["MLGSL (2 labels)"], tcfg.n_seeds),
                                     tcfg.image_size, data_cfg.render_size, ecfg, fixed_opening_m=data_cfg.max_opening_m)
+# a second diagnostic per deployed network: the oracle's label (a confirmed point and angle) opened to the network's
+# own Ŵ read there — the oracle and this row share every step but the width (table2_width, below)
+width_of = {f"{label}: the oracle's point and angle, its Ŵ [diagnostic]": (r, label) for r, label in deployed.items()}
+width_planners = {name: load_planner(name, best_seed_checkpoint(models_dir, RUN_BY_NAME[r], tcfg.n_seeds), tcfg.image_size,
+                                     data_cfg.render_size, ecfg, point_from_label=True)
+                  for name, (r, label) in width_of.items()}
 
 # %% [markdown]
 # ## Table II · single objects
 
 # %%
-all_records = pd.DataFrame(single_object_trials(list(planners.values()) + list(other_seeds.values()), catalog, data_cfg,
-                                                rcfg.n_objects, rcfg.drops_per_object, run.seed))
-records = all_records[~all_records.method.isin(other_seeds)].reset_index(drop=True)  # Table II: the deployed seeds
+all_records = pd.DataFrame(single_object_trials(list(planners.values()) + list(width_planners.values())
+                                                + list(other_seeds.values()), catalog, data_cfg, rcfg.n_objects,
+                                                rcfg.drops_per_object, run.seed))
+# Table II: the deployed seeds (the label-point diagnostics have their own table)
+records = all_records[~all_records.method.isin({**other_seeds, **width_planners})].reset_index(drop=True)
 example_depth = jacquard.read_sample(*jacquard.list_samples(jacquard_root / "test")[0], depth_only=True).stereo_depth
 # each deployed model's training images (the checkpoints' run summary: the train split less validation) and labels
 # per image (the run's sparse count, or every successful grasp of a pose, up to the dataset's labels_per_image)
@@ -160,6 +168,43 @@ display(Markdown(
     "Ranking of the networks on identical drops: "
     + ", ".join(f"{k} {v:.1f} %" for k, v in ranking.items())
     + "; where two intervals overlap, that pair's order is not established by these trials."))
+
+# %% [markdown]
+# ## Is it the width? The oracle's grasp at each network's Ŵ
+#
+# Execution failures (a grasp correct by the rectangle criterion that the gripper did not lift) dominate the networks'
+# failures above, and opening the gripper fully at MLGSL's own point and angle lifts far more often. Two causes fit
+# that: the network's predicted width Ŵ is wrong, or the robot's conversion of a width in pixels into a gripper opening
+# is. The oracle uses the same conversion on the label's width, so a row that executes the oracle's label — its point
+# and angle — opened to the network's own Ŵ at that pixel separates them: where the oracle lifts and this row does
+# not, Ŵ alone made the difference.
+
+# %%
+width = width_table(all_records, {name: label for name, (r, label) in width_of.items()})
+_ = tables.write_table(width, out_tables, "table2_width",
+                       caption=f"The oracle's label (point and angle) executed at each deployed network's Ŵ read at "
+                               f"that pixel, on Table II's drops that have a label, beside the oracle itself; 'oracle "
+                               f"lifts, Ŵ fails' = drops where the width alone made the grasp fail; Ŵ / label opening "
+                               f"over those drops (gripper limit {data_cfg.max_opening_m * 100:.0f} cm: a wider opening "
+                               f"is executed fully open).")
+display(width.round(2))
+w = width.set_index("network (its Ŵ)")
+w = w[w["drops with a label"] > 0]
+costs = w["oracle lifts, Ŵ fails"] > w["Ŵ lifts, oracle fails"]
+display(Markdown(
+    "No drop has a label: nothing to compare." if w.empty else
+    "At the oracle's own grasp point and angle, with each network's width: "
+    + "; ".join(f"{m} {r['label point + Ŵ SR (%)']:.1f} % against the oracle's {r['oracle SR (%)']:.1f} % on the "
+                f"same {r['drops with a label']:.0f} drops (the width alone fails {r['oracle lifts, Ŵ fails']:.0f} of them, "
+                f"helps on {r['Ŵ lifts, oracle fails']:.0f}; Ŵ a median {r['Ŵ / label opening (median)']:.2f}× the label's "
+                f"opening, narrower on {r['Ŵ narrower than the label (%)']:.0f} % of the drops)"
+                for m, r in w.iterrows())
+    + ". " + ("Each network's Ŵ costs grasps the oracle's width lifts: its width, not the pixel-to-gripper conversion "
+              "the two rows share, is part of its execution failures."
+              if costs.all() else
+              "Not every network's Ŵ costs grasps at the oracle's point: for "
+              + ", ".join(w.index[~costs])
+              + " the width is not what fails its correct grasps.")))
 
 # %% [markdown]
 # ## Every seed deployed: does the ranking survive the spread between trained models?

@@ -97,3 +97,6 @@ def test_robot_stage_table2(mlgsl_pipeline):
     by_method = t2.set_index("method")["SR (%)"]  # with one seed, the seed mean is the deployed row
     assert all(abs(r["SR mean over seeds (%)"] - by_method[r.method]) < 1e-9 for _, r in seeds.iterrows())
     assert len(pd.read_csv(out / "table2_seed_pairs.csv")) == 6
+    width = pd.read_csv(out / "table2_width.csv")  # the oracle's point and angle at each deployed network's Ŵ
+    assert len(width) == 4 and set(width["network (its Ŵ)"]) == set(t2.method[1:5])
+    assert (width["drops with a label"] <= 2).all() and not set(width["network (its Ŵ)"]) & {t2.method[0], t2.method[5]}

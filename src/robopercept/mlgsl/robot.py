@@ -11,8 +11,12 @@ trials.
   drops. CTPG is the wall time from the depth image to the grasp (pre-processing, network,
   selection), measured separately by :func:`ctpg_ms`. A predicted opening wider than the gripper
   opens is executed fully open.
-  A diagnostic planner can ignore the predicted width and open the gripper fully
-  (``fixed_opening_m``), which separates errors of Ŵ from errors of the grasp point and angle.
+  Two diagnostic planners separate errors of Ŵ from errors of the grasp point and angle: one ignores the
+  predicted width and opens the gripper fully (``fixed_opening_m``); the other (``point_from_label``) takes the
+  oracle's label — a confirmed point and angle — and opens the gripper to the network's own Ŵ read at that pixel. If
+  the second fails where the oracle succeeds, the network's width is wrong at a right grasp (Ŵ's bias), not the
+  pixel-to-gripper conversion the oracle shares with it; its records carry both openings (``label_opening_px``,
+  ``planned_opening_px``, stored pixels).
   **Ground truth per drop and the oracle.** Before any planner acts, the drop is labeled exactly as
   the dataset was (:meth:`TableWorld.try_candidates`: the same candidate sampler, gripper and
   success test, on the renderer's depth and mask), so every planner's grasp can be judged by the
@@ -102,9 +106,21 @@ class Planner:
     sel: Selection
     stored_size: int
     fixed_opening_m: float | None = None  # diagnostic: ignore Ŵ and open the gripper this wide
+    point_from_label: bool = False  # diagnostic: the drop's oracle label's point and angle, opened to this Ŵ there
 
     def maps(self, depth: np.ndarray) -> dict[str, np.ndarray]:
         return predict(self.model, [prepare_depth(depth, self.sel.image_size)])[0]
+
+    def opening_at(self, depth: np.ndarray, row: float, col: float) -> float:
+        """The opening (stored pixels) this network predicts at a stored pixel: Ŵ smoothed as
+        :meth:`plan` reads it (:func:`robopercept.mlgsl.grasps.smooth_maps`), at the nearest model pixel."""
+        from .grasps import smooth_maps
+
+        w = smooth_maps(self.maps(depth), self.sel.sigma)["width"]
+        s = self.sel.image_size / self.stored_size
+        r = min(w.shape[0] - 1, max(0, int(round(row * s))))
+        c = min(w.shape[1] - 1, max(0, int(round(col * s))))
+        return max(1.0, float(w[r, c]) * self.sel.width_scale_px) / s
 
     def plan(self, depth: np.ndarray, k: int = 1) -> list[GraspRect]:
         """Up to ``k`` grasps (stored pixels), best first; none when Q̂ has no peak."""
@@ -196,6 +212,19 @@ def single_object_trials(planners: list[Planner], catalog: Catalog, data_cfg: Ja
                     records.append({"method": ORACLE, **base, "correct": True if g is not None else None,
                                     "success": res.success, "outcome": res.outcome})
                 for pl in planners:
+                    if pl.point_from_label:
+                        g = most_confirmed(labels)
+                        if g is None:
+                            records.append({"method": pl.name, **base, "correct": None, "success": False,
+                                            "outcome": "no_label"})
+                            continue
+                        opening = pl.opening_at(stereo, g.row, g.col)
+                        mine = dataclasses.replace(g, opening=opening)
+                        res = _execute(world, pl, perfect, mine)
+                        records.append({"method": pl.name, **base, "correct": is_successful(mine, labels),
+                                        "success": res.success, "outcome": res.outcome,
+                                        "label_opening_px": g.opening, "planned_opening_px": opening})
+                        continue
                     top = pl.plan(stereo)
                     if not top:
                         records.append({"method": pl.name, **base, "correct": False if labels else None,
@@ -231,6 +260,38 @@ def success_table(records, methods: list[str] | None = None):
                      "failures: execution": int((correct & ~labeled["success"].astype(bool)).sum()),
                      "lucky (incorrect, lifted)": int((~correct & labeled["success"].astype(bool)).sum()),
                      "drops without a label": int(r["correct"].isna().sum())})
+    return pd.DataFrame(rows)
+
+
+def width_table(records, diagnostics: dict[str, str]):
+    """The ``point_from_label`` diagnostics beside the oracle, on the drops that have a label: per diagnostic (name →
+    the method whose Ŵ it reads), both success rates, the drops the oracle lifts and the same grasp at the network's
+    Ŵ does not (Ŵ alone the cause) and the reverse, and the network's opening over the label's (median, quartiles,
+    share narrower)."""
+    import pandas as pd
+
+    keys = ["object", "drop"]
+    oracle = records[records["method"] == ORACLE].set_index(keys)
+    rows = []
+    for name, method in diagnostics.items():
+        mine = records[records["method"] == name]
+        if mine.empty:
+            raise ValueError(f"width_table: no records of the diagnostic {name!r}")
+        r = mine[mine["correct"].notna()].set_index(keys)
+        row = {"network (its Ŵ)": method, "drops with a label": len(r)}
+        if r.empty:  # no labelled drop (a tiny smoke run): nothing to compare, a row of NaN rather than an error
+            rows.append(row)
+            continue
+        o, d = oracle.loc[r.index, "success"].astype(bool), r["success"].astype(bool)
+        ratio = (r["planned_opening_px"] / r["label_opening_px"]).astype(float)
+        q1, q3 = np.percentile(ratio, [25, 75])
+        lost = r[o & ~d]["outcome"].value_counts()
+        rows.append({**row, "oracle SR (%)": 100.0 * o.mean(), "label point + Ŵ SR (%)": 100.0 * d.mean(),
+                     "oracle lifts, Ŵ fails": int((o & ~d).sum()), "Ŵ lifts, oracle fails": int((~o & d).sum()),
+                     "Ŵ / label opening (median)": float(np.median(ratio)),
+                     "Ŵ / label opening (IQR)": f"{q1:.2f}-{q3:.2f}",
+                     "Ŵ narrower than the label (%)": 100.0 * float((ratio < 1).mean()),
+                     "outcomes where Ŵ alone failed": ", ".join(f"{k} {v}" for k, v in lost.items()) or "none"})
     return pd.DataFrame(rows)
 
 
@@ -329,14 +390,14 @@ def clutter_removal(planner: Planner, catalog: Catalog, data_cfg: JacquardDataCo
 
 
 def load_planner(name: str, checkpoint: str | Path, image_size: int, stored_size: int, ecfg,
-                 fixed_opening_m: float | None = None) -> Planner:
+                 fixed_opening_m: float | None = None, point_from_label: bool = False) -> Planner:
     from .train import load_model
 
     model, ckpt = load_model(checkpoint)
     # channels-last weights let oneDNN pick its fast convolution kernels on the CPU: ~3x faster at
     # 300x300, identical outputs (benchmark: python -m robopercept.mlgsl.benchmark)
     model = model.to(memory_format=torch.channels_last)
-    return Planner(name, model, Selection.of(image_size, ecfg), stored_size, fixed_opening_m)
+    return Planner(name, model, Selection.of(image_size, ecfg), stored_size, fixed_opening_m, point_from_label)
 
 
 # Table II as the paper reports it (real robot; CTPG on a GTX 1060). Reference only.

@@ -25,6 +25,7 @@ class _Fixed:
     """A stand-in planner that always grasps at the same pixel (no network)."""
 
     fixed_opening_m = None
+    point_from_label = False
 
     def __init__(self, name: str, row: float, col: float, angle: float):
         self.name, self.g = name, GraspRect(row, col, angle, 40.0, 10.0)
@@ -59,6 +60,55 @@ def test_a_drop_and_its_labels_do_not_depend_on_the_previous_planners_grasp(monk
     assert len(alone) == 3 and all(n for _, (n, _) in alone)  # three labelled drops
     assert _drops([a], monkeypatch) == alone
     assert _drops([b], monkeypatch) == alone
+
+
+class _LabelPoint:
+    """A stand-in for the ``point_from_label`` diagnostic: it predicts the opening ``opening_of(row, col)``."""
+
+    fixed_opening_m = None
+    point_from_label = True
+
+    def __init__(self, name: str, opening_of):
+        self.name, self.opening_of = name, opening_of
+
+    def opening_at(self, depth, row: float, col: float) -> float:
+        return self.opening_of(row, col)
+
+
+def test_the_label_point_diagnostic_executes_the_oracles_grasp_at_the_networks_width(monkeypatch):
+    """Given the oracle label's own opening it is the oracle (same drops, same outcomes); given a width too small for
+    the fingers it fails every labelled drop — the row isolates Ŵ at a right grasp point and angle."""
+    chosen = {}
+    pick = robot.most_confirmed
+
+    def spy(labels):
+        g = pick(labels)
+        if g is not None:
+            chosen[(g.row, g.col)] = g.opening
+        return g
+
+    monkeypatch.setattr(robot, "most_confirmed", spy)
+    same = _LabelPoint("same", lambda r, c: chosen[(r, c)])
+    tiny = _LabelPoint("tiny", lambda r, c: 0.5)
+    cfg = JacquardDataConfig(render_size=64, n_test_objects=4, labels_per_image=4, max_trials=12,
+                             max_poses_per_sample=2)
+    recs = single_object_trials([same, tiny], load_catalog(paths.data_dir()), cfg, n_objects=1, drops=3, seed=5)
+    by = {m: [r for r in recs if r["method"] == m] for m in ("same", "tiny")}
+    oracle = [r for r in recs if r["method"].startswith("oracle")]
+    assert len(oracle) == len(by["same"]) == len(by["tiny"]) == 3 and all(r["n_labels"] for r in oracle)
+    assert [(r["success"], r["outcome"]) for r in by["same"]] == [(r["success"], r["outcome"]) for r in oracle]
+    assert all(r["correct"] and r["planned_opening_px"] == r["label_opening_px"] for r in by["same"])
+    assert any(r["success"] for r in oracle)  # the comparison means something: the oracle lifts on some drop
+    assert all(r["outcome"] == "opening_too_small" and not r["success"] and r["planned_opening_px"] == 0.5
+               for r in by["tiny"])
+    import pandas as pd
+
+    w = robot.width_table(pd.DataFrame(recs), {"same": "A", "tiny": "B"}).set_index("network (its Ŵ)")
+    assert w.loc["A", "label point + Ŵ SR (%)"] == w.loc["A", "oracle SR (%)"] and w.loc["A", "oracle lifts, Ŵ fails"] == 0
+    assert w.loc["A", "Ŵ / label opening (median)"] == 1.0 and w.loc["A", "Ŵ narrower than the label (%)"] == 0
+    lifted = sum(bool(r["success"]) for r in oracle)
+    assert w.loc["B", "oracle lifts, Ŵ fails"] == lifted and w.loc["B", "Ŵ narrower than the label (%)"] == 100
+    assert w.loc["B", "outcomes where Ŵ alone failed"] == f"opening_too_small {lifted}"
 
 
 def _trials_then_drops(fresh_world_each_drop: bool) -> list:
