@@ -44,6 +44,7 @@ from robopercept.graspseg import baselines, data_stats, paper
 from robopercept.reporting import figures, tables
 from robopercept.notebook import setup
 from robopercept.graspseg.grasp_collection import generate, plan_shards
+from robopercept.world.catalog import load_catalog
 
 run = setup("graspseg_grasp_data", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
@@ -160,13 +161,28 @@ plt.close(fig)
 
 # %% [markdown]
 # Which objects end up in the dataset is itself shaped by suction: the gauge keeps only grasps that
-# sealed, so flat faces (boxes, pouches, cylinders lying down) dominate and balls and irregular meshes
-# are rare — the same selection bias a real suction robot's dataset has.
+# sealed. Below, each category's share of the stored grasps beside its share of the objects the bins are
+# filled from (the training and test pools of the catalog): a ratio above 1, the category is stored more often
+# than it is offered.
 
 # %%
 by_category = (recs.groupby(["category", "split"]).size().unstack(fill_value=0)
                .reindex(columns=["unlabeled", "labeled_train", "labeled_test"]))
-display(by_category)
+catalog = load_catalog(run.data)
+offered = pd.Series([o.category for split, n in (("train", cfg.n_train_objects), ("test", cfg.n_test_objects))
+                     for o in catalog.objects(split, limit=n)]).value_counts(normalize=True).mul(100)
+by_category["stored (%)"] = 100 * by_category.sum(axis=1) / by_category.sum().sum()
+by_category["offered (%)"] = offered.reindex(by_category.index).fillna(0)
+by_category["stored / offered"] = by_category["stored (%)"] / by_category["offered (%)"]
+display(by_category.round(2))
+ratio = by_category["stored / offered"].sort_values()
+display(Markdown(
+    "Stored against offered: " + ", ".join(f"{c} {by_category.loc[c, 'stored (%)']:.1f} % of the grasps against "
+                                           f"{by_category.loc[c, 'offered (%)']:.1f} % of the objects"
+                                           for c in ratio.index[::-1])
+    + f". Most over-represented: {ratio.index[-1]} ({ratio.iloc[-1]:.2f}×); most under-represented: "
+    f"{ratio.index[0]} ({ratio.iloc[0]:.2f}×) — the selection a suction gauge makes, which a real suction robot's "
+    "dataset has too."))
 
 # %%
 metrics = {

@@ -86,10 +86,16 @@ bg_params = {}
 for method in baselines.BACKGROUND_METHODS:
     value, ksize, score = baselines.tune_background(method, triples)
     bg_params[method] = (value, ksize)
+    grid = baselines.TUNING_GRIDS[method][1]
     tuned.append({"method": method, "parameter": f"{baselines.TUNING_GRIDS[method][0]}={value:g}", "blur": ksize,
-                  "train_mIOU": 100 * score})
+                  "train_mIOU": 100 * score, "grid": f"{min(grid):g}-{max(grid):g}",
+                  "at the grid's top": value == max(grid)})  # its bottom is the library default (MOG) or near it
 tuned = pd.DataFrame(tuned)
 display(tuned.round(1))
+edge = tuned[tuned["at the grid's top"] == True]  # noqa: E712 (Subtract has no entry)
+display(Markdown("No tuned parameter sits at the top of its grid." if edge.empty else
+                 "At the top of its grid (a larger value might tune further): "
+                 + ", ".join(f"{r.method} {r.parameter} (grid {r.grid})" for r in edge.itertuples()) + "."))
 
 # %% [markdown]
 # ## Evaluation on the test objects

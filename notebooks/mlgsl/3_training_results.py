@@ -169,8 +169,8 @@ display(col.round(1))
 # then Q̂, Φ̂, Ŵ and the (up to) five selected grasps: local maxima of the smoothed Q̂ above 20 % of its
 # maximum, away from the border (GG-CNN's detection, with its absolute 0.2 made relative because
 # MLGSL's Q̂ is scale-free). When Q̂ has one mode, fewer than five grasps are drawn. Φ̂ and Ŵ are only
-# supervised at labeled pixels (MLGSL) or inside the label rectangles (ImgMSE): off the object they
-# are unconstrained and show the transposed convolutions' checkerboard.
+# supervised at labeled pixels (MLGSL) or inside the label rectangles (ImgMSE): off the object nothing
+# constrains them, and whatever pattern they show there carries no meaning.
 
 # %%
 sel_of = {}

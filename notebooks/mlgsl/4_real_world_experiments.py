@@ -172,12 +172,12 @@ display(Markdown(
 # %% [markdown]
 # ## Is it the width? The oracle's grasp at each network's Ŵ
 #
-# Execution failures (a grasp correct by the rectangle criterion that the gripper did not lift) dominate the networks'
-# failures above, and opening the gripper fully at MLGSL's own point and angle lifts far more often. Two causes fit
-# that: the network's predicted width Ŵ is wrong, or the robot's conversion of a width in pixels into a gripper opening
-# is. The oracle uses the same conversion on the label's width, so a row that executes the oracle's label — its point
-# and angle — opened to the network's own Ŵ at that pixel separates them: where the oracle lifts and this row does
-# not, Ŵ alone made the difference.
+# An execution failure is a grasp correct by the rectangle criterion that the gripper did not lift (Table II's split;
+# the diagnostic row above opens the gripper fully at MLGSL's own point and angle). Two causes can make a correct
+# grasp fail: the network's predicted width Ŵ is wrong, or the robot's conversion of a width in pixels into a gripper
+# opening is. The oracle uses the same conversion on the label's width, so a row that executes the oracle's label —
+# its point and angle — opened to the network's own Ŵ at that pixel separates them: where the oracle lifts and this
+# row does not, Ŵ alone made the difference.
 
 # %%
 width = width_table(all_records, {name: label for name, (r, label) in width_of.items()})
@@ -205,6 +205,35 @@ display(Markdown(
               "Not every network's Ŵ costs grasps at the oracle's point: for "
               + ", ".join(w.index[~costs])
               + " the width is not what fails its correct grasps.")))
+
+# %% [markdown]
+# ### The drops without a label: where the oracle cannot succeed
+#
+# A drop has no label when none of the labeling trials (the dataset's candidate sampler, up to its `max_trials`)
+# lifted the object. Which objects and shapes those are, whether they are simply wider than the gripper opens, and
+# whether any network lifted the object there:
+
+# %%
+extent = {o.name: o.extents for o in catalog.objects("test", limit=data_cfg.n_test_objects)}
+by_shape_unlabeled = drops.assign(without=drops.n_labels == 0).groupby("shape").agg(
+    drops=("without", "size"), without_a_label=("without", "sum"))
+by_shape_unlabeled["share (%)"] = 100 * by_shape_unlabeled.without_a_label / by_shape_unlabeled.drops
+display(by_shape_unlabeled.round(1))
+unlabeled = drops[drops.n_labels == 0]
+per_object = unlabeled.groupby("object").size().sort_values(ascending=False)
+too_wide = [o for o in per_object.index if min(extent[o]) > data_cfg.max_opening_m]
+lifted_there = records[(records.n_labels == 0) & records.success.astype(bool) & ~records.method.isin([ORACLE, diagnostic])]
+display(Markdown(
+    f"{len(unlabeled)} of the {n_drops} drops have no label, on {len(per_object)} of the {drops.object.nunique()} "
+    f"objects; most on " + ", ".join(f"{o} ({k} of {rcfg.drops_per_object} drops, its smallest extent "
+                                     f"{100 * min(extent[o]):.1f} cm)" for o, k in per_object.head(5).items())
+    + f". The gripper opens {100 * data_cfg.max_opening_m:.1f} cm: {len(too_wide)} of these objects are wider than that "
+    f"along every axis" + (f" ({', '.join(too_wide)})" if too_wide else "")
+    + f". The networks lifted the object on {lifted_there[['object', 'drop']].drop_duplicates().shape[0]} of these "
+    f"drops ({len(lifted_there)} successful trials over the deployed networks): "
+    + ("a grasp the labeling trials did not find exists there, so the oracle's misses on such drops are the "
+       "labeling's budget, not the robot's."
+       if len(lifted_there) else "no deployed network found a grasp there either.")))
 
 # %% [markdown]
 # ## Every seed deployed: does the ranking survive the spread between trained models?

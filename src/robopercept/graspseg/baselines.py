@@ -72,9 +72,10 @@ BLUR_GRID = (1, 5)  # Gaussian pre-blur of both frames, tuned like Subtract's bl
 # the method's own parameter tuned on training grasps, and its grid (MOG's noiseSigma: 0 is OpenCV's default)
 TUNING_GRIDS = {
     "MOG": ("noiseSigma", (0.0, 5.0, 10.0, 20.0, 30.0)),
-    "MOG2": ("varThreshold", (16.0, 36.0, 64.0, 128.0, 256.0)),
-    "LSBP": ("LSBPthreshold", (8, 12, 16, 24)),
+    "MOG2": ("varThreshold", (16.0, 36.0, 64.0, 128.0, 256.0, 512.0, 1024.0)),
+    "LSBP": ("LSBPthreshold", (8, 12, 16, 24, 32)),  # 32: every bit of OpenCV's 32-point LSBP string may differ
 }
+# session 38's tuning picked MOG2 256 and LSBP 24, the tops of the grids then (16-256, 8-24): widened past them (#11)
 
 
 def make_background_model(method: str, value):
