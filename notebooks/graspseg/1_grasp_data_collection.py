@@ -160,10 +160,11 @@ display(Image(filename=str(figures.save_figure(fig, out_figures / "grasp_data_ex
 plt.close(fig)
 
 # %% [markdown]
-# Which objects end up in the dataset is itself shaped by suction: the gauge keeps only grasps that
-# sealed. Below, each category's share of the stored grasps beside its share of the objects the bins are
-# filled from (the training and test pools of the catalog): a ratio above 1, the category is stored more often
-# than it is offered.
+# Which objects end up in the dataset is shaped by the collection: the policy aims at the largest, tallest
+# visible instances, and the gauge keeps only grasps that sealed. Below, each category's share of the stored grasps
+# beside its share of the objects in the two pools the bins draw from (training and test objects, counted once each:
+# the test pool fills fewer bins, so this is an approximation of what the bins offer): a ratio above 1, the category
+# is stored more often than it is offered.
 
 # %%
 by_category = (recs.groupby(["category", "split"]).size().unstack(fill_value=0)
@@ -171,6 +172,7 @@ by_category = (recs.groupby(["category", "split"]).size().unstack(fill_value=0)
 catalog = load_catalog(run.data)
 offered = pd.Series([o.category for split, n in (("train", cfg.n_train_objects), ("test", cfg.n_test_objects))
                      for o in catalog.objects(split, limit=n)]).value_counts(normalize=True).mul(100)
+by_category = by_category.reindex(offered.index.union(by_category.index), fill_value=0)  # offered, never stored: 0
 by_category["stored (%)"] = 100 * by_category.sum(axis=1) / by_category.sum().sum()
 by_category["offered (%)"] = offered.reindex(by_category.index).fillna(0)
 by_category["stored / offered"] = by_category["stored (%)"] / by_category["offered (%)"]
@@ -181,8 +183,9 @@ display(Markdown(
                                            f"{by_category.loc[c, 'offered (%)']:.1f} % of the objects"
                                            for c in ratio.index[::-1])
     + f". Most over-represented: {ratio.index[-1]} ({ratio.iloc[-1]:.2f}×); most under-represented: "
-    f"{ratio.index[0]} ({ratio.iloc[0]:.2f}×) — the selection a suction gauge makes, which a real suction robot's "
-    "dataset has too."))
+    f"{ratio.index[0]} ({ratio.iloc[0]:.2f}×) — the selection of a policy that aims at large, tall objects and a "
+    "gauge that keeps sealed grasps, which a real suction robot's dataset has too (this table does not separate "
+    "the two)."))
 
 # %%
 metrics = {

@@ -89,13 +89,15 @@ for method in baselines.BACKGROUND_METHODS:
     grid = baselines.TUNING_GRIDS[method][1]
     tuned.append({"method": method, "parameter": f"{baselines.TUNING_GRIDS[method][0]}={value:g}", "blur": ksize,
                   "train_mIOU": 100 * score, "grid": f"{min(grid):g}-{max(grid):g}",
-                  "at the grid's top": value == max(grid)})  # its bottom is the library default (MOG) or near it
+                  "at the grid's top": value == max(grid)})  # each grid starts at OpenCV's default
 tuned = pd.DataFrame(tuned)
 display(tuned.round(1))
 edge = tuned[tuned["at the grid's top"] == True]  # noqa: E712 (Subtract has no entry)
 display(Markdown("No tuned parameter sits at the top of its grid." if edge.empty else
-                 "At the top of its grid (a larger value might tune further): "
-                 + ", ".join(f"{r.method} {r.parameter} (grid {r.grid})" for r in edge.itertuples()) + "."))
+                 "At the top of its grid: "
+                 + ", ".join(f"{r.method} {r.parameter} (grid {r.grid}; "
+                             + ("32 is the largest meaningful threshold of a 32-bit LSBP string)" if r.method == "LSBP"
+                                else "a larger value might tune further)") for r in edge.itertuples()) + "."))
 
 # %% [markdown]
 # ## Evaluation on the test objects

@@ -173,11 +173,12 @@ display(Markdown(
 # ## Is it the width? The oracle's grasp at each network's Ŵ
 #
 # An execution failure is a grasp correct by the rectangle criterion that the gripper did not lift (Table II's split;
-# the diagnostic row above opens the gripper fully at MLGSL's own point and angle). Two causes can make a correct
-# grasp fail: the network's predicted width Ŵ is wrong, or the robot's conversion of a width in pixels into a gripper
-# opening is. The oracle uses the same conversion on the label's width, so a row that executes the oracle's label —
-# its point and angle — opened to the network's own Ŵ at that pixel separates them: where the oracle lifts and this
-# row does not, Ŵ alone made the difference.
+# the diagnostic row above opens the gripper fully at MLGSL's own point and angle). A correct grasp can fail because
+# the network's width Ŵ is wrong, because the robot's conversion of a width in pixels into a gripper opening is, or
+# because its point or angle, though within the criterion's tolerance, is physically worse than a label's. The oracle
+# converts the label's width the same way, so a row that executes the oracle's label — its point and angle — opened to
+# the network's own Ŵ at that pixel isolates the first: where the oracle lifts and this row does not, Ŵ alone made the
+# difference. It tests Ŵ at confirmed grasps, not at the network's own (the fully open row probes those).
 
 # %%
 width = width_table(all_records, {name: label for name, (r, label) in width_of.items()})
@@ -190,50 +191,54 @@ _ = tables.write_table(width, out_tables, "table2_width",
 display(width.round(2))
 w = width.set_index("network (its Ŵ)")
 w = w[w["drops with a label"] > 0]
-costs = w["oracle lifts, Ŵ fails"] > w["Ŵ lifts, oracle fails"]
-display(Markdown(
-    "No drop has a label: nothing to compare." if w.empty else
-    "At the oracle's own grasp point and angle, with each network's width: "
-    + "; ".join(f"{m} {r['label point + Ŵ SR (%)']:.1f} % against the oracle's {r['oracle SR (%)']:.1f} % on the "
-                f"same {r['drops with a label']:.0f} drops (the width alone fails {r['oracle lifts, Ŵ fails']:.0f} of them, "
-                f"helps on {r['Ŵ lifts, oracle fails']:.0f}; Ŵ a median {r['Ŵ / label opening (median)']:.2f}× the label's "
-                f"opening, narrower on {r['Ŵ narrower than the label (%)']:.0f} % of the drops)"
-                for m, r in w.iterrows())
-    + ". " + ("Each network's Ŵ costs grasps the oracle's width lifts: its width, not the pixel-to-gripper conversion "
-              "the two rows share, is part of its execution failures."
-              if costs.all() else
-              "Not every network's Ŵ costs grasps at the oracle's point: for "
-              + ", ".join(w.index[~costs])
-              + " the width is not what fails its correct grasps.")))
+if w.empty:
+    display(Markdown("No drop has a label: nothing to compare."))
+else:
+    lost, gained = w["oracle lifts, Ŵ fails"], w["Ŵ lifts, oracle fails"]
+    display(Markdown(
+        "At the oracle's own grasp point and angle, with each network's width: "
+        + "; ".join(f"{m} {r['label point + Ŵ SR (%)']:.1f} % against the oracle's {r['oracle SR (%)']:.1f} % on the "
+                    f"same {r['drops with a label']:.0f} drops (Ŵ loses {r['oracle lifts, Ŵ fails']:.0f} lifts the "
+                    f"label's opening makes and makes {r['Ŵ lifts, oracle fails']:.0f} it does not; Ŵ a median "
+                    f"{r['Ŵ / label opening (median)']:.2f}× the label's opening, narrower on "
+                    f"{r['Ŵ narrower than the label (%)']:.0f} % of the drops)" for m, r in w.iterrows())
+        + ". " + ", ".join(f"{m}: " + ("its Ŵ at a confirmed grasp costs lifts (net "
+                                       f"{lost[m] - gained[m]:.0f})" if lost[m] > gained[m] else
+                                       "its Ŵ at a confirmed grasp costs no lift" if lost[m] == 0 else
+                                       f"its Ŵ loses as many lifts as it makes or fewer (net {lost[m] - gained[m]:.0f})")
+                           for m in w.index) + "."))
 
 # %% [markdown]
 # ### The drops without a label: where the oracle cannot succeed
 #
-# A drop has no label when none of the labeling trials (the dataset's candidate sampler, up to its `max_trials`)
-# lifted the object. Which objects and shapes those are, whether they are simply wider than the gripper opens, and
-# whether any network lifted the object there:
+# A drop has no label when the labeling trials (the dataset's candidate sampler: up to `max_trials` trials, from at
+# most four times as many candidates) found no grasp that lifts the object — or when the object never landed in view
+# in `max_poses_per_sample` drops. Which objects and shapes those are, why, and whether a network lifted the object
+# there:
 
 # %%
-extent = {o.name: o.extents for o in catalog.objects("test", limit=data_cfg.n_test_objects)}
 by_shape_unlabeled = drops.assign(without=drops.n_labels == 0).groupby("shape").agg(
     drops=("without", "size"), without_a_label=("without", "sum"))
 by_shape_unlabeled["share (%)"] = 100 * by_shape_unlabeled.without_a_label / by_shape_unlabeled.drops
 display(by_shape_unlabeled.round(1))
 unlabeled = drops[drops.n_labels == 0]
 per_object = unlabeled.groupby("object").size().sort_values(ascending=False)
-too_wide = [o for o in per_object.index if min(extent[o]) > data_cfg.max_opening_m]
+out_of_view = int((~unlabeled.in_view.astype(bool)).sum())
+only_too_wide = int(((unlabeled.label_trials == 0) & (unlabeled.label_candidates_too_wide > 0)).sum())
+tried_failed = int((unlabeled.label_trials > 0).sum())
 lifted_there = records[(records.n_labels == 0) & records.success.astype(bool) & ~records.method.isin([ORACLE, diagnostic])]
+n_lifted = lifted_there[["object", "drop"]].drop_duplicates().shape[0]
 display(Markdown(
+    "Every drop has a label." if unlabeled.empty else
     f"{len(unlabeled)} of the {n_drops} drops have no label, on {len(per_object)} of the {drops.object.nunique()} "
-    f"objects; most on " + ", ".join(f"{o} ({k} of {rcfg.drops_per_object} drops, its smallest extent "
-                                     f"{100 * min(extent[o]):.1f} cm)" for o, k in per_object.head(5).items())
-    + f". The gripper opens {100 * data_cfg.max_opening_m:.1f} cm: {len(too_wide)} of these objects are wider than that "
-    f"along every axis" + (f" ({', '.join(too_wide)})" if too_wide else "")
-    + f". The networks lifted the object on {lifted_there[['object', 'drop']].drop_duplicates().shape[0]} of these "
-    f"drops ({len(lifted_there)} successful trials over the deployed networks): "
-    + ("a grasp the labeling trials did not find exists there, so the oracle's misses on such drops are the "
-       "labeling's budget, not the robot's."
-       if len(lifted_there) else "no deployed network found a grasp there either.")))
+    "objects (" + ", ".join(f"{o} {k}" for o, k in per_object.head(5).items())
+    + (", …" if len(per_object) > 5 else "") + f" of {rcfg.drops_per_object} drops each). Of these drops, "
+    f"{out_of_view} left the object out of view, on {only_too_wide} every candidate was wider than the gripper opens "
+    f"({100 * data_cfg.max_opening_m:.1f} cm) so nothing was tried, and on {tried_failed} the trials ran and none "
+    f"lifted. The deployed networks lifted the object on {n_lifted} of these drops ({len(lifted_there)} successful "
+    "trials over the networks)"
+    + (f": on those {n_lifted} a grasp exists that the labeling's budget did not find." if n_lifted else
+       ": no network found a grasp there either.")))
 
 # %% [markdown]
 # ## Every seed deployed: does the ranking survive the spread between trained models?

@@ -198,13 +198,18 @@ def single_object_trials(planners: list[Planner], catalog: Catalog, data_cfg: Ja
                     (inst,) = world.drop([obj], rng)
                     if world.in_view(inst):
                         break
+                in_view = world.in_view(inst)
                 world.gripper.save()
                 frame, stereo = _observe(world, rng)
                 perfect = frame.depth
                 label_rng = np.random.default_rng(derive_seed(seed, "mlgsl_robot_labels", obj.id, d))
-                labels, _, _ = world.try_candidates((perfect, frame.ids == inst), label_rng,
-                                                    data_cfg.labels_per_image, data_cfg.max_trials)
-                base = {"object": obj.name, "shape": obj.shape, "drop": d, "n_labels": len(labels)}
+                labels, tried, n_trials = world.try_candidates((perfect, frame.ids == inst), label_rng,
+                                                               data_cfg.labels_per_image, data_cfg.max_trials)
+                # why a drop may have no label: the object left the view, every candidate was wider than the gripper
+                # opens, or the trials ran and failed
+                base = {"object": obj.name, "shape": obj.shape, "drop": d, "n_labels": len(labels),
+                        "in_view": in_view, "label_trials": n_trials,
+                        "label_candidates_too_wide": int(tried["infeasible"])}
                 if oracle:
                     g = most_confirmed(labels)
                     res = (_execute(world, None, perfect, g) if g is not None
@@ -272,6 +277,8 @@ def width_table(records, diagnostics: dict[str, str]):
 
     keys = ["object", "drop"]
     oracle = records[records["method"] == ORACLE].set_index(keys)
+    if oracle.empty:
+        raise ValueError("width_table: the records hold no oracle trial (run single_object_trials with oracle=True)")
     rows = []
     for name, method in diagnostics.items():
         mine = records[records["method"] == name]
