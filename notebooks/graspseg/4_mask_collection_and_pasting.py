@@ -19,8 +19,8 @@
 #   each Grasp-100 seed's own *recall-matched* one (`filter_calibration`): its whole filter keeps the paper's
 #   Grasp-100-Filter recall, 29.4 %, of its validation predictions — the regime in which the paper compares
 #   filtered and unfiltered crops ("the diversity of the objects seen outweighs the accuracy", §V-B). Table I's
-#   F1-calibrated threshold (the §IV notebook) keeps about 90 % of our predictions, which would make
-#   Grasp-100-Filter nearly Grasp-100 (`filter_calibration: table1` restores it). The unlabeled grasps span
+#   F1-calibrated threshold (the §IV notebook) keeps most of our predictions (its `table1_calibrations` table gives
+#   the share), which would make Grasp-100-Filter nearly Grasp-100 (`filter_calibration: table1` restores it). The unlabeled grasps span
 #   training and test objects, as the paper's do (§IV-A notebook). A third source of Table II, Train Objects, is
 #   cut by the Table II notebook from its own labeled images.
 # * **Cut-and-paste** (`robopercept.graspseg.paste`): the paper's ranges; uniform distributions, centre

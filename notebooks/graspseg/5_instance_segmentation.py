@@ -27,8 +27,9 @@
 #
 # * the `cpu` profile shrinks Mask2Former (backbone, width, queries, layers, sampled points) and its training
 #   (steps, batch); the `paper` profile restores the paper's sizes. The learning curves below show how far
-#   training got. Its 40 queries are as many as a paste image can hold instances (25 pasted on a bin of up to 14):
-#   with fewer, Hungarian matching would leave some instances without a query;
+#   training got. Its `num_queries` are at least as many as a paste image can hold instances (`max_pasted` pasted
+#   on a bin of up to `max_objects_per_bin`; checked below): with fewer, Hungarian matching would leave some
+#   instances without a query;
 # * "1000" labeled images: where our labeled training split holds fewer (the cpu profile's does), Mask2Former-1000
 #   uses every labeled training image not used for validation (the count is printed below and in the table's
 #   `labeled_images` column);
@@ -37,7 +38,8 @@
 #   Grasp-100 for Paste-Grasp and Paste-Grasp-Inpaint (Grasp-100-Filter for Paste-Grasp-Filter and -Robust): we follow
 #   the table (`robopercept.graspseg.table2`);
 # * the grasp crops (Paste-Grasp*, Single-Object-100) come from unlabeled grasps of training *and* test objects, as the
-#   paper's 110k grasps do — a quarter of our unlabeled shards on test objects (the paper gives no share) — while
+#   paper's 110k grasps do — a share `unlabeled_test_share` of our unlabeled shards on test objects (the paper gives
+#   no share) — while
 #   Mask2Former-* and Paste-Train see only the labeled training objects: the paper's setting, and the diversity its
 #   grasp rows are credited with;
 # * the inpainter is this repository's small diffusion model (§III-B notebook) unless `graspseg_table2.sd_pipeline`
@@ -63,6 +65,7 @@ reports_dir = "reports"
 
 # %%
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -101,6 +104,12 @@ display(Markdown(f"Labeled images: {len(split['small'])} for the -100 rows, {len
                  f"{cfg.num_queries} queries, width {cfg.hidden_dim}, {cfg.encoder_layers}+{cfg.decoder_layers} "
                  f"encoder+decoder layers, {cfg.train_num_points} sampled points; at most {cfg.max_steps} steps of "
                  f"batch {cfg.batch_size}, evaluated every {cfg.eval_every} (profile {run.profile})."))
+most_instances = cfg.max_pasted + run["graspseg_data"].max_objects_per_bin
+display(Markdown(f"A paste image holds at most {most_instances} instances ({cfg.max_pasted} pasted on a bin of up to "
+                 f"{run['graspseg_data'].max_objects_per_bin}): "
+                 + (f"{cfg.num_queries} queries can match every one." if cfg.num_queries >= most_instances else
+                    f"**{cfg.num_queries} queries cannot match them all**: Hungarian matching leaves the rest "
+                    "unsupervised on the fullest images.")))
 
 # %% [markdown]
 # ## Training the rows
@@ -237,15 +246,28 @@ display(Markdown("; ".join(lines) + "." if lines else "The inpainting rows were 
 claims_file = paths.root() / "src/robopercept/graspseg/claims_table2.yaml"
 verdict = claims.evaluate_claims(claims_file, table.drop(columns=["paste_from"]), replicates)  # numeric cells only
 verdict = untrained.flag(verdict, claims_file, table, "untrained_seeds")
+# the same claims on each seed's own table: whether the seeds agree (the bootstrap's seed resample has few draws)
+by_seed = T2.claims_by_seed(claims_file, matches, cfg.rows, {"labeled_images": labeled, "untrained_seeds": untrained_by_row})
+verdict = verdict.merge(by_seed, on="id", how="left")
 _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
-                                "share_held", "untrained_rows", "caveat"]], out_tables, "table2_claims",
+                                "share_held", "held_by_seed", "untrained_rows", "caveat"]], out_tables, "table2_claims",
                        caption=f"graspseg §V-B claims checked against our Table II: margin in AP points, its 95 % interval "
                                f"and the verdict from {cfg.n_boot} bootstrap replicates over test images and seeds; "
+                               "`held_by_seed`: the claim on each seed's own table (seed 0, 1, …); "
                                "`untrained_rows`: compared rows with a seed that never learned (the verdict is then "
                                "evidence neither way).")
-display(verdict[["id", "section", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
+display(verdict[["id", "section", "verdict", "margin", "margin_lo", "margin_hi", "held_by_seed"]].round(2))
+split_seeds = verdict[(verdict.seeds > 0) & (verdict.seeds_held > 0) & (verdict.seeds_held < verdict.seeds)]
+n_seed_draws = math.comb(2 * cfg.n_seeds - 1, cfg.n_seeds)
 display(Markdown(f"A verdict is held or missed when the comparison holds or fails in at least "
-                 f"{100 * claims.CONFIDENCE:g} % of the replicates."))
+                 f"{100 * claims.CONFIDENCE:g} % of the replicates. Each replicate also resamples the {cfg.n_seeds} "
+                 f"seeds, which has only {n_seed_draws} distinct draws: the seeds' own tables are the plainer evidence. "
+                 + (f"The seeds disagree on {len(split_seeds)} of the {int((verdict.seeds > 0).sum())} claims "
+                    f"evaluated ({', '.join(f'`{i}` {h}' for i, h in zip(split_seeds.id, split_seeds.held_by_seed))}"
+                    "): a held or missed verdict there is about the mean over these seeds, not every training run."
+                    if len(split_seeds) else
+                    "Every seed's table gives each claim the same outcome." if cfg.n_seeds > 1 else
+                    "With one seed there is no seed to compare.")))
 display(Markdown("**" + " / ".join(f"{n} {v}" for v, n in claims.tally(verdict).items()) + "**; "
                  f"{untrained.count(verdict)} of them compare a row with a seed that never learned."))
 display(Markdown(verdicts.sentences(verdict)))

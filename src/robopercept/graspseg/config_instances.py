@@ -142,6 +142,10 @@ class Table3Config(Validated):
     max_masks: int = 10
     n_centres: int = 5
     n_angles: int = 6
+    # the planned mask's diagnosis (graspseg.picking.mask_diagnosis): an object holding >= group_share of a mask is in
+    # it (two such: grouped); a mask covering < split_coverage of its object is partial, or split if another covers it
+    group_share: float = 0.2
+    split_coverage: float = 0.5
     n_boot: int = 1000
     workers: int = 2
     trials_per_shard: int = 25
@@ -150,6 +154,8 @@ class Table3Config(Validated):
         for k in ("n_trials", "max_masks", "n_centres", "n_angles", "workers", "trials_per_shard"):
             require(getattr(self, k) >= 1, k, "must be >= 1")
         require(0 <= self.min_score <= 1, "min_score", "must be in [0, 1]")
+        require(0 < self.group_share <= 0.5, "group_share", "must be in (0, 0.5]")
+        require(0 < self.split_coverage <= 1, "split_coverage", "must be in (0, 1]")
         require(self.n_boot >= 10, "n_boot", "must be >= 10")
 
 

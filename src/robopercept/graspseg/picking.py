@@ -38,10 +38,21 @@ lift; otherwise a failure of one kind:
                      first row: a grasp on the bin or a reflection)
 ``no_seal``          fewer cups sealed than needed although over an object (a grasp off-centre, on an
                      edge or a curved part — e.g. after a split mask)
-``two_objects``      cups sealed on two objects, or a second object came up with the lifted one (Fig. 4's
-                     third row: two objects grouped as one)
+``two_objects``      cups sealed on two objects (Fig. 4's third row: a grasp on two objects grouped as one)
+``two_lifted``       sealed on one object, but a second one (resting on it, wedged against it) came up with it
+                     — "picks up exactly one object" fails without a segmentation error
 ``dropped``          sealed on one object that did not follow the lift (Fig. 4's second row)
 =================  ====================================================================================
+
+**The planned mask, diagnosed** (:func:`mask_diagnosis`, against the true visible instances): the paper reads its
+failures as segmentation errors (Fig. 4: a mask on a non-object, an object split into two masks, two objects grouped
+into one); each trial records which, if any, the mask the planner grasped on had — ``non_object`` (most of its
+pixels on no object), ``grouped`` (two or more objects each hold at least ``group_share`` of it), ``split`` (it covers
+less than ``split_coverage`` of its object and another candidate mask covers a ``group_share`` of the same object),
+``partial`` (less than ``split_coverage``, no other mask there) or ``good`` — and, over all candidate masks of the bin
+(:func:`scene_errors`), how many objects were split, masks grouped objects, and masks lay on no object. So a
+failure's kind (what the gripper did) and its cause (what the mask was) are counted apart: a ``two_objects`` failure
+on a ``good`` mask is the planner's or the physics', not a grouping.
 
 The **oracle** row plans on the ground-truth instance masks (score 1): what this planner and this physics do with
 perfect segmentation. It is a reference, not a floor: its failures are the planner's and the gripper's, and a model's
@@ -60,7 +71,8 @@ import numpy as np
 from ..world.camera import BinCamera
 from ..world.suction import Grasp, cup_pixels, lift, seal_cups
 
-FAILURES = ("no_mask", "non_object", "no_seal", "two_objects", "dropped")
+FAILURES = ("no_mask", "non_object", "no_seal", "two_objects", "two_lifted", "dropped")
+MASK_DIAGNOSES = ("good", "partial", "split", "grouped", "non_object")
 Segmenter = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # rgb -> (masks (K, H, W) bool, scores (K,))
 
 
@@ -76,6 +88,89 @@ class PlannerSettings:
             raise ValueError(f"picking planner: min_score must be in [0, 1], got {self.min_score}")
         if min(self.max_masks, self.n_centres, self.n_angles) < 1:
             raise ValueError("picking planner: max_masks, n_centres and n_angles must be >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class DiagnosisSettings:
+    group_share: float = 0.2  # an object holding at least this share of a mask's pixels is in it
+    split_coverage: float = 0.5  # a mask covering less of its object than this is partial (or split)
+
+    def __post_init__(self):
+        if not (0 < self.group_share <= 0.5 and 0 < self.split_coverage <= 1):
+            raise ValueError("picking diagnosis: group_share must be in (0, 0.5] and split_coverage in (0, 1], got "
+                             f"{self.group_share}, {self.split_coverage}")
+
+
+def _mask_stats(mask: np.ndarray, ids: np.ndarray, areas: np.ndarray) -> tuple[float, list[int], int, float]:
+    """For a boolean ``mask`` against visible instance ``ids`` (0: no object; ``areas[i]``: object i's visible
+    pixels): the share of the mask on no object, its pixel count per id, its dominant object (0 if none) and the share
+    of that object's visible pixels it covers."""
+    counts = np.bincount(ids[mask].ravel(), minlength=len(areas))
+    px = int(counts.sum())
+    if px == 0:
+        return 1.0, [], 0, 0.0
+    obj = counts.copy()
+    obj[0] = 0
+    dom = int(obj.argmax())
+    cover = float(obj[dom] / areas[dom]) if obj[dom] else 0.0
+    return float(counts[0] / px), [int(c) for c in counts], dom, cover
+
+
+def mask_diagnosis(k: int, masks: np.ndarray, candidates: Sequence[int], ids: np.ndarray,
+                   d: DiagnosisSettings = DiagnosisSettings()) -> str:
+    """What the planned mask ``masks[k]`` was against the true visible instances ``ids`` (one of
+    :data:`MASK_DIAGNOSES`; the module docstring defines them). ``candidates``: the indices of the masks the planner
+    could grasp on (another of them covering the same object makes a partial mask a split)."""
+    areas = np.bincount(ids.ravel())
+    bg, counts, dom, cover = _mask_stats(np.asarray(masks[k], bool), ids, areas)
+    if bg > 0.5 or dom == 0:
+        return "non_object"
+    px = sum(counts)
+    if sum(c >= d.group_share * px for c in counts[1:]) >= 2:
+        return "grouped"
+    if cover >= d.split_coverage:
+        return "good"
+    for j in candidates:
+        if j == k:
+            continue
+        bg_j, counts_j, dom_j, cover_j = _mask_stats(np.asarray(masks[j], bool), ids, areas)
+        if dom_j == dom and bg_j <= 0.5 and cover_j >= d.group_share:
+            return "split"
+    return "partial"
+
+
+def scene_errors(masks: np.ndarray, candidates: Sequence[int], ids: np.ndarray,
+                 d: DiagnosisSettings = DiagnosisSettings()) -> dict[str, int]:
+    """Segmentation errors of a bin's candidate masks against the true visible instances: ``objects_split`` (objects
+    two masks that group nothing each cover a ``group_share`` of, with little overlap between the two on it — a
+    duplicate of a mask is not a split), ``masks_grouped`` (masks that two or more objects each hold a
+    ``group_share`` of) and ``masks_on_nothing`` (masks mostly on no object)."""
+    areas = np.bincount(ids.ravel())
+    pieces: dict[int, list[np.ndarray]] = {}
+    grouped = nothing = 0
+    for j in candidates:
+        mask = np.asarray(masks[j], bool)
+        bg, counts, dom, cover = _mask_stats(mask, ids, areas)
+        if bg > 0.5 or dom == 0:
+            nothing += 1
+            continue
+        px = sum(counts)
+        if sum(c >= d.group_share * px for c in counts[1:]) >= 2:
+            grouped += 1
+        elif cover >= d.group_share:
+            pieces.setdefault(dom, []).append(mask & (ids == dom))
+    split = 0
+    for parts in pieces.values():
+        split += any(int((a & b).sum()) < 0.5 * min(int(a.sum()), int(b.sum()))
+                     for i, a in enumerate(parts) for b in parts[i + 1:])
+    return {"objects_split": split, "masks_grouped": grouped, "masks_on_nothing": nothing}
+
+
+def candidate_masks(scores: np.ndarray, s: "PlannerSettings") -> list[int]:
+    """The masks the planner grasps on, best score first: those scoring at least ``min_score`` (all, when none
+    does), at most ``max_masks``."""
+    by_score = [int(i) for i in np.argsort(-np.asarray(scores, float), kind="stable")]
+    return ([i for i in by_score if scores[i] >= s.min_score] or by_score)[:s.max_masks]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,11 +227,10 @@ def plan_pick(masks: np.ndarray, scores: np.ndarray, depth: np.ndarray, camera: 
     mask on a curved object can lose to a flat spurious mask, which then fails as ``non_object`` — the same
     planner runs for every model and the oracle."""
     h, w = depth.shape
-    by_score = [int(i) for i in np.argsort(-np.asarray(scores, float), kind="stable")]
-    order = [i for i in by_score if scores[i] >= s.min_score] or by_score
+    order = candidate_masks(scores, s)
     points = camera.backproject(depth.astype(np.float64)) if order else None
     best: tuple | None = None
-    for rank, k in enumerate(order[:s.max_masks]):
+    for rank, k in enumerate(order):
         mask = np.asarray(masks[k], bool)
         if mask.sum() < 4:
             continue
@@ -197,7 +291,7 @@ def execute(scene, plan: Plan | None, frame, *, cup_radius: float, spacing: floa
         return PickOutcome(False, "dropped", **common)
     # "picks up exactly one object": another object that came up with it (resting on it, wedged) is a double pick
     if any(float(scene.pose(i)[0][2]) - z > 0.5 * lift_height for i, z in z0.items()):
-        return PickOutcome(False, "two_objects", **common)
+        return PickOutcome(False, "two_lifted", **common)
     return PickOutcome(True, None, **common)
 
 
@@ -209,12 +303,14 @@ def oracle_segmenter(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_trials(trials: Sequence[int], segmenters: dict[str, Segmenter | None], cfg, catalog, seed: int,
-               planner: PlannerSettings = PlannerSettings(), keep_images: Sequence[int] = ()) -> tuple[list[dict], dict]:
+               planner: PlannerSettings = PlannerSettings(), keep_images: Sequence[int] = (),
+               diagnosis: DiagnosisSettings = DiagnosisSettings()) -> tuple[list[dict], dict]:
     """Run ``trials`` (indices) for every segmenter (``None`` = the oracle) on identical bins.
 
     ``cfg`` is the grasp-data config (bin sizes, camera, suction, nuisances). Returns one row per (trial,
-    model) and, for trials in ``keep_images``, the image, ground truth, the clean depth (where the executor's
-    cups land) and each model's masks and grasp (for Fig. 4)."""
+    model) — the outcome, the planned mask's :func:`mask_diagnosis` (``planned_mask``; None without a plan) and the
+    bin's :func:`scene_errors` — and, for trials in ``keep_images``, the image, ground truth, the clean depth (where
+    the executor's cups land) and each model's masks and grasp (for Fig. 4)."""
     from ..world.nuisance import initial_lighting
     from ..world.scene import BinScene
     from .grasp_collection import _observe, _Timer
@@ -241,8 +337,12 @@ def run_trials(trials: Sequence[int], segmenters: dict[str, Segmenter | None], c
                               min_sealed=cfg.min_sealed_cups, flatness_tol=cfg.seal_flatness_tol_m,
                               max_angle_deg=cfg.seal_max_angle_deg, cup_force=cfg.cup_force_n,
                               lift_height=cfg.lift_height_m)
+                cands = candidate_masks(scores, planner) if len(masks) else []
                 rows.append({"trial": int(t), "model": name, "objects_in_bin": len(scene.placed),
-                             "masks": int(len(masks)), **dataclasses.asdict(out)})
+                             "masks": int(len(masks)), **dataclasses.asdict(out),
+                             "planned_mask": None if plan is None else mask_diagnosis(plan.mask_index, masks, cands,
+                                                                                      frame.ids, diagnosis),
+                             **scene_errors(masks, cands, frame.ids, diagnosis)})
                 if t in keep_images:
                     images[t]["models"][name] = {"masks": masks, "scores": scores, "plan": plan, "outcome": out}
     return rows, images

@@ -22,7 +22,7 @@ import pandas as pd
 from ..seed import derive_seed
 from ..world.shards import Shard, plan_identity, run_plan
 from .config_instances import Table2Config, Table3Config
-from .picking import FAILURES, PlannerSettings
+from .picking import FAILURES, DiagnosisSettings, PlannerSettings
 
 CODE_MODULES = ("robopercept.graspseg.table3", "robopercept.graspseg.picking", "robopercept.graspseg.instance_model")
 ORACLE = "Oracle (ground-truth masks)"
@@ -49,8 +49,18 @@ def load_segmenter(checkpoint: Path):
     return segment
 
 
+def planner_settings(cfg: Table3Config) -> PlannerSettings:
+    """The picking planner of ``graspseg_table3`` (the same for every model and the oracle)."""
+    return PlannerSettings(cfg.min_score, cfg.max_masks, cfg.n_centres, cfg.n_angles)
+
+
+def diagnosis_settings(cfg: Table3Config) -> DiagnosisSettings:
+    """How ``graspseg_table3`` diagnoses a planned mask (:func:`picking.mask_diagnosis`)."""
+    return DiagnosisSettings(cfg.group_share, cfg.split_coverage)
+
+
 def _trial_shard(shard: Shard, folder: Path, *, rows: Sequence[str], n_seeds: int, table2_dir: str, data_cfg: dict,
-                 planner: dict, data_dir: str, seed: int) -> dict:
+                 planner: dict, diagnosis: dict, data_dir: str, seed: int) -> dict:
     import torch
 
     from ..world.catalog import load_catalog
@@ -69,7 +79,8 @@ def _trial_shard(shard: Shard, folder: Path, *, rows: Sequence[str], n_seeds: in
             continue
         segs = {r: load_segmenter(Path(table2_dir) / model_key(r, k) / "model.pt") for r in rows}
         segs[ORACLE] = None
-        out, _ = run_trials(mine, segs, cfg, catalog, seed, PlannerSettings(**planner))
+        out, _ = run_trials(mine, segs, cfg, catalog, seed, PlannerSettings(**planner),
+                            diagnosis=DiagnosisSettings(**diagnosis))
         rows_out += [{**r, "seed": k} for r in out]
     rows_out.sort(key=lambda r: (r["trial"], r["model"]))
     (folder / "trials.json").write_text(json.dumps(rows_out, indent=0, sort_keys=True) + "\n")
@@ -92,7 +103,7 @@ def run_table3(cfg: Table3Config, t2cfg: Table2Config, rows: Sequence[str], data
     for i in range(0, cfg.n_trials, cfg.trials_per_shard):
         idx = tuple(range(i, min(i + cfg.trials_per_shard, cfg.n_trials)))
         shards.append(Shard(f"trials_{i:05d}", len(idx), trial_seed, (("trials", idx),)))
-    planner = {"min_score": cfg.min_score, "max_masks": cfg.max_masks, "n_centres": cfg.n_centres, "n_angles": cfg.n_angles}
+    planner, diagnosis = dataclasses.asdict(planner_settings(cfg)), dataclasses.asdict(diagnosis_settings(cfg))
     md5s = {f"{r}_seed{k}": hashlib.md5((Path(table2_dir) / f"{r}_seed{k}" / "model.pt").read_bytes()).hexdigest()
             for r in rows for k in range(t2cfg.n_seeds)}
     ident = plan_identity(generator="graspseg Table III trials",
@@ -100,7 +111,8 @@ def run_table3(cfg: Table3Config, t2cfg: Table2Config, rows: Sequence[str], data
                                   "data": dataclasses.asdict(data_cfg), "models_md5": md5s},
                           seed=seed, code_modules=CODE_MODULES, inputs={"data": data_dir})
     task = functools.partial(_trial_shard, rows=list(rows), n_seeds=t2cfg.n_seeds, table2_dir=str(table2_dir),
-                             data_cfg=dataclasses.asdict(data_cfg), planner=planner, data_dir=str(data_dir),
+                             data_cfg=dataclasses.asdict(data_cfg), planner=planner, diagnosis=diagnosis,
+                             data_dir=str(data_dir),
                              seed=trial_seed)
     run_plan(out_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
              desc="picking trials", unit="shard")
@@ -117,35 +129,80 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 
 
 # failure kinds whose rate per trial (``<kind>_pct``) the claims of §VI-C read
-RATE_KINDS = ("non_object", "two_objects")
+RATE_KINDS = ("non_object", "two_objects", "two_lifted")
+TWO = ("two_objects", "two_lifted")  # the paper's "grasp on two objects": cups on two, or a second one came up
+SCENE_ERRORS = ("objects_split", "masks_grouped", "masks_on_nothing")  # picking.scene_errors
+
+
+def _per_trial(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per (trial, model): failed, each rate kind, a two-object failure on a grouped planned mask, and the bin's
+    segmentation errors (:data:`SCENE_ERRORS` summed)."""
+    missing = {"failure", "success", "planned_mask", *SCENE_ERRORS} - set(trials.columns)
+    if missing:
+        raise ValueError(f"Table III trials lack columns {sorted(missing)}: records from before session 40's mask "
+                         "diagnosis; rerun the graspseg_table3 stage")
+    out = pd.DataFrame({"trial": trials.trial, "model": trials.model, "failed": ~trials.success.astype(bool),
+                        **{k: trials.failure == k for k in RATE_KINDS},
+                        "grouped_two": trials.failure.isin(TWO) & (trials.planned_mask == "grouped"),
+                        "seg_errors": trials[list(SCENE_ERRORS)].sum(axis=1)})
+    return out
 
 
 def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
-    """Error rate per model with a Wilson 95 % interval, the failures by kind (counts) and the rate per trial of the
-    kinds in :data:`RATE_KINDS`."""
+    """Error rate per model with a Wilson 95 % interval, the failures by kind (counts), the rate per trial of the
+    kinds in :data:`RATE_KINDS`, of two-object failures on a grouped planned mask (``grouped_two_pct``: the paper's
+    §VI-C.3 failure), and the bin's segmentation errors per trial (``seg_errors_per_bin``: split objects, grouping
+    masks, masks on nothing, over the candidate masks)."""
+    per = _per_trial(trials)
     out = []
     for name in order:
-        g = trials[trials.model == name]
+        g, p = trials[trials.model == name], per[per.model == name]
         n, err = len(g), int((~g.success).sum())
         lo, hi = wilson(err, n)
         out.append({"method": name, "trials": n, "errors": err, "error_pct": 100 * err / n if n else np.nan,
                     "error_lo": 100 * lo, "error_hi": 100 * hi,
                     "non_object_share_pct": 100 * int((g.failure == "non_object").sum()) / max(err, 1),
                     **{f"fail_{k}": int((g.failure == k).sum()) for k in FAILURES},
-                    **{f"{k}_pct": 100 * int((g.failure == k).sum()) / n if n else np.nan for k in RATE_KINDS}})
+                    **{f"{k}_pct": 100 * int(p[k].sum()) / n if n else np.nan for k in RATE_KINDS},
+                    "grouped_two_pct": 100 * int(p.grouped_two.sum()) / n if n else np.nan,
+                    "seg_errors_per_bin": float(p.seg_errors.mean()) if n else np.nan})
+    return pd.DataFrame(out)
+
+
+def mask_table(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """What the planned masks were (:func:`picking.mask_diagnosis`, % of each model's picks with a plan) and what each
+    diagnosis led to (failures on it), with the bin's segmentation errors per trial by kind: the evidence that a
+    failure kind was, or was not, caused by the segmentation error the paper names for it."""
+    from .picking import MASK_DIAGNOSES
+
+    out = []
+    for name in order:
+        g = trials[(trials.model == name)]
+        planned = g[g.planned_mask.notna()]
+        row = {"method": name, "picks_with_a_plan": len(planned)}
+        for dgn in MASK_DIAGNOSES:
+            on = planned[planned.planned_mask == dgn]
+            row[f"planned_{dgn}_pct"] = 100 * len(on) / len(planned) if len(planned) else np.nan
+            row[f"planned_{dgn}_failed"] = int((~on.success.astype(bool)).sum())
+        for k in SCENE_ERRORS:
+            row[f"{k}_per_bin"] = float(g[k].mean()) if len(g) else np.nan
+        out.append(row)
     return pd.DataFrame(out)
 
 
 def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, seed: int) -> list[pd.DataFrame]:
-    """Bootstrap replicates of :func:`table3`'s error rates, non-object share and the per-trial rates of
-    :data:`RATE_KINDS`, resampling trials (one resample for all models)."""
-    wide = trials.pivot(index="trial", columns="model", values="success").reindex(columns=list(order))
-    if wide.isna().any().any():
-        missing = [c for c in wide.columns if wide[c].isna().any()]
+    """Bootstrap replicates of :func:`table3`'s error rates, non-object share, the per-trial rates of
+    :data:`RATE_KINDS` and ``grouped_two_pct``, and ``seg_errors_per_bin``, resampling trials (one resample for all
+    models)."""
+    per = _per_trial(trials)
+    wide = {c: per.pivot(index="trial", columns="model", values=c).reindex(columns=list(order))
+            for c in ("failed", *RATE_KINDS, "grouped_two", "seg_errors")}
+    if wide["failed"].isna().any().any():
+        missing = [c for c in wide["failed"].columns if wide["failed"][c].isna().any()]
         raise ValueError(f"Table III: models {missing} lack some trials; every model must pick from every bin")
-    fail = ~wide.to_numpy(bool)
-    kind = {k: trials.assign(hit=trials.failure == k).pivot(index="trial", columns="model", values="hit")
-            .reindex(columns=list(order)).to_numpy(bool) for k in RATE_KINDS}
+    fail = wide["failed"].to_numpy(bool)
+    kind = {k: wide[k].to_numpy(bool) for k in (*RATE_KINDS, "grouped_two")}
+    seg = wide["seg_errors"].to_numpy(float)
     rng = np.random.default_rng(seed)
     reps = []
     for _ in range(n_boot):
@@ -153,7 +210,9 @@ def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, s
         f = fail[pick]
         reps.append(pd.DataFrame({"method": list(order), "error_pct": 100 * f.mean(0),
                                   "non_object_share_pct": 100 * kind["non_object"][pick].sum(0) / np.maximum(f.sum(0), 1),
-                                  **{f"{k}_pct": 100 * kind[k][pick].mean(0) for k in RATE_KINDS}}))
+                                  **{f"{k}_pct": 100 * kind[k][pick].mean(0) for k in RATE_KINDS},
+                                  "grouped_two_pct": 100 * kind["grouped_two"][pick].mean(0),
+                                  "seg_errors_per_bin": seg[pick].mean(0)}))
     return reps
 
 

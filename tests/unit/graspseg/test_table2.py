@@ -130,3 +130,24 @@ def test_paired_difference_is_over_differences_of_the_same_replicate():
     assert (d, lo, hi) == (2.0, 2.0, 2.0)
     with pytest.raises(ValueError, match="no bootstrap replicates"):
         paired_difference(table, [], "A", "B")
+
+
+def test_claims_by_seed_evaluates_each_claim_on_each_seeds_own_table(tmp_path):
+    gts = _scenes(np.random.default_rng(0), 6)
+    ranges = area_ranges(H * 8, W * 8)
+    good = match_images([(g, np.array([0.9, 0.8])) for g in gts], gts, ranges)
+    half = match_images([(g[:1], np.array([0.9])) for g in gts], gts, ranges)
+    # seed 0: Single-Object-100 worse than Mask2Former-100 (the paper's claim); seed 1: the other way round
+    matches = {("Mask2Former-100", 0): good, ("Single-Object-100", 0): half,
+               ("Mask2Former-100", 1): half, ("Single-Object-100", 1): good}
+    claims = tmp_path / "claims.yaml"
+    claims.write_text("row_key: method\nmetrics: {ap: AP, n: labeled_images}\nclaims:\n"
+                      "  - {id: worse, section: x, quote: q, claim: c, expr: \"ap('Single-Object-100') < ap('Mask2Former-100')\"}\n"
+                      "  - {id: labels, section: x, quote: q, claim: c, expr: \"n('Mask2Former-100') >= 100\"}\n"
+                      "  - {id: absent, section: x, quote: q, claim: c, expr: \"ap('Paste-Grasp') > 0\"}\n")
+    by_seed = T2.claims_by_seed(claims, matches, ["Mask2Former-100", "Single-Object-100", "Paste-Grasp"],
+                                {"labeled_images": {"Mask2Former-100": 100, "Single-Object-100": 100}}).set_index("id")
+    assert by_seed.loc["worse", "held_by_seed"] == "held, missed" and by_seed.loc["worse", "seeds_held"] == 1
+    assert by_seed.loc["labels", "seeds_held"] == 2 and by_seed.loc["labels", "seeds"] == 2
+    # a row with no trained model cannot be evaluated on any seed
+    assert by_seed.loc["absent", "seeds"] == 0 and by_seed.loc["absent", "held_by_seed"] == "—, —"
