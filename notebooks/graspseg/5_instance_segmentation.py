@@ -177,6 +177,8 @@ untrained_by_row = T2.untrained_seeds(summary, cfg.rows)
 for t in [table, *replicates]:
     t["labeled_images"] = [labeled[r] for r in t.method]
     t["untrained_seeds"] = [untrained_by_row[r] for r in t.method]
+# Table II's AP replicates, for Table III's claim that the two evaluations rank the models alike
+T2.write_ap_replicates(replicates, run.models / "graspseg" / "table2_ap_replicates.csv")
 for m in METRICS:
     vals = np.stack([rep[m].to_numpy() for rep in replicates])
     table[f"{m}_lo"], table[f"{m}_hi"] = np.percentile(vals, 2.5, axis=0), np.percentile(vals, 97.5, axis=0)

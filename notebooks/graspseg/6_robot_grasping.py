@@ -46,6 +46,7 @@ from robopercept import paths
 from robopercept.graspseg import paper_instances as P
 from robopercept.graspseg import table3 as T3
 from robopercept.graspseg.config_instances import TABLE3_ROWS
+from robopercept.graspseg import table2 as T2
 from robopercept.graspseg.picking import run_trials
 from robopercept.graspseg.table2 import model_key
 from robopercept.notebook import setup
@@ -110,18 +111,24 @@ masks_table = T3.mask_table(trials, order)
 _ = tables.write_table(
     masks_table, out_tables, "table3_masks",
     caption=(f"The mask each Table III pick was planned on, against the true visible instances (% of the picks with a "
-             f"plan; `<kind>_failed`: how many of those picks failed): good, partial (covers < {cfg.split_coverage:g} "
-             f"of its object), split (partial, and another candidate mask covers a {cfg.group_share:g} share of the "
-             f"same object), grouped (two objects each hold >= {cfg.group_share:g} of it), non_object (mostly on no "
-             f"object); and per bin, among the candidate masks (score >= {cfg.min_score:g}): objects split, masks "
-             f"grouping objects, masks on nothing."))
+             f"plan; `<kind>_failed`: how many of those picks failed): good (covers >= {cfg.split_coverage:g} of its "
+             f"object, groups nothing), partial (covers less), split (partial, and another candidate mask that groups "
+             f"nothing covers another piece of the same object), grouped (two objects each hold >= "
+             f"{cfg.group_share:g} of it or are >= {cfg.split_coverage:g} covered by it), non_object (mostly on no "
+             f"object); and per bin, over the candidate masks (those scoring >= {cfg.min_score:g}, or all when none "
+             f"does; at most {cfg.max_masks}) and the objects with >= {cfg.min_object_px} visible pixels: objects cut "
+             f"into pieces, objects no mask covers a {cfg.group_share:g} share of, masks grouping objects, masks on "
+             f"nothing."))
 display(masks_table.round(2))
 mt = masks_table.set_index("method")
+oracle_good = mt.loc[T3.ORACLE, "planned_good_pct"]
 display(Markdown(
-    "Failures on a mask with no segmentation error (good): "
+    "Failures on a mask diagnosed good: "
     + "; ".join(f"{m} {int(mt.loc[m, 'planned_good_failed'])} of {int(table.set_index('method').loc[m, 'errors'])}"
                 for m in order)
-    + " — those are the planner's and the gripper's, as all the oracle's are. Picks on a grouping mask: "
+    + " — failures the diagnosis does not blame on segmentation (a good mask may still hold some background or a "
+    f"sliver of a neighbour); the oracle's ground-truth masks are diagnosed good in {oracle_good:.1f} % of its picks. "
+    "Picks on a grouping mask: "
     + "; ".join(f"{m} {mt.loc[m, 'planned_grouped_pct']:.1f} % ({int(mt.loc[m, 'planned_grouped_failed'])} failed)"
                 for m in trained)
     + "."))
@@ -137,8 +144,13 @@ table2_csv = run.artifacts.parent / "reports" / "tables" / "graspseg" / "table2.
 ap = T3.table2_ap(table2_csv)
 labeled = T3.table2_ap(table2_csv, "labeled_images")
 untrained_seeds = T3.table2_ap(table2_csv, "untrained_seeds")  # seeds that never learned in Table II
+# Table II's own bootstrap replicates (images and seeds), drawn beside Table III's (trials): independent sources of
+# noise, so replicate i of each is paired with the other's replicate i
+ap_reps = T2.read_ap_replicates(run.models / "graspseg" / "table2_ap_replicates.csv")
+for i, t in enumerate(replicates):
+    t["table2_AP"] = [ap_reps[i % len(ap_reps)].get(m, np.nan) for m in t.method]
+table["table2_AP"] = [ap.get(m, np.nan) for m in table.method]
 for t in [table, *replicates]:
-    t["table2_AP"] = [ap.get(m, np.nan) for m in t.method]
     t["table2_labeled_images"] = [labeled.get(m, np.nan) for m in t.method]
     t["table2_untrained_seeds"] = [untrained_seeds.get(m, 0.0) for m in t.method]
 claims_file = paths.root() / "src/robopercept/graspseg/claims_table3.yaml"
@@ -148,7 +160,8 @@ _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "h
                                 "share_held", "untrained_rows", "caveat"]], out_tables, "table3_claims",
                        caption=f"graspseg §VI-B–C claims checked against our simulated Table III: margin in the units "
                                f"each claim states (mostly percentage points of trials), its 95 % interval and the verdict from {cfg.n_boot} paired bootstrap "
-                               "replicates over trials; `untrained_rows`: compared models with a Table II seed that "
+                               "replicates over trials (`consistent_with_table2` also draws Table II's own replicates "
+                               "over images and seeds); `untrained_rows`: compared models with a Table II seed that "
                                "never learned (trial t uses seed t mod n_seeds: the verdict is then evidence neither "
                                "way).")
 display(verdict[["id", "verdict", "margin", "margin_lo", "margin_hi"]].round(2))
@@ -166,10 +179,12 @@ not_held = verdict[verdict.verdict != "held"]
 merged = table.merge(masks_table, on="method")
 evidence = pd.concat([merged[merged.method.isin([m for m in order if f"'{m}'" in c.expr])].assign(claim=c.id)
                       for c in not_held.itertuples()] or [pd.DataFrame()], ignore_index=True)
-if len(evidence):
+if len(not_held) and len(evidence):
     display(evidence[["claim", "method", "error_pct", "error_lo", "error_hi", *[f"fail_{k}" for k in T3.FAILURES],
                       "grouped_two_pct", "seg_errors_per_bin", "planned_grouped_pct", "planned_split_pct",
                       "planned_non_object_pct"]].round(1))
+elif len(not_held):
+    display(Markdown("The claims not held name no model of this table (nothing to show)."))
 else:
     display(Markdown("Every evaluated claim held."))
 
@@ -222,7 +237,7 @@ for i, (kind, row) in enumerate(picks):
         discs = cup_pixels(cam, im["depth"], chosen["plan"].grasp.cup_xy(data_cfg.cup_spacing_m), data_cfg.cup_radius_m)
         for disc, a in zip(discs, chosen["plan"].grasp.active):
             axes[i, 0].contour(disc.astype(float), levels=[0.5], colors=["lime" if a else "red"], linewidths=1)
-    axes[i, 0].set_title(f"{kind} ({row.planned_mask} mask): {row.model} (trial {t})", fontsize=6)
+    axes[i, 0].set_title(f"{kind} ({row.planned_mask if isinstance(row.planned_mask, str) else 'no'} mask): {row.model} (trial {t})", fontsize=6)
     axes[i, 0].axis("off")
 display(Image(filename=str(figures.save_figure(fig, out_figures / "fig4_failures.png"))))
 plt.close(fig)

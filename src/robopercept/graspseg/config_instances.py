@@ -146,6 +146,7 @@ class Table3Config(Validated):
     # it (two such: grouped); a mask covering < split_coverage of its object is partial, or split if another covers it
     group_share: float = 0.2
     split_coverage: float = 0.5
+    min_object_px: int = 100  # objects with fewer visible pixels are left out of the diagnosis (slivers)
     n_boot: int = 1000
     workers: int = 2
     trials_per_shard: int = 25
@@ -156,6 +157,7 @@ class Table3Config(Validated):
         require(0 <= self.min_score <= 1, "min_score", "must be in [0, 1]")
         require(0 < self.group_share <= 0.5, "group_share", "must be in (0, 0.5]")
         require(0 < self.split_coverage <= 1, "split_coverage", "must be in (0, 1]")
+        require(self.min_object_px >= 1, "min_object_px", "must be >= 1")
         require(self.n_boot >= 10, "n_boot", "must be >= 10")
 
 

@@ -47,10 +47,11 @@ lift; otherwise a failure of one kind:
 **The planned mask, diagnosed** (:func:`mask_diagnosis`, against the true visible instances): the paper reads its
 failures as segmentation errors (Fig. 4: a mask on a non-object, an object split into two masks, two objects grouped
 into one); each trial records which, if any, the mask the planner grasped on had — ``non_object`` (most of its
-pixels on no object), ``grouped`` (two or more objects each hold at least ``group_share`` of it), ``split`` (it covers
-less than ``split_coverage`` of its object and another candidate mask covers a ``group_share`` of the same object),
-``partial`` (less than ``split_coverage``, no other mask there) or ``good`` — and, over all candidate masks of the bin
-(:func:`scene_errors`), how many objects were split, masks grouped objects, and masks lay on no object. So a
+pixels on no object), ``grouped`` (two or more objects each hold at least ``group_share`` of it or are
+``split_coverage`` covered by it), ``split`` (it covers
+less than ``split_coverage`` of its object and another candidate mask covers another piece of it), ``partial`` (less
+than ``split_coverage``, no other piece) or ``good`` — and, over all candidate masks of the bin (:func:`scene_errors`),
+how many objects were split or missed, masks grouped objects, and masks lay on no object. So a
 failure's kind (what the gripper did) and its cause (what the mask was) are counted apart: a ``two_objects`` failure
 on a ``good`` mask is the planner's or the physics', not a grouping.
 
@@ -93,77 +94,93 @@ class PlannerSettings:
 @dataclasses.dataclass(frozen=True)
 class DiagnosisSettings:
     group_share: float = 0.2  # an object holding at least this share of a mask's pixels is in it
-    split_coverage: float = 0.5  # a mask covering less of its object than this is partial (or split)
+    split_coverage: float = 0.5  # a mask covering less of its object than this is partial (or split); covering at
+    #                              least this much of a second object groups it
+    min_object_px: int = 100  # objects with fewer visible pixels are left out (slivers under other objects)
 
     def __post_init__(self):
-        if not (0 < self.group_share <= 0.5 and 0 < self.split_coverage <= 1):
-            raise ValueError("picking diagnosis: group_share must be in (0, 0.5] and split_coverage in (0, 1], got "
-                             f"{self.group_share}, {self.split_coverage}")
+        if not (0 < self.group_share <= 0.5 and 0 < self.split_coverage <= 1 and self.min_object_px >= 1):
+            raise ValueError("picking diagnosis: group_share must be in (0, 0.5], split_coverage in (0, 1] and "
+                             f"min_object_px >= 1, got {self.group_share}, {self.split_coverage}, {self.min_object_px}")
 
 
-def _mask_stats(mask: np.ndarray, ids: np.ndarray, areas: np.ndarray) -> tuple[float, list[int], int, float]:
-    """For a boolean ``mask`` against visible instance ``ids`` (0: no object; ``areas[i]``: object i's visible
-    pixels): the share of the mask on no object, its pixel count per id, its dominant object (0 if none) and the share
-    of that object's visible pixels it covers."""
+@dataclasses.dataclass(frozen=True)
+class _MaskOnObjects:
+    """One mask against the true visible instances."""
+
+    pixels: int
+    on_nothing: bool  # mostly on no object (or too small for the planner to use)
+    grouped: bool  # two or more objects each hold group_share of it, or are split_coverage covered by it
+    dominant: int  # the object holding most of it (0: none)
+    coverage: float  # the share of the dominant object's visible pixels it covers
+    part: np.ndarray | None  # its pixels on the dominant object
+
+
+def _on_objects(mask: np.ndarray, ids: np.ndarray, areas: np.ndarray, d: DiagnosisSettings) -> _MaskOnObjects:
+    mask = np.asarray(mask, bool)
     counts = np.bincount(ids[mask].ravel(), minlength=len(areas))
     px = int(counts.sum())
-    if px == 0:
-        return 1.0, [], 0, 0.0
     obj = counts.copy()
     obj[0] = 0
-    dom = int(obj.argmax())
-    cover = float(obj[dom] / areas[dom]) if obj[dom] else 0.0
-    return float(counts[0] / px), [int(c) for c in counts], dom, cover
+    dom = int(obj.argmax()) if obj.any() else 0
+    if px < 4 or dom == 0 or counts[0] > 0.5 * px:  # plan_pick skips masks under 4 pixels
+        return _MaskOnObjects(px, True, False, dom, 0.0, None)
+    big = areas >= d.min_object_px
+    inside = [i for i in range(1, len(areas)) if counts[i] and (counts[i] >= d.group_share * px or
+                                                                (big[i] and counts[i] >= d.split_coverage * areas[i]))]
+    return _MaskOnObjects(px, False, len(inside) >= 2, dom, float(obj[dom] / areas[dom]), mask & (ids == dom))
+
+
+def _pieces_of_one_object(a: _MaskOnObjects, b: _MaskOnObjects, d: DiagnosisSettings) -> bool:
+    """Whether two masks that group nothing cut one object into pieces: the same dominant object, each covering a
+    ``group_share`` of it, overlapping there by less than half the smaller part (a duplicate is not a piece)."""
+    if a.on_nothing or b.on_nothing or a.grouped or b.grouped or a.dominant != b.dominant:
+        return False
+    if min(a.coverage, b.coverage) < d.group_share:
+        return False
+    return int((a.part & b.part).sum()) < 0.5 * min(int(a.part.sum()), int(b.part.sum()))
 
 
 def mask_diagnosis(k: int, masks: np.ndarray, candidates: Sequence[int], ids: np.ndarray,
                    d: DiagnosisSettings = DiagnosisSettings()) -> str:
     """What the planned mask ``masks[k]`` was against the true visible instances ``ids`` (one of
-    :data:`MASK_DIAGNOSES`; the module docstring defines them). ``candidates``: the indices of the masks the planner
-    could grasp on (another of them covering the same object makes a partial mask a split)."""
+    :data:`MASK_DIAGNOSES`): ``non_object`` (mostly on no object), ``grouped`` (two objects each hold a
+    ``group_share`` of it or are ``split_coverage`` covered by it), ``good`` (it covers ``split_coverage`` of its
+    object), ``split`` (less, and another candidate that groups nothing covers another piece of the same object — a
+    duplicate or a superset of it is not a piece) or ``partial``. ``candidates``: the masks the planner could grasp
+    on."""
     areas = np.bincount(ids.ravel())
-    bg, counts, dom, cover = _mask_stats(np.asarray(masks[k], bool), ids, areas)
-    if bg > 0.5 or dom == 0:
+    me = _on_objects(masks[k], ids, areas, d)
+    if me.on_nothing:
         return "non_object"
-    px = sum(counts)
-    if sum(c >= d.group_share * px for c in counts[1:]) >= 2:
+    if me.grouped:
         return "grouped"
-    if cover >= d.split_coverage:
+    if me.coverage >= d.split_coverage:
         return "good"
-    for j in candidates:
-        if j == k:
-            continue
-        bg_j, counts_j, dom_j, cover_j = _mask_stats(np.asarray(masks[j], bool), ids, areas)
-        if dom_j == dom and bg_j <= 0.5 and cover_j >= d.group_share:
-            return "split"
-    return "partial"
+    others = (_on_objects(masks[j], ids, areas, d) for j in candidates if j != k)
+    return "split" if any(_pieces_of_one_object(me, o, d) for o in others) else "partial"
 
 
 def scene_errors(masks: np.ndarray, candidates: Sequence[int], ids: np.ndarray,
                  d: DiagnosisSettings = DiagnosisSettings()) -> dict[str, int]:
-    """Segmentation errors of a bin's candidate masks against the true visible instances: ``objects_split`` (objects
-    two masks that group nothing each cover a ``group_share`` of, with little overlap between the two on it — a
-    duplicate of a mask is not a split), ``masks_grouped`` (masks that two or more objects each hold a
-    ``group_share`` of) and ``masks_on_nothing`` (masks mostly on no object)."""
+    """Segmentation errors of a bin's candidate masks against its true visible instances (objects with at least
+    ``min_object_px`` visible pixels): ``objects_split`` (objects two masks cut into pieces, as in
+    :func:`mask_diagnosis`), ``objects_missed`` (objects no candidate mask covers a ``group_share`` of, grouping
+    masks included), ``masks_grouped`` (masks grouping two objects) and ``masks_on_nothing`` (masks of 4 pixels or more
+    mostly on no object)."""
     areas = np.bincount(ids.ravel())
-    pieces: dict[int, list[np.ndarray]] = {}
-    grouped = nothing = 0
-    for j in candidates:
-        mask = np.asarray(masks[j], bool)
-        bg, counts, dom, cover = _mask_stats(mask, ids, areas)
-        if bg > 0.5 or dom == 0:
-            nothing += 1
+    on = [_on_objects(masks[j], ids, areas, d) for j in candidates]
+    objects = [i for i in range(1, len(areas)) if areas[i] >= d.min_object_px]
+    covered = set()
+    for j, m in zip(candidates, on):
+        if m.on_nothing:
             continue
-        px = sum(counts)
-        if sum(c >= d.group_share * px for c in counts[1:]) >= 2:
-            grouped += 1
-        elif cover >= d.group_share:
-            pieces.setdefault(dom, []).append(mask & (ids == dom))
-    split = 0
-    for parts in pieces.values():
-        split += any(int((a & b).sum()) < 0.5 * min(int(a.sum()), int(b.sum()))
-                     for i, a in enumerate(parts) for b in parts[i + 1:])
-    return {"objects_split": split, "masks_grouped": grouped, "masks_on_nothing": nothing}
+        counts = np.bincount(ids[np.asarray(masks[j], bool)].ravel(), minlength=len(areas))
+        covered |= {i for i in objects if counts[i] >= d.group_share * areas[i]}
+    split = {a.dominant for x, a in enumerate(on) for b in on[x + 1:] if _pieces_of_one_object(a, b, d)}
+    return {"objects_split": sum(i in split for i in objects), "objects_missed": sum(i not in covered for i in objects),
+            "masks_grouped": sum(m.grouped for m in on),
+            "masks_on_nothing": sum(m.on_nothing and m.pixels >= 4 for m in on)}  # the planner skips smaller ones
 
 
 def candidate_masks(scores: np.ndarray, s: "PlannerSettings") -> list[int]:

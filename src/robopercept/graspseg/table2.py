@@ -455,3 +455,26 @@ def claims_by_seed(claims_file: Path, matches: dict[tuple[str, int], list[ImageM
         out.append({"id": c, "seeds": sum(h is not None for h in held), "seeds_held": sum(bool(h) for h in held),
                     "held_by_seed": ", ".join("—" if h is None else "held" if h else "missed" for h in held)})
     return pd.DataFrame(out, columns=["id", "seeds", "seeds_held", "held_by_seed"])
+
+
+def write_ap_replicates(replicates: Sequence[pd.DataFrame], path: Path, metric: str = "AP") -> Path:
+    """Table II's bootstrap replicates of ``metric`` (one row per replicate and method) for Table III, whose claim
+    that the grasping evaluation is consistent with Table II then carries Table II's uncertainty too."""
+    long = pd.concat([r[["method", metric]].assign(replicate=i) for i, r in enumerate(replicates)], ignore_index=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    long[["replicate", "method", metric]].to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
+def read_ap_replicates(path: Path, metric: str = "AP") -> list[dict[str, float]]:
+    """:func:`write_ap_replicates`' file back: one ``{method: value}`` per replicate, in replicate order."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: Table II's bootstrap replicates are missing; run the graspseg_table2 stage "
+                                "first (Table III's claims compare with them)")
+    long = pd.read_csv(path)
+    if not {"replicate", "method", metric} <= set(long.columns) or long.empty:
+        raise ValueError(f"{path}: expected rows with columns 'replicate', 'method' and {metric!r}, found "
+                         f"{list(long.columns)} ({len(long)} rows)")
+    return [{str(m): float(v) for m, v in zip(g.method, g[metric])} for _, g in long.groupby("replicate", sort=True)]

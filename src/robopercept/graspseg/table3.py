@@ -56,7 +56,7 @@ def planner_settings(cfg: Table3Config) -> PlannerSettings:
 
 def diagnosis_settings(cfg: Table3Config) -> DiagnosisSettings:
     """How ``graspseg_table3`` diagnoses a planned mask (:func:`picking.mask_diagnosis`)."""
-    return DiagnosisSettings(cfg.group_share, cfg.split_coverage)
+    return DiagnosisSettings(cfg.group_share, cfg.split_coverage, cfg.min_object_px)
 
 
 def _trial_shard(shard: Shard, folder: Path, *, rows: Sequence[str], n_seeds: int, table2_dir: str, data_cfg: dict,
@@ -130,29 +130,31 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 
 # failure kinds whose rate per trial (``<kind>_pct``) the claims of §VI-C read
 RATE_KINDS = ("non_object", "two_objects", "two_lifted")
-TWO = ("two_objects", "two_lifted")  # the paper's "grasp on two objects": cups on two, or a second one came up
-SCENE_ERRORS = ("objects_split", "masks_grouped", "masks_on_nothing")  # picking.scene_errors
+SCENE_ERRORS = ("objects_split", "objects_missed", "masks_grouped", "masks_on_nothing")  # picking.scene_errors
+# the segmentation errors on objects that §VI-C.2's "errors on other objects" counts (masks on nothing are §VI-C.1's)
+OBJECT_ERRORS = ("objects_split", "objects_missed", "masks_grouped")
 
 
 def _per_trial(trials: pd.DataFrame) -> pd.DataFrame:
-    """Per (trial, model): failed, each rate kind, a two-object failure on a grouped planned mask, and the bin's
-    segmentation errors (:data:`SCENE_ERRORS` summed)."""
+    """Per (trial, model): failed, each rate kind, a grasp on two objects (cups sealed on both) from a planned mask
+    that grouped them, and the bin's segmentation errors on objects (:data:`OBJECT_ERRORS` summed)."""
     missing = {"failure", "success", "planned_mask", *SCENE_ERRORS} - set(trials.columns)
     if missing:
         raise ValueError(f"Table III trials lack columns {sorted(missing)}: records from before session 40's mask "
                          "diagnosis; rerun the graspseg_table3 stage")
     out = pd.DataFrame({"trial": trials.trial, "model": trials.model, "failed": ~trials.success.astype(bool),
                         **{k: trials.failure == k for k in RATE_KINDS},
-                        "grouped_two": trials.failure.isin(TWO) & (trials.planned_mask == "grouped"),
-                        "seg_errors": trials[list(SCENE_ERRORS)].sum(axis=1)})
+                        "grouped_two": (trials.failure == "two_objects") & (trials.planned_mask == "grouped"),
+                        "seg_errors": trials[list(OBJECT_ERRORS)].sum(axis=1)})
     return out
 
 
 def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     """Error rate per model with a Wilson 95 % interval, the failures by kind (counts), the rate per trial of the
-    kinds in :data:`RATE_KINDS`, of two-object failures on a grouped planned mask (``grouped_two_pct``: the paper's
-    §VI-C.3 failure), and the bin's segmentation errors per trial (``seg_errors_per_bin``: split objects, grouping
-    masks, masks on nothing, over the candidate masks)."""
+    kinds in :data:`RATE_KINDS`, of grasps on two objects from a planned mask that grouped them (``grouped_two_pct``:
+    the paper's §VI-C.3 failure; a second object lifted with a sealed one, ``two_lifted``, is not a grasp on two), and
+    the bin's segmentation errors on objects per trial (``seg_errors_per_bin``: objects split, objects missed, masks
+    grouping objects, over the candidate masks)."""
     per = _per_trial(trials)
     out = []
     for name in order:

@@ -105,8 +105,8 @@ def test_failure_analysis_claims_read_the_rates_per_trial():
 def _trials(kinds: dict, planned: dict | None = None, seg: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame([{"trial": t, "model": m, "success": f is None, "failure": f,
                           "planned_mask": (planned or {}).get(m, ["good"] * len(fs))[t],
-                          "objects_split": (seg or {}).get(m, [0] * len(fs))[t], "masks_grouped": 0,
-                          "masks_on_nothing": 0}
+                          "objects_split": (seg or {}).get(m, [0] * len(fs))[t], "objects_missed": 0,
+                          "masks_grouped": 0, "masks_on_nothing": 3}  # masks on nothing: not an error on objects
                          for m, fs in kinds.items() for t, f in enumerate(fs)])
 
 
@@ -114,25 +114,27 @@ def test_table3_counts_failure_rates_per_trial_and_resamples_them_paired():
     from robopercept.graspseg.table3 import mask_table, paired_replicates, table3
 
     kinds = {"a": [None, "non_object", "two_objects", None], "b": [None, None, "two_lifted", "two_objects"]}
-    planned = {"a": ["good", "non_object", "grouped", "split"], "b": ["good", "good", "grouped", "good"]}
+    planned = {"a": ["good", "non_object", "grouped", "split"], "b": ["good", "good", "grouped", "grouped"]}
     trials = _trials(kinds, planned, seg={"a": [0, 1, 2, 1], "b": [0, 0, 0, 0]})
     t = table3(trials, ["a", "b"]).set_index("method")
     assert t.loc["a", "non_object_pct"] == 25.0 and t.loc["a", "two_objects_pct"] == 25.0
     assert t.loc["b", "non_object_pct"] == 0.0 and t.loc["b", "two_objects_pct"] == 25.0
     assert t.loc["b", "two_lifted_pct"] == 25.0 and t.loc["b", "fail_two_lifted"] == 1
-    # a two-object failure counts as the paper's grouping failure only on a mask that grouped two objects
+    # a grasp on two objects counts as the paper's grouping failure only on a mask that grouped them, and a second
+    # object lifted with a sealed one (two_lifted) is not a grasp on two objects even on a grouping mask
     assert t.loc["a", "grouped_two_pct"] == 25.0 and t.loc["b", "grouped_two_pct"] == 25.0
     assert t.loc["a", "seg_errors_per_bin"] == 1.0 and t.loc["b", "seg_errors_per_bin"] == 0.0
     assert t.loc["a", "non_object_share_pct"] == 50.0  # share of its failures, as before
     m = mask_table(trials, ["a", "b"]).set_index("method")
     assert m.loc["a", "planned_split_pct"] == 25.0 and m.loc["a", "planned_split_failed"] == 0
-    assert m.loc["b", "planned_good_pct"] == 75.0 and m.loc["b", "planned_good_failed"] == 1
-    assert m.loc["b", "planned_grouped_failed"] == 1
+    assert m.loc["b", "planned_good_pct"] == 50.0 and m.loc["b", "planned_good_failed"] == 0
+    assert m.loc["b", "planned_grouped_pct"] == 50.0 and m.loc["b", "planned_grouped_failed"] == 2
     reps = paired_replicates(trials, ["a", "b"], 30, seed=2)
     for r in reps:
         r = r.set_index("method")
         assert r.loc["a", "error_pct"] == r.loc["a", "non_object_pct"] + r.loc["a", "two_objects_pct"]
         assert r.loc["b", "error_pct"] == r.loc["b", "two_objects_pct"] + r.loc["b", "two_lifted_pct"]
         assert r.loc["a", "grouped_two_pct"] == r.loc["a", "two_objects_pct"]
+        assert r.loc["b", "grouped_two_pct"] == r.loc["b", "two_objects_pct"]
     with pytest.raises(ValueError, match="planned_mask"):
         table3(trials.drop(columns=["planned_mask"]), ["a", "b"])

@@ -62,7 +62,7 @@ def test_trials_are_paired_and_reproducible(catalog):
     assert [{k: v for k, v in r.items()} for r in alone] == oracle
     assert set(images) == {1} and set(images[1]["models"]) == set(models)
     # the oracle's planned mask is a true instance, never grouped, split or on nothing; its bin has no errors
-    assert all(r["planned_mask"] in ("good", "partial") and r["objects_split"] == r["masks_grouped"] ==
+    assert all(r["planned_mask"] == "good" and r["objects_split"] == r["objects_missed"] == r["masks_grouped"] ==
                r["masks_on_nothing"] == 0 for r in oracle)
     # one mask over the whole bin groups every object (or, on a sparse bin, lies mostly on no object)
     assert all(r["planned_mask"] in ("grouped", "non_object") for r in rows if r["model"] == "everything")
@@ -93,24 +93,41 @@ def test_mask_diagnosis_names_the_segmentation_error_under_the_planned_mask():
     ids = np.zeros((20, 40), np.int32)
     ids[2:12, 2:12] = 1  # object 1: 100 px
     ids[2:12, 14:24] = 2  # object 2: 100 px, beside it
+    ids[14:17, 30:33] = 3  # object 3: a 9-px sliver, below min_object_px
+    d = DiagnosisSettings(min_object_px=50)
     m = lambda y0, y1, x0, x1: np.pad(np.ones((y1 - y0, x1 - x0), bool), ((y0, 20 - y1), (x0, 40 - x1)))
     whole1, whole2 = m(2, 12, 2, 12), m(2, 12, 14, 24)
     top1, bottom1 = m(2, 6, 2, 12), m(6, 12, 2, 12)  # 40 % and 60 % of object 1
     both = m(2, 12, 2, 24)  # objects 1 and 2 and the gap between them
-    floor = m(14, 20, 0, 40)
+    floor = m(17, 20, 0, 40)
     masks = np.stack([whole1, whole2, top1, bottom1, both, floor])
-    assert mask_diagnosis(0, masks, [0, 1], ids) == "good"
-    assert mask_diagnosis(4, masks, [4], ids) == "grouped"
-    assert mask_diagnosis(5, masks, [5], ids) == "non_object"
-    assert mask_diagnosis(2, masks, [2, 3], ids) == "split"  # another candidate covers the rest of object 1
-    assert mask_diagnosis(2, masks, [2, 1], ids) == "partial"  # nothing else on object 1
-    assert mask_diagnosis(2, masks, [2, 3], ids, DiagnosisSettings(split_coverage=0.3)) == "good"
-    # a sliver of a neighbour (below group_share of the mask) does not make a mask grouped
-    sliver = whole1 | m(2, 3, 14, 16)
-    assert mask_diagnosis(0, np.stack([sliver]), [0], ids) == "good"
-    assert scene_errors(masks, [0, 1], ids) == {"objects_split": 0, "masks_grouped": 0, "masks_on_nothing": 0}
-    assert scene_errors(masks, [2, 3, 4, 5], ids) == {"objects_split": 1, "masks_grouped": 1, "masks_on_nothing": 1}
-    # a duplicate of a good mask (and a grouped mask over it) does not split the object
-    assert scene_errors(np.stack([whole1, whole1, both]), [0, 1, 2], ids)["objects_split"] == 0
+    assert mask_diagnosis(0, masks, [0, 1], ids, d) == "good"
+    assert mask_diagnosis(4, masks, [4], ids, d) == "grouped"
+    assert mask_diagnosis(5, masks, [5], ids, d) == "non_object"
+    assert mask_diagnosis(2, masks, [2, 3], ids, d) == "split"  # another candidate covers the rest of object 1
+    assert mask_diagnosis(2, masks, [2, 1], ids, d) == "partial"  # nothing else on object 1
+    assert mask_diagnosis(2, masks, [2, 3], ids, DiagnosisSettings(split_coverage=0.3, min_object_px=50)) == "good"
+    # a duplicate, a superset, or a grouping mask over the same object does not make a partial mask split
+    for other in (top1, whole1, both):
+        assert mask_diagnosis(0, np.stack([top1, other]), [0, 1], ids, d) == "partial"
+    # a sliver of a neighbour (below group_share of the mask) does not make a mask grouped, nor does a sliver object
+    assert mask_diagnosis(0, np.stack([whole1 | m(2, 3, 14, 16)]), [0], ids, d) == "good"
+    # a large mask swallowing a whole second object groups it even when that object is a small share of the mask
+    big = np.zeros((20, 40), bool)
+    big[0:20, 0:13] = True  # object 1 (100 px) and 160 px of floor
+    ids2 = ids.copy()
+    ids2[14:20, 4:9] = 4  # object 4: 30 px, all inside the big mask (30 / 260 < group_share)
+    assert mask_diagnosis(0, np.stack([big]), [0], ids2, DiagnosisSettings(min_object_px=20)) == "grouped"
+    assert scene_errors(masks, [0, 1], ids, d) == {"objects_split": 0, "objects_missed": 0, "masks_grouped": 0,
+                                                   "masks_on_nothing": 0}
+    assert scene_errors(masks, [2, 3, 4, 5], ids, d) == {"objects_split": 1, "objects_missed": 0, "masks_grouped": 1,
+                                                         "masks_on_nothing": 1}
+    # a duplicate of a good mask does not split the object; an object no mask covers is missed (the sliver is not)
+    assert scene_errors(np.stack([whole1, whole1]), [0, 1], ids, d) == {
+        "objects_split": 0, "objects_missed": 1, "masks_grouped": 0, "masks_on_nothing": 0}
+    # masks under 4 pixels are not grasp targets: not counted as masks on nothing
+    tiny = np.zeros((20, 40), bool)
+    tiny[19, 39] = True
+    assert scene_errors(np.stack([whole1, whole2, tiny]), [0, 1, 2], ids, d)["masks_on_nothing"] == 0
     with pytest.raises(ValueError, match="group_share"):
         DiagnosisSettings(group_share=0.7)

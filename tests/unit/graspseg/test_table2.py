@@ -151,3 +151,15 @@ def test_claims_by_seed_evaluates_each_claim_on_each_seeds_own_table(tmp_path):
     assert by_seed.loc["labels", "seeds_held"] == 2 and by_seed.loc["labels", "seeds"] == 2
     # a row with no trained model cannot be evaluated on any seed
     assert by_seed.loc["absent", "seeds"] == 0 and by_seed.loc["absent", "held_by_seed"] == "—, —"
+
+
+def test_ap_replicates_round_trip_for_table3(tmp_path):
+    reps = [pd.DataFrame({"method": ["A", "B"], "AP": [10.0 + i, float("nan")]}) for i in range(3)]
+    path = T2.write_ap_replicates(reps, tmp_path / "sub" / "reps.csv")
+    back = T2.read_ap_replicates(path)
+    assert len(back) == 3 and [b["A"] for b in back] == [10.0, 11.0, 12.0] and np.isnan(back[0]["B"])
+    with pytest.raises(FileNotFoundError, match="graspseg_table2"):
+        T2.read_ap_replicates(tmp_path / "missing.csv")
+    (tmp_path / "bad.csv").write_text("method,AP\nA,1\n")
+    with pytest.raises(ValueError, match="replicate"):
+        T2.read_ap_replicates(tmp_path / "bad.csv")
