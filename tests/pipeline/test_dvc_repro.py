@@ -96,3 +96,55 @@ def test_editing_one_paper_reruns_only_that_paper(repo):
     finally:
         for p, text in original.items():
             p.write_text(text)
+
+
+def _run_dvc(repo, *args) -> subprocess.CompletedProcess:
+    path, env = repo
+    return subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=path, env=env, capture_output=True,
+                          text=True)
+
+
+def _report_files(repo, stage: str) -> dict[str, bytes]:
+    spec = yaml.safe_load((repo[0] / "dvc.yaml").read_text())["stages"][stage]
+    outs = [o if isinstance(o, str) else next(iter(o)) for kind in ("outs", "metrics") for o in spec.get(kind, [])]
+    files = {}
+    for out in outs:
+        p = repo[0] / out
+        for f in ([p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file())):
+            files[str(f.relative_to(repo[0]))] = f.read_bytes()
+    return files
+
+
+def test_a_stage_failing_under_dvc_keeps_its_reports(repo):
+    """Issue #10, item 5, through `dvc repro` itself (the unit test covers the stage runner alone): a refused
+    parameter fails the stage before any computation, names the problem, and every report stays as it was."""
+    _dvc(repo, "repro", "environment")
+    before = _report_files(repo, "environment")
+    assert before and any(k.endswith(".ipynb") for k in before)
+    params = repo[0] / "params.yaml"
+    original = params.read_text()
+    try:
+        params.write_text(original.replace("  gallery_objects: ", "  gallery_objects: -", 1))
+        r = _run_dvc(repo, "repro", "environment")
+        assert r.returncode != 0
+        assert "gallery_objects" in r.stdout + r.stderr, (r.stdout[-2000:], r.stderr[-2000:])
+        assert _report_files(repo, "environment") == before
+    finally:
+        params.write_text(original)
+
+
+def test_a_corrupted_data_file_is_refused_by_dvc_repro_naming_it(repo):
+    """Issue #10, item 4: one flipped byte in data/ and `dvc repro` of a stage that reads it fails, naming the file,
+    before any computation; the reports stay as they were."""
+    _dvc(repo, "repro", "environment")
+    before = _report_files(repo, "environment")
+    mesh = sorted((repo[0] / "data").rglob("*.obj"))[0]
+    original = mesh.read_bytes()
+    try:
+        mesh.write_bytes(bytes([original[0] ^ 1]) + original[1:])
+        r = _run_dvc(repo, "repro", "environment")
+        assert r.returncode != 0
+        assert mesh.name in r.stdout + r.stderr, (r.stdout[-2000:], r.stderr[-2000:])
+        assert _report_files(repo, "environment") == before
+    finally:
+        mesh.write_bytes(original)

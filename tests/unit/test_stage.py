@@ -178,3 +178,22 @@ def test_normalized_notebooks_do_not_depend_on_worker_count_or_stream_chunking()
     c = nb([("stderr", "pro"), ("stderr", "gress 1\n"), ("stdout", "done\n")])
     assert nbformat.writes(a) == nbformat.writes(b) == nbformat.writes(c)
     assert [o["name"] for o in a.cells[0].outputs] == ["stderr", "stdout"]
+
+
+def test_every_report_output_survives_a_failed_run():
+    """DVC deletes a non-persistent output before it runs a stage: every output under reports/ must be
+    ``persist: true`` so that a failure leaves the committed reports as they were (issue #10, item 5; the stage
+    runner publishes them only on success)."""
+    from robopercept import paths
+
+    stages = yaml.safe_load((paths.root() / "dvc.yaml").read_text())["stages"]
+    seen, loose = 0, []
+    for name, spec in stages.items():
+        for kind in ("outs", "metrics", "plots"):
+            for out in spec.get(kind, []):
+                path, opts = (out, {}) if isinstance(out, str) else next(iter(out.items()))
+                if str(path).startswith("reports/"):
+                    seen += 1
+                    if not (opts or {}).get("persist"):
+                        loose.append(f"{name}: {path}")
+    assert seen > 100 and not loose, loose
