@@ -96,6 +96,17 @@ assert tuple(ROWS) == TABLE2_ROWS
 TRAIN_OBJECTS = "Train Objects"
 
 
+def _read_json(path: Path, made_by: str):
+    """A JSON file this stage reads, or an error naming the file and the stage that makes it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; the {made_by} stage makes it")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); rerun the {made_by} stage to make it again") from None
+
+
 def crop_folder(crops_dir: Path, source: str, seed_index: int, grasp_seeds: int) -> Path:
     """The crop folder a row's seed pastes from (Grasp-100 crops are per grasp-model seed). Grasp and
     subtraction crops come from stage graspseg_crops; Train Objects crops are cut by this stage from its own
@@ -127,7 +138,7 @@ def split_files(dataset: Path, cfg: Table2Config) -> dict[str, list[str]]:
     fn = Path(dataset) / "labeled_train" / "annotations.coco.json"
     if not fn.exists():
         raise FileNotFoundError(f"{fn} is missing (stage graspseg_grasp_data writes it)")
-    files = [im["file_name"] for im in json.loads(fn.read_text())["images"]]
+    files = [im["file_name"] for im in _read_json(fn, "graspseg_grasp_data")["images"]]
     if len(files) < cfg.n_small + cfg.n_val:
         raise ValueError(f"{fn} holds {len(files)} labeled training images; Table II needs n_small + n_val = "
                          f"{cfg.n_small + cfg.n_val}")
@@ -238,7 +249,7 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
                       "train": dataclasses.asdict(ts), "history": history}, folder / "model.pt")
     test = labeled_images(ds, "labeled_test")
     preds = predict_images(model, [img for _, img, _ in test])
-    ann = json.loads((ds / "labeled_test" / "annotations.coco.json").read_text())
+    ann = _read_json(ds / "labeled_test" / "annotations.coco.json", "graspseg_grasp_data")
     ids = {im["file_name"]: im["id"] for im in ann["images"]}
     write_results(folder / "results.coco.json", [ids[f] for f, _, _ in test], preds)
     best = max(history, key=lambda h: h["val_AP"])
@@ -349,7 +360,7 @@ def read_results(results_json: Path, gt: dict, limit: int | None = None) -> list
 
     if not Path(results_json).exists():
         raise FileNotFoundError(f"{results_json} is missing (stage graspseg_table2 writes it)")
-    rows = json.loads(Path(results_json).read_text())
+    rows = _read_json(results_json, "graspseg_table2")
     by_image: dict[int, list] = {}
     for r in rows:
         by_image.setdefault(r["image_id"], []).append(r)
@@ -365,7 +376,7 @@ def evaluate(models_dir: Path, dataset: Path, keys: Sequence[tuple[str, int]]) -
     """Per-image matches of the test predictions of each trained (row, seed) in ``keys``."""
     from .instance_eval import class_agnostic_gt
 
-    ann = json.loads((Path(dataset) / "labeled_test" / "annotations.coco.json").read_text())
+    ann = _read_json(Path(dataset) / "labeled_test" / "annotations.coco.json", "graspseg_grasp_data")
     gt = class_agnostic_gt(ann)
     test = labeled_images(dataset, "labeled_test", [im["file_name"] for im in gt["images"]])
     h, w = test[0][1].shape[:2]

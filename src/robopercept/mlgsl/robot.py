@@ -64,7 +64,11 @@ def dataset_config(jacquard_root: str | Path) -> JacquardDataConfig:
     plan_fn = Path(jacquard_root) / "plan.json"
     if not plan_fn.exists():
         raise FileNotFoundError(f"{plan_fn} missing: simulated trials need a dataset made by the mlgsl_data stage")
-    return JacquardDataConfig.from_mapping(json.loads(plan_fn.read_text())["config"] | {"workers": 1})
+    try:
+        config = json.loads(plan_fn.read_text())["config"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"{plan_fn} is not a dataset plan ({type(e).__name__}: {e}); rerun the mlgsl_data stage") from None
+    return JacquardDataConfig.from_mapping(config | {"workers": 1})
 
 
 def finger_px(data_cfg: JacquardDataConfig) -> float:

@@ -96,3 +96,6 @@ def test_dataset_config_needs_a_generated_dataset(tmp_path):
     (tmp_path / "plan.json").write_text(__import__("json").dumps({"config": {**cfg.__dict__, "workers": 2}}))
     assert dataset_config(tmp_path) == JacquardDataConfig(render_size=128, view_m=0.26, workers=1)
     assert finger_px(cfg) == pytest.approx(0.008 * 128 / 0.26, rel=0.05)  # 8 mm fingers, 0.26 m over 128 px
+    (tmp_path / "plan.json").write_text('{"config": {"render_')  # truncated
+    with pytest.raises(ValueError, match="plan.json is not a dataset plan.*mlgsl_data"):
+        dataset_config(tmp_path)
