@@ -1,6 +1,7 @@
 """The stage runner: params read from params.yaml (no shell), checks before the kernel, atomic reports."""
 
 import json
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -84,9 +85,12 @@ def test_a_hostile_string_reaches_the_notebook_literally(project):
     assert "robopercept-tiny-" not in out.read_text()  # the scratch folder never shows in the published notebook
 
 
-def test_reruns_give_the_same_bytes(project):
+def test_reruns_give_the_same_bytes(project, monkeypatch, tmp_path_factory):
     root, params = project
+    scratch = tmp_path_factory.mktemp("system_tmp")  # the system temp folder, watched: a run leaves nothing there
+    monkeypatch.setattr(__import__("tempfile"), "tempdir", str(scratch))
     out = run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    assert list(scratch.iterdir()) == []  # the scratch folder (robopercept-tiny-*) is removed on success
     first = out.read_bytes()
     nb = nbformat.read(out, as_version=4)
     assert [c["id"] for c in nb.cells] == [f"cell-{k:03d}" for k in range(len(nb.cells))]
@@ -134,6 +138,7 @@ def test_failed_run_leaves_previous_reports(project):
     assert "stage tiny failed in code cell" in msg and "boom" in msg and "notebooks/tiny.py" in msg
     kept = Path(msg.split("kept at ")[1].split(";")[0])
     assert kept.exists()  # the failed notebook is kept and named
+    shutil.rmtree(kept.parent)  # a test leaves nothing in the system temp folder
     after = {p: p.read_bytes() for p in (root / "reports").rglob("*") if p.is_file() and "timings" not in p.parts}
     assert after == before and out.exists()
 
