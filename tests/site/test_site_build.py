@@ -117,6 +117,10 @@ def test_stages_whose_results_this_checkout_would_not_make_are_named_on_their_pa
         known = {d["path"] for d in entry.get("deps", [])}
         entry.setdefault("deps", []).extend({"path": d, "hash": "md5", "md5": pinned.get(d, "")}
                                             for d in stages.get(name, {}).get("deps", []) if d not in known)
+        declared = [k for k in stages.get(name, {}).get("params", []) if isinstance(k, str)]
+        if declared:  # a parameter section added to dvc.yaml after the stage last ran (filled in below)
+            recorded = entry.setdefault("params", {}).setdefault("params.yaml", {})
+            recorded.update({k: None for k in declared if k not in recorded})
         made = {o["path"] for o in entry.get("outs", [])}  # an output added to dvc.yaml after the stage last ran
         entry.setdefault("outs", []).extend({"path": next(iter(o)) if isinstance(o, dict) else o, "hash": "md5",
                                              "md5": ""} for o in stages.get(name, {}).get("outs", [])
