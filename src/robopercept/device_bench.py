@@ -1,6 +1,7 @@
 """Each paper's networks at a profile's sizes on one device: ``python -m robopercept.device_bench``.
 
     python -m robopercept.device_bench [--profile paper] [--device cuda] [--steps 10] [--only graspseg_table1 ...]
+                                       [--cudnn benchmark|default|deterministic]
                                        [--json reports/timings/device/paper_h100.json]
 
 The stages train on the CPU (no stage moves a model to an accelerator), so the ``paper`` profile — the papers' own
@@ -12,6 +13,13 @@ with random weights and synthetic inputs and targets (the cost of a pass does no
 where it depends on the targets — instances per image — the synthetic scene says how many). It leaves out what
 runs on the CPU beside the network (data generation in pybullet, loading, augmentation, post-processing), so a
 stage's time on a GPU machine is at least ``max_steps x step``, never less.
+
+``--cudnn`` sets how the GPU picks its kernels: ``benchmark`` (the default, and every committed record's: cuDNN times
+its convolution algorithms and keeps the fastest, workspace and all), ``default`` (cuDNN's heuristics, no timing) or
+``deterministic`` (``torch.use_deterministic_algorithms`` with cuDNN's deterministic algorithms and a fixed cuBLAS
+workspace: what a byte-reproducible GPU training run would need). In ``deterministic`` mode torch is told to warn,
+not fail, on an operation that has no deterministic implementation; each section records those operations
+(``nondeterministic_ops``), so the record says which networks could train reproducibly on a GPU and what it costs.
 
 Each section runs on its own; one that fails records its error and the others still run. ``torch.cuda``
 synchronisation brackets every timed call on a GPU. Wall-clock records go to ``reports/timings/`` and never into a
@@ -30,6 +38,7 @@ from typing import Callable
 
 import numpy as np
 
+CUDNN_MODES = ("benchmark", "default", "deterministic")
 SECTIONS = ("pretrain", "graspseg_table1", "graspseg_inpaint", "graspseg_table2", "latentmrcnn", "mlgsl", "fastseg",
             "don")
 
@@ -98,6 +107,29 @@ def _memory(device) -> dict:
     return {"peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
 
 
+def _repeatability(build: Callable[[], tuple[object, Callable[[], None]]], steps: int = 3) -> dict:
+    """Train twice from the same seed and inputs for ``steps`` steps: are the weights the same bytes?
+
+    ``build()`` returns ``(model, step)``; it is called under ``torch.manual_seed(0)`` each time, so both runs start
+    from the same weights. Reports whether the two runs' parameters are bit-identical and their largest difference.
+    """
+    import hashlib
+
+    import torch
+
+    def once():
+        torch.manual_seed(0)
+        model, step = build()
+        for _ in range(steps):
+            step()
+        return [q.detach().float().cpu() for q in model.parameters()]
+
+    a, b = once(), once()
+    md5 = lambda ps: hashlib.md5(b"".join(q.numpy().tobytes() for q in ps)).hexdigest()  # noqa: E731
+    diff = max(float((x - y).abs().max()) for x, y in zip(a, b))
+    return {"steps": steps, "identical": md5(a) == md5(b), "max_abs_weight_diff": diff}
+
+
 def _estimate(parts: list[tuple[int, float, int]], note: str = "") -> dict:
     """Network compute of a stage's training at the profile: ``parts`` = (steps per model, seconds per step, models)
     for each kind of model the stage trains (a row, a loss, a dataset size)."""
@@ -128,10 +160,19 @@ def graspseg_table1(cfg: dict, device, timer: Timer) -> dict:
     kernels = scaled_kernels(h)
     _reset(device)
     step = timer(_step(model, opt, lambda: grasp_segmentation_loss(model(x), vis, amo, kernels)))
+    mem = _memory(device)
     models = 3 * m.n_seeds + 2 * m.ablation_seeds  # Grasp-100, Grasp-200, Grasp-100-NoAug x seeds; Scratch, LiteralLoss
+    del model, opt
+
+    def build():
+        net = GraspSegmentationModel(m.backbone, m.head_channels).to(device).train()
+        o = torch.optim.Adam(net.parameters(), lr=m.lr)
+        return net, _step(net, o, lambda: grasp_segmentation_loss(net(x), vis, amo, kernels))
+
     return {"backbone": m.backbone, "head_channels": list(m.head_channels), "image": [h, w], "batch": b,
-            "train_s_per_step": round(step, 4), "train_images_per_s": round(b / step, 1), **_memory(device),
-            "estimate": _estimate([(m.max_steps, step, models)], "early stopping (patience) ends most models earlier")}
+            "train_s_per_step": round(step, 4), "train_images_per_s": round(b / step, 1), **mem,
+            "estimate": _estimate([(m.max_steps, step, models)], "early stopping (patience) ends most models earlier"),
+            "repeatability": _repeatability(build)}
 
 
 def pretrain(cfg: dict, device, timer: Timer) -> dict:
@@ -215,19 +256,20 @@ def graspseg_inpaint(cfg: dict, device, timer: Timer) -> dict:
             "estimate": _estimate([(s.steps, step, 1)], "one model, every step")}
 
 
-def graspseg_table2(cfg: dict, device, timer: Timer) -> dict:
+def graspseg_table2(cfg: dict, device, timer: Timer, repeatability: bool = True) -> dict:
     """graspseg §III-B.4: Mask2Former (transformers) with Mask2Former's own criterion and with the robust set loss."""
     import torch
 
     from .graspseg.instance_losses import robust_criterion
-    from .graspseg.instance_model import build, targets
+    from .graspseg.instance_model import build as build_model
+    from .graspseg.instance_model import targets
     from .graspseg.instance_train import InstanceTrainSettings, optimizer
     from .graspseg.table2 import model_settings
 
     t2, d = cfg["graspseg_table2"], cfg["graspseg_data"]
     h, w, b = d.height, d.width, t2.batch_size
     rng = np.random.default_rng(0)
-    model = build(model_settings(t2)).to(device).train()
+    model = build_model(model_settings(t2)).to(device).train()
     opt = optimizer(model, InstanceTrainSettings(lr=t2.lr))
     x = torch.rand(b, 3, h, w, device=device)
     masks = []
@@ -248,6 +290,14 @@ def graspseg_table2(cfg: dict, device, timer: Timer) -> dict:
     with torch.no_grad():
         out["infer_ms_per_image"] = round(1000 * timer(lambda: model(pixel_values=xi)), 2)
     model.train()
+    if repeatability:  # before the robust criterion replaces the model's own
+
+        def build():
+            net = build_model(model_settings(t2)).to(device).train()
+            o = optimizer(net, InstanceTrainSettings(lr=t2.lr))
+            return net, _step(net, o, lambda: net(pixel_values=x, mask_labels=ml, class_labels=cl).loss)
+
+        out["repeatability"] = _repeatability(build)
     try:
         robust_criterion(model, t2.robust_iou)
         robust = timer(_step(model, opt, step_loss))
@@ -463,7 +513,13 @@ def don(cfg: dict, device, timer: Timer) -> dict:
 
 
 def run(profile: str = "paper", device: str = "cuda", steps: int = 10, only: tuple[str, ...] = SECTIONS,
-        log=print) -> dict:
+        log=print, cudnn: str = "benchmark") -> dict:
+    import os
+
+    if cudnn not in CUDNN_MODES:
+        raise ValueError(f"unknown --cudnn mode {cudnn!r}; choose from {list(CUDNN_MODES)}")
+    if cudnn == "deterministic":  # cuBLAS reads this when it makes its first handle: before any CUDA work
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     import torch
 
     from .config import load_profile, validate_params
@@ -480,18 +536,43 @@ def run(profile: str = "paper", device: str = "cuda", steps: int = 10, only: tup
            "machine": platform.processor() or platform.machine()}
     if dev.type == "cuda":
         rec["gpu"] = torch.cuda.get_device_name(dev)
-        torch.backends.cudnn.benchmark = True
-    for name in only:
-        t0 = time.perf_counter()
+    rec["cudnn"] = cudnn
+    saved = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+             torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    torch.backends.cudnn.benchmark = cudnn == "benchmark"
+    torch.backends.cudnn.deterministic = cudnn == "deterministic"
+    if cudnn == "deterministic":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        for name in only:
+            _section(rec, name, cfg, dev, timer, log)
+    finally:  # a caller in the same process (a test) gets torch's settings back
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[:2]
+        torch.use_deterministic_algorithms(saved[2], warn_only=saved[3])
+    return rec
+
+
+def _section(rec: dict, name: str, cfg: dict, dev, timer: Timer, log) -> None:
+    """Run one section into ``rec[name]``, recording its error or the non-deterministic operations torch warned of."""
+    import warnings
+
+    import torch
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             rec[name] = globals()[name](cfg, dev, timer)
         except Exception as e:  # one section's failure is recorded and the others still run
             rec[name] = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-2000:]}
-        rec[name]["section_s"] = round(time.perf_counter() - t0, 1)
-        log(f"{name}: {json.dumps({k: v for k, v in rec[name].items() if k != 'traceback'})}")
-        if dev.type == "cuda":
-            torch.cuda.empty_cache()
-    return rec
+    if torch.are_deterministic_algorithms_enabled():
+        ops = sorted({str(w.message).split(" does not have a deterministic")[0]
+                      for w in caught if "deterministic" in str(w.message)})
+        rec[name]["nondeterministic_ops"] = ops
+    rec[name]["section_s"] = round(time.perf_counter() - t0, 1)
+    log(f"{name}: {json.dumps({k: v for k, v in rec[name].items() if k != 'traceback'})}")
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -501,11 +582,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--steps", type=int, default=10, help="timed calls per measurement (after 2 warm-ups)")
     ap.add_argument("--only", nargs="+", default=list(SECTIONS), help=f"sections, of {list(SECTIONS)}")
+    ap.add_argument("--cudnn", default="benchmark", choices=CUDNN_MODES,
+                    help="how the GPU picks kernels (see above); every committed record used benchmark")
     ap.add_argument("--json", type=Path, default=None, help="also write the record here")
     args = ap.parse_args(argv)
     if args.steps < 1:
         ap.error("--steps must be >= 1")
-    rec = run(args.profile, args.device, args.steps, tuple(args.only))
+    rec = run(args.profile, args.device, args.steps, tuple(args.only), cudnn=args.cudnn)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rec, indent=1) + "\n")

@@ -76,3 +76,24 @@ def test_the_committed_gpu_records_have_every_section_without_errors(card):
     assert rec["profile"] == "paper" and rec["gpu"].startswith(f"NVIDIA {card.upper()}")
     for name in device_bench.SECTIONS:
         assert "error" not in rec[name] and not any(k.endswith("_error") for k in rec[name]), name
+
+
+def test_deterministic_mode_records_repeatability_and_gives_torch_its_settings_back():
+    import torch
+
+    before = (torch.backends.cudnn.benchmark, torch.are_deterministic_algorithms_enabled())
+    rec = device_bench.run("smoke", "cpu", steps=1, only=("graspseg_table1",), log=lambda s: None,
+                           cudnn="deterministic")
+    sec = rec["graspseg_table1"]
+    assert rec["cudnn"] == "deterministic" and "error" not in sec, sec.get("traceback")
+    # on the CPU two runs of three steps from the same seed give the same weights, and torch warned of no operation
+    assert sec["repeatability"] == {"steps": 3, "identical": True, "max_abs_weight_diff": 0.0}
+    assert sec["nondeterministic_ops"] == []
+    assert (torch.backends.cudnn.benchmark, torch.are_deterministic_algorithms_enabled()) == before
+
+
+def test_an_unknown_cudnn_mode_fails_before_any_model():
+    with pytest.raises(ValueError, match="unknown --cudnn mode 'fastest'"):
+        device_bench.run("smoke", "cpu", steps=1, only=("graspseg_table1",), log=lambda s: None, cudnn="fastest")
+    with pytest.raises(SystemExit):
+        device_bench.main(["--profile", "smoke", "--device", "cpu", "--cudnn", "fastest"])
