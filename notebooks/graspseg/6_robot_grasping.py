@@ -176,13 +176,9 @@ display(Markdown(verdicts.sentences(verdict)))
 
 # %%
 not_held = verdict[verdict.verdict != "held"]
-merged = table.merge(masks_table, on="method")
-evidence = pd.concat([merged[merged.method.isin([m for m in order if f"'{m}'" in c.expr])].assign(claim=c.id)
-                      for c in not_held.itertuples()] or [pd.DataFrame()], ignore_index=True)
-if len(not_held) and len(evidence):
-    display(evidence[["claim", "method", "error_pct", "error_lo", "error_hi", *[f"fail_{k}" for k in T3.FAILURES],
-                      "grouped_two_pct", "seg_errors_per_bin", "planned_grouped_pct", "planned_split_pct",
-                      "planned_non_object_pct"]].round(1))
+evidence = T3.claims_evidence(verdict, table, masks_table)
+if len(evidence):
+    display(evidence.round(1))
 elif len(not_held):
     display(Markdown("The claims not held name no model of this table (nothing to show)."))
 else:

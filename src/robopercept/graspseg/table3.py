@@ -192,6 +192,31 @@ def mask_table(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def evidence_columns() -> list[str]:
+    """The columns :func:`claims_evidence` shows: the error rate and its interval, the failures by kind, the paper's
+    grouping failure, the bin's segmentation errors and what the planned masks were."""
+    return ["error_pct", "error_lo", "error_hi", *[f"fail_{k}" for k in FAILURES], "grouped_two_pct",
+            "seg_errors_per_bin", "planned_grouped_pct", "planned_split_pct", "planned_non_object_pct"]
+
+
+def claims_evidence(verdict: pd.DataFrame, table: pd.DataFrame, masks: pd.DataFrame) -> pd.DataFrame:
+    """For each claim whose verdict is not ``held``, one row per model its check names (the string arguments of its
+    ``expr``, in the table's order), with :func:`evidence_columns` from :func:`table3` and :func:`mask_table`:
+    what a reader needs to see why the claim missed or stayed inside the noise. Empty (with these columns) when every
+    claim held or the claims not held name no model of the table."""
+    import ast
+
+    cols = ["claim", "method", *evidence_columns()]
+    merged = table.merge(masks, on="method")
+    parts = []
+    for c in verdict[verdict.verdict != "held"].itertuples():
+        named = {n.value for n in ast.walk(ast.parse(c.expr, mode="eval"))
+                 if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        parts.append(merged[merged.method.isin(named)].assign(claim=c.id))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    return out.reindex(columns=cols).reset_index(drop=True)
+
+
 def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, seed: int) -> list[pd.DataFrame]:
     """Bootstrap replicates of :func:`table3`'s error rates, non-object share, the per-trial rates of
     :data:`RATE_KINDS` and ``grouped_two_pct``, and ``seg_errors_per_bin``, resampling trials (one resample for all

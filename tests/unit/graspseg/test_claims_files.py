@@ -138,3 +138,27 @@ def test_table3_counts_failure_rates_per_trial_and_resamples_them_paired():
         assert r.loc["b", "grouped_two_pct"] == r.loc["b", "two_objects_pct"]
     with pytest.raises(ValueError, match="planned_mask"):
         table3(trials.drop(columns=["planned_mask"]), ["a", "b"])
+
+
+def test_claims_evidence_shows_the_models_each_claim_not_held_names():
+    from robopercept.graspseg.table3 import claims_evidence, evidence_columns, mask_table, table3
+
+    kinds = {"a": [None, "non_object", None, None], "b": [None, None, "two_objects", "two_objects"],
+             "c": [None, None, None, "non_object"]}
+    trials = _trials(kinds, {"b": ["good", "good", "grouped", "grouped"]})
+    table, masks = table3(trials, ["a", "b", "c"]), mask_table(trials, ["a", "b", "c"])
+    verdict = pd.DataFrame([
+        {"id": "held_one", "verdict": "held", "expr": "error('a') < error('b')"},
+        {"id": "missed_one", "verdict": "missed", "expr": "grouped_two_pct('c') > grouped_two_pct('b')"},
+        {"id": "noise_one", "verdict": "inconclusive", "expr": "error('a') <= error('c') and error('a') < 50"},
+        {"id": "no_model", "verdict": "missed", "expr": "error('zzz') < 1"}])
+    ev = claims_evidence(verdict, table, masks)
+    assert list(ev.columns) == ["claim", "method", *evidence_columns()]
+    # each claim not held, with the models its check names in the table's order; a held claim and a name that is
+    # no model of the table contribute nothing
+    assert list(zip(ev.claim, ev.method)) == [("missed_one", "b"), ("missed_one", "c"), ("noise_one", "a"),
+                                              ("noise_one", "c")]
+    b = ev[(ev.claim == "missed_one") & (ev.method == "b")].iloc[0]
+    assert b.error_pct == 50.0 and b.fail_two_objects == 2 and b.grouped_two_pct == 50.0 and b.planned_grouped_pct == 50
+    empty = claims_evidence(verdict.assign(verdict="held"), table, masks)
+    assert empty.empty and list(empty.columns) == list(ev.columns)
