@@ -19,7 +19,11 @@ its convolution algorithms and keeps the fastest, workspace and all), ``default`
 ``deterministic`` (``torch.use_deterministic_algorithms`` with cuDNN's deterministic algorithms and a fixed cuBLAS
 workspace: what a byte-reproducible GPU training run would need). In ``deterministic`` mode torch is told to warn,
 not fail, on an operation that has no deterministic implementation; each section records those operations
-(``nondeterministic_ops``), so the record says which networks could train reproducibly on a GPU and what it costs.
+(``nondeterministic_ops``; a warning torch issues once per process is heard by the first section that triggers it
+only), so the record says which networks could train reproducibly on a GPU and what it costs. graspseg's two
+sections also train a fresh model twice for 3 steps and compare the states (``repeatability``; in one process, so run
+the command twice to compare processes by ``state_md5``). Peaks are read from a counter reset before the warm-up
+calls: in ``benchmark`` mode they include the autotuner's trials.
 
 Each section runs on its own; one that fails records its error and the others still run. ``torch.cuda``
 synchronisation brackets every timed call on a GPU. Wall-clock records go to ``reports/timings/`` and never into a
@@ -108,10 +112,13 @@ def _memory(device) -> dict:
 
 
 def _repeatability(build: Callable[[], tuple[object, Callable[[], None]]], steps: int = 3) -> dict:
-    """Train twice from the same seed and inputs for ``steps`` steps: are the weights the same bytes?
+    """Train twice from the same seed and inputs for ``steps`` steps: is the model's state the same bytes?
 
     ``build()`` returns ``(model, step)``; it is called under ``torch.manual_seed(0)`` each time, so both runs start
-    from the same weights. Reports whether the two runs' parameters are bit-identical and their largest difference.
+    from the same weights. Compares the whole ``state_dict`` (parameters and buffers such as BatchNorm's running
+    statistics; not the optimizer's state). Both runs share one process, after the section's timed calls: in
+    ``benchmark`` mode they reuse the kernels the autotuner already chose, so a same-bytes answer here says nothing
+    about another process; ``state_md5`` (the first run's digest) lets two processes be compared.
     """
     import hashlib
 
@@ -122,12 +129,12 @@ def _repeatability(build: Callable[[], tuple[object, Callable[[], None]]], steps
         model, step = build()
         for _ in range(steps):
             step()
-        return [q.detach().float().cpu() for q in model.parameters()]
+        return [q.detach().float().cpu() for q in model.state_dict().values()]
 
     a, b = once(), once()
     md5 = lambda ps: hashlib.md5(b"".join(q.numpy().tobytes() for q in ps)).hexdigest()  # noqa: E731
-    diff = max(float((x - y).abs().max()) for x, y in zip(a, b))
-    return {"steps": steps, "identical": md5(a) == md5(b), "max_abs_weight_diff": diff}
+    diff = max(float((x - y).abs().max()) if x.numel() else 0.0 for x, y in zip(a, b))
+    return {"steps": steps, "identical": md5(a) == md5(b), "max_abs_state_diff": diff, "state_md5": md5(a)}
 
 
 def _estimate(parts: list[tuple[int, float, int]], note: str = "") -> dict:
@@ -518,8 +525,9 @@ def run(profile: str = "paper", device: str = "cuda", steps: int = 10, only: tup
 
     if cudnn not in CUDNN_MODES:
         raise ValueError(f"unknown --cudnn mode {cudnn!r}; choose from {list(CUDNN_MODES)}")
-    if cudnn == "deterministic":  # cuBLAS reads this when it makes its first handle: before any CUDA work
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    cublas_set = cudnn == "deterministic" and "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+    if cublas_set:  # cuBLAS reads this when it makes its first handle: before any CUDA work
+        os.environ["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
     import torch
 
     from .config import load_profile, validate_params
@@ -541,19 +549,33 @@ def run(profile: str = "paper", device: str = "cuda", steps: int = 10, only: tup
              torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
     torch.backends.cudnn.benchmark = cudnn == "benchmark"
     torch.backends.cudnn.deterministic = cudnn == "deterministic"
-    if cudnn == "deterministic":
-        torch.use_deterministic_algorithms(True, warn_only=True)
+    # set in every mode: a caller may have switched deterministic algorithms on (seed.seed_everything does)
+    torch.use_deterministic_algorithms(cudnn == "deterministic", warn_only=True)
+    seen: set[str] = set()
     try:
         for name in only:
-            _section(rec, name, cfg, dev, timer, log)
+            _section(rec, name, cfg, dev, timer, log, seen)
     finally:  # a caller in the same process (a test) gets torch's settings back
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[:2]
         torch.use_deterministic_algorithms(saved[2], warn_only=saved[3])
+        if cublas_set:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
     return rec
 
 
-def _section(rec: dict, name: str, cfg: dict, dev, timer: Timer, log) -> None:
-    """Run one section into ``rec[name]``, recording its error or the non-deterministic operations torch warned of."""
+def _nondeterministic_op(message: str) -> str | None:
+    """The operation a torch determinism warning names, or None for another warning."""
+    for marker in (" does not have a deterministic", " defaults to a non-deterministic"):
+        if marker in message:
+            return message.split(marker)[0].strip()
+    return None
+
+
+def _section(rec: dict, name: str, cfg: dict, dev, timer: Timer, log, seen: set[str]) -> None:
+    """Run one section into ``rec[name]``, recording its error and, with deterministic algorithms on, the
+    operations torch warned have no deterministic kernel. Some of torch's warnings are issued once per process
+    (memory-efficient attention's), so ``seen`` carries what earlier sections heard: ``nondeterministic_ops`` lists
+    this section's new ones, ``nondeterministic_ops_so_far`` every one heard in this process until now."""
     import warnings
 
     import torch
@@ -566,9 +588,10 @@ def _section(rec: dict, name: str, cfg: dict, dev, timer: Timer, log) -> None:
         except Exception as e:  # one section's failure is recorded and the others still run
             rec[name] = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-2000:]}
     if torch.are_deterministic_algorithms_enabled():
-        ops = sorted({str(w.message).split(" does not have a deterministic")[0]
-                      for w in caught if "deterministic" in str(w.message)})
-        rec[name]["nondeterministic_ops"] = ops
+        ops = {op for w in caught if (op := _nondeterministic_op(str(w.message)))}
+        rec[name]["nondeterministic_ops"] = sorted(ops - seen)
+        seen |= ops
+        rec[name]["nondeterministic_ops_so_far"] = sorted(seen)
     rec[name]["section_s"] = round(time.perf_counter() - t0, 1)
     log(f"{name}: {json.dumps({k: v for k, v in rec[name].items() if k != 'traceback'})}")
     if dev.type == "cuda":

@@ -78,18 +78,67 @@ def test_the_committed_gpu_records_have_every_section_without_errors(card):
         assert "error" not in rec[name] and not any(k.endswith("_error") for k in rec[name]), name
 
 
-def test_deterministic_mode_records_repeatability_and_gives_torch_its_settings_back():
+def test_deterministic_mode_records_repeatability_ops_and_gives_torch_its_settings_back(monkeypatch):
+    import os
+    import warnings
+
     import torch
 
-    before = (torch.backends.cudnn.benchmark, torch.are_deterministic_algorithms_enabled())
-    rec = device_bench.run("smoke", "cpu", steps=1, only=("graspseg_table1",), log=lambda s: None,
-                           cudnn="deterministic")
+    def warns(cfg, device, timer):  # a section whose operations torch would warn of, twice over
+        warnings.warn("index_put_ does not have a deterministic implementation, but you set ...")
+        warnings.warn("Memory Efficient attention defaults to a non-deterministic algorithm. To ...")
+        warnings.warn("an unrelated warning")
+        return {}
+
+    monkeypatch.setattr(device_bench, "don", warns, raising=True)
+    monkeypatch.setattr(device_bench, "fastseg", warns, raising=True)
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    saved = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+             torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    try:  # a state none of the modes sets, which run() must give back
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = True, True
+        torch.use_deterministic_algorithms(True, warn_only=False)
+        before = (True, True, True, False)
+        rec = device_bench.run("smoke", "cpu", steps=1, only=("graspseg_table1", "don", "fastseg"),
+                               log=lambda s: None, cudnn="deterministic")
+        after = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+                 torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+        assert after == before and "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+        # benchmark mode switches deterministic algorithms off even when the caller had them on
+        rec_b = device_bench.run("smoke", "cpu", steps=1, only=("don",), log=lambda s: None, cudnn="benchmark")
+        assert "nondeterministic_ops" not in rec_b["don"]
+    finally:
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[:2]
+        torch.use_deterministic_algorithms(saved[2], warn_only=saved[3])
     sec = rec["graspseg_table1"]
     assert rec["cudnn"] == "deterministic" and "error" not in sec, sec.get("traceback")
-    # on the CPU two runs of three steps from the same seed give the same weights, and torch warned of no operation
-    assert sec["repeatability"] == {"steps": 3, "identical": True, "max_abs_weight_diff": 0.0}
+    # on the CPU two runs of three steps from the same seed give the same state, and torch warned of nothing
+    rep = sec["repeatability"]
+    assert rep["steps"] == 3 and rep["identical"] and rep["max_abs_state_diff"] == 0.0 and len(rep["state_md5"]) == 32
     assert sec["nondeterministic_ops"] == []
-    assert (torch.backends.cudnn.benchmark, torch.are_deterministic_algorithms_enabled()) == before
+    # the ops are named; the second section lists none as new, but every one heard so far
+    assert rec["don"]["nondeterministic_ops"] == ["Memory Efficient attention", "index_put_"]
+    assert rec["fastseg"]["nondeterministic_ops"] == []
+    assert rec["fastseg"]["nondeterministic_ops_so_far"] == ["Memory Efficient attention", "index_put_"]
+
+
+def test_the_repeatability_probe_tells_different_runs_apart():
+    import torch
+
+    calls = []
+
+    def build():  # the second build starts from other weights: the probe must say so
+        calls.append(1)
+        net = torch.nn.Linear(3, 2)
+        if len(calls) == 2:
+            with torch.no_grad():
+                net.weight.add_(1e-3)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        x = torch.ones(4, 3)
+        return net, device_bench._step(net, opt, lambda: net(x).square().mean())
+
+    rep = device_bench._repeatability(build)
+    assert not rep["identical"] and rep["max_abs_state_diff"] > 0
 
 
 def test_an_unknown_cudnn_mode_fails_before_any_model():

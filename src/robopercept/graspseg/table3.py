@@ -208,6 +208,9 @@ def claims_evidence(verdict: pd.DataFrame, table: pd.DataFrame, masks: pd.DataFr
 
     cols = ["claim", "method", *evidence_columns()]
     merged = table.merge(masks, on="method")
+    missing = [c for c in evidence_columns() if c not in merged.columns]
+    if missing:
+        raise ValueError(f"Table III evidence: columns {missing} are in neither table3() nor mask_table()")
     parts = []
     for c in verdict[verdict.verdict != "held"].itertuples():
         named = {n.value for n in ast.walk(ast.parse(c.expr, mode="eval"))

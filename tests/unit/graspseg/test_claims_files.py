@@ -162,3 +162,5 @@ def test_claims_evidence_shows_the_models_each_claim_not_held_names():
     assert b.error_pct == 50.0 and b.fail_two_objects == 2 and b.grouped_two_pct == 50.0 and b.planned_grouped_pct == 50
     empty = claims_evidence(verdict.assign(verdict="held"), table, masks)
     assert empty.empty and list(empty.columns) == list(ev.columns)
+    with pytest.raises(ValueError, match="seg_errors_per_bin"):
+        claims_evidence(verdict, table.drop(columns=["seg_errors_per_bin"]), masks)
