@@ -146,3 +146,28 @@ def test_an_unknown_cudnn_mode_fails_before_any_model():
         device_bench.run("smoke", "cpu", steps=1, only=("graspseg_table1",), log=lambda s: None, cudnn="fastest")
     with pytest.raises(SystemExit):
         device_bench.main(["--profile", "smoke", "--device", "cpu", "--cudnn", "fastest"])
+
+
+def test_the_cudnn_mode_records_are_what_the_readme_table_quotes():
+    """reports/timings/device/cudnn_modes_h200: one record per mode, no section failed, and the README's table of
+    them (steps and peaks of graspseg's two networks) quotes those records."""
+    import re
+
+    recs = {m: json.loads((paths.root() / f"reports/timings/device/cudnn_modes_h200/{m}.json").read_text())
+            for m in device_bench.CUDNN_MODES}
+    for mode, rec in recs.items():
+        assert rec["cudnn"] == mode and rec["profile"] == "paper" and rec["gpu"].startswith("NVIDIA H200")
+        for name in ("graspseg_table1", "graspseg_table2", "latentmrcnn", "mlgsl", "fastseg"):
+            assert "error" not in rec[name], (mode, name)
+            assert ("nondeterministic_ops" in rec[name]) == (mode == "deterministic")
+    readme = (paths.root() / "README.md").read_text()
+    for label, section in (("graspseg §III-A ResNet-50-FPN", "graspseg_table1"),
+                           ("graspseg §III-B.4 Mask2Former R-50", "graspseg_table2")):
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {label} | ") and " / " in line)
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        steps = [float(x) for x in re.findall(r"\d+\.\d+", cells[1])[:3]]
+        peaks = [float(x) for x in cells[2].split(" / ")]
+        assert steps == [round(recs[m][section]["train_s_per_step"], 3) for m in device_bench.CUDNN_MODES], label
+        assert peaks == [round(recs[m][section]["peak_gib"], 1) for m in device_bench.CUDNN_MODES], label
+        same = [recs[m][section]["repeatability"]["identical"] for m in device_bench.CUDNN_MODES]
+        assert cells[3].startswith("yes in all three" if all(same) else "no in all three" if not any(same) else "?")
