@@ -31,11 +31,12 @@ def subtract(before: np.ndarray, after: np.ndarray, threshold: float, ksize: int
     return np.abs(grey_blur(after, ksize) - grey_blur(before, ksize)) > threshold  # |G(I_a) − G(I_b)| > t
 
 
+SUBTRACT_THRESHOLDS = (6, 10, 15, 20, 30, 40, 60)  # grey levels of |G(before) - G(after)|
 SUBTRACT_KSIZES = (3, 5, 9, 15)  # the blur is part of the method (§IV-B: G = GaussianBlur(Greyscale(I))): never 1
 
 
 def tune_subtract(pairs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                  thresholds: Iterable[float] = (6, 10, 15, 20, 30, 40, 60),
+                  thresholds: Iterable[float] = SUBTRACT_THRESHOLDS,
                   ksizes: Iterable[int] = SUBTRACT_KSIZES) -> tuple[float, int, float]:
     """Grid search of (threshold, ksize) maximizing mIOU on (before, after, visible mask) triples.
     The kernel grid starts at 3: the paper defines Subtract *with* a Gaussian blur (until session 4

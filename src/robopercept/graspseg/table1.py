@@ -124,7 +124,7 @@ def _rows(runs: pd.DataFrame) -> pd.DataFrame:
 def table1(results: Sequence[MethodResult], n_boot: int = 0, seed: int = 0) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Our rows (filtered and unfiltered for every method; trained variants averaged over their seeds)
     beside the paper's, paper row order first; with ``n_boot`` > 0 also the bootstrap replicates (test grasps shared
-    by every row, seeds shared by a run's two rows) and each row's 95 % interval of mIOU."""
+    by every row, seeds shared by a run's two rows) and each row's 95 % interval of mIOU, error and recall."""
     u = units(results)
     point, reps = bootstrap(u, RATIOS, n_boot=max(1, n_boot), seed=seed)
     reps = [_rows(r) for r in reps] if n_boot > 0 else []
@@ -133,7 +133,7 @@ def table1(results: Sequence[MethodResult], n_boot: int = 0, seed: int = 0) -> t
     kept = pd.concat([per_seed["kept"], per_seed[f"kept{FILTERED}"].rename(lambda m: m + "-Filter")])
     seeds = u.groupby("method").seed.nunique()
     seeds = pd.concat([seeds, seeds.rename(lambda m: m + "-Filter")])
-    ci = interval(reps, "mIOU").set_index("method") if reps else None
+    ci = pd.concat([interval(reps, m).set_index("method") for m in METRICS], axis=1) if reps else None
     order = list(PAPER_TABLE1) + [m for m in point.index if m not in PAPER_TABLE1]
     out = []
     for m in order:
@@ -143,9 +143,39 @@ def table1(results: Sequence[MethodResult], n_boot: int = 0, seed: int = 0) -> t
         row = {"method": m, "mIOU": point.loc[m, "mIOU"], "error_pct": point.loc[m, "error_pct"],
                "recall_pct": point.loc[m, "recall_pct"], "kept": float(kept[m]), "seeds": int(seeds[m])}
         if ci is not None:
-            row.update(mIOU_lo=ci.loc[m, "mIOU_lo"], mIOU_hi=ci.loc[m, "mIOU_hi"])
+            row.update({f"{k}_{end}": ci.loc[m, f"{k}_{end}"] for k in METRICS for end in ("lo", "hi")})
         out.append({**row, "paper_mIOU": paper[0], "paper_error_pct": paper[1], "paper_recall_pct": paper[2]})
     return pd.DataFrame(out), reps
+
+
+def claims_by_seed(claims_file, results: Sequence[MethodResult]) -> pd.DataFrame:
+    """Each claim evaluated on each seed's own Table I: the rows of one run (the deterministic baselines, an
+    ablation trained with one seed) beside the models trained with seed k. The bootstrap over test grasps and seeds
+    gives the verdict; this shows whether the seeds agree (:func:`seed_agreement`)."""
+    from ..reporting.claims import evaluate_claims
+
+    multi = {r.name for r in results if r.seed > 0}
+    seeds = sorted({r.seed for r in results if r.name in multi}) or [0]
+    per_seed = []
+    for k in seeds:
+        mine = [r if r.name not in multi else dataclasses.replace(r, seed=0)  # one seed a row: numbered 0
+                for r in results if r.name not in multi and r.seed == 0 or r.name in multi and r.seed == k]
+        t, _ = table1(mine)
+        per_seed.append(evaluate_claims(claims_file, t))
+    return seed_agreement(per_seed)
+
+
+def seed_agreement(per_seed: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """From one claims evaluation per seed (``id``, ``holds``): ``id``, ``seeds`` (seed tables the claim could be
+    evaluated on), ``seeds_held`` and ``held_by_seed`` ("held, missed, …" in seed order; "—" where a seed's table
+    lacked a row the claim reads)."""
+    tables = [v.set_index("id") for v in per_seed]
+    out = []
+    for c in (list(tables[0].index) if tables else []):
+        held = [v.loc[c, "holds"] for v in tables]
+        out.append({"id": c, "seeds": sum(h is not None for h in held), "seeds_held": sum(bool(h) for h in held),
+                    "held_by_seed": ", ".join("—" if h is None else "held" if h else "missed" for h in held)})
+    return pd.DataFrame(out, columns=["id", "seeds", "seeds_held", "held_by_seed"])
 
 
 def paired_interval(replicates: Sequence[pd.DataFrame], a: str, b: str, metric: str = "mIOU",
@@ -204,9 +234,20 @@ class ModelEvaluation:
     table_calibration: str = "F1 (ours)"  # the calibration Table I's -Filter rows use ("paper" when not calibrating)
 
 
+def calibration_pool(values: dict[tuple[str, int], np.ndarray], names: Sequence[str] | None) -> np.ndarray:
+    """The per-grasp validation values of the models named ``names`` (every model when None), concatenated in the
+    models' order: the pool one entropy threshold is calibrated on."""
+    keys = [k for k in values if names is None or k[0] in set(names)]
+    if not keys:
+        raise ValueError(f"entropy calibration: none of the models {sorted({k[0] for k in values})} is in the "
+                         f"calibration pool {list(names or [])}")
+    return np.concatenate([values[k] for k in keys])
+
+
 def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_ds, gts: Sequence[np.ndarray],
                     paper_cfg: FilterConfig, calibrate: bool, good_iou: float,
-                    recall_reference: str = "Grasp-100") -> ModelEvaluation:
+                    recall_reference: str = "Grasp-100",
+                    calibration_models: Sequence[str] | None = None) -> ModelEvaluation:
     """Predict the test and validation grasps with each (variant, seed), choose one entropy threshold
     for all models on the pooled validation predictions (as the paper uses one ``t_ent``; see
     ``filters.calibrate_entropy_threshold``) unless ``calibrate`` is off, and evaluate the -Filter rows
@@ -214,7 +255,9 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
     absent), the paper's 0.1, and the one at which
     ``recall_reference``'s validation keep rate equals the paper's recall for its -Filter row
     ("recall-matched": our whole filter — non-empty, occlusion, entropy, contours — as selective on
-    validation grasps as the paper's was on its test grasps)."""
+    validation grasps as the paper's was on its test grasps). ``calibration_models``: the variants whose validation
+    predictions set the F1 threshold (the paper's own rows; our ablations are evaluated at it but do not choose it);
+    every model when None."""
     from .filters import calibrate_entropy_threshold, passes_all_but_entropy, relative_entropy
     from .train import load_checkpoint, predict
     from .variants import checkpoint_path
@@ -230,8 +273,8 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
         val_iou[key] = np.array([iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)])
         # every filter but the entropy one (which the calibrations set)
         val_other[key] = np.array([passes_all_but_entropy(p[0], p[1], paper_cfg) for p in val_probs])
-    f1_t = (calibrate_entropy_threshold(np.concatenate(list(val_rel.values())),
-                                        np.concatenate(list(val_iou.values())), good_iou)
+    f1_t = (calibrate_entropy_threshold(calibration_pool(val_rel, calibration_models),
+                                        calibration_pool(val_iou, calibration_models), good_iou)
             if calibrate else paper_cfg.t_ent)
     refs = [k for k in val_rel if k[0] == recall_reference] or list(val_rel)
     ref_rel = np.concatenate([val_rel[k] for k in refs])

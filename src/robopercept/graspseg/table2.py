@@ -450,6 +450,7 @@ def claims_by_seed(claims_file: Path, matches: dict[tuple[str, int], list[ImageM
     seeds the seed resample has only 10 distinct draws, so a claim that holds on one seed and not on another is read
     against both. ``columns``: extra per-row cells the claims read (e.g. ``labeled_images``)."""
     from ..reporting.claims import evaluate_claims
+    from .table1 import seed_agreement
 
     seeds = sorted({k for _, k in matches})
     per_seed = []
@@ -458,14 +459,8 @@ def claims_by_seed(claims_file: Path, matches: dict[tuple[str, int], list[ImageM
         t, _ = table2(mine, 0, 0, rows=rows)
         for col, values in (columns or {}).items():
             t[col] = [values.get(r, np.nan) for r in t.method]
-        per_seed.append(evaluate_claims(claims_file, t.drop(columns=["paste_from"])).set_index("id"))
-    ids = list(per_seed[0].index) if per_seed else []
-    out = []
-    for c in ids:
-        held = [v.loc[c, "holds"] for v in per_seed]
-        out.append({"id": c, "seeds": sum(h is not None for h in held), "seeds_held": sum(bool(h) for h in held),
-                    "held_by_seed": ", ".join("—" if h is None else "held" if h else "missed" for h in held)})
-    return pd.DataFrame(out, columns=["id", "seeds", "seeds_held", "held_by_seed"])
+        per_seed.append(evaluate_claims(claims_file, t.drop(columns=["paste_from"])))
+    return seed_agreement(per_seed)
 
 
 def write_ap_replicates(replicates: Sequence[pd.DataFrame], path: Path, metric: str = "AP") -> Path:

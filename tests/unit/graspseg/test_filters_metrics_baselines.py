@@ -177,7 +177,47 @@ def test_claims_file_parses_against_a_full_table():
     worse.loc["Subtract-Filter", "error_pct"] = 178.0
     res2 = evaluate_claims(paths.root() / "src/robopercept/graspseg/claims_table1.yaml", worse.reset_index())
     five = res2.set_index("id").loc["five_fold_error_reduction", "caveat"]
-    assert "23.3x" in five and "178 %" in five
+    assert "19.7x" in five and "178 %" in five and "for a reason the paper's does not" in five
+    assert "(paper 4.9x)" in five and "Grasp-200-Filter's ratio is 23.3x" in five
+
+
+def _result(name, seed, iou, keep_share=1.0, n=20):
+    from robopercept.graspseg.table1 import MethodResult
+
+    keep = np.arange(n) < round(keep_share * n)
+    return MethodResult(name, np.full(n, iou), np.full(n, 1 - iou), np.ones(n, bool), keep, 0.0, seed=seed)
+
+
+def test_table1_claims_by_seed_and_intervals_for_every_metric():
+    """Each claim on each seed's own Table I (baselines and one-seed rows in every seed's table), and Table I's
+    bootstrap gives an interval for mIOU, error and recall."""
+    from robopercept import paths
+    from robopercept.graspseg.table1 import claims_by_seed, table1
+
+    base = [_result(m, 0, 0.3) for m in ("Subtract", "MOG", "MOG2", "LSBP")]
+    models = [_result(m, k, 0.8 if not (m == "Grasp-100-NoAug" and k == 1) else 0.2)  # seed 1's NoAug never learned
+              for m in ("Grasp-100", "Grasp-200", "Grasp-100-NoAug") for k in range(3)]
+    by_seed = claims_by_seed(paths.root() / "src/robopercept/graspseg/claims_table1.yaml",
+                             base + models + [_result("Grasp-100-Scratch", 0, 0.5)]).set_index("id")
+    row = by_seed.loc["grasp_beats_subtraction"]
+    assert row.seeds == 3 and row.seeds_held == 2 and row.held_by_seed == "held, missed, held"
+    table, reps = table1(base + models, n_boot=20, seed=1)
+    for m in ("mIOU", "error_pct", "recall_pct"):
+        assert {f"{m}_lo", f"{m}_hi"} <= set(table.columns)
+        assert (table[f"{m}_lo"] <= table[m] + 1e-9).all() and (table[m] <= table[f"{m}_hi"] + 1e-9).all()
+    noaug = table.set_index("method").loc["Grasp-100-NoAug"]
+    assert noaug.mIOU_lo < noaug.mIOU_hi  # its seeds differ: the seed resample shows it
+
+
+def test_the_entropy_threshold_is_calibrated_on_the_named_models_only():
+    from robopercept.graspseg.table1 import calibration_pool
+
+    values = {("Grasp-100", 0): np.array([1.0, 2.0]), ("Grasp-100-Scratch", 0): np.array([9.0]),
+              ("Grasp-200", 1): np.array([3.0])}
+    assert calibration_pool(values, None).tolist() == [1.0, 2.0, 9.0, 3.0]
+    assert calibration_pool(values, ["Grasp-100", "Grasp-200"]).tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="calibration pool"):
+        calibration_pool(values, ["Grasp-100-NoAug"])
 
 
 def test_every_claim_quotes_the_paper_verbatim():
