@@ -54,7 +54,7 @@ from matplotlib import pyplot as plt
 
 from robopercept import paths
 from robopercept.formats.grasp_pairs import iter_grasp_folders, read_sample
-from robopercept.graspseg import baselines, table1 as T1
+from robopercept.graspseg import baselines, table1 as T1, table1_findings as F
 from robopercept.notebook import setup
 from robopercept.graspseg.data import GraspSegDataset
 from robopercept.graspseg.filters import FilterConfig, binary_entropy
@@ -170,21 +170,9 @@ _ = tables.write_table(calib, out_tables, "table1_calibrations",
                                "validation grasps of the paper's variants (ours, Table I), recall-matched (Grasp-100 keeps the paper's "
                                "Grasp-100-Filter share of validation grasps), and the paper's t_ent.")
 display(calib.round(2))
-ours_calib = calib[calib.calibration == models.table_calibration].dropna(subset=["paper_recall_pct"])
-recall_gap = ours_calib.recall_pct - ours_calib.paper_recall_pct
+ours_calib = calib[calib.calibration == models.table_calibration]
 matched = calib[calib.calibration == "recall-matched"].set_index("method")
-display(Markdown(f"Under Table I's threshold ({models.table_calibration}) the -Filter rows keep " + "; ".join(
-    f"{r.method} {r.recall_pct:.0f} % ({'more' if r.recall_pct > r.paper_recall_pct else 'fewer'} than the paper's "
-    f"{r.paper_recall_pct:g} %)" for r in ours_calib.itertuples()) + " of the test grasps. " + "; ".join(
-    f"{r.method} is **not comparable** with the paper's row as it stands (it keeps {g:.0f} points more of the test "
-    "grasps than the paper's filter did, so its mIOU and error average over grasps the paper's filter would have "
-    "dropped)" if g > 10 else
-    f"{r.method} keeps {-g:.0f} points fewer (its filter is more selective than the paper's)" if g < -10 else
-    f"{r.method} is within 10 points of the paper's recall" for r, g in zip(ours_calib.itertuples(), recall_gap))
-    + (". The recall-matched threshold is set so that Grasp-100's validation keep rate equals the paper's "
-       "Grasp-100-Filter recall; it matches that row only. Under it the test recalls are " + ", ".join(
-           f"{m} {matched.loc[m, 'recall_pct']:.0f} % (paper {matched.loc[m, 'paper_recall_pct']:g} %)"
-           for m in ours_calib.method if m in matched.index) + "." if len(ours_calib) and len(matched) else ".")))
+display(Markdown(F.recall_sentence(F.recall_comparability(ours_calib), models.table_calibration, matched)))
 thresholds = pd.DataFrame(models.thresholds)
 _ = tables.write_table(thresholds, out_tables, "table1_entropy_thresholds",
                        caption="Per model and seed: median relative entropy on validation grasps and the share of them "
@@ -292,18 +280,9 @@ display(Markdown(
 paper_order = sorted(baselines.BACKGROUND_METHODS + ("Subtract",), key=lambda m: -T1.PAPER_TABLE1[m][0])
 display(Markdown("The paper ranks " + " > ".join(f"{m} ({T1.PAPER_TABLE1[m][0]:g} mIOU)" for m in paper_order)
                  + f"; its MOG2-Filter is {T1.PAPER_TABLE1['MOG2-Filter'][0]:g}."))
-nuisance = pd.DataFrame({"neighbour moved": [bool(s.record["neighbours_moved"]) for s in test],
-                         "light changed": [bool(s.record["lighting_changed"]) for s in test],
-                         "glossy object": [bool(s.record["grasped"]["glossy"]) for s in test]})
-nuisance["none"] = ~nuisance.any(axis=1)
-by_nuisance = pd.DataFrame({r.name: {c: 100 * float(r.iou[nuisance[c].to_numpy()].mean()) if nuisance[c].any()
-                                     else float("nan") for c in nuisance.columns}
-                            for r in baseline_results}).T
+nuisance = F.nuisance_flags([s.record for s in test])
 # the -Filter rows: mIOU over the grasps with the nuisance that the contour filter keeps (Table I's -Filter mIOU)
-kept_with = {(r.name, c): nuisance[c].to_numpy() & r.filtered_keep for r in baseline_results for c in nuisance.columns}
-by_nuisance = pd.concat([by_nuisance, pd.DataFrame(
-    {r.name + "-Filter": {c: 100 * float(r.iou[kept_with[r.name, c]].mean()) if kept_with[r.name, c].any()
-                          else float("nan") for c in nuisance.columns} for r in baseline_results}).T])
+by_nuisance = F.miou_by_nuisance(baseline_results, nuisance)
 by_nuisance["test grasps"] = len(test)
 by_nuisance.loc["share of test grasps (%)"] = [100 * nuisance[c].mean() for c in nuisance.columns] + [len(test)]
 _ = tables.write_table(by_nuisance.reset_index(names="method"), out_tables, "table1_baselines_by_nuisance",
@@ -313,14 +292,7 @@ display(by_nuisance.round(1))
 bn = by_nuisance.loc[[r.name for r in baseline_results]]
 bnf = by_nuisance.loc[[r.name + "-Filter" for r in baseline_results]]
 paper_order_f = sorted(bnf.index, key=lambda m: -T1.PAPER_TABLE1[m][0])
-orders = pd.DataFrame([{"test grasps": c,
-                        "unfiltered, ours": " > ".join(bn[c].astype(float).sort_values(ascending=False).index),
-                        "= paper's": None if bn[c].isna().any() else
-                        list(bn[c].astype(float).sort_values(ascending=False).index) == paper_order,
-                        "-Filter, ours": " > ".join(bnf[c].astype(float).sort_values(ascending=False).index),
-                        "= paper's -Filter": None if bnf[c].isna().any() else
-                        list(bnf[c].astype(float).sort_values(ascending=False).index) == paper_order_f}
-                       for c in nuisance.columns])  # None: a row has no grasp there (no order to compare)
+orders = F.ranking_orders(bn, bnf, paper_order, paper_order_f)  # None in "= paper's": no grasp there
 mog_same = sum(all(np.array_equal(baselines.background_subtract(b, a, "MOG", 0.0, k, warmup_lr=1.0),
                                   baselines.background_subtract(b, a, "MOG", 30.0, k, warmup_lr=1.0))
                    for k in baselines.BLUR_GRID) for b, a, _ in triples)
@@ -348,20 +320,7 @@ display(Markdown(
 display(Markdown(f"The paper's order: unfiltered {' > '.join(paper_order)}; -Filter {' > '.join(paper_order_f)}. "
                  "Ours on the test grasps with each nuisance (and on those with none):"))
 display(orders)
-comparable = {kind: orders[orders[col].notna()].assign(same=lambda d, c=col: d[c].astype(bool))
-              for kind, col in (("unfiltered", "= paper's"), ("-Filter", "= paper's -Filter"))}
-display(Markdown(" ".join(
-    ("The paper's " + kind + " order cannot be compared on any subset (a row without grasps there)." if not len(ok) else
-     "The paper's " + kind + " order holds on every comparable subset of the test grasps." if ok.same.all() else
-     "Our " + kind + " order differs from the paper's on the grasps without any nuisance too, so no single nuisance "
-     "of our world is what makes it differ" + (" (it also differs on: " + ", ".join(
-         ok.loc[~ok.same & (ok["test grasps"] != "none"), "test grasps"]) + ")" if (~ok.same).sum() > 1 else "") + "."
-     if "none" in set(ok.loc[~ok.same, "test grasps"]) else
-     "The paper's " + kind + " order holds on the grasps without nuisance and differs on those with: " + ", ".join(
-         ok.loc[~ok.same, "test grasps"]) + "." if "none" in set(ok["test grasps"]) else
-     "The paper's " + kind + " order differs on: " + ", ".join(ok.loc[~ok.same, "test grasps"])
-     + " (the grasps without nuisance cannot be compared).")
-    for kind, ok in comparable.items())))
+display(Markdown(F.order_sentences(orders)))
 
 # %% [markdown]
 # **Tuned, or as OpenCV ships them?** The paper names MOG, MOG2 and LSBP but no parameter. Our rows are tuned on
@@ -379,32 +338,8 @@ _ = tables.write_table(defaults_table, out_tables, "table1_baselines_defaults",
                                "filter. Not in the paper.")
 display(defaults_table.round(1))
 at_defaults = defaults_table.set_index("method")
-rank_defaults = sorted([*baselines.BACKGROUND_METHODS, "Subtract"],
-                       key=lambda m: -(t.loc[m, "mIOU"] if m == "Subtract" else at_defaults.loc[m, "defaults_mIOU"]))
-lifted = [m for m in baselines.BACKGROUND_METHODS  # ranked higher tuned than at the defaults, and scoring higher
-          if list(order_ours.index).index(m) < rank_defaults.index(m)
-          and t.loc[m, "mIOU"] > at_defaults.loc[m, "defaults_mIOU"]]
-errors_as_large = [m for m in baselines.BACKGROUND_METHODS
-                   if at_defaults.loc[m, "defaults_error_pct"] >= T1.PAPER_TABLE1[m][1]]
-larger_errors = len(errors_as_large) == len(baselines.BACKGROUND_METHODS)
-display(Markdown(
-    "Unfiltered ranking at OpenCV's defaults (Subtract as tuned): " + " > ".join(rank_defaults)
-    + (" — the paper's ranking " if rank_defaults == paper_order else " — not the paper's ")
-    + f"({' > '.join(paper_order)}); tuned: {' > '.join(order_ours.index)}. "
-    + "Errors at the defaults: " + ", ".join(
-        f"{m} {at_defaults.loc[m, 'defaults_error_pct']:.0f} % "
-        f"(tuned {t.loc[m, 'error_pct']:.0f}, paper {T1.PAPER_TABLE1[m][1]:g})" for m in baselines.BACKGROUND_METHODS)
-    + ". "
-    + ((f"So the paper's ranking is what these methods give untuned"
-        + (", with errors at least as large as the paper's" if larger_errors else
-           ", though not with errors as large as the paper's for "
-           + ", ".join(m for m in baselines.BACKGROUND_METHODS if m not in errors_as_large))
-        + "; our tuning is what lifts "
-        + (" and ".join(lifted) if lifted else "no method") + (" above their places there." if len(lifted) > 1 else
-                                                               " above its place there.") + " Table I keeps the tuned rows: "
-        "against stronger baselines the claims that the learned models beat them are the harder test.")
-       if rank_defaults == paper_order else
-       "The defaults do not reproduce the paper's ranking either, so tuning alone does not explain the difference.")))
+found = F.defaults_findings(baselines.BACKGROUND_METHODS, t, at_defaults, t.loc["Subtract", "mIOU"], T1.PAPER_TABLE1)
+display(Markdown(F.defaults_sentence(found, baselines.BACKGROUND_METHODS, t, at_defaults, T1.PAPER_TABLE1)))
 
 # %% [markdown]
 # ## Fig. 2: where subtraction fails
