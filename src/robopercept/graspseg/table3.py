@@ -3,7 +3,9 @@
 Trials are split into shards of ``trials_per_shard`` (the shard runner: one process and torch thread each,
 resumable); every shard runs *all* models and the oracle on the same bins (:func:`picking.run_trials`), so the
 comparison is paired trial by trial. Trial ``t`` uses seed ``t mod n_seeds`` of every Table II row, so the
-models' seed variance enters the error rates.
+models' seed variance enters the error rates, and the bootstrap behind the claims' verdicts resamples the seeds and
+then the trials within each (:func:`paired_replicates`); :func:`claims_by_seed` evaluates each claim on each seed's
+trials alone.
 """
 
 from __future__ import annotations
@@ -137,7 +139,9 @@ OBJECT_ERRORS = ("objects_split", "objects_missed", "masks_grouped")
 
 def _per_trial(trials: pd.DataFrame) -> pd.DataFrame:
     """Per (trial, model): failed, each rate kind, a grasp on two objects (cups sealed on both) from a planned mask
-    that grouped them, and the bin's segmentation errors on objects (:data:`OBJECT_ERRORS` summed)."""
+    that grouped them, a failure planned on a mask diagnosed as lying on no object (``non_object_mask``: §VI-B's
+    cause, "predicting masks that don't belong to any object"), and the bin's segmentation errors on objects
+    (:data:`OBJECT_ERRORS` summed)."""
     missing = {"failure", "success", "planned_mask", *SCENE_ERRORS} - set(trials.columns)
     if missing:
         raise ValueError(f"Table III trials lack columns {sorted(missing)}: records from before session 40's mask "
@@ -145,6 +149,7 @@ def _per_trial(trials: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"trial": trials.trial, "model": trials.model, "failed": ~trials.success.astype(bool),
                         **{k: trials.failure == k for k in RATE_KINDS},
                         "grouped_two": (trials.failure == "two_objects") & (trials.planned_mask == "grouped"),
+                        "non_object_mask": ~trials.success.astype(bool) & (trials.planned_mask == "non_object"),
                         "seg_errors": trials[list(OBJECT_ERRORS)].sum(axis=1)})
     return out
 
@@ -152,9 +157,11 @@ def _per_trial(trials: pd.DataFrame) -> pd.DataFrame:
 def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     """Error rate per model with a Wilson 95 % interval, the failures by kind (counts), the rate per trial of the
     kinds in :data:`RATE_KINDS`, of grasps on two objects from a planned mask that grouped them (``grouped_two_pct``:
-    the paper's §VI-C.3 failure; a second object lifted with a sealed one, ``two_lifted``, is not a grasp on two), and
-    the bin's segmentation errors on objects per trial (``seg_errors_per_bin``: objects split, objects missed, masks
-    grouping objects, over the candidate masks)."""
+    the paper's §VI-C.3 failure; a second object lifted with a sealed one, ``two_lifted``, is not a grasp on two), of
+    failures planned on a mask on no object (``non_object_mask_pct``, and ``non_object_mask_share_pct`` of the
+    failures: §VI-B's cause), and the bin's segmentation errors on objects per trial (``seg_errors_per_bin``: objects
+    split, objects missed, masks grouping objects, over the candidate masks). A rate the claims test against 0
+    carries the upper end of its Wilson interval (``<rate>_hi``): 0 of n trials is not a rate of 0."""
     per = _per_trial(trials)
     out = []
     for name in order:
@@ -167,6 +174,10 @@ def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
                     **{f"fail_{k}": int((g.failure == k).sum()) for k in FAILURES},
                     **{f"{k}_pct": 100 * int(p[k].sum()) / n if n else np.nan for k in RATE_KINDS},
                     "grouped_two_pct": 100 * int(p.grouped_two.sum()) / n if n else np.nan,
+                    "grouped_two_hi": 100 * wilson(int(p.grouped_two.sum()), n)[1],
+                    "non_object_mask_pct": 100 * int(p.non_object_mask.sum()) / n if n else np.nan,
+                    "non_object_mask_hi": 100 * wilson(int(p.non_object_mask.sum()), n)[1],
+                    "non_object_mask_share_pct": 100 * int(p.non_object_mask.sum()) / max(err, 1),
                     "seg_errors_per_bin": float(p.seg_errors.mean()) if n else np.nan})
     return pd.DataFrame(out)
 
@@ -222,28 +233,60 @@ def claims_evidence(verdict: pd.DataFrame, table: pd.DataFrame, masks: pd.DataFr
 
 def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, seed: int) -> list[pd.DataFrame]:
     """Bootstrap replicates of :func:`table3`'s error rates, non-object share, the per-trial rates of
-    :data:`RATE_KINDS` and ``grouped_two_pct``, and ``seg_errors_per_bin``, resampling trials (one resample for all
-    models)."""
+    :data:`RATE_KINDS`, ``grouped_two_pct`` and the non-object-mask failures, and ``seg_errors_per_bin``. One
+    resample for all models (paired), drawn in two stages: the seeds (trial ``t`` used seed ``t mod n_seeds`` of every
+    Table II row, column ``seed``), with replacement, then the trials of each drawn seed, with replacement — so the
+    spread between the trained models enters the verdicts, not only the trials' (a cluster bootstrap; with one seed
+    it is the plain bootstrap over trials)."""
+    if "seed" not in trials.columns:
+        raise ValueError("Table III trials lack the column 'seed' (which Table II seed planned each trial); rerun the "
+                         "graspseg_table3 stage")
     per = _per_trial(trials)
     wide = {c: per.pivot(index="trial", columns="model", values=c).reindex(columns=list(order))
-            for c in ("failed", *RATE_KINDS, "grouped_two", "seg_errors")}
+            for c in ("failed", *RATE_KINDS, "grouped_two", "non_object_mask", "seg_errors")}
     if wide["failed"].isna().any().any():
         missing = [c for c in wide["failed"].columns if wide["failed"][c].isna().any()]
         raise ValueError(f"Table III: models {missing} lack some trials; every model must pick from every bin")
     fail = wide["failed"].to_numpy(bool)
-    kind = {k: wide[k].to_numpy(bool) for k in (*RATE_KINDS, "grouped_two")}
+    kind = {k: wide[k].to_numpy(bool) for k in (*RATE_KINDS, "grouped_two", "non_object_mask")}
     seg = wide["seg_errors"].to_numpy(float)
+    seed_of = trials.groupby("trial").seed.first().reindex(wide["failed"].index).to_numpy()
+    groups = [np.flatnonzero(seed_of == k) for k in np.unique(seed_of)]
     rng = np.random.default_rng(seed)
     reps = []
     for _ in range(n_boot):
-        pick = rng.integers(0, len(fail), len(fail))
+        drawn = rng.integers(0, len(groups), len(groups))
+        pick = np.concatenate([groups[k][rng.integers(0, len(groups[k]), len(groups[k]))] for k in drawn])
         f = fail[pick]
         reps.append(pd.DataFrame({"method": list(order), "error_pct": 100 * f.mean(0),
                                   "non_object_share_pct": 100 * kind["non_object"][pick].sum(0) / np.maximum(f.sum(0), 1),
                                   **{f"{k}_pct": 100 * kind[k][pick].mean(0) for k in RATE_KINDS},
                                   "grouped_two_pct": 100 * kind["grouped_two"][pick].mean(0),
+                                  "non_object_mask_pct": 100 * kind["non_object_mask"][pick].mean(0),
+                                  "non_object_mask_share_pct":
+                                      100 * kind["non_object_mask"][pick].sum(0) / np.maximum(f.sum(0), 1),
                                   "seg_errors_per_bin": seg[pick].mean(0)}))
     return reps
+
+
+def claims_by_seed(claims_file: Path, trials: pd.DataFrame, order: Sequence[str],
+                   columns: dict[str, dict[str, float]] | None = None) -> pd.DataFrame:
+    """Each claim evaluated on each seed's own Table III (the trials that seed ``k`` of every model planned: trial
+    ``t`` used seed ``t mod n_seeds``), as :func:`robopercept.graspseg.table1.seed_agreement` reports it: ``id``,
+    ``seeds``, ``seeds_held``, ``held_by_seed``. ``columns``: per-row cells the claims read besides :func:`table3`'s
+    (Table II's AP and labeled images: its means over seeds, the same in every seed's table)."""
+    from ..reporting.claims import evaluate_claims
+    from .table1 import seed_agreement
+
+    if "seed" not in trials.columns:
+        raise ValueError("Table III trials lack the column 'seed'; rerun the graspseg_table3 stage")
+    per_seed = []
+    for k in sorted(trials.seed.unique()):
+        t = table3(trials[trials.seed == k], order)
+        for col, values in (columns or {}).items():
+            t[col] = [values.get(m, np.nan) for m in t.method]
+        per_seed.append(evaluate_claims(claims_file, t))
+    return seed_agreement(per_seed)
 
 
 def table2_ap(table2_csv: Path, column: str = "AP") -> dict[str, float]:

@@ -17,6 +17,7 @@ def test_table3_claims_hold_on_the_papers_tables():
     rows = list(P.TABLE3)
     table = pd.DataFrame({"method": rows, "error_pct": [P.TABLE3[r] for r in rows],
                           "non_object_share_pct": [np.nan] * len(rows),  # the paper gives no breakdown
+                          "non_object_mask_share_pct": [np.nan] * len(rows),
                           "table2_AP": [P.table2(r)["AP"] for r in rows]})
     res = evaluate_claims(CLAIMS / "claims_table3.yaml", table).set_index("id")
     for cid in ("consistent_with_table2", "subtract_robust_worst", "inpaint_3x_better", "inpaint_lowest",
@@ -66,9 +67,12 @@ def _failure_table(non_object: dict, grouped_two: dict, two: dict | None = None,
     return pd.DataFrame({"method": rows, "error_pct": [P.TABLE3.get(r, 2.0) for r in rows],
                          "non_object_share_pct": [np.nan] * len(rows),
                          "non_object_pct": [non_object.get(r, 0.0) for r in rows],
+                         "non_object_mask_pct": [non_object.get(r, 0.0) for r in rows],  # planned on it, here
+                         "non_object_mask_hi": [non_object.get(r, 0.0) + 0.5 for r in rows],
                          "two_objects_pct": [two.get(r, 0.0) for r in rows],
                          "two_lifted_pct": [0.0] * len(rows),
                          "grouped_two_pct": [grouped_two.get(r, 0.0) for r in rows],
+                         "grouped_two_hi": [grouped_two.get(r, 0.0) + 0.5 for r in rows],
                          "seg_errors_per_bin": [(seg or {}).get(r, 1.0) for r in rows],
                          "table2_AP": [P.table2(r)["AP"] if r in P.TABLE3 else np.nan for r in rows]})
 
@@ -82,7 +86,10 @@ def test_failure_analysis_claims_read_the_rates_per_trial():
     assert res.loc["inpaint_no_non_object_grasps", "holds"] and res.loc["only_subtract_robust_lifts_two", "holds"]
     assert res.loc["inpaint_fewest_segmentation_errors", "holds"]
     assert res.loc["inpaint_fewest_segmentation_errors", "margin"] == pytest.approx(0.3)
-    assert res.loc["only_subtract_robust_lifts_two", "caveat"] == ""  # the oracle lifted no pair here
+    # the oracle lifted no pair, but the others' zero counts carry their Wilson bound (no bootstrap spread at 0)
+    assert "Mask2Former-1000 0.50 %, Paste-Grasp-Inpaint 0.50 %" in res.loc["only_subtract_robust_lifts_two", "caveat"]
+    assert "up to 0.50 % (Wilson 95 %), against Paste-Subtract-Robust's 15.00 %" in \
+        res.loc["inpaint_no_non_object_grasps", "caveat"]
     # two-object failures everywhere, the oracle's too, but only Paste-Subtract-Robust's on grouping masks: held,
     # with the ungrouped rates in the caveat
     grouped_only = _failure_table({}, {"Paste-Subtract-Robust": 2.0},
@@ -98,12 +105,13 @@ def test_failure_analysis_claims_read_the_rates_per_trial():
                           seg={"Paste-Grasp-Inpaint": 1.5, "Mask2Former-1000": 0.8, "Paste-Subtract-Robust": 2.0})
     res = evaluate_claims(CLAIMS / "claims_table3.yaml", ours).set_index("id")
     assert not res.loc["inpaint_no_non_object_grasps", "holds"]
+    assert res.loc["inpaint_no_non_object_grasps", "caveat"] == ""  # a rate above 0: no bound to state
     assert not res.loc["only_subtract_robust_lifts_two", "holds"]
     assert not res.loc["inpaint_fewest_segmentation_errors", "holds"]
 
 
-def _trials(kinds: dict, planned: dict | None = None, seg: dict | None = None) -> pd.DataFrame:
-    return pd.DataFrame([{"trial": t, "model": m, "success": f is None, "failure": f,
+def _trials(kinds: dict, planned: dict | None = None, seg: dict | None = None, n_seeds: int = 2) -> pd.DataFrame:
+    return pd.DataFrame([{"trial": t, "model": m, "seed": t % n_seeds, "success": f is None, "failure": f,
                           "planned_mask": (planned or {}).get(m, ["good"] * len(fs))[t],
                           "objects_split": (seg or {}).get(m, [0] * len(fs))[t], "objects_missed": 0,
                           "masks_grouped": 0, "masks_on_nothing": 3}  # masks on nothing: not an error on objects
@@ -125,6 +133,9 @@ def test_table3_counts_failure_rates_per_trial_and_resamples_them_paired():
     assert t.loc["a", "grouped_two_pct"] == 25.0 and t.loc["b", "grouped_two_pct"] == 25.0
     assert t.loc["a", "seg_errors_per_bin"] == 1.0 and t.loc["b", "seg_errors_per_bin"] == 0.0
     assert t.loc["a", "non_object_share_pct"] == 50.0  # share of its failures, as before
+    # the cause §VI-B names: a failure planned on a mask on no object (a's trial 1); b planned none there
+    assert t.loc["a", "non_object_mask_pct"] == 25.0 and t.loc["a", "non_object_mask_share_pct"] == 50.0
+    assert t.loc["b", "non_object_mask_pct"] == 0.0 and 0 < t.loc["b", "non_object_mask_hi"] < 60  # 0 of 4: Wilson
     m = mask_table(trials, ["a", "b"]).set_index("method")
     assert m.loc["a", "planned_split_pct"] == 25.0 and m.loc["a", "planned_split_failed"] == 0
     assert m.loc["b", "planned_good_pct"] == 50.0 and m.loc["b", "planned_good_failed"] == 0
@@ -136,6 +147,9 @@ def test_table3_counts_failure_rates_per_trial_and_resamples_them_paired():
         assert r.loc["b", "error_pct"] == r.loc["b", "two_objects_pct"] + r.loc["b", "two_lifted_pct"]
         assert r.loc["a", "grouped_two_pct"] == r.loc["a", "two_objects_pct"]
         assert r.loc["b", "grouped_two_pct"] == r.loc["b", "two_objects_pct"]
+        assert r.loc["a", "non_object_mask_pct"] == r.loc["a", "non_object_pct"] and r.loc["b", "non_object_mask_pct"] == 0
+    with pytest.raises(ValueError, match="'seed'"):
+        paired_replicates(trials.drop(columns=["seed"]), ["a", "b"], 3, seed=0)
     with pytest.raises(ValueError, match="planned_mask"):
         table3(trials.drop(columns=["planned_mask"]), ["a", "b"])
 
@@ -164,3 +178,40 @@ def test_claims_evidence_shows_the_models_each_claim_not_held_names():
     assert empty.empty and list(empty.columns) == list(ev.columns)
     with pytest.raises(ValueError, match="seg_errors_per_bin"):
         claims_evidence(verdict, table.drop(columns=["seg_errors_per_bin"]), masks)
+
+
+def test_table3_bootstrap_draws_the_seeds_then_their_trials():
+    """Trial t used seed t mod n_seeds: a model whose seed 0 fails every pick and seed 1 none has an error rate the
+    seed draw moves between 0 and 100 %; a bootstrap over trials alone would keep it near 50 %."""
+    from robopercept.graspseg.table3 import paired_replicates
+
+    n = 40
+    kinds = {"a": ["no_seal" if t % 2 == 0 else None for t in range(n)], "b": [None] * n}
+    trials = _trials(kinds)
+    errors = np.array([r.set_index("method").loc["a", "error_pct"] for r in paired_replicates(trials, ["a", "b"], 200, 3)])
+    assert {0.0, 100.0} <= set(errors)  # both seeds drawn twice: all of one seed's trials
+    assert set(errors) <= {0.0, 100.0} | set(100 * np.arange(n + 1) / n)
+    # one seed: the plain bootstrap over trials (never all 0 % or all 100 % at 50 % failures over 40 trials)
+    one = _trials(kinds, n_seeds=1)
+    errors1 = [r.set_index("method").loc["a", "error_pct"] for r in paired_replicates(one, ["a", "b"], 200, 3)]
+    assert 0 < min(errors1) and max(errors1) < 100
+    again = paired_replicates(trials, ["a", "b"], 20, 3)
+    assert all(x.equals(y) for x, y in zip(again, paired_replicates(trials, ["a", "b"], 20, 3)))
+
+
+def test_table3_claims_by_seed_evaluates_each_seeds_trials(tmp_path):
+    from robopercept.graspseg.table3 import claims_by_seed
+
+    spec = tmp_path / "claims.yaml"
+    spec.write_text("""row_key: method
+metrics: {error: error_pct, ap: table2_AP}
+claims:
+  - {id: a_fails_less, section: x, quote: x, claim: x, expr: "error('a') < error('b')"}
+  - {id: reads_ap, section: x, quote: x, claim: x, expr: "ap('a') > ap('b')"}
+""")
+    # seed 0 (even trials): a fails once, b never; seed 1 (odd): b fails twice, a never
+    kinds = {"a": ["no_seal", None, None, None], "b": [None, "no_seal", None, "no_seal"]}
+    by_seed = claims_by_seed(spec, _trials(kinds), ["a", "b"], {"table2_AP": {"a": 10.0, "b": 5.0}}).set_index("id")
+    assert by_seed.loc["a_fails_less", "held_by_seed"] == "missed, held"
+    assert by_seed.loc["a_fails_less", "seeds"] == 2 and by_seed.loc["a_fails_less", "seeds_held"] == 1
+    assert by_seed.loc["reads_ap", "held_by_seed"] == "held, held"
