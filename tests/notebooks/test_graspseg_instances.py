@@ -9,7 +9,9 @@ import pytest
 from conftest import read_metrics
 from robopercept.graspseg.crops import load_crops, read_index
 from robopercept import paths
-from robopercept.graspseg.inpaint import BoundaryInpainter
+from robopercept.graspseg.config_instances import Table2Config
+from robopercept.graspseg.inpaint import BoundaryInpainter, OpenCVInpainter
+from robopercept.graspseg.table2 import row_inpainter
 from robopercept.reporting.claims import load_spec
 
 pytestmark = pytest.mark.notebook
@@ -28,7 +30,10 @@ def test_crops_stage(graspseg_instances_pipeline):
     summary = pd.read_csv(out / "reports/tables/graspseg/crops_summary.csv")
     assert list(summary.source) == ["Grasp-100_seed0", "Subtract"]
     quality = pd.read_csv(out / "reports/tables/graspseg/inpainting_quality.csv")
-    assert set(quality.inpainter) == {"diffusion (ours, 4 steps)", "OpenCV Telea"}
+    # OpenCV at the band's radius and at the radius Table II's Paste-Grasp-OpenCVInpaint row trains with
+    radius3 = f"OpenCV Telea (radius {OpenCVInpainter().radius}: Table II's row)"
+    assert set(quality.inpainter) == {"diffusion (ours, 4 steps)", "OpenCV Telea", radius3}
+    assert row_inpainter("Paste-Grasp-OpenCVInpaint", Table2Config(), None) == OpenCVInpainter()
     assert (quality.MAE_lo <= quality.MAE + 1e-9).all() and (quality.MAE <= quality.MAE_hi + 1e-9).all()
     assert BoundaryInpainter.load(out / "artifacts/models/graspseg/inpainter").steps == 4
     for fig in ("crops_Grasp-100", "crops_Subtract", "inpainter_curve", "fig3_paste_inpaint"):
