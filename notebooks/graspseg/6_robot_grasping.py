@@ -27,7 +27,10 @@
 # swing the object out of the gripper, and a `dropped` failure means the cups' force did not lift the object's weight
 # (with whatever rests on or catches it), not the torque of a grasp far from its centre, a mechanism the paper's real
 # drops after a split mask may have. Both profiles run the paper's 700 trials per model (README "Stages" records the
-# time); trial *t* uses Table II seed *t* mod `n_seeds` of every model.
+# time); trial *t* uses Table II seed *t* mod `n_seeds` of every model. A third, stated too: a trial in which a model
+# offers no mask the planner can grasp on (`no_mask`) counts as a failed pick here, where the paper's rate counts
+# grasp *attempts* — a robot that sees nothing to grasp makes none. The failure columns keep `fail_no_mask` apart, so
+# the rate without it can be read off the table.
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
