@@ -292,7 +292,7 @@ display(by_nuisance.round(1))
 bn = by_nuisance.loc[[r.name for r in baseline_results]]
 bnf = by_nuisance.loc[[r.name + "-Filter" for r in baseline_results]]
 paper_order_f = sorted(bnf.index, key=lambda m: -T1.PAPER_TABLE1[m][0])
-orders = F.ranking_orders(bn, bnf, paper_order, paper_order_f)  # None in "= paper's": no grasp there
+orders = F.ranking_orders(bn, bnf, paper_order, paper_order_f, nuisance.columns)  # None in "= paper's": no grasp there
 mog_same = sum(all(np.array_equal(baselines.background_subtract(b, a, "MOG", 0.0, k, warmup_lr=1.0),
                                   baselines.background_subtract(b, a, "MOG", 30.0, k, warmup_lr=1.0))
                    for k in baselines.BLUR_GRID) for b, a, _ in triples)

@@ -86,9 +86,10 @@ def miou_by_nuisance(results, flags: pd.DataFrame) -> pd.DataFrame:
 
 
 def ranking_orders(unfiltered: pd.DataFrame, filtered: pd.DataFrame, paper_order: Sequence[str],
-                   paper_order_f: Sequence[str]) -> pd.DataFrame:
-    """Our order of the baselines (mIOU, descending) on each kind of test grasp against the paper's, unfiltered
-    and -Filter. ``= paper's`` is None where a row has no grasp of that kind (no order to compare)."""
+                   paper_order_f: Sequence[str], kinds: Sequence[str]) -> pd.DataFrame:
+    """Our order of the baselines (mIOU, descending) on each kind of test grasp (``kinds``: columns of the two
+    frames, e.g. :func:`nuisance_flags`' — the frames may hold others, such as a count) against the paper's,
+    unfiltered and -Filter. ``= paper's`` is None where a row has no grasp of that kind (no order to compare)."""
     def order(col: pd.Series) -> list[str]:
         return list(col.astype(float).sort_values(ascending=False).index)
 
@@ -98,7 +99,7 @@ def ranking_orders(unfiltered: pd.DataFrame, filtered: pd.DataFrame, paper_order
                           "-Filter, ours": " > ".join(order(filtered[c])),
                           "= paper's -Filter": None if filtered[c].isna().any()
                           else order(filtered[c]) == list(paper_order_f)}
-                         for c in unfiltered.columns])
+                         for c in kinds])
 
 
 def order_sentences(orders: pd.DataFrame) -> str:

@@ -54,9 +54,12 @@ def test_nuisance_flags_and_miou_by_nuisance():
 
 def _orders(unf, filt):
     cols = ["none", "neighbour moved"]
-    bn = pd.DataFrame(unf, index=["A", "B"], columns=cols)
-    bnf = pd.DataFrame(filt, index=["A-Filter", "B-Filter"], columns=cols)
-    return F.ranking_orders(bn, bnf, ["A", "B"], ["A-Filter", "B-Filter"])
+    # the notebook's frames also carry the count of test grasps: a column, not a kind of grasp
+    bn = pd.DataFrame(unf, index=["A", "B"], columns=cols).assign(**{"test grasps": [1.0, 9.0]})
+    bnf = pd.DataFrame(filt, index=["A-Filter", "B-Filter"], columns=cols).assign(**{"test grasps": [1.0, 9.0]})
+    orders = F.ranking_orders(bn, bnf, ["A", "B"], ["A-Filter", "B-Filter"], cols)
+    assert list(orders["test grasps"]) == cols
+    return orders
 
 
 def test_ranking_orders_and_sentences_cover_every_case():
