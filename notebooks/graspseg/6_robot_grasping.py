@@ -88,7 +88,8 @@ _ = tables.write_table(
              f"planned mask that grouped two objects (the paper's §VI-C.3 failure); `seg_errors_per_bin`: objects "
              f"split, masks grouping objects and masks on nothing among the bin's candidate masks; "
              f"`non_object_share_pct`: share of the model's failures; `non_object_mask_pct` / `_share_pct`: failures "
-             f"planned on a mask on no object, per trial / share of failures (§VI-B's cause); `*_hi`: the upper end of "
+             f"planned on a mask on no object, per trial / share of the failed grasp attempts (no_mask trials "
+             f"attempt nothing; §VI-B's cause); `*_hi`: the upper end of "
              f"a rate's Wilson interval). The Wilson intervals count trials only; the claims' bootstrap also draws the "
              f"Table II seeds. The oracle plans on ground-truth masks: "
              f"perfect segmentation with this planner and physics. Column `paper_error_pct`: Liu et al., Table "
@@ -150,8 +151,10 @@ table2_csv = run.artifacts.parent / "reports" / "tables" / "graspseg" / "table2.
 ap = T3.table2_ap(table2_csv)
 labeled = T3.table2_ap(table2_csv, "labeled_images")
 untrained_seeds = T3.table2_ap(table2_csv, "untrained_seeds")  # seeds that never learned in Table II
-# Table II's own bootstrap replicates (images and seeds), drawn beside Table III's (trials): independent sources of
-# noise, so replicate i of each is paired with the other's replicate i
+# Table II's own bootstrap replicates (images and seeds), paired by index with Table III's (seeds, then trials). The
+# test images are a source of noise of their own; the seeds are not: both tables' replicates draw seeds of the same
+# trained models, independently of each other. Treating the draws as independent is an approximation: it leaves out
+# the correlation between the two evaluations' seed noise (a weak seed is weak in both).
 ap_reps = T2.read_ap_replicates(run.models / "graspseg" / "table2_ap_replicates.csv")
 for i, t in enumerate(replicates):
     t["table2_AP"] = [ap_reps[i % len(ap_reps)].get(m, np.nan) for m in t.method]
@@ -182,8 +185,8 @@ split_seeds = verdict[verdict.held_by_seed.fillna("").str.contains("held")
 display(Markdown("The seeds' own trials agree on every claim." if split_seeds.empty else
                  "The seeds' own trials disagree on " + ", ".join(f"`{r.id}` ({r.held_by_seed})"
                                                                   for r in split_seeds.itertuples())
-                 + ": each seed's table has a third of the trials, so read these against the interval, not as "
-                   "settled."))
+                 + f": each seed's table has 1/{t2cfg.n_seeds} of the trials, so read these against the interval, not "
+                   "as settled."))
 display(Markdown(verdicts.sentences(verdict)))
 
 # %% [markdown]

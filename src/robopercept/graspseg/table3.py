@@ -150,6 +150,7 @@ def _per_trial(trials: pd.DataFrame) -> pd.DataFrame:
                         **{k: trials.failure == k for k in RATE_KINDS},
                         "grouped_two": (trials.failure == "two_objects") & (trials.planned_mask == "grouped"),
                         "non_object_mask": ~trials.success.astype(bool) & (trials.planned_mask == "non_object"),
+                        "attempt_failed": ~trials.success.astype(bool) & (trials.failure != "no_mask"),
                         "seg_errors": trials[list(OBJECT_ERRORS)].sum(axis=1)})
     return out
 
@@ -159,7 +160,7 @@ def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     kinds in :data:`RATE_KINDS`, of grasps on two objects from a planned mask that grouped them (``grouped_two_pct``:
     the paper's §VI-C.3 failure; a second object lifted with a sealed one, ``two_lifted``, is not a grasp on two), of
     failures planned on a mask on no object (``non_object_mask_pct``, and ``non_object_mask_share_pct`` of the
-    failures: §VI-B's cause), and the bin's segmentation errors on objects per trial (``seg_errors_per_bin``: objects
+    failed grasp *attempts* — a ``no_mask`` trial attempts nothing, and the paper counts attempts: §VI-B's cause), and the bin's segmentation errors on objects per trial (``seg_errors_per_bin``: objects
     split, objects missed, masks grouping objects, over the candidate masks). A rate the claims test against 0
     carries the upper end of its Wilson interval (``<rate>_hi``): 0 of n trials is not a rate of 0."""
     per = _per_trial(trials)
@@ -177,7 +178,7 @@ def table3(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
                     "grouped_two_hi": 100 * wilson(int(p.grouped_two.sum()), n)[1],
                     "non_object_mask_pct": 100 * int(p.non_object_mask.sum()) / n if n else np.nan,
                     "non_object_mask_hi": 100 * wilson(int(p.non_object_mask.sum()), n)[1],
-                    "non_object_mask_share_pct": 100 * int(p.non_object_mask.sum()) / max(err, 1),
+                    "non_object_mask_share_pct": 100 * int(p.non_object_mask.sum()) / max(int(p.attempt_failed.sum()), 1),
                     "seg_errors_per_bin": float(p.seg_errors.mean()) if n else np.nan})
     return pd.DataFrame(out)
 
@@ -205,9 +206,11 @@ def mask_table(trials: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
 
 def evidence_columns() -> list[str]:
     """The columns :func:`claims_evidence` shows: the error rate and its interval, the failures by kind, the paper's
-    grouping failure, the bin's segmentation errors and what the planned masks were."""
+    grouping failure, the failures planned on a mask on no object, the bin's segmentation errors and what the planned
+    masks were — every column a Table III claim reads but the Table II ones it borrows."""
     return ["error_pct", "error_lo", "error_hi", *[f"fail_{k}" for k in FAILURES], "grouped_two_pct",
-            "seg_errors_per_bin", "planned_grouped_pct", "planned_split_pct", "planned_non_object_pct"]
+            "non_object_mask_pct", "non_object_mask_share_pct", "seg_errors_per_bin", "planned_grouped_pct",
+            "planned_split_pct", "planned_non_object_pct"]
 
 
 def claims_evidence(verdict: pd.DataFrame, table: pd.DataFrame, masks: pd.DataFrame) -> pd.DataFrame:
@@ -236,19 +239,24 @@ def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, s
     :data:`RATE_KINDS`, ``grouped_two_pct`` and the non-object-mask failures, and ``seg_errors_per_bin``. One
     resample for all models (paired), drawn in two stages: the seeds (trial ``t`` used seed ``t mod n_seeds`` of every
     Table II row, column ``seed``), with replacement, then the trials of each drawn seed, with replacement — so the
-    spread between the trained models enters the verdicts, not only the trials' (a cluster bootstrap; with one seed
-    it is the plain bootstrap over trials)."""
+    spread between the trained models enters the verdicts, not only the trials' (a two-stage cluster bootstrap; with
+    one seed it is the plain bootstrap over trials). Two properties to read the verdicts with, as for Tables I–II's
+    seed resampling: with 3 seeds one replicate in 9 holds a single seed's trials (one in 27 a given seed's), so a
+    claim that fails on any one seed's trials alone cannot be *held* (nor one that holds on any one *missed*); and
+    resampling at both stages counts the trial-level variance about (2G − 1)/G times (5/3 at G = 3 seeds) while the
+    seed-level part shrinks by (G − 1)/G — conservative on the whole, so an *inconclusive* here may be a held or
+    missed claim that more seeds and trials would settle."""
     if "seed" not in trials.columns:
         raise ValueError("Table III trials lack the column 'seed' (which Table II seed planned each trial); rerun the "
                          "graspseg_table3 stage")
     per = _per_trial(trials)
     wide = {c: per.pivot(index="trial", columns="model", values=c).reindex(columns=list(order))
-            for c in ("failed", *RATE_KINDS, "grouped_two", "non_object_mask", "seg_errors")}
+            for c in ("failed", *RATE_KINDS, "grouped_two", "non_object_mask", "attempt_failed", "seg_errors")}
     if wide["failed"].isna().any().any():
         missing = [c for c in wide["failed"].columns if wide["failed"][c].isna().any()]
         raise ValueError(f"Table III: models {missing} lack some trials; every model must pick from every bin")
     fail = wide["failed"].to_numpy(bool)
-    kind = {k: wide[k].to_numpy(bool) for k in (*RATE_KINDS, "grouped_two", "non_object_mask")}
+    kind = {k: wide[k].to_numpy(bool) for k in (*RATE_KINDS, "grouped_two", "non_object_mask", "attempt_failed")}
     seg = wide["seg_errors"].to_numpy(float)
     seed_of = trials.groupby("trial").seed.first().reindex(wide["failed"].index).to_numpy()
     groups = [np.flatnonzero(seed_of == k) for k in np.unique(seed_of)]
@@ -264,7 +272,8 @@ def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, s
                                   "grouped_two_pct": 100 * kind["grouped_two"][pick].mean(0),
                                   "non_object_mask_pct": 100 * kind["non_object_mask"][pick].mean(0),
                                   "non_object_mask_share_pct":
-                                      100 * kind["non_object_mask"][pick].sum(0) / np.maximum(f.sum(0), 1),
+                                      100 * kind["non_object_mask"][pick].sum(0)
+                                      / np.maximum(kind["attempt_failed"][pick].sum(0), 1),
                                   "seg_errors_per_bin": seg[pick].mean(0)}))
     return reps
 

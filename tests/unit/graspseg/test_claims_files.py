@@ -215,3 +215,20 @@ claims:
     assert by_seed.loc["a_fails_less", "held_by_seed"] == "missed, held"
     assert by_seed.loc["a_fails_less", "seeds"] == 2 and by_seed.loc["a_fails_less", "seeds_held"] == 1
     assert by_seed.loc["reads_ap", "held_by_seed"] == "held, held"
+
+
+def test_non_object_share_counts_failed_attempts_only():
+    """§VI-B's share is of failed grasp *attempts*: a trial with no mask to grasp on attempts nothing."""
+    from robopercept.graspseg.table3 import paired_replicates, table3
+
+    kinds = {"a": ["no_mask", "non_object", "no_seal", None]}
+    trials = _trials(kinds, {"a": [None, "non_object", "good", "good"]}, n_seeds=1)
+    t = table3(trials, ["a"]).set_index("method")
+    assert t.loc["a", "errors"] == 3 and t.loc["a", "non_object_mask_share_pct"] == 50.0  # 1 of 2 attempts
+    assert t.loc["a", "non_object_mask_pct"] == 25.0  # per trial: all four
+    # every attempted failure on a non-object mask: each replicate's share is 100 (or 0 when it drew none), never
+    # diluted by the no_mask trials it drew
+    only = _trials({"a": ["no_mask", "non_object", "no_mask", "non_object"]},
+                   {"a": [None, "non_object", None, "non_object"]}, n_seeds=1)
+    shares = {r.set_index("method").loc["a", "non_object_mask_share_pct"] for r in paired_replicates(only, ["a"], 50, 1)}
+    assert 100.0 in shares and shares <= {0.0, 100.0}

@@ -111,3 +111,23 @@ def test_defaults_findings_lifted_and_errors():
     f = F.defaults_findings(methods, tuned, at_defaults, 44.0, PAPER_TABLE1)
     text = F.defaults_sentence(f, methods, tuned, at_defaults, PAPER_TABLE1)
     assert " — not the paper's " in text and text.endswith("so tuning alone does not explain the difference.")
+
+
+def test_defaults_sentence_errors_as_large_and_one_or_no_method_lifted():
+    methods = ("MOG", "MOG2", "LSBP")
+    # at the defaults every error at least the paper's; only MOG2 ranks higher tuned (and scores higher)
+    tuned_miou = {"MOG": 60, "MOG2": 55, "LSBP": 30}
+    methods, tuned, at_defaults = _defaults(tuned_miou, {"MOG": 55, "MOG2": 25, "LSBP": 30},
+                                            {m: PAPER_TABLE1[m][1] + 1 for m in methods})
+    f = F.defaults_findings(methods, tuned, at_defaults, 44.0, PAPER_TABLE1)
+    assert f["rank_defaults"] == f["paper_order"] and f["lifted"] == ["MOG2"]
+    assert f["errors_as_large"] == list(methods)
+    text = F.defaults_sentence(f, methods, tuned, at_defaults, PAPER_TABLE1)
+    assert ", with errors at least as large as the paper's; our tuning is what lifts MOG2 above its place there." in text
+    # tuning changes no place: no method lifted
+    methods, tuned, at_defaults = _defaults({"MOG": 56, "MOG2": 26, "LSBP": 31}, {"MOG": 55, "MOG2": 25, "LSBP": 30},
+                                            {m: 0.0 for m in methods})
+    f = F.defaults_findings(methods, tuned, at_defaults, 44.0, PAPER_TABLE1)
+    assert f["lifted"] == [] and f["errors_as_large"] == []
+    assert "our tuning is what lifts no method above its place there." in F.defaults_sentence(
+        f, methods, tuned, at_defaults, PAPER_TABLE1)
