@@ -104,3 +104,29 @@ def test_the_smoke_profile_objects_cover_every_shape():
         chosen = cat.objects(split, limit=n)
         assert len(chosen) == n
         assert {o.shape for o in chosen} == shapes, (section, split, n, sorted({o.shape for o in chosen}))
+
+
+def test_check_files_names_every_file_that_differs(tmp_path):
+    """Issue #10 item 4: a corrupted data/ is refused naming the files — changed, missing and unexpected ones —
+    and how to restore it (the DVC-level refusal is tests/pipeline/test_dvc_repro.py's)."""
+    from robopercept.data.materialize import DataMismatch, check_files
+
+    copy = tmp_path / "data"
+    shutil.copytree(paths.data_dir(), copy)
+    assert check_files(copy).startswith("data/ matches")
+    mesh = sorted((copy / "catalog" / "meshes").iterdir())[0]
+    blob = bytearray(mesh.read_bytes())
+    blob[len(blob) // 2] ^= 1  # one flipped bit
+    mesh.write_bytes(bytes(blob))
+    texture = sorted((copy / "catalog" / "textures").iterdir())[0]
+    texture.unlink()
+    (copy / "catalog" / "stray.txt").write_text("not in the manifest")
+    with pytest.raises(DataMismatch) as err:
+        check_files(copy)
+    msg = str(err.value)
+    assert f"changed: data/catalog/meshes/{mesh.name}" in msg
+    assert f"missing: data/catalog/textures/{texture.name}" in msg
+    assert "unexpected: data/catalog/stray.txt" in msg
+    assert "python -m robopercept.data materialize" in msg and "git checkout data.dvc" in msg
+    with pytest.raises(DataMismatch, match="does not exist"):
+        check_files(tmp_path / "nowhere")
