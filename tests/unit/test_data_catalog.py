@@ -130,3 +130,18 @@ def test_check_files_names_every_file_that_differs(tmp_path):
     assert "python -m robopercept.data materialize" in msg and "git checkout data.dvc" in msg
     with pytest.raises(DataMismatch, match="does not exist"):
         check_files(tmp_path / "nowhere")
+
+
+def test_dvc_is_found_beside_the_interpreter_without_path(monkeypatch):
+    """Issue #10 item 6: `python -m robopercept.data materialize` without .venv/bin on PATH said "run make setup"
+    although the environment had dvc; the environment's own dvc is used now."""
+    import sys
+    from pathlib import Path
+
+    from robopercept.data import materialize
+
+    if not (Path(sys.executable).parent / "dvc").exists():
+        pytest.skip("this interpreter's environment has no dvc beside it")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    out = materialize._dvc("--version")
+    assert out.returncode == 0 and out.stdout.strip()
