@@ -103,3 +103,27 @@ def test_stage_main_installs_the_watchdog_first(monkeypatch, capsys):
     assert stage.main(["notebooks/00_environment.py", "--profile", "no-such-profile"]) == 2
     assert calls == [()]
     assert "no-such-profile" in capsys.readouterr().err
+
+
+def test_the_pools_resource_tracker_exits_with_the_killed_chain(tmp_path):
+    """Issue #10 item 7 also found multiprocessing's resource tracker (~100 MB) alive after a kill -9 of the
+    chain. It lives while any process holds its pipe: once the starter and its workers are gone, it exits."""
+    pid = _run_middle(tmp_path, """
+        import os, time
+        from multiprocessing import resource_tracker
+        from robopercept.world.shards import process_pool
+
+        def work():
+            time.sleep(120)
+
+        if __name__ == "__main__":
+            from robopercept.notebook import watch_parent
+            watch_parent(0.1)
+            pool = process_pool(1)
+            pool.submit(work)
+            time.sleep(1)
+            resource_tracker.ensure_running()  # the pool's (started on demand, as its queues need it)
+            open(PID_FILE, "w").write(str(resource_tracker._resource_tracker._pid))
+            time.sleep(120)
+        """)
+    assert _wait_gone(pid, timeout=20), "the resource tracker outlived the chain that started it"
