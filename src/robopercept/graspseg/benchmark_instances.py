@@ -3,7 +3,8 @@
 Measures, at a profile's sizes (default ``cpu``) with random weights and synthetic scenes (costs do not depend
 on what the weights are):
 
-* Mask2Former training throughput (images/s: forward + loss + backward + step at the profile's batch size)
+* Mask2Former training throughput (images/s: forward + loss + backward + gradient clipping + step at the
+  profile's batch size, the backbone's BatchNorm frozen, as Table II trains)
   with the standard criterion and with the robust set loss (Paste-*-Robust rows), and inference throughput
   (images/s);
 * inpainting cost per image: our diffusion inpainter (the profile's UNet, ``sample_steps`` DDIM steps) and
@@ -40,7 +41,7 @@ def bench(profile: str, threads: int, steps: int) -> dict:
     from .config import GraspDataConfig
     from .config_instances import InpaintConfig, Table2Config
     from .inpaint import BoundaryInpainter, BoundaryInpaintSettings, OpenCVInpainter, build_unet, inpaint_mask, inpaint_radius
-    from .instance_model import targets
+    from .instance_model import freeze_backbone_batchnorm, targets
     from .instance_train import InstanceTrainSettings, optimizer, predict_images, to_pixels
     from .paste import visible_boundary
     from .table2 import model_settings
@@ -56,18 +57,22 @@ def bench(profile: str, threads: int, steps: int) -> dict:
     from .instance_model import build
 
     model = build(model_settings(cfg))
-    opt = optimizer(model, InstanceTrainSettings(lr=cfg.lr))
+    settings = InstanceTrainSettings(lr=cfg.lr)
+    opt = optimizer(model, settings)
     x = to_pixels(np.stack([s[0] for s in scenes]))
     ml, cl = targets([s[1] for s in scenes])
-    model.train()
 
     def step_time() -> float:
+        # a training step as instance_train.train_model takes it: frozen backbone BatchNorm, gradient clipping
         for i in range(steps + 1):
             if i == 1:
                 t0 = time.perf_counter()  # the first step warms up
+            model.train()
+            freeze_backbone_batchnorm(model)
             out = model(pixel_values=x, mask_labels=ml, class_labels=cl)
             opt.zero_grad()
             out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_norm)
             opt.step()
         return (time.perf_counter() - t0) / steps
 
@@ -86,7 +91,7 @@ def bench(profile: str, threads: int, steps: int) -> dict:
     band = inpaint_mask(band, radius)
     s = BoundaryInpaintSettings(channels=tuple(icfg.channels), layers_per_block=icfg.layers_per_block)
     ours = BoundaryInpainter(build_unet(s).eval(), steps=icfg.sample_steps)
-    cv = OpenCVInpainter(radius=radius + 1)
+    cv = OpenCVInpainter()  # the setting Table II's Paste-Grasp-OpenCVInpaint row pastes with (table2.row_inpainter)
     res = {}
     for name, inp in (("diffusion (ours)", ours), ("OpenCV Telea", cv)):
         inp(scenes[0][0], band)
