@@ -74,22 +74,32 @@ def test_stage_runner_and_kernel_exit_when_their_parent_is_killed(tmp_path):
     assert _wait_gone(pid), "the process outlived its killed parent"
 
 
+# a child that starts a one-worker pool (as a stage's notebook does) and runs WORK in it; AFTER runs in the child
+POOL_CHILD = """
+    import os, time
+    from multiprocessing import resource_tracker
+    from robopercept.world.shards import process_pool
+
+    def work():
+        WORK
+        time.sleep(120)
+
+    if __name__ == "__main__":
+        from robopercept.notebook import watch_parent
+        watch_parent(0.1)
+        pool = process_pool(1)
+        pool.submit(work)
+        AFTER
+        time.sleep(120)
+    """
+
+
+def _pool_child(work: str = "pass", after: str = "pass") -> str:
+    return textwrap.dedent(POOL_CHILD).replace("WORK", work).replace("AFTER", after)
+
+
 def test_pool_workers_die_with_the_process_that_started_them(tmp_path):
-    pid = _run_middle(tmp_path, """
-        import os, time
-        from robopercept.world.shards import process_pool
-
-        def work():
-            open(PID_FILE, "w").write(str(os.getpid()))
-            time.sleep(120)
-
-        if __name__ == "__main__":
-            from robopercept.notebook import watch_parent
-            watch_parent(0.1)
-            pool = process_pool(1)
-            pool.submit(work)
-            time.sleep(120)
-        """)
+    pid = _run_middle(tmp_path, _pool_child(work='open(PID_FILE, "w").write(str(os.getpid()))'))
     assert _wait_gone(pid), "a pool worker outlived the process that started it"
 
 
@@ -108,22 +118,7 @@ def test_stage_main_installs_the_watchdog_first(monkeypatch, capsys):
 def test_the_pools_resource_tracker_exits_with_the_killed_chain(tmp_path):
     """Issue #10 item 7 also found multiprocessing's resource tracker (~100 MB) alive after a kill -9 of the
     chain. It lives while any process holds its pipe: once the starter and its workers are gone, it exits."""
-    pid = _run_middle(tmp_path, """
-        import os, time
-        from multiprocessing import resource_tracker
-        from robopercept.world.shards import process_pool
-
-        def work():
-            time.sleep(120)
-
-        if __name__ == "__main__":
-            from robopercept.notebook import watch_parent
-            watch_parent(0.1)
-            pool = process_pool(1)
-            pool.submit(work)
-            time.sleep(1)
-            resource_tracker.ensure_running()  # the pool's (started on demand, as its queues need it)
-            open(PID_FILE, "w").write(str(resource_tracker._resource_tracker._pid))
-            time.sleep(120)
-        """)
+    # the pool's tracker is started on demand (its queues need it); after ensure_running() its pid is known
+    pid = _run_middle(tmp_path, _pool_child(after="time.sleep(1); resource_tracker.ensure_running(); "
+                                                  'open(PID_FILE, "w").write(str(resource_tracker._resource_tracker._pid))'))
     assert _wait_gone(pid, timeout=20), "the resource tracker outlived the chain that started it"
