@@ -234,6 +234,12 @@ def claims_evidence(verdict: pd.DataFrame, table: pd.DataFrame, masks: pd.DataFr
     return out.reindex(columns=cols).reset_index(drop=True)
 
 
+def _require_seed(trials: pd.DataFrame) -> None:
+    if "seed" not in trials.columns:
+        raise ValueError("Table III trials lack the column 'seed' (which Table II seed planned each trial); rerun the "
+                         "graspseg_table3 stage")
+
+
 def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, seed: int) -> list[pd.DataFrame]:
     """Bootstrap replicates of :func:`table3`'s error rates, non-object share, the per-trial rates of
     :data:`RATE_KINDS`, ``grouped_two_pct`` and the non-object-mask failures, and ``seg_errors_per_bin``. One
@@ -246,9 +252,7 @@ def paired_replicates(trials: pd.DataFrame, order: Sequence[str], n_boot: int, s
     resampling at both stages counts the trial-level variance about (2G − 1)/G times (5/3 at G = 3 seeds) while the
     seed-level part shrinks by (G − 1)/G — conservative on the whole, so an *inconclusive* here may be a held or
     missed claim that more seeds and trials would settle."""
-    if "seed" not in trials.columns:
-        raise ValueError("Table III trials lack the column 'seed' (which Table II seed planned each trial); rerun the "
-                         "graspseg_table3 stage")
+    _require_seed(trials)
     per = _per_trial(trials)
     wide = {c: per.pivot(index="trial", columns="model", values=c).reindex(columns=list(order))
             for c in ("failed", *RATE_KINDS, "grouped_two", "non_object_mask", "attempt_failed", "seg_errors")}
@@ -287,8 +291,7 @@ def claims_by_seed(claims_file: Path, trials: pd.DataFrame, order: Sequence[str]
     from ..reporting.claims import evaluate_claims
     from .table1 import seed_agreement
 
-    if "seed" not in trials.columns:
-        raise ValueError("Table III trials lack the column 'seed'; rerun the graspseg_table3 stage")
+    _require_seed(trials)
     per_seed = []
     for k in sorted(trials.seed.unique()):
         t = table3(trials[trials.seed == k], order)
