@@ -45,6 +45,7 @@ from robopercept.graspseg.loss import PAPER_HEIGHT, PAPER_KERNELS, scaled_kernel
 from robopercept.graspseg.train import load_checkpoint
 from robopercept.graspseg.variants import checkpoint_path, train_variants, trained_models
 from robopercept.reporting import figures, tables
+from robopercept.reporting.uncertainty import seed_difference
 from robopercept.reporting.convergence import unconverged
 
 run = setup("graspseg_train", params, paper="graspseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
@@ -140,26 +141,26 @@ display(Markdown(
 
 # %%
 cap = cfg.ablation_max_steps
-g100 = curves[(curves.variant == "Grasp-100") & (curves.step <= cap)].groupby("seed").val_mIOU.max() * 100
-rows = [{"model": "Grasp-100 (paper's variant), best up to step %d" % cap, "seeds": len(g100),
-         "val_mIOU": g100.mean(), "val_mIOU_std": g100.std(ddof=1) if len(g100) > 1 else float("nan")}]
+per_seed = {"Grasp-100": curves[(curves.variant == "Grasp-100") & (curves.step <= cap)].groupby("seed").val_mIOU.max() * 100}
 for name in ("Grasp-100-Scratch", "Grasp-100-LiteralLoss"):
-    a = curves[(curves.variant == name) & (curves.step <= cap)].groupby("seed").val_mIOU.max() * 100
-    rows.append({"model": name, "seeds": len(a), "val_mIOU": a.mean(),
-                 "val_mIOU_std": a.std(ddof=1) if len(a) > 1 else float("nan")})
+    per_seed[name] = curves[(curves.variant == name) & (curves.step <= cap)].groupby("seed").val_mIOU.max() * 100
+rows = [{"model": ("Grasp-100 (paper's variant), best up to step %d" % cap) if name == "Grasp-100" else name,
+         "seeds": len(v), "val_mIOU": v.mean(), "val_mIOU_std": v.std(ddof=1) if len(v) > 1 else float("nan")}
+        for name, v in per_seed.items()]
 ablations = pd.DataFrame(rows)
 _ = tables.write_table(ablations, out_tables, "grasp_model_ablations",
                        caption=f"Validation mIOU (training objects, %) of our ablations and of Grasp-100, each the best "
                                f"evaluation up to step {cap} (the ablations' budget).")
 display(ablations.round(2))
-a = ablations.set_index("model").val_mIOU
-base = a.iloc[0]
+K_SE = 2.0  # a difference counts as evidence beyond this many standard errors of the seed means' difference
+diffs = {label: seed_difference(per_seed["Grasp-100"], per_seed[name], k=K_SE)
+         for label, name in (("pretrained vs scratch", "Grasp-100-Scratch"),
+                             ("balanced vs literal", "Grasp-100-LiteralLoss"))}
 display(Markdown(
-    f"At the same step budget ({cap}), the pretrained initialisation (`{cfg.pretrained_checkpoint}`) vs scratch: "
-    f"{base - a['Grasp-100-Scratch']:+.1f} points; balanced vs literal eq. (1): "
-    f"{base - a['Grasp-100-LiteralLoss']:+.1f} points (validation, Grasp-100's seed std "
-    f"{ablations.val_mIOU_std.iloc[0]:.1f}; the ablations have {cfg.ablation_seeds} seed(s)). Read against twice "
-    "that std: " + "; ".join(
-        f"{label} {'beyond it' if abs(base - a[name]) > 2 * ablations.val_mIOU_std.iloc[0] else 'inside it, not evidence either way'}"
-        for label, name in (("pretrained vs scratch", "Grasp-100-Scratch"),
-                            ("balanced vs literal", "Grasp-100-LiteralLoss"))) + "."))
+    f"At the same step budget ({cap}), Grasp-100 ({len(per_seed['Grasp-100'])} seeds) against each ablation "
+    f"({cfg.ablation_seeds} seed(s) each), in validation mIOU points, read against {K_SE:g} standard errors of the "
+    "difference of seed means (`reporting.uncertainty.seed_difference`): " + "; ".join(
+        f"{label} {d['diff']:+.1f} ± {d['se']:.1f} (SE) — "
+        + {"beyond": "beyond the seed noise", "inside": "inside the seed noise, not evidence either way",
+           "no seed spread": "no seed spread to judge it by"}[d["verdict"]]
+        for label, d in diffs.items()) + f". The pretrained initialisation is `{cfg.pretrained_checkpoint}`."))

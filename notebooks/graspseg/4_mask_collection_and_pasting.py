@@ -11,7 +11,7 @@
 #
 # **Here.** The same steps on the simulated grasp dataset (§IV-A notebook):
 #
-# * **Crops** (`robopercept.graspseg.crops`) from two sources, each stored with its provenance (index.json:
+# * **Crops** (`robopercept.graspseg.crop_collection`, format in `robopercept.graspseg.crops`) from two sources, each stored with its provenance (index.json:
 #   the grasp it came from, every filter's verdict, the model checkpoint's md5): Grasp-100 (one folder per
 #   seed: Table II's seed *k* pastes from Grasp-100 seed *k*), image subtraction with Table I's tuned parameters
 #   and the contour filter (Paste-Subtract's source), every non-empty prediction kept with its verdicts so that
@@ -55,8 +55,10 @@ from matplotlib import pyplot as plt
 from robopercept import paths
 from robopercept.formats.grasp_pairs import iter_grasp_folders, read_sample
 from robopercept.graspseg import baselines, paper
-from robopercept.graspseg.crops import (collect_mask_crops, collect_model_crops, kept_rejected_figure, load_crops,
-                                        recall_matched_entropy_threshold, successful_grasps, table1_entropy_threshold)
+from robopercept.graspseg.crop_collection import (collect_mask_crops, collect_model_crops, kept_rejected_figure,
+                                                  recall_matched_entropy_threshold, successful_grasps,
+                                                  table1_entropy_threshold)
+from robopercept.graspseg.crops import load_crops
 from robopercept.graspseg.filters import FilterConfig
 from robopercept.graspseg.inpaint import (PAPER_DILATION_PX, PAPER_STEPS, BoundaryInpainter, BoundaryInpaintSettings,
                                           OpenCVInpainter, StableDiffusionInpainter, evaluate_inpainters, inpaint_mask,
@@ -184,7 +186,7 @@ ours = BoundaryInpainter(unet, steps=icfg.sample_steps, train_timesteps=settings
                          prediction_type=settings.prediction_type)
 ours.save(inpainter_dir)
 # Telea's neighbourhood radius: one pixel beyond the band's, and the library default that Table II's
-# Paste-Grasp-OpenCVInpaint row pastes with (table2.row_inpainter), so the row that trains is the row scored here too
+# Paste-Grasp-OpenCVInpaint row pastes with (table2_train.row_inpainter), so the row that trains is the row scored here too
 table2_telea = OpenCVInpainter()
 telea_row = f"OpenCV Telea (radius {table2_telea.radius}: Table II's row)"
 inpainters = {ours.name: ours, "OpenCV Telea": OpenCVInpainter(radius=max(radius, 1) + 1), telea_row: table2_telea}

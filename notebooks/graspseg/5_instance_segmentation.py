@@ -11,7 +11,7 @@
 # (-Robust rows) and with inpainted boundaries (Paste-Grasp-Inpaint).
 #
 # **Here.** The same ten rows on the simulated dataset, and one of ours, Paste-Grasp-OpenCVInpaint: Paste-Grasp-Inpaint
-# with OpenCV's Telea inpainting in place of the diffusion model (does diffusion earn its cost for training here?) (`robopercept.graspseg.table2` documents each row's
+# with OpenCV's Telea inpainting in place of the diffusion model (does diffusion earn its cost for training here?) (`robopercept.graspseg.table2_train` documents each row's
 # batches). Mask2Former is `transformers`' `Mask2FormerForUniversalSegmentation`, class-agnostic, its ResNet
 # started from the shared stand-in backbone; training follows Mask2Former's public recipe (AdamW, lr with the
 # backbone at 0.1x, weight decay 0.05, gradient clipping 0.01), with these departures: the learning rate stays
@@ -44,7 +44,7 @@
 #   grasp rows are credited with;
 # * the inpainter is this repository's small diffusion model (§III-B notebook) unless `graspseg_table2.sd_pipeline`
 #   names a local Stable Diffusion inpainting folder (the paper's inpainter; none can be downloaded here), which
-#   Paste-Grasp-Inpaint then pastes with (`robopercept.graspseg.table2.row_inpainter`);
+#   Paste-Grasp-Inpaint then pastes with (`robopercept.graspseg.table2_train.row_inpainter`);
 # * the robust set loss's refinement step (0.1) and iteration limit (25) come from Pathak et al.'s public code
 #   (`robust_set_loss.py` in pathak22/seg-by-interaction, whose default margin is 0.75), its IoU margin (0.7) from
 #   the paper; as in that code, a prediction the loop cannot bring within the margin in 25 steps is trained towards
@@ -82,6 +82,7 @@ from robopercept import paths
 from robopercept.common import checkpoints
 from robopercept.graspseg import paper_instances as P
 from robopercept.graspseg import table2 as T2
+from robopercept.graspseg import table2_train as T2train
 from robopercept.graspseg.instance_eval import METRICS, area_ranges, class_agnostic_gt, coco_eval, table2_metrics
 from robopercept.graspseg.instance_losses import MAX_ITER
 from robopercept.graspseg.labeled import labeled_images
@@ -103,7 +104,7 @@ out_tables, out_figures = run.tables, run.figures
 for p in (pretrained, crops_dir, inpainter_dir):
     if not p.exists():
         raise FileNotFoundError(f"{p} is missing (stages pretrained_backbone and graspseg_crops make it)")
-split = T2.split_files(dataset, cfg)
+split = T2train.split_files(dataset, cfg)
 display(Markdown(f"Labeled images: {len(split['small'])} for the -100 rows, {len(split['large'])} for Mask2Former-1000 "
                  f"(the paper: 1000), {len(split['val'])} for validation; Mask2Former with {cfg.backbone}, "
                  f"{cfg.num_queries} queries, width {cfg.hidden_dim}, {cfg.encoder_layers}+{cfg.decoder_layers} "
@@ -120,10 +121,10 @@ display(Markdown(f"A paste image holds at most {most_instances} instances ({cfg.
 # ## Training the rows
 
 # %%
-train_index = T2.train_object_crops(dataset, cfg, train_crops_dir, cfg.t_occ_train_objects)
+train_index = T2train.train_object_crops(dataset, cfg, train_crops_dir, cfg.t_occ_train_objects)
 display(Markdown(f"Paste-Train's crops: {train_index['kept']} unoccluded instances (visible/amodal > "
                  f"{cfg.t_occ_train_objects}) of {train_index['considered']} in the {len(split['small'])} labeled images."))
-summary, not_trained = T2.train_rows(cfg, dataset, crops_dir, train_crops_dir, inpainter_dir, pretrained, models_dir,
+summary, not_trained = T2train.train_rows(cfg, dataset, crops_dir, train_crops_dir, inpainter_dir, pretrained, models_dir,
                                      run.training / "table2", run.seed, grasp_seeds=ccfg.grasp_seeds,
                                      progress=False)  # no progress bar: its timings would enter the notebook
 if len(not_trained):

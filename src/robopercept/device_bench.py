@@ -271,7 +271,7 @@ def graspseg_table2(cfg: dict, device, timer: Timer, repeatability: bool = True)
     from .graspseg.instance_model import build as build_model
     from .graspseg.instance_model import targets
     from .graspseg.instance_train import InstanceTrainSettings, optimizer
-    from .graspseg.table2 import model_settings
+    from .graspseg.table2_train import model_settings
 
     t2, d = cfg["graspseg_table2"], cfg["graspseg_data"]
     h, w, b = d.height, d.width, t2.batch_size
@@ -311,10 +311,10 @@ def graspseg_table2(cfg: dict, device, timer: Timer, repeatability: bool = True)
         out["train_s_per_step_robust_set_loss"] = round(robust, 4)
     except Exception as e:  # recorded, not hidden: the robust loss may keep CPU-only pieces
         out["robust_set_loss_error"] = f"{type(e).__name__}: {e}"
-    from .graspseg.table2 import ROWS
+    from .graspseg.table2_train import ROWS
 
     robust = out.get("train_s_per_step_robust_set_loss", float("nan"))
-    out["estimate"] = _estimate([(t2.max_steps * (2 if ROWS[r].single_object else 1),  # as table2.train_row
+    out["estimate"] = _estimate([(t2.max_steps * (2 if ROWS[r].single_object else 1),  # as table2_train._train_shard
                                   robust if ROWS[r].robust else plain, t2.n_seeds) for r in t2.rows],
                                 "Single-Object-100 trains twice the steps, the -Robust rows at the robust set loss's "
                                 "step; early stopping (patience, after min_steps) ends most models earlier")

@@ -11,7 +11,7 @@ from robopercept.graspseg.crops import load_crops, read_index
 from robopercept import paths
 from robopercept.graspseg.config_instances import Table2Config
 from robopercept.graspseg.inpaint import BoundaryInpainter, OpenCVInpainter
-from robopercept.graspseg.table2 import row_inpainter
+from robopercept.graspseg.table2_train import row_inpainter
 from robopercept.reporting.claims import load_spec
 
 pytestmark = pytest.mark.notebook

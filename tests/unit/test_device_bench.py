@@ -38,7 +38,7 @@ def test_every_section_measures_a_training_step_at_the_profile_sizes():
     assert rec["graspseg_table1"]["image"] == [64, 96]  # the smoke profile's graspseg frame
     cfg = validate_params(load_profile("smoke"))  # the estimates count what the stages train
     from robopercept.don.experiments import unique_variants
-    from robopercept.graspseg.table2 import ROWS
+    from robopercept.graspseg.table2_train import ROWS
 
     don = rec["don"]
     assert don["configurations"] == len(unique_variants(cfg["don_train"], cfg["don_data"].multi_train))

@@ -60,7 +60,7 @@ PLANNERS = _planners()
 
 def test_the_generators_are_found():
     # the test would pass vacuously if the scan found nothing: the known planners of every paper are there
-    for name in ("robopercept.graspseg.grasp_collection", "robopercept.graspseg.table2", "robopercept.mlgsl.train",
+    for name in ("robopercept.graspseg.grasp_collection", "robopercept.graspseg.table2_train", "robopercept.mlgsl.train",
                  "robopercept.don.scenes", "robopercept.latentmrcnn.sweep", "robopercept.fastseg.data",
                  "robopercept.common.pretrain_bins"):
         assert name in PLANNERS

@@ -44,7 +44,7 @@ def bench(profile: str, threads: int, steps: int) -> dict:
     from .instance_model import freeze_backbone_batchnorm, targets
     from .instance_train import InstanceTrainSettings, optimizer, predict_images, to_pixels
     from .paste import visible_boundary
-    from .table2 import model_settings
+    from .table2_train import model_settings
 
     torch.set_num_threads(threads)
     p = load_profile(profile)
@@ -91,7 +91,7 @@ def bench(profile: str, threads: int, steps: int) -> dict:
     band = inpaint_mask(band, radius)
     s = BoundaryInpaintSettings(channels=tuple(icfg.channels), layers_per_block=icfg.layers_per_block)
     ours = BoundaryInpainter(build_unet(s).eval(), steps=icfg.sample_steps)
-    cv = OpenCVInpainter()  # the setting Table II's Paste-Grasp-OpenCVInpaint row pastes with (table2.row_inpainter)
+    cv = OpenCVInpainter()  # the setting Table II's Paste-Grasp-OpenCVInpaint row pastes with (table2_train.row_inpainter)
     res = {}
     for name, inp in (("diffusion (ours)", ours), ("OpenCV Telea", cv)):
         inp(scenes[0][0], band)

@@ -144,7 +144,8 @@ class GraspModelConfig(Validated):
                 "must be in eval_every..max_steps")
         require(self.patience >= 1, "patience", "must be >= 1")
         require(self.n_seeds >= 1, "n_seeds", "must be >= 1")
-        require(self.ablation_seeds >= 1, "ablation_seeds", "must be >= 1 (Table I has the ablation rows)")
+        require(1 <= self.ablation_seeds <= self.n_seeds, "ablation_seeds",
+                f"must be in 1..n_seeds ({self.n_seeds}): Table I has the ablation rows, judged against the variants' seeds")
         require(self.workers >= 1, "workers", "must be >= 1")
 
     @property

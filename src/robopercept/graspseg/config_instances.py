@@ -106,6 +106,9 @@ class Table2Config(Validated):
     min_scale: float = 0.75
     max_scale: float = 1.25
     robust_iou: float = 0.7
+    # which targets the robust set loss refines: "pasted" (the pasted crops' noisy masks; a labeled image's own
+    # instances keep Mask2Former's mask loss) or "all" (every matched target: the literal reading, sessions 10-42)
+    robust_targets: str = "pasted"
     t_occ_train_objects: float = 0.95  # Paste-Train: labeled instances with visible/amodal above this
     n_boot: int = 1000
     workers: int = 2
@@ -127,6 +130,7 @@ class Table2Config(Validated):
         require(0 <= self.min_pasted <= self.max_pasted, "max_pasted", "must be >= min_pasted >= 0")
         require(0 < self.min_scale <= self.max_scale, "max_scale", "must be >= min_scale > 0")
         require(0 < self.robust_iou < 1, "robust_iou", "must be in (0, 1)")
+        require(self.robust_targets in ("pasted", "all"), "robust_targets", "must be 'pasted' or 'all'")
         require(0 < self.t_occ_train_objects <= 1, "t_occ_train_objects", "must be in (0, 1]")
         require(self.lr > 0, "lr", "must be > 0")
         require(self.n_boot >= 10, "n_boot", "must be >= 10")

@@ -87,12 +87,28 @@ class OpenCVInpainter:
 
 
 class StableDiffusionInpainter:
-    """A local Stable Diffusion inpainting pipeline (diffusers folder layout, ``model_index.json``)."""
+    """A local Stable Diffusion inpainting pipeline (diffusers folder layout, ``model_index.json``).
+
+    Stable Diffusion is trained at one resolution (SD-2 inpainting: 512 pixels, its UNet's ``sample_size`` times the
+    VAE's factor 8) and degrades far from it; our frames are much smaller than the paper's 640x960. So each frame is
+    scaled up until its short side is ``short_side`` (default: the pipeline's native size), inpainted there, scaled
+    back, and only the masked pixels of the original frame are replaced (:func:`composite`).
+    """
 
     name = "Stable Diffusion inpainting"
 
-    def __init__(self, pipeline, steps: int = PAPER_STEPS, prompt: str = "", guidance_scale: float = 1.0):
+    def __init__(self, pipeline, steps: int = PAPER_STEPS, prompt: str = "", guidance_scale: float = 1.0,
+                 short_side: int | None = None):
         self.pipe, self.steps, self.prompt, self.guidance_scale = pipeline, steps, prompt, guidance_scale
+        self.short_side = short_side or self.native_size(pipeline)
+
+    @staticmethod
+    def native_size(pipeline) -> int:
+        """The pipeline's training resolution: UNet sample size x VAE scale factor (512 for SD-2 inpainting)."""
+        unet_size = getattr(getattr(pipeline, "unet", None), "config", None)
+        unet_size = getattr(unet_size, "sample_size", None) or 64
+        factor = getattr(pipeline, "vae_scale_factor", None) or 8
+        return int(unet_size * factor)
 
     @classmethod
     def from_local(cls, path: str | Path, **kwargs) -> "StableDiffusionInpainter":
@@ -117,13 +133,19 @@ class StableDiffusionInpainter:
 
         _check(image, mask)
         h, w = image.shape[:2]
-        ph, pw = (h + 7) // 8 * 8, (w + 7) // 8 * 8  # the VAE needs multiples of 8
-        img = cv2.copyMakeBorder(image, 0, ph - h, 0, pw - w, cv2.BORDER_REFLECT)
-        msk = np.pad(mask, ((0, ph - h), (0, pw - w)))
+        scale = self.short_side / min(h, w)
+        sh, sw = max(8, round(h * scale)), max(8, round(w * scale))  # the frame at the pipeline's native size
+        big = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_CUBIC) if (sh, sw) != (h, w) else image
+        big_mask = cv2.resize(mask.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST) > 0
+        ph, pw = (sh + 7) // 8 * 8, (sw + 7) // 8 * 8  # the VAE needs multiples of 8
+        img = cv2.copyMakeBorder(big, 0, ph - sh, 0, pw - sw, cv2.BORDER_REFLECT)
+        msk = np.pad(big_mask, ((0, ph - sh), (0, pw - sw)))
         out = self.pipe(prompt=self.prompt, image=Image.fromarray(img), mask_image=Image.fromarray(msk.astype(np.uint8) * 255),
                         height=ph, width=pw, num_inference_steps=self.steps, guidance_scale=self.guidance_scale,
                         generator=torch.Generator().manual_seed(seed), output_type="np").images[0]
-        filled = np.clip(np.round(out[:h, :w] * 255), 0, 255).astype(np.uint8)
+        filled = np.clip(np.round(out[:sh, :sw] * 255), 0, 255).astype(np.uint8)
+        if (sh, sw) != (h, w):
+            filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_AREA)
         return composite(image, filled, mask)
 
 

@@ -120,6 +120,10 @@ def robust_targets(logits: torch.Tensor, targets: torch.Tensor, iou_threshold: f
 def robust_criterion(model, iou_threshold: float = PAPER_IOU_THRESHOLD):
     """Replace ``model.criterion``'s mask loss by the robust set loss (matching and class loss unchanged).
 
+    ``criterion.refine`` chooses the targets it refines (per image, a (K,) bool tensor; None: all): §V-A.2 uses the
+    robust loss against noisy pasted masks, so Table II's training refines the pasted crops' targets only by default
+    (``graspseg_table2.robust_targets``) and trains a labeled image's own instances with the plain mask loss.
+
     The criterion counts, over every call (each decoder layer's loss included), the matched predictions it refined
     and how many of them the loop could not bring within the margin (``criterion.robust_counts``: ``[matched,
     unresolved]``; the training loop reads and resets it at each evaluation): an unresolved prediction trains
@@ -131,23 +135,30 @@ def robust_criterion(model, iou_threshold: float = PAPER_IOU_THRESHOLD):
             src = self._get_predictions_permutation_indices(indices)
             tgt = self._get_targets_permutation_indices(indices)
             refined = [m.clone() for m in mask_labels]
-            if len(src[0]):
+            # the matched (prediction, target) pairs whose target may be refined: all, or the noisy ones only
+            pairs = [(i, int(bi), int(j)) for i, (bi, j) in enumerate(zip(*tgt))
+                     if self.refine is None or bool(self.refine[int(bi)][int(j)])]
+            if pairs:
+                sel = torch.tensor([i for i, _, _ in pairs])
                 with torch.no_grad():
                     size = mask_labels[0].shape[-2:]
-                    pred = F.interpolate(masks_queries_logits[src][:, None].detach().float(), size=size,
+                    pred = F.interpolate(masks_queries_logits[src][sel][:, None].detach().float(), size=size,
                                          mode="bilinear", align_corners=False)[:, 0]
-                    target = torch.stack([mask_labels[b][j] for b, j in zip(*tgt)]) > 0.5
+                    target = torch.stack([mask_labels[bi][j] for _, bi, j in pairs]) > 0.5
                     new = robust_targets(pred, target, iou_threshold)
                     self.robust_counts[0] += len(new)
                     self.robust_counts[1] += int((_iou(new, target) <= iou_threshold).sum())
-                for k, (b, j) in enumerate(zip(*tgt)):
-                    refined[b][j] = new[k].to(refined[b].dtype)
+                for k, (_, bi, j) in enumerate(pairs):
+                    refined[bi][j] = new[k].to(refined[bi].dtype)
             return super().loss_masks(masks_queries_logits, refined, indices, num_masks)
 
     old = model.criterion
     crit = RobustSetLoss(config=model.config, weight_dict=old.weight_dict)
     crit.load_state_dict(old.state_dict())
     crit.robust_counts = [0, 0]
+    # per image, a (K,) bool tensor: which targets may be refined (the training loop sets it for each batch from
+    # Batch.noisy); None: every matched target (the literal reading, and the default outside the training loop)
+    crit.refine = None
     model.criterion = crit.to(old.empty_weight.device)  # beside the model's own (a model already on a GPU)
     return model
 

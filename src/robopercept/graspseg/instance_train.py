@@ -40,6 +40,9 @@ class Batch:
     images: np.ndarray  # (B, H, W, 3) uint8
     masks: list[np.ndarray]  # per image (K, H, W) bool
     single_object: bool = False  # supervise the given mask only; no "no object" term
+    # per image (K,) bool: True where the instance's mask is a noisy label (a pasted crop's predicted mask), False
+    # where it is a human label; None: every instance is a human label (labeled batches)
+    noisy: list[np.ndarray] | None = None
 
 
 class BatchSource(Protocol):
@@ -82,7 +85,7 @@ class PasteBatches:
     def batch(self, step: int, size: int) -> Batch:
         from .inpaint import inpaint_mask
 
-        out_i, out_m = [], []
+        out_i, out_m, out_n = [], [], []
         for j in range(size):
             res = self.sampler.sample(step, j)
             img = res.image
@@ -92,7 +95,8 @@ class PasteBatches:
             img, masks = _flip(np.random.default_rng([self.sampler.seed, step, j, 1]), img, res.masks)
             out_i.append(img)
             out_m.append(masks)
-        return Batch(np.stack(out_i), out_m)
+            out_n.append(np.asarray(res.pasted, bool))
+        return Batch(np.stack(out_i), out_m, noisy=out_n)
 
 
 class AlternatingBatches:
@@ -107,6 +111,15 @@ class AlternatingBatches:
 
 @dataclasses.dataclass(frozen=True)
 class InstanceTrainSettings:
+    """Mask2Former's COCO instance recipe, as facebookresearch/Mask2Former's configs give it
+    (``configs/coco/instance-segmentation/Base-COCO-InstanceSegmentation.yaml``: AdamW, ``BASE_LR`` 1e-4,
+    ``BACKBONE_MULTIPLIER`` 0.1, ``WEIGHT_DECAY`` 0.05, ``CLIP_GRADIENTS`` full model at 0.01, ``IMS_PER_BATCH`` 16;
+    ``maskformer2_R50_bs16_50ep.yaml``: class / mask / dice loss weights 2 / 5 / 5, no-object weight 0.1, 12544
+    sampled points, 100 queries, 10 decoder layers — the model side is :class:`InstanceModelSettings`). Left out:
+    its ``WARMUP_FACTOR`` 1.0 makes the warm-up a constant learning rate, which is what we train with; its step
+    decays at 89 % and 96 % of 368,750 iterations never arrive within our step budgets, so there is no schedule.
+    ``min_steps`` and early stopping on validation AP are ours (the paper names neither)."""
+
     lr: float = 1e-4  # Mask2Former: AdamW 1e-4, backbone x0.1, weight decay 0.05, clip 0.01 (full model)
     backbone_lr_mult: float = 0.1
     weight_decay: float = 0.05
@@ -155,9 +168,17 @@ def optimizer(model, s: InstanceTrainSettings) -> torch.optim.Optimizer:
 
 def train_instance_model(model_settings: InstanceModelSettings, s: InstanceTrainSettings, source: BatchSource,
                          val: Sequence[tuple[np.ndarray, np.ndarray]], init_checkpoint=None,
-                         robust_iou: float | None = None, live=None) -> tuple[object, list[dict]]:
+                         robust_iou: float | None = None, robust_targets: str = "pasted",
+                         live=None) -> tuple[object, list[dict]]:
     """Train; return the model at its best validation AP and the history (one row per evaluation).
-    ``robust_iou``: train with the robust set loss at this IoU margin (None: Mask2Former's own mask loss)."""
+
+    ``robust_iou``: train with the robust set loss at this IoU margin (None: Mask2Former's own mask loss).
+    ``robust_targets``: which matched targets the robust set loss refines — ``"pasted"``: the pasted crops' masks
+    only (the noisy labels, :attr:`Batch.noisy`); a labeled image's own instances keep Mask2Former's mask loss
+    towards their human labels; ``"all"``: every matched target, labeled or pasted (the literal reading of
+    §V-A.2's "replace the Mask2Former mask loss")."""
+    if robust_targets not in ("pasted", "all"):
+        raise ValueError(f"robust_targets must be 'pasted' or 'all', got {robust_targets!r}")
     from .instance_losses import robust_criterion
     from .instance_model import freeze_backbone_batchnorm, load_standin_backbone
 
@@ -176,6 +197,10 @@ def train_instance_model(model_settings: InstanceModelSettings, s: InstanceTrain
         freeze_backbone_batchnorm(model)
         b = source.batch(step - 1, s.batch_size)
         ml, cl = targets(b.masks)
+        if robust_iou is not None:  # which targets the robust set loss may refine in this batch
+            model.criterion.refine = None if robust_targets == "all" else [
+                torch.from_numpy(np.zeros(len(m), bool) if b.noisy is None else np.asarray(n, bool))
+                for m, n in zip(b.masks, b.noisy or [None] * len(b.masks))]
         with no_object_term(model, off=b.single_object):
             out = model(pixel_values=to_pixels(b.images), mask_labels=ml, class_labels=cl)
         opt.zero_grad()
@@ -190,7 +215,8 @@ def train_instance_model(model_settings: InstanceModelSettings, s: InstanceTrain
             history.append({"step": step, "train_loss": float(np.mean(losses[-s.eval_every:])), "val_AP": 100 * ap})
             counts = getattr(model.criterion, "robust_counts", None)
             if counts is not None:  # the robust set loss: share of refined predictions left outside the margin
-                history[-1]["robust_unresolved_pct"] = 100 * counts[1] / max(counts[0], 1)
+                # (NaN when the interval refined nothing: no pasted target was matched)
+                history[-1]["robust_unresolved_pct"] = 100 * counts[1] / counts[0] if counts[0] else float("nan")
                 counts[:] = [0, 0]
             if live is not None:
                 live.log_metric("val/AP", 100 * ap)

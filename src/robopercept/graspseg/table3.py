@@ -68,7 +68,7 @@ def _trial_shard(shard: Shard, folder: Path, *, rows: Sequence[str], n_seeds: in
     from ..world.catalog import load_catalog
     from .config import GraspDataConfig
     from .picking import run_trials
-    from .table2 import model_key
+    from .table2_train import model_key
 
     torch.set_num_threads(1)
     trials = list(shard.get("trials"))

@@ -142,3 +142,31 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[f
     centre = (p + z * z / (2 * trials)) / denom
     half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def seed_difference(a, b, k: float = 2.0) -> dict:
+    """Is the difference of two models' per-seed results beyond their seed noise?
+
+    ``a`` and ``b`` are one number per trained seed (NaN ignored). The difference of the seed means is read
+    against ``k`` standard errors: with ≥ 2 seeds on both sides, ``sqrt(var_a / n_a + var_b / n_b)``; with a
+    single run on one side, that run is one draw from a spread taken to be the other side's, so
+    ``s · sqrt(1 + 1 / n)``; with one seed on both sides there is no spread to read against and the verdict says
+    so. Returns ``diff`` (mean a − mean b), ``se``, ``k``, ``n_a``, ``n_b`` and ``verdict``: "beyond" | "inside" |
+    "no seed spread".
+    """
+    xa = np.asarray(a, float)
+    xb = np.asarray(b, float)
+    xa, xb = xa[~np.isnan(xa)], xb[~np.isnan(xb)]
+    if len(xa) == 0 or len(xb) == 0:
+        raise ValueError(f"seed_difference needs >= 1 seed on each side, got {len(xa)} and {len(xb)}")
+    diff = float(xa.mean() - xb.mean())
+    na, nb = len(xa), len(xb)
+    if na >= 2 and nb >= 2:
+        se = float(np.sqrt(xa.var(ddof=1) / na + xb.var(ddof=1) / nb))
+    elif na >= 2 or nb >= 2:
+        many = xa if na >= 2 else xb
+        se = float(many.std(ddof=1) * np.sqrt(1 + 1 / len(many)))
+    else:
+        se = float("nan")
+    verdict = "no seed spread" if np.isnan(se) else ("beyond" if abs(diff) > k * se else "inside")
+    return {"diff": diff, "se": se, "k": k, "n_a": na, "n_b": nb, "verdict": verdict}

@@ -11,9 +11,9 @@ from robopercept.formats import coco
 from robopercept.formats.grasp_pairs import iter_grasp_folders, read_png, read_sample
 from robopercept.graspseg import baselines
 from robopercept.graspseg.config import GraspDataConfig
-from robopercept.graspseg.crops import (collect_mask_crops, collect_model_crops, collect_train_object_crops,
-                                        load_grasp_masks,
-                                        load_crops, read_crop, read_index, successful_grasps, write_crop)
+from robopercept.graspseg.crop_collection import collect_mask_crops, collect_model_crops, successful_grasps
+from robopercept.graspseg.crops import (collect_train_object_crops, load_crops, load_grasp_masks, read_crop, read_index,
+                                        write_crop)
 from robopercept.graspseg.filters import FilterConfig
 from robopercept.graspseg.grasp_collection import generate
 from robopercept.graspseg.model import GraspSegmentationModel

@@ -136,6 +136,28 @@ def test_stable_diffusion_pipeline_loads_from_a_local_folder(tmp_path):
         StableDiffusionInpainter.from_local(folder)
 
 
+def test_stable_diffusion_runs_at_the_pipelines_native_size(tmp_path):
+    """Frames are scaled up to the pipeline's resolution (short side), inpainted there and scaled back; pixels
+    outside the mask are the original's."""
+    folder = _tiny_sd_pipeline(tmp_path / "sd")
+    inp = StableDiffusionInpainter.from_local(folder)
+    assert inp.short_side == StableDiffusionInpainter.native_size(inp.pipe) == 16 * inp.pipe.vae_scale_factor
+    seen = []
+    pipe = inp.pipe
+
+    def spy(**kw):
+        seen.append((kw["height"], kw["width"], kw["image"].size, kw["mask_image"].size))
+        return pipe(**kw)
+
+    forced = StableDiffusionInpainter(spy, short_side=80)
+    img, masks = scene()  # 40 x 56: scaled by 2 to 80 x 112
+    mask = inpaint_mask(visible_boundary(masks[0]), 1)
+    out = forced(img, mask, seed=0)
+    assert seen == [(80, 112, (112, 80), (112, 80))]
+    assert out.shape == img.shape and np.array_equal(out[~mask], img[~mask])
+    assert not np.array_equal(out[mask], img[mask])
+
+
 def test_inpainters_are_scored_on_real_boundaries(tiny_inpainter):
     from robopercept.graspseg.inpaint import evaluate_inpainters
 
@@ -200,7 +222,7 @@ def test_each_table2_row_pastes_with_its_own_inpainter(tiny_inpainter, tmp_path)
     graspseg_table2.sd_pipeline names a local folder — Stable Diffusion for Paste-Grasp-Inpaint."""
     from robopercept.graspseg.config_instances import Table2Config
     from robopercept.graspseg.inpaint import BoundaryInpainter, OpenCVInpainter
-    from robopercept.graspseg.table2 import row_inpainter
+    from robopercept.graspseg.table2_train import row_inpainter
 
     saved = tiny_inpainter[0].save(tmp_path / "inpainter")
     cfg = Table2Config()

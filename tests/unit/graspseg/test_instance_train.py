@@ -76,16 +76,47 @@ def test_training_runs_and_is_reproducible(robust):
     src = AlternatingBatches(LabeledBatches(imgs[:4], seed=0),
                              LabeledBatches([(i, m[:1]) for i, m in imgs[:4]], seed=1, single_object=True))
     s = InstanceTrainSettings(batch_size=2, max_steps=4, eval_every=2, patience=5, seed=0)
-    model, hist = train_instance_model(TINY, s, src, imgs[4:], robust_iou=robust)
+    # labeled batches only: "all" makes the robust loss refine them (with "pasted" it would refine nothing)
+    model, hist = train_instance_model(TINY, s, src, imgs[4:], robust_iou=robust, robust_targets="all")
     assert [h["step"] for h in hist] == [2, 4]
     assert all(np.isfinite(h["train_loss"]) and 0 <= h["val_AP"] <= 100 for h in hist)
     # the robust set loss reports, per evaluation, the share of refined predictions it left outside the margin
     assert all(("robust_unresolved_pct" in h) == (robust is not None) for h in hist)
     assert all(0 <= h.get("robust_unresolved_pct", 0) <= 100 for h in hist)
-    model2, hist2 = train_instance_model(TINY, s, src, imgs[4:], robust_iou=robust)
+    model2, hist2 = train_instance_model(TINY, s, src, imgs[4:], robust_iou=robust, robust_targets="all")
     assert hist == hist2
     for (k, v), v2 in zip(model.state_dict().items(), model2.state_dict().values()):
         assert torch.equal(v, v2), k
+
+
+def test_paste_batches_flag_the_pasted_instances_as_noisy():
+    imgs = scenes(5)
+    crops = [Crop.cut(img, m[0], f"c{i}") for i, (img, m) in enumerate(imgs)]
+    paste = PasteBatches(PasteSampler(imgs, crops, PasteConfig(min_objects=2, max_objects=4), seed=2))
+    b = paste.batch(0, 3)
+    assert b.noisy is not None and len(b.noisy) == 3
+    for j, (masks, noisy) in enumerate(zip(b.masks, b.noisy)):
+        res = paste.sampler.sample(0, j)
+        assert noisy.dtype == bool and np.array_equal(noisy, res.pasted) and len(noisy) == len(masks)
+        assert noisy.any()  # 2-4 crops pasted, some visible
+    assert LabeledBatches(imgs, seed=0).batch(0, 2).noisy is None
+
+
+def test_robust_loss_on_labeled_batches_only_is_the_standard_loss():
+    """With ``robust_targets="pasted"`` a batch without pasted instances refines nothing: training is bit-identical
+    to Mask2Former's own mask loss, and the unresolved share is NaN (nothing was refined)."""
+    torch.set_num_threads(1)
+    imgs = scenes(6)
+    s = InstanceTrainSettings(batch_size=2, max_steps=2, eval_every=2, patience=5, seed=0)
+    plain, h_plain = train_instance_model(TINY, s, LabeledBatches(imgs[:4], seed=0), imgs[4:])
+    robust, h_robust = train_instance_model(TINY, s, LabeledBatches(imgs[:4], seed=0), imgs[4:], robust_iou=0.7,
+                                            robust_targets="pasted")
+    assert [h["val_AP"] for h in h_plain] == [h["val_AP"] for h in h_robust]
+    assert all(np.isnan(h["robust_unresolved_pct"]) for h in h_robust)
+    for (k, v), v2 in zip(plain.state_dict().items(), robust.state_dict().values()):
+        assert torch.equal(v, v2), k
+    with pytest.raises(ValueError, match="robust_targets"):
+        train_instance_model(TINY, s, LabeledBatches(imgs[:4], seed=0), imgs[4:], robust_iou=0.7, robust_targets="some")
 
 
 def test_early_stopping_waits_for_the_warm_up():

@@ -1,5 +1,6 @@
 """Table II assembly: rows, splits, results files read back, the paired bootstrap."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,7 +11,8 @@ from robopercept.formats.coco import CocoWriter
 from robopercept.graspseg.config_instances import TABLE2_ROWS, Table2Config
 from robopercept.graspseg.instance_eval import area_ranges, class_agnostic_gt, match_images, write_results
 from robopercept.graspseg import table2 as T2
-from robopercept.graspseg.table2 import ROWS, crop_folder, read_results, split_files, table2
+from robopercept.graspseg.table2 import read_results, table2
+from robopercept.graspseg.table2_train import ROWS, crop_folder, split_files
 
 H, W = 24, 32
 
@@ -74,7 +76,7 @@ def test_results_round_trip_and_paired_bootstrap(tmp_path):
 
 
 def test_rows_whose_crop_source_is_empty_are_named_not_trained(tmp_path):
-    from robopercept.graspseg.table2 import crop_pool_problem
+    from robopercept.graspseg.table2_train import crop_pool_problem
 
     def index(folder, records):
         folder.mkdir(parents=True)
@@ -170,3 +172,61 @@ def test_a_corrupt_results_file_is_named_with_the_stage_that_makes_it(tmp_path):
     bad.write_text('[{"image_id": 1, "segm')  # truncated
     with pytest.raises(ValueError, match=r"results\.coco\.json is not valid JSON.*graspseg_table2"):
         read_results(bad, {"images": [{"id": 1, "height": 4, "width": 4}]})
+
+
+def test_training_closure_leaves_out_the_table_and_table_one():
+    """Editing the table, its claims, the bootstrap, the crop collection or Table I's code must not retrain Table
+    II's 33 models: none of them is in the training module's import closure (what its plan identity hashes)."""
+    from robopercept.codedeps import closure, module_path
+    from robopercept.graspseg import table2_train
+
+    hashed = set()
+    for m in table2_train.CODE_MODULES:
+        hashed.update(closure(m))
+    assert module_path("robopercept.graspseg.table2_train") in hashed
+    for needed in ("instance_train", "instance_model", "instance_losses", "paste", "inpaint", "crops"):
+        assert module_path(f"robopercept.graspseg.{needed}") in hashed, needed
+    for outside in ("robopercept.graspseg.table2", "robopercept.graspseg.table1", "robopercept.graspseg.train",
+                    "robopercept.graspseg.crop_collection", "robopercept.reporting.claims",
+                    "robopercept.reporting.uncertainty"):
+        assert module_path(outside) not in hashed, outside
+
+
+def test_training_fields_leave_out_what_only_plans_or_tabulates():
+    from robopercept.graspseg.table2_train import PLAN_ONLY_FIELDS, training_fields
+
+    cfg = Table2Config()
+    fields = training_fields(cfg)
+    assert set(fields) == {f.name for f in dataclasses.fields(cfg)} - PLAN_ONLY_FIELDS
+    assert PLAN_ONLY_FIELDS == {"rows", "n_seeds", "n_boot", "workers"}
+    assert fields["robust_targets"] == "pasted" and "lr" in fields
+
+
+def test_sweep_identity_depends_on_training_not_on_the_plan(tmp_path):
+    from robopercept.graspseg.table2_train import sweep_identity
+
+    folders = {}
+    for name in ("dataset", "crops", "train_crops", "inpainter"):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        (folders[name] / "x.txt").write_text(name)
+    pretrained = tmp_path / "backbone.pt"
+    pretrained.write_bytes(b"weights")
+
+    def ident(cfg, inpainter=folders["inpainter"]):
+        return sweep_identity(cfg, folders["dataset"], folders["crops"], folders["train_crops"], inpainter,
+                              pretrained, seed=0, grasp_seeds=3)
+
+    base = ident(Table2Config())
+    # one row, fewer seeds, another bootstrap or worker count: the same models
+    assert ident(Table2Config(rows=["Mask2Former-100"], n_seeds=1, n_boot=10, workers=1)) == base
+    # what a model learns: other models
+    assert ident(Table2Config(lr=0.001)) != base
+    assert ident(Table2Config(robust_targets="all")) != base
+    # the inpainter enters whenever given (whether or not an inpainting row is planned), its bytes too
+    assert ident(Table2Config(), inpainter=None) != base
+    (folders["inpainter"] / "x.txt").write_text("other weights")
+    assert ident(Table2Config()) != base
+    (folders["inpainter"] / "x.txt").write_text("inpainter")
+    (folders["dataset"] / "x.txt").write_text("other data")
+    assert ident(Table2Config()) != base
