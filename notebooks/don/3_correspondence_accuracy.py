@@ -65,7 +65,7 @@ keys = [model_key(v, k) for v in variants for k in range(tcfg.seeds)]
 # %%
 tracked = [model_key(v, k) for _, v in exps.get("table1", []) for k in range(tcfg.seeds)]  # Fig. 4's models
 summary, pairs, queries = evaluate_all(cfg, logs_root, models_dir, keys, run.models / "don_eval", run.seed,
-                                       track_keys=tracked, progress=False)  # no progress bar: timings
+                                       stage="don_eval", track_keys=tracked, progress=False)  # no progress bar: timings
 _ = tables.write_table(summary, run.tables, "evaluation",
                        caption="Every model on the test pairs: mean AUC, PCK@80 (scaled), median tracking error (mm) "
                                "and tracked predictions without depth.")

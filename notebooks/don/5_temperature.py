@@ -130,7 +130,7 @@ plt.close(fig)
 # %%
 ev_cfg = dataclasses.replace(ecfg, workers=cfg.workers)
 scores, pairs, _ = evaluate_all(ev_cfg, logs_root, models_dir, keys, run.models / "don_temperature_eval", run.seed,
-                                track_keys=[], progress=False)
+                                stage="don_temperature", track_keys=[], progress=False)
 ev = R.load(run.models / "don_temperature_eval", variants, cfg.seeds)
 table, replicates = R.tables(exps, ev, cfg.n_boot, derive_seed(run.seed, "don_temperature_bootstrap"),
                              steps=lambda v: steps_for(v, tcfg))

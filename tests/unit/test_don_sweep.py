@@ -97,20 +97,35 @@ def test_sweep_and_evaluation_run_resume_and_give_the_same_numbers(logs_root, tm
     ecfg = DonEvalConfig(pairs_per_object=2, queries=8, min_translation_m=0.0, min_angle_deg=0.0, tracking_queries=2,
                          n_boot=20, workers=1)
     keys = [model_key(v, 0) for v in unique_variants(cfg, 2)]
-    s1, pairs, queries = evaluate_all(ecfg, logs_root, tmp_path / "models", keys, tmp_path / "eval", 0, progress=False)
+    s1, pairs, queries = evaluate_all(ecfg, logs_root, tmp_path / "models", keys, tmp_path / "eval", 0, stage="don_eval",
+                                      progress=False)
     assert len(pairs) > 0 and len(queries) > 0 and s1.auc.between(0, 1).all()
     ev = R.load(tmp_path / "eval", unique_variants(cfg, 2), 1)
     table, reps = R.tables(experiments(cfg, 2), ev, 20, 0)
     assert len(table) == 7 and len(reps) == 20 and (table.AUC_lo <= table.AUC + 1e-9).all()
     assert table.paper_AUC.notna().all()
     # tracking only some models (Fig. 4's): the others' tracking cells are empty, their AUC the same
-    s2, _, _ = evaluate_all(ecfg, logs_root, tmp_path / "models", keys, tmp_path / "eval_t", 0, track_keys=keys[:1],
-                            progress=False)
+    s2, _, _ = evaluate_all(ecfg, logs_root, tmp_path / "models", keys, tmp_path / "eval_t", 0, stage="don_eval",
+                            track_keys=keys[:1], progress=False)
     assert np.allclose(s2.auc, s1.auc) and s2.track_median_mm[1:].isna().all()
     t2, _ = R.tables(experiments(cfg, 2), R.load(tmp_path / "eval_t", unique_variants(cfg, 2), 1), 20, 0)
     assert t2.track_median_mm.notna().tolist() == [True] + [False] * 6
     with pytest.raises(FileNotFoundError, match="don_train"):
-        evaluate_all(ecfg, logs_root, tmp_path / "models", ["nope_seed0"], tmp_path / "eval2", 0, progress=False)
+        evaluate_all(ecfg, logs_root, tmp_path / "models", ["nope_seed0"], tmp_path / "eval2", 0, stage="don_eval",
+                     progress=False)
+
+
+def test_evaluation_inputs_cut_short_name_the_stage_that_wrote_them(tmp_path):
+    from robopercept.common.records import RecordError
+    from robopercept.don.evaluate import _read, _write
+
+    path = tmp_path / "pairs.json"
+    _write([{"uv_a": np.array([1, 2]), "scene": "s0"}], path)
+    back = _read(path, stage="don_temperature", kind="DON test pairs")
+    assert back[0]["scene"] == "s0" and isinstance(back[0]["uv_a"], np.ndarray)
+    path.write_text(path.read_text()[:10])
+    with pytest.raises(RecordError, match=r"DON test pairs .*pairs.json.*dvc repro -f -s don_temperature"):
+        _read(path, stage="don_temperature", kind="DON test pairs")
 
 
 def test_a_perfect_descriptor_scores_one_and_tracks_with_zero_error(logs_root):

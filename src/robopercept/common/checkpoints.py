@@ -4,7 +4,8 @@
   (:data:`VOLATILE_KEYS`, at any depth) so the same weights give the same bytes on a rerun.
 * :func:`load` reads with ``weights_only=True`` (no pickled code runs) and, when the file is
   missing, truncated or of the wrong kind, raises :class:`CheckpointError` naming the file and the
-  DVC stage that makes it.
+  DVC stage that makes it (the checks are :func:`robopercept.common.records.checked_load`'s, shared
+  with the JSON records).
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+from .records import MissingRecordError, RecordError, checked_load
+
 VOLATILE_KEYS = frozenset({"seconds", "wall_s", "train_seconds", "timing_s"})
 
 
-class CheckpointError(ValueError):
-    """A checkpoint is missing, unreadable or not of the expected kind."""
+class CheckpointError(RecordError):
+    """A checkpoint is missing, unreadable or not of the expected kind (a :class:`RecordError`, so a ``ValueError``)."""
+
+
+class MissingCheckpointError(CheckpointError, MissingRecordError):
+    """A checkpoint is not there (also a ``FileNotFoundError``)."""
 
 
 def strip_volatile(obj: Any) -> Any:
@@ -44,16 +51,5 @@ def load(path: str | Path, *, stage: str, required: Iterable[str] = ("model",), 
     """The checkpoint at ``path`` (weights only); errors name the file and ``stage`` that makes it."""
     import torch
 
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{kind} {path} does not exist; the `{stage}` stage makes it (dvc repro {stage})")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many types for a truncated or corrupt file
-        raise CheckpointError(f"cannot read {kind} {path} ({type(e).__name__}: {e}); it is truncated or corrupt: "
-                              f"rerun the `{stage}` stage (dvc repro -f {stage})") from None
-    missing = [k for k in required if not isinstance(ckpt, dict) or k not in ckpt]
-    if missing:
-        raise CheckpointError(f"{path} is not a {kind} (no {', '.join(map(repr, missing))}); "
-                              f"the `{stage}` stage makes it")
-    return ckpt
+    return checked_load(path, lambda p: torch.load(p, map_location="cpu", weights_only=True), stage=stage,
+                        kind=kind, required=required, error=CheckpointError, missing_error=MissingCheckpointError)

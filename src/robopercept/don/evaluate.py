@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..common.records import read_json
 from ..formats.don_logs import DonLogs
 from ..world.shards import Shard, plan_identity, run_plan
 from .config import DonEvalConfig
@@ -129,15 +130,15 @@ def evaluate_model(model, metric: str, logs: DonLogs, pairs: list[dict], queries
 
 
 def _eval_shard(shard: Shard, folder: Path, *, logs_root: str, models_dir: str, pairs_file: str,
-                queries_file: str, track: tuple[str, ...]) -> dict:
+                queries_file: str, track: tuple[str, ...], stage: str) -> dict:
     import torch
 
     from .model import load_trained
 
     torch.set_num_threads(1)
     model, metric = load_trained(Path(models_dir) / shard.key / "model.pt")
-    pairs = _read(pairs_file)
-    queries = _read(queries_file) if shard.key in track else []  # tracking: Fig. 4's models only (every frame)
+    pairs = _read(pairs_file, stage=stage, kind="DON test pairs")
+    queries = _read(queries_file, stage=stage, kind="DON tracking queries") if shard.key in track else []  # tracking: Fig. 4's models only (every frame)
     r = evaluate_model(model, metric, DonLogs(logs_root, COMPOSITE), pairs, queries)
     for k, v in r.items():
         np.save(folder / f"{k}.npy", v)
@@ -155,17 +156,20 @@ def _write(items: list[dict], path: Path) -> None:
     path.write_text(json.dumps([{k: enc(v) for k, v in d.items()} for d in items], sort_keys=True) + "\n")
 
 
-def _read(path: str | Path) -> list[dict]:
+def _read(path: str | Path, *, stage: str, kind: str) -> list[dict]:
+    """The items :func:`_write` wrote to ``path`` (in the ``stage`` that called :func:`evaluate_all`)."""
     arrays = ("uv_a", "uv_b", "uv", "world")
-    return [{k: (np.asarray(v) if k in arrays else v) for k, v in d.items()} for d in json.loads(Path(path).read_text())]
+    return [{k: (np.asarray(v) if k in arrays else v) for k, v in d.items()}
+            for d in read_json(path, stage=stage, kind=kind)]
 
 
 def evaluate_all(cfg: DonEvalConfig, logs_root: Path, models_dir: Path, model_keys: list[str], out_dir: Path,
-                 seed: int, track_keys: list[str] | None = None, executor=None, progress: bool = True):
+                 seed: int, *, stage: str, track_keys: list[str] | None = None, executor=None, progress: bool = True):
     """Evaluate every model of ``model_keys`` (folders of ``models_dir``) on the same test pairs, and those of
     ``track_keys`` (default: all) on the same tracking queries — tracking reads every frame of every test scene, the
     bulk of the cost; returns (summary frame, the pairs, the queries). Per-model arrays:
-    ``<out_dir>/<key>/<name>.npy``."""
+    ``<out_dir>/<key>/<name>.npy``. ``stage``: the DVC stage calling this (don_eval, don_temperature), which writes
+    the pairs and queries beside ``out_dir`` and is named if a shard finds them missing or unreadable."""
     import pandas as pd
 
     from ..seed import derive_seed
@@ -189,7 +193,7 @@ def evaluate_all(cfg: DonEvalConfig, logs_root: Path, models_dir: Path, model_ke
                                                              "eval_inputs": inputs_dir})
     task = functools.partial(_eval_shard, logs_root=str(logs_root), models_dir=str(models_dir),
                              pairs_file=str(inputs_dir / "pairs.json"), queries_file=str(inputs_dir / "tracking_queries.json"),
-                             track=track)
+                             track=track, stage=stage)
     shards = [Shard(k, 1, seed) for k in model_keys]
     res = run_plan(out_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
                    desc="DON evaluation", unit="model")

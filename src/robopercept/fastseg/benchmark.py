@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..common.records import read_json
 from .verdict import TUNED
 
 
@@ -69,7 +70,7 @@ def run(frames: int = 20, threads: int = 1, repeat: int = 1, root: Path | None =
     if missing or not spix_file.exists():
         raise FileNotFoundError(f"the benchmark times the trained models: run `dvc repro fastseg_train` first "
                                 f"(missing: {missing or [str(spix_file)]})")
-    spix = json.loads(spix_file.read_text())
+    spix = read_json(spix_file, stage="fastseg_superpixels", kind="superpixel settings", required=("k", "compactness"))
     post = PostSettings(centre_threshold=ecfg.centre_threshold, delta_a=ecfg.delta_a,
                         assign_distance=ecfg.assign_distance, cluster_distance=ecfg.cluster_distance,
                         min_pixels=min_pixels_at(ecfg.min_pixels, dcfg.height, dcfg.width))

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..common.records import read_json
 from ..formats.grasp_pairs import SPLITS, iter_grasp_folders, read_sample
 from .baselines import grey_blur, subtract
 from .metrics import iou, relative_error
+
+
+# the fields of a grasp's record.json that :func:`records` reads
+RECORD_KEYS = ("grasped.object", "grasped.category", "grasped.glossy", "grasped.visible_px", "objects_in_bin",
+               "grasp.sealed_cups", "grasp.active_cups", "neighbours_moved", "lighting_changed", "bumped_instance")
 
 
 def records(root: Path) -> pd.DataFrame:
@@ -18,7 +23,8 @@ def records(root: Path) -> pd.DataFrame:
     rows = []
     for split in SPLITS:
         for folder in iter_grasp_folders(root, split):
-            r = json.loads((folder / "record.json").read_text())
+            r = read_json(folder / "record.json", stage="graspseg_grasp_data", kind="grasp record",
+                          required=RECORD_KEYS)
             moved = [m for m in r["neighbours_moved"].values()]
             rows.append({
                 "split": split, "folder": str(folder.relative_to(root)), "object": r["grasped"]["object"],

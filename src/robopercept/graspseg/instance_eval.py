@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..common.records import read_json
 from . import paper
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -188,19 +189,21 @@ def class_agnostic_gt(coco_json: dict, image_files: Sequence[str] | None = None)
     return {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "object"}]}
 
 
-def coco_eval(gt: dict, results_json: Path, ranges: dict[str, tuple[float, float]]) -> dict[str, float]:
-    """pycocotools' segm evaluation with the given area ranges; Table II's columns in percent."""
+def coco_eval(gt: dict, results_json: Path, ranges: dict[str, tuple[float, float]], *,
+              stage: str = "graspseg_table2") -> dict[str, float]:
+    """pycocotools' segm evaluation with the given area ranges; Table II's columns in percent. ``stage``: the DVC
+    stage that wrote ``results_json`` (:func:`write_results`), named when the file is missing or unreadable."""
     import contextlib
     import io
 
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
+    rows = read_json(results_json, stage=stage, kind="COCO results file")
     with contextlib.redirect_stdout(io.StringIO()):
         cg = COCO()
         cg.dataset = json.loads(json.dumps(gt))
         cg.createIndex()
-        rows = json.loads(Path(results_json).read_text())
         cd = cg.loadRes(rows) if rows else COCO()
         ev = COCOeval(cg, cd, "segm")
         ev.params.areaRng = [list(ranges[k]) for k in ("all", "small", "medium", "large")]

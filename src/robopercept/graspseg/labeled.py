@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from ..common.records import read_json
 
 
 def labeled_images(dataset: Path, split: str, files: Sequence[str] | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -16,9 +17,8 @@ def labeled_images(dataset: Path, split: str, files: Sequence[str] | None = None
     from ..formats.grasp_pairs import read_png
 
     fn = Path(dataset) / split / "annotations.coco.json"
-    if not fn.exists():
-        raise FileNotFoundError(f"{fn} is missing (stage graspseg_grasp_data writes it)")
-    coco = json.loads(fn.read_text())
+    coco = read_json(fn, stage="graspseg_grasp_data", kind=f"COCO annotations of the {split} split",
+                     required=("images", "annotations"))
     anns: dict[int, list] = {}
     for a in coco["annotations"]:
         anns.setdefault(a["image_id"], []).append(a)

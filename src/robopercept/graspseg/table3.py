@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..common.records import read_json
 from ..seed import derive_seed
 from ..world.shards import Shard, plan_identity, run_plan
 from .config_instances import Table2Config, Table3Config
@@ -118,10 +119,16 @@ def run_table3(cfg: Table3Config, t2cfg: Table2Config, rows: Sequence[str], data
                              seed=trial_seed)
     run_plan(out_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
              desc="picking trials", unit="shard")
-    rows_all = []
-    for s in shards:
-        rows_all += json.loads((Path(out_dir) / s.key / "trials.json").read_text())
-    return pd.DataFrame(rows_all)
+    return read_trials(out_dir, [s.key for s in shards])
+
+
+def read_trials(out_dir: Path, shard_keys: Sequence[str]) -> pd.DataFrame:
+    """The trials the shards ``shard_keys`` of :func:`run_table3` wrote under ``out_dir``, in shard order; one row
+    per (trial, model). A missing or cut-short ``trials.json`` is named, with the stage that rewrites it."""
+    rows: list[dict] = []
+    for key in shard_keys:
+        rows += read_json(Path(out_dir) / key / "trials.json", stage="graspseg_table3", kind="Table III trials")
+    return pd.DataFrame(rows)
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:

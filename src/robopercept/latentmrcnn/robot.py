@@ -48,6 +48,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..common.records import read_json
 from ..seed import derive_seed
 from ..world.shards import Shard, plan_identity, run_plan
 from ..world.suction_grid import OUTCOMES, GridGripper, PlannerSettings
@@ -211,9 +212,15 @@ def run_robot(cfg: LatentRobotConfig, ecfg: LatentEvalConfig, data: LatentDataCo
                              data_seed=seed, sample_seed=derive_seed(seed, "latentmrcnn_robot_sampling"))
     run_plan(out_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
              desc="picking trials", unit="shard")
-    rows = []
-    for s in shards:
-        rows += json.loads((Path(out_dir) / s.key / "trials.json").read_text())
+    return read_trials(out_dir, [s.key for s in shards])
+
+
+def read_trials(out_dir: Path, shard_keys: Sequence[str]) -> pd.DataFrame:
+    """The trials the shards ``shard_keys`` of :func:`run_robot` wrote under ``out_dir``, in shard order; one row per
+    (trial, method). A missing or cut-short ``trials.json`` is named, with the stage that rewrites it."""
+    rows: list[dict] = []
+    for key in shard_keys:
+        rows += read_json(Path(out_dir) / key / "trials.json", stage="latentmrcnn_table2", kind="Table II robot trials")
     return pd.DataFrame(rows)
 
 

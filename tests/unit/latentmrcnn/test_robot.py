@@ -72,6 +72,16 @@ def test_run_robot_names_the_missing_model_before_any_trial(tmp_path):
         R.run_robot(CFG, LatentEvalConfig(), DATA, 1, tmp_path / "models", tmp_path / "trials", seed=0)
 
 
+def test_trials_read_back_name_a_cut_short_shard_and_its_stage(tmp_path):
+    (tmp_path / "trials_00000").mkdir()
+    (tmp_path / "trials_00000" / "trials.json").write_text('[{"trial": 0, "method": "latent"}]\n')
+    assert R.read_trials(tmp_path, ["trials_00000"]).method.tolist() == ["latent"]
+    (tmp_path / "trials_00000" / "trials.json").write_text('[{"trial": 0, "meth')
+    with pytest.raises(ValueError, match=r"Table II robot trials .*trials_00000/trials.json.*truncated or corrupt.*"
+                                         r"dvc repro -f -s latentmrcnn_table2"):
+        R.read_trials(tmp_path, ["trials_00000"])
+
+
 @pytest.mark.parametrize("field, value", [("n_trials", 0), ("cup_radius_m", 0.02), ("min_sealed_cups", 12),
                                           ("inside_fraction", 1.5)])
 def test_robot_config_rejects_bad_values(field, value):
