@@ -15,12 +15,12 @@ retrain Table II's models.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..common.records import read_json
 from ..formats.grasp_pairs import iter_grasp_folders, read_sample
 from ..world.shards import _file_md5 as file_md5
 from .crops import CropWriter, read_crop, read_index
@@ -31,7 +31,7 @@ def successful_grasps(dataset: Path, split: str = "unlabeled", limit: int | None
     """Grasp folders of ``split`` whose suction gauge reported success, in dataset order."""
     out = []
     for folder in iter_grasp_folders(dataset, split):
-        rec = json.loads((folder / "record.json").read_text())
+        rec = read_json(folder / "record.json", stage="graspseg_grasp_data", kind="grasp record")
         if rec.get("success", False):
             out.append(folder)
             if limit is not None and len(out) >= limit:

@@ -42,6 +42,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from ..common.records import read_json
 from .paste import Crop
 
 INDEX = "index.json"
@@ -100,9 +101,7 @@ def collect_train_object_crops(dataset: Path, image_files: Iterable[str], out: P
     from ..formats.grasp_pairs import read_png
 
     ann_fn = Path(dataset) / split / "annotations.coco.json"
-    if not ann_fn.exists():
-        raise FileNotFoundError(f"{ann_fn} is missing (stage graspseg_grasp_data writes it)")
-    coco = json.loads(ann_fn.read_text())
+    coco = read_json(ann_fn, stage="graspseg_grasp_data", kind="COCO annotations", required=("images", "annotations"))
     wanted = list(image_files)
     by_file = {im["file_name"]: im for im in coco["images"]}
     missing = [f for f in wanted if f not in by_file]
@@ -126,13 +125,8 @@ def collect_train_object_crops(dataset: Path, image_files: Iterable[str], out: P
 
 
 def read_index(folder: Path) -> dict:
-    fn = Path(folder) / INDEX
-    if not fn.exists():
-        raise FileNotFoundError(f"crop folder {folder} has no {INDEX} (stage graspseg_crops makes it)")
-    try:
-        return json.loads(fn.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"corrupt crop index {fn}: {e} (rerun stage graspseg_crops)") from None
+    """The index of one crop folder (provenance and one record per considered grasp)."""
+    return read_json(Path(folder) / INDEX, stage="graspseg_crops", kind="crop index", required=("records",))
 
 
 def load_crops(folder: Path, filtered: bool) -> list[Crop]:

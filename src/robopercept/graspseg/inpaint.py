@@ -306,8 +306,11 @@ class BoundaryInpainter:
             raise FileNotFoundError(f"{folder} holds no trained inpainter (no inpainter.json; stage graspseg_crops "
                                     "trains it, with the parameters of graspseg_inpaint)")
         unet = UNet2DModel.from_pretrained(str(folder / "unet"), local_files_only=True).eval()
-        steps = json.loads(meta.read_text())["steps"]
-        sched = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
+        from ..common.records import read_json
+
+        steps = read_json(meta, stage="graspseg_crops", kind="inpainter record", required=("steps",))["steps"]
+        sched = read_json(folder / "scheduler" / "scheduler_config.json", stage="graspseg_crops",
+                          kind="inpainter scheduler config", required=("num_train_timesteps",))
         return cls(unet, steps, sched["num_train_timesteps"], sched.get("prediction_type", "epsilon"))
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray:

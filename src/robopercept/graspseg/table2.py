@@ -17,7 +17,8 @@ import pandas as pd
 
 from .instance_eval import METRICS, ImageMatches, area_ranges, match_images, table2_metrics
 from .labeled import labeled_images
-from .table2_train import ROWS, _read_json, model_key
+from ..common.records import read_json
+from .table2_train import ROWS, model_key
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -64,7 +65,7 @@ def read_results(results_json: Path, gt: dict, limit: int | None = None) -> list
 
     if not Path(results_json).exists():
         raise FileNotFoundError(f"{results_json} is missing (stage graspseg_table2 writes it)")
-    rows = _read_json(results_json, "graspseg_table2")
+    rows = read_json(results_json, stage="graspseg_table2", kind="COCO results")
     by_image: dict[int, list] = {}
     for r in rows:
         by_image.setdefault(r["image_id"], []).append(r)
@@ -80,7 +81,8 @@ def evaluate(models_dir: Path, dataset: Path, keys: Sequence[tuple[str, int]]) -
     """Per-image matches of the test predictions of each trained (row, seed) in ``keys``."""
     from .instance_eval import class_agnostic_gt
 
-    ann = _read_json(Path(dataset) / "labeled_test" / "annotations.coco.json", "graspseg_grasp_data")
+    ann = read_json(Path(dataset) / "labeled_test" / "annotations.coco.json", stage="graspseg_grasp_data",
+                    kind="COCO annotations", required=("images", "annotations"))
     gt = class_agnostic_gt(ann)
     test = labeled_images(dataset, "labeled_test", [im["file_name"] for im in gt["images"]])
     h, w = test[0][1].shape[:2]

@@ -50,12 +50,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 from concurrent.futures import Executor
 from pathlib import Path
 
 import pandas as pd
 
+from ..common.records import read_json
 from ..seed import derive_seed
 from ..world.shards import Shard, plan_identity, run_plan
 from .config_instances import TABLE2_ROWS, Table2Config
@@ -99,17 +99,6 @@ assert tuple(ROWS) == TABLE2_ROWS
 TRAIN_OBJECTS = "Train Objects"
 
 
-def _read_json(path: Path, made_by: str):
-    """A JSON file this stage reads, or an error naming the file and the stage that makes it."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; the {made_by} stage makes it")
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} is not valid JSON ({e}); rerun the {made_by} stage to make it again") from None
-
-
 def crop_folder(crops_dir: Path, source: str, seed_index: int, grasp_seeds: int) -> Path:
     """The crop folder a row's seed pastes from (Grasp-100 crops are per grasp-model seed). Grasp and
     subtraction crops come from stage graspseg_crops; Train Objects crops are cut by this stage from its own
@@ -139,9 +128,8 @@ def split_files(dataset: Path, cfg: Table2Config) -> dict[str, list[str]]:
     ``n_val`` of the labeled training split) — graspseg Table I's split: the first grasps train, the
     following ones validate."""
     fn = Path(dataset) / "labeled_train" / "annotations.coco.json"
-    if not fn.exists():
-        raise FileNotFoundError(f"{fn} is missing (stage graspseg_grasp_data writes it)")
-    files = [im["file_name"] for im in _read_json(fn, "graspseg_grasp_data")["images"]]
+    files = [im["file_name"] for im in read_json(fn, stage="graspseg_grasp_data", kind="COCO annotations",
+                                                 required=("images",))["images"]]
     if len(files) < cfg.n_small + cfg.n_val:
         raise ValueError(f"{fn} holds {len(files)} labeled training images; Table II needs n_small + n_val = "
                          f"{cfg.n_small + cfg.n_val}")
@@ -237,7 +225,8 @@ def _train_shard(shard: Shard, folder: Path, *, cfg: Table2Config, dataset: str,
                        Path(inpainter_dir) if inpainter_dir else None, grasp_seeds)
     files = split_files(ds, cfg)
     # the test annotations are read before training, so that a missing or corrupt file stops the shard in seconds
-    ann = _read_json(ds / "labeled_test" / "annotations.coco.json", "graspseg_grasp_data")
+    ann = read_json(ds / "labeled_test" / "annotations.coco.json", stage="graspseg_grasp_data",
+                    kind="COCO annotations", required=("images",))
     ids = {im["file_name"]: im["id"] for im in ann["images"]}
     val = [(img, m) for _, img, m in labeled_images(ds, "labeled_train", files["val"])]
     # Single-Object-100 alternates labeled and single-object batches: twice the steps, so that it sees as

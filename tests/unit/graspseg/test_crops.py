@@ -134,6 +134,9 @@ def test_missing_or_corrupt_index_is_named(tmp_path, dataset):
     with pytest.raises(FileNotFoundError, match="graspseg_crops"):
         read_index(tmp_path)
     (tmp_path / "index.json").write_text("{")
-    with pytest.raises(ValueError, match="corrupt crop index"):
+    with pytest.raises(ValueError, match=r"cannot read crop index .*index\.json.*truncated or corrupt.*graspseg_crops"):
+        read_index(tmp_path)
+    (tmp_path / "index.json").write_text('{"method": "Grasp-100"}')  # written by other code or cut short
+    with pytest.raises(ValueError, match=r"not a crop index \(no 'records'\).*dvc repro -f -s graspseg_crops"):
         read_index(tmp_path)
     assert len(list(iter_grasp_folders(dataset, "unlabeled"))) == CFG.n_unlabeled
