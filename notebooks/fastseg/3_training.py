@@ -46,7 +46,6 @@ artifacts_dir = "artifacts"
 reports_dir = "reports"
 
 # %%
-import json
 
 import numpy as np
 import pandas as pd
@@ -54,6 +53,7 @@ import seaborn as sns
 from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
+from robopercept.common.records import read_json
 from robopercept.fastseg.sweep import load_model, train_all
 from robopercept.notebook import setup
 from robopercept.reporting import figures, tables
@@ -61,7 +61,8 @@ from robopercept.reporting import figures, tables
 run = setup("fastseg_train", params, paper="fastseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
 dcfg, cfg = run["fastseg_data"], run["fastseg_train"]
-spix = json.loads((run.models / "fastseg_superpixels.json").read_text())
+spix = read_json(run.models / "fastseg_superpixels.json", stage="fastseg_superpixels", kind="superpixel settings",
+                 required=("k", "compactness"))
 models_dir = run.models / "fastseg"
 
 # %% [markdown]

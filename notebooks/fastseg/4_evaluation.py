@@ -27,7 +27,6 @@ reports_dir = "reports"
 
 # %%
 import dataclasses
-import json
 import tempfile
 
 import numpy as np
@@ -37,6 +36,7 @@ from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
 from robopercept import paths
+from robopercept.common.records import read_json
 from robopercept.fastseg import evaluate as E
 from robopercept.fastseg import paper as P
 from robopercept.fastseg import threshold as T
@@ -53,7 +53,8 @@ from robopercept.seed import derive_seed
 run = setup("fastseg_eval", params, paper="fastseg", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
 dcfg, tcfg, ecfg = run["fastseg_data"], run["fastseg_train"], run["fastseg_eval"]
-spix = json.loads((run.models / "fastseg_superpixels.json").read_text())
+spix = read_json(run.models / "fastseg_superpixels.json", stage="fastseg_superpixels", kind="superpixel settings",
+                 required=("k", "compactness"))
 models_dir = run.models / "fastseg"
 if ecfg.baseline_model not in tcfg.models:
     raise ValueError(f"fastseg_eval.baseline_model {ecfg.baseline_model!r} is not trained (fastseg_train.models: "

@@ -176,8 +176,9 @@ def evaluate_all(cfg: DonEvalConfig, logs_root: Path, models_dir: Path, model_ke
 
     missing = [k for k in model_keys if not (Path(models_dir) / k / "model.pt").is_file()]
     if missing:
+        made_by = "don_train" if stage == "don_eval" else stage  # don_temperature trains its own models
         raise FileNotFoundError(f"{models_dir}: no checkpoint for {missing[:3]} ({len(missing)} models); run the "
-                                "don_train stage first")
+                                f"{made_by} stage first (dvc repro {made_by})")
     logs = DonLogs(logs_root, COMPOSITE)
     pairs = draw_test_pairs(logs, cfg, derive_seed(seed, "don_test_pairs"))
     queries = tracking_queries(logs, cfg.tracking_queries, derive_seed(seed, "don_tracking_queries"))
