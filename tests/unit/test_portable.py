@@ -32,6 +32,11 @@ GOLDEN = {
     "AuthenticAMD-25-17": {"train": "a002caff44db0f037981c4f1ac9bded2", "pretext": "1137604353eed28abb300bd68d96ff90"},
     # session 28: Zen 3 without AVX-512 trains Zen 4's bytes in portable mode (all 98 probe steps equal)
     "AuthenticAMD-25-1": {"train": "a002caff44db0f037981c4f1ac9bded2", "pretext": "1137604353eed28abb300bd68d96ff90"},
+    # session 44: an Intel Xeon of another generation (family 6 model 207) trains model 167's bytes in portable mode.
+    # Its probe record against the AMD ones names the first operation that departs across vendors: float32 sqrt
+    # (op/sqrt; MKL's vector math under MKL_CBWR=COMPATIBLE is not correctly rounded, and not alike on the two
+    # vendors) — step 0's forward pass and gradients agree, Adam's update (the sqrt of its second moment) does not.
+    "GenuineIntel-6-207": {"train": "d4166d6c351ba084d07d430faec641d2", "pretext": "eecf51b26ed66d6d0cbe2260aa993893"},
 }
 RECORDS = Path(__file__).resolve().parents[1] / "data" / "vendor_probe"
 CPU = cpu_model()
@@ -199,3 +204,16 @@ except KeyboardInterrupt:
 def test_an_interrupted_call_stops_its_child():
     out = subprocess.run([sys.executable, "-c", INTERRUPT], capture_output=True, text=True, timeout=100)
     assert out.stdout.strip() == "child gone", out.stdout + out.stderr
+
+
+def test_the_records_name_sqrt_as_where_the_vendors_part():
+    """Session 44's finding, kept checkable: between the Intel record and the AMD ones, every single operation of the
+    probe agrees but float32 sqrt, and training agrees up to step 0's gradients — it departs at Adam's first update."""
+    intel = json.loads((RECORDS / "GenuineIntel-6-207.json").read_text())["steps"]
+    for amd in ("AuthenticAMD-25-1", "AuthenticAMD-25-17"):
+        other = json.loads((RECORDS / f"{amd}.json").read_text())["steps"]
+        ops = [k for k in other if k.startswith("op/") and other[k] != intel.get(k)]
+        assert ops == ["op/sqrt"], (amd, ops)
+        training = [k for k in other if not k.startswith("op/")]
+        first = first_difference({k: other[k] for k in training}, {k: intel[k] for k in training})
+        assert first is not None and first.startswith("step0/after Adam"), (amd, first)
