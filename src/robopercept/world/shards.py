@@ -10,7 +10,8 @@ interrupted:
   equals shard *k* after shards ``0..k-1``, and 1 worker equals *n* workers;
 * **no stale data** — the plan's *identity* (:func:`plan_identity`: parameters, seed, the md5 of the
   code of the modules the task uses and of the inputs it reads) is stored in ``plan.json``; a
-  different identity wipes ``out_dir`` before anything runs, so editing the generator starts over;
+  different identity wipes ``out_dir`` before anything runs, so editing the generator starts over (a plan
+  whose identity does not fix which shards are planned passes ``prune_unplanned``: :func:`run_plan`);
 * **atomic shards** — a shard is written to ``<key>.tmp`` and renamed when complete; leftovers are
   removed; a finished shard whose files no longer match its manifest (a truncated or edited file)
   is regenerated, with a message naming it;
