@@ -85,25 +85,46 @@ def test_texture_kinds_are_deterministic():
         make_texture("plaid", np.zeros(3), np.random.default_rng(0))
 
 
-def test_the_smoke_profile_objects_cover_every_shape():
-    """Issue #10 item 8: the smoke profile's first 20 train / 10 test objects were all boxes, so the tests never
-    generated cylinders, pouches, balls or meshes. Every object limit a smoke section sets now covers each *shape*
-    (box, cylinder, sphere, mesh). Not each category: a pouch is a thin box, and ``Catalog.objects`` takes shapes
-    round-robin, so the smoke sets hold boxes but no pouch (round-robin over categories would fix it; it changes
-    ``world/catalog.py``, which every stage imports, so it waits for a full regeneration)."""
-    import yaml
+def _object_limits(profile: str) -> list[tuple[str, str, int]]:
+    """(section, split, limit) of every object limit the profile sets (``n_train_objects``, ``n_test_objects``)."""
+    from robopercept.config import load_profile
 
+    params = load_profile(profile)
+    return [(section, split, n) for section, values in params.items() if isinstance(values, dict)
+            for split, key in (("train", "n_train_objects"), ("test", "n_test_objects"))
+            for n in [values.get(key)] if n is not None]
+
+
+def test_the_smoke_profile_objects_cover_every_category():
+    """Issue #10 item 8: the smoke profile's first 20 train / 10 test objects were all boxes, so the tests never
+    generated cylinders, pouches, balls or meshes. Round-robin over shapes (session 40) still left pouches out (a
+    pouch is a thin box); round-robin over categories (session 43) covers every category, and so every shape."""
     cat = load_catalog()
-    shapes = {o.shape for o in cat.items}
-    smoke = yaml.safe_load((paths.root() / "profiles" / "smoke.yaml").read_text())
-    limits = [(section, split, n) for section, values in smoke.items() if isinstance(values, dict)
-              for split, key in (("train", "n_train_objects"), ("test", "n_test_objects"))
-              for n in [values.get(key)] if n is not None]
+    categories, shapes = {o.category for o in cat.items}, {o.shape for o in cat.items}
+    limits = _object_limits("smoke")
     assert limits, "the smoke profile sets no object limit: this test checks nothing"
     for section, split, n in limits:
         chosen = cat.objects(split, limit=n)
-        assert len(chosen) == n
-        assert {o.shape for o in chosen} == shapes, (section, split, n, sorted({o.shape for o in chosen}))
+        assert len(chosen) == n and [o.id for o in chosen] == sorted(o.id for o in chosen)  # id order
+        assert {o.category for o in chosen} == categories, (section, split, n, sorted({o.category for o in chosen}))
+        assert {o.shape for o in chosen} == shapes
+    per_category = {c: sum(o.category == c for o in cat.objects("train", limit=10)) for c in categories}
+    assert per_category == dict.fromkeys(categories, 2)  # round-robin: two of each
+
+
+def test_the_cpu_and_paper_profiles_take_whole_splits():
+    """The cpu profile's (and so the paper profile's) object limits are the splits' sizes (160 train / 60 test), so
+    they take every object whatever the round-robin rule: changing the rule (session 43) cannot move a dataset of
+    theirs. The shared stand-in backbone's bins draw from the first ``N_OBJECTS`` train objects: the whole split too."""
+    from robopercept.common.pretrain_bins import N_OBJECTS
+
+    cat = load_catalog()
+    for profile in ("cpu", "paper"):
+        limits = _object_limits(profile)
+        assert limits, f"the {profile} profile sets no object limit: this test checks nothing"
+        for section, split, n in limits:
+            assert cat.objects(split, limit=n) == cat.objects(split), (profile, section, split, n)
+    assert cat.objects("train", limit=N_OBJECTS) == cat.objects("train")
 
 
 def test_check_files_names_every_file_that_differs(tmp_path):

@@ -35,7 +35,7 @@ import numpy as np
 from ..formats import don_logs
 from ..seed import derive_seed
 from ..world.catalog import Catalog, CatalogObject, load_catalog
-from ..world.shards import Shard, plan_identity, run_plan
+from ..world.shards import Shard, plan_identity, recorded_config, run_plan
 from .config import DonDataConfig
 
 CODE_MODULES = ("robopercept.don.scenes", "robopercept.formats.don_logs", "robopercept.world.wrist_camera",
@@ -93,6 +93,13 @@ def plan_scenes(cfg: DonDataConfig, seed: int) -> list[SceneSpec]:
     return specs
 
 
+def plan_shards(cfg: DonDataConfig, seed: int) -> list[Shard]:
+    """One shard per scene of :func:`plan_scenes`, keyed by the scene's name (the generator's plan; the tests run
+    its shards alone)."""
+    return [Shard(s.name, 1, derive_seed(seed, "don_data", s.name), (("spec", tuple(dataclasses.asdict(s).items())),))
+            for s in plan_scenes(cfg, seed)]
+
+
 def scene_shard(shard: Shard, folder: Path, *, cfg: DonDataConfig, data_dir: str) -> dict:
     """Record one scene into ``folder`` (its ``processed/`` tree)."""
     from ..world.scene import BinScene
@@ -137,8 +144,7 @@ def generate(cfg: DonDataConfig, seed: int, data_dir: str | Path, out_dir: str |
 
     data_dir, out = paths.resolve(data_dir), paths.resolve(out_dir)
     specs = plan_scenes(cfg, seed)
-    shards = [Shard(s.name, 1, derive_seed(seed, "don_data", s.name), (("spec", tuple(dataclasses.asdict(s).items())),))
-              for s in specs]
+    shards = plan_shards(cfg, seed)
     ident = plan_identity(generator="don scene logs", config=dataclasses.asdict(cfg), seed=seed,
                           code_modules=CODE_MODULES, inputs={"data": data_dir})
     res = run_plan(out / "logs", ident, shards, functools.partial(scene_shard, cfg=cfg, data_dir=str(data_dir)),
@@ -152,7 +158,7 @@ def generate(cfg: DonDataConfig, seed: int, data_dir: str | Path, out_dir: str |
              "test_scenes": {"object_id_list": names, "train": [],
                              "test": [s.name for s in specs if s.split == "test"]}}
     don_logs.write_configs(out, "robopercept_don", single, multi)
-    (out / "dataset.json").write_text(json.dumps({"seed": seed, **dataclasses.asdict(cfg),
+    (out / "dataset.json").write_text(json.dumps({"seed": seed, **recorded_config(dataclasses.asdict(cfg)),
                                                   "scenes": {k: res.stats[k] for k in sorted(res.stats)}},
                                                  sort_keys=True, indent=1) + "\n")
     return out

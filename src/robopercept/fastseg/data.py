@@ -26,7 +26,7 @@ import numpy as np
 
 from ..formats import cityscapes as C
 from ..seed import derive_seed
-from ..world.shards import Shard, plan_identity, run_plan
+from ..world.shards import Shard, plan_identity, recorded_config, run_plan
 from .config import FastsegDataConfig
 
 CODE_MODULES = ("robopercept.fastseg.data", "robopercept.world.street", "robopercept.formats.cityscapes")
@@ -100,6 +100,6 @@ def generate(cfg: FastsegDataConfig, seed: int, out_dir: str | Path, *, progress
         for tree in ("leftImg8bit", "gtFine"):
             _link_tree(out / "shards" / s.key / tree, out / tree)
     stats = {s.key: res.stats[s.key] for s in shards}
-    (out / "dataset.json").write_text(json.dumps({"seed": seed, **dataclasses.asdict(cfg), "shards": stats},
-                                                 sort_keys=True, indent=1) + "\n")
+    record = {"seed": seed, **recorded_config(dataclasses.asdict(cfg)), "shards": stats}  # no worker count (issue #10)
+    (out / "dataset.json").write_text(json.dumps(record, sort_keys=True, indent=1) + "\n")
     return out

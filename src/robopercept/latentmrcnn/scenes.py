@@ -52,7 +52,7 @@ from ..world.camera import BinCamera
 from ..world.catalog import CATEGORIES, Catalog, CatalogObject, load_catalog
 from ..world.nuisance import gloss_map, initial_lighting, observe
 from ..world.scene import BinScene
-from ..world.shards import Shard, plan_identity, run_plan
+from ..world.shards import Shard, plan_identity, recorded_config, run_plan
 from .config import LatentDataConfig
 
 APPAREL = "apparel"
@@ -116,6 +116,16 @@ def plan_shards(name: str, split: str, n: int, cfg: LatentDataConfig, seed: int)
     return [Shard(f"{split}_{k:05d}", min(cfg.shard_size, n - start), derive_seed(seed, "latentmrcnn", name, split, k),
                   (("first", start), ("split", split)))
             for k, start in enumerate(range(0, n, cfg.shard_size))]
+
+
+def plan_set(name: str, cfg: LatentDataConfig, seed: int) -> list[Shard]:
+    """The shards of set ``name`` (train then val), as :func:`generate_set` runs them (the tests run them alone)."""
+    if name not in SETS:
+        raise ValueError(f"unknown latentmrcnn set {name!r}; choose from {SETS}")
+    sizes = {APPAREL: {"train": cfg.n_train, "val": cfg.n_val},
+             CATALOG: {"train": cfg.n_catalog_train, "val": cfg.n_catalog_val},
+             STREET: {"train": cfg.n_street_train, "val": cfg.n_street_val}}[name]
+    return [s for split in SPLITS for s in plan_shards(name, split, sizes[split], cfg, seed)]
 
 
 def apparel_bin(pool: list[CatalogObject], cfg: LatentDataConfig, rng: np.random.Generator) -> list[CatalogObject]:
@@ -204,13 +214,8 @@ def generate_set(name: str, cfg: LatentDataConfig, seed: int, data_dir: str | Pa
     ``annotations/instances_<split>.json`` (resumable; the same bytes for any worker count)."""
     from .. import paths
 
-    if name not in SETS:
-        raise ValueError(f"unknown latentmrcnn set {name!r}; choose from {SETS}")
+    shards = plan_set(name, cfg, seed)
     data_dir, out = paths.resolve(data_dir), paths.resolve(out_dir)
-    sizes = {APPAREL: {"train": cfg.n_train, "val": cfg.n_val},
-             CATALOG: {"train": cfg.n_catalog_train, "val": cfg.n_catalog_val},
-             STREET: {"train": cfg.n_street_train, "val": cfg.n_street_val}}[name]
-    shards = [s for split, n in sizes.items() for s in plan_shards(name, split, n, cfg, seed)]
     ident = plan_identity(generator=f"latentmrcnn {name} bins", config=dataclasses.asdict(cfg), seed=seed,
                           code_modules=CODE_MODULES, inputs={"data": data_dir})
     task = functools.partial(set_shard, name=name, cfg=cfg, data_dir=str(data_dir), seed=seed)
@@ -221,13 +226,13 @@ def generate_set(name: str, cfg: LatentDataConfig, seed: int, data_dir: str | Pa
     from ..world.street import CLASS_IDS
 
     cats = list({APPAREL: APPAREL_CATEGORIES, CATALOG: CATEGORIES, STREET: tuple(CLASS_IDS)}[name])
-    for split in sizes:
+    for split in SPLITS:
         writer = coco.CocoWriter(cats, description=f"simulated {name} bins ({split}), robopercept latentmrcnn")
         for s in shards:
             if s.get("split") == split:
                 writer.merge(res.stats[s.key]["coco"], file_prefix=f"shards/{s.key}/images/")
         writer.write(out / "annotations" / f"instances_{split}.json")
-    (out / "dataset.json").write_text(json.dumps({"set": name, "seed": seed, **dataclasses.asdict(cfg)},
+    (out / "dataset.json").write_text(json.dumps({"set": name, "seed": seed, **recorded_config(dataclasses.asdict(cfg))},
                                                  sort_keys=True, indent=1) + "\n")
     return out
 

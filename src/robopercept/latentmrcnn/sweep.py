@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..common.live import publish, shard_live
 from ..seed import derive_seed
-from ..world.shards import Shard, plan_identity, run_plan
+from ..world.shards import Shard, dataset_md5, plan_identity, recorded_config, run_plan
 from .config import LatentDataConfig, LatentTrainConfig
 
 MODELS = ("maskrcnn", "latent")
@@ -112,6 +112,24 @@ def _mean_of(records: list[dict], key: str) -> float:
     return sum(vals) / len(vals) if vals else float("nan")
 
 
+def sweep_identity(cfg: LatentTrainConfig, data: LatentDataConfig, datasets_dir: Path, pretrained: Path | None,
+                   seed: int) -> dict:
+    """The training sweep's plan identity: its parameters (the data's without the worker count), the stand-in
+    backbone's md5, and the md5 of every file of each training set (:func:`robopercept.world.shards.dataset_md5`).
+
+    Every file, images too: hashing a set's annotations only (as before session 41) let images generated again under
+    the same annotations resume models trained on the old ones. Without the shard runner's own records: those hold
+    the generator's code md5, so a generator edit that changes no byte of the set keeps the models."""
+    ident = plan_identity(generator="latentmrcnn training sweep",
+                          config={**dataclasses.asdict(cfg), "data": recorded_config(dataclasses.asdict(data)),
+                                  "pretrained_md5": hashlib.md5(Path(pretrained).read_bytes()).hexdigest()
+                                  if pretrained else None},
+                          seed=seed, code_modules=CODE_MODULES)
+    ident["inputs_md5"] = {f"dataset_{s}": dataset_md5(Path(datasets_dir) / f"latentmrcnn_{s}")
+                           for s in sorted(cfg.sets)}
+    return ident
+
+
 def train_all(cfg: LatentTrainConfig, data: LatentDataConfig, datasets_dir: Path, pretrained: Path | None,
               models_dir: Path, live_dir: Path, seed: int, executor: Executor | None = None,
               progress: bool = False) -> pd.DataFrame:
@@ -121,13 +139,7 @@ def train_all(cfg: LatentTrainConfig, data: LatentDataConfig, datasets_dir: Path
     shards = [Shard(model_key(s, m, k), 1, derive_seed(seed, "latentmrcnn_train", s, k),
                     (("set", s), ("model", m), ("seed_index", k)))
               for s in cfg.sets for k in range(cfg.seeds) for m in MODELS]
-    inputs = {f"dataset_{s}": Path(datasets_dir) / f"latentmrcnn_{s}" / "annotations" for s in cfg.sets}
-    ident = plan_identity(generator="latentmrcnn training sweep",
-                          config={**dataclasses.asdict(cfg),
-                                  "data": {k: v for k, v in dataclasses.asdict(data).items() if k != "workers"},
-                                  "pretrained_md5": hashlib.md5(Path(pretrained).read_bytes()).hexdigest()
-                                  if pretrained else None},
-                          seed=seed, code_modules=CODE_MODULES, inputs=inputs)
+    ident = sweep_identity(cfg, data, datasets_dir, pretrained, seed)
     task = functools.partial(_train_shard, cfg=cfg, data=data, datasets_dir=str(datasets_dir),
                              pretrained=str(pretrained) if pretrained else None)
     res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,

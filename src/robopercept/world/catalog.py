@@ -77,9 +77,11 @@ class Catalog:
 
     def objects(self, split: Split, limit: int | None = None) -> list[CatalogObject]:
         """Objects of one split, in id order. ``limit`` < the split's size takes a subset that covers
-        every shape: objects are taken round-robin over the shapes (each shape in id order), so a
-        small profile still sees boxes, cylinders, pouches, balls and meshes. Raises if the split
-        is empty."""
+        every category: objects are taken round-robin over the categories (each in id order), so a
+        small profile still sees boxes, cylinders, pouches, irregular meshes and balls. (Round-robin
+        over *shapes*, before session 43, left pouches out: a pouch is a thin box, and the boxes came
+        first.) A limit equal to the split's size takes the whole split, whatever the rule. Raises if
+        the split is empty."""
         if split not in ("train", "test"):
             raise ValueError(f"unknown split {split!r}; expected 'train' or 'test'")
         objs = [o for o in self.items if o.split == split]
@@ -91,13 +93,13 @@ class Catalog:
             if limit > len(objs):
                 raise ValueError(f"asked for {limit} {split} objects but the catalog has {len(objs)}")
             if limit < len(objs):
-                by_shape: dict[str, list[CatalogObject]] = {}
+                by_category: dict[str, list[CatalogObject]] = {}
                 for o in objs:
-                    by_shape.setdefault(o.shape, []).append(o)
+                    by_category.setdefault(o.category, []).append(o)
                 chosen: list[CatalogObject] = []
                 k = 0
                 while len(chosen) < limit:
-                    for group in by_shape.values():
+                    for group in by_category.values():
                         if k < len(group) and len(chosen) < limit:
                             chosen.append(group[k])
                     k += 1

@@ -10,7 +10,8 @@ interrupted:
   equals shard *k* after shards ``0..k-1``, and 1 worker equals *n* workers;
 * **no stale data** — the plan's *identity* (:func:`plan_identity`: parameters, seed, the md5 of the
   code of the modules the task uses and of the inputs it reads) is stored in ``plan.json``; a
-  different identity wipes ``out_dir`` before anything runs, so editing the generator starts over;
+  different identity wipes ``out_dir`` before anything runs, so editing the generator starts over (a plan
+  whose identity does not fix which shards are planned passes ``prune_unplanned``: :func:`run_plan`);
 * **atomic shards** — a shard is written to ``<key>.tmp`` and renamed when complete; leftovers are
   removed; a finished shard whose files no longer match its manifest (a truncated or edited file)
   is regenerated, with a message naming it;
@@ -83,18 +84,36 @@ def code_hash(modules: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def tree_hash(folder: str | os.PathLike[str]) -> str:
-    """md5 over every file (relative path + bytes) under ``folder``."""
+def tree_hash(folder: str | os.PathLike[str], skip_names: Iterable[str] = ()) -> str:
+    """md5 over every file (relative path + bytes) under ``folder``, but files named in ``skip_names``."""
     folder = Path(folder)
+    skip = set(skip_names)
     h = hashlib.md5()
-    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in skip):
         h.update(str(f.relative_to(folder)).encode() + b"\0")
         h.update(_file_md5(f).encode())
     return h.hexdigest()
 
 
+def dataset_md5(folder: str | os.PathLike[str]) -> str:
+    """md5 over a generated dataset's files without the shard runner's own records (``plan.json``, every
+    ``shard.json``): ``plan.json`` holds the md5 of the generator's *code*, so :func:`tree_hash` changes with any
+    edit of the generator even when it writes the same bytes; this hash changes only when a file a reader sees
+    does. For the plan identity of what is trained on a dataset (an edit that changes no byte keeps the models)."""
+    return tree_hash(folder, skip_names=(PLAN_FILE, SHARD_FILE))
+
+
+RUN_ONLY = ("workers",)  # parameters that say how a plan runs, never what it writes
+
+
+def recorded_config(config: Mapping[str, Any]) -> dict:
+    """``config`` as a dataset records it (``dataset.json``): without :data:`RUN_ONLY` parameters, so that
+    another worker count writes the same bytes and gives the dataset the same DVC hash (issue #10)."""
+    return {k: v for k, v in config.items() if k not in RUN_ONLY}
+
+
 def plan_identity(*, generator: str, config: Mapping[str, Any], seed: int, code_modules: Iterable[str],
-                  inputs: Mapping[str, str | os.PathLike[str]] = (), ignore: Iterable[str] = ("workers",)) -> dict:
+                  inputs: Mapping[str, str | os.PathLike[str]] = (), ignore: Iterable[str] = RUN_ONLY) -> dict:
     """The identity stored in ``plan.json``: parameters (minus ``ignore``: e.g. the worker count,
     which never changes bytes), seed, the md5 of the code and of each input folder."""
     skip = set(ignore)
@@ -197,6 +216,27 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 # ---------------------------------------------------------------------------------------------
 
 
+def _prune_unplanned(out: Path, planned: set[str]) -> list[str]:
+    """Remove the shard folders under ``out`` whose key is not in ``planned`` (and the folders they leave empty);
+    return the removed keys. A folder is a shard folder when it holds a ``shard.json``."""
+    removed = []
+    for record in sorted(out.rglob(SHARD_FILE)):
+        folder = record.parent
+        key = folder.relative_to(out).as_posix()
+        if folder == out or key in planned or not record.exists():  # planned, or in a folder removed already
+            continue
+        if any(k.startswith(key + "/") for k in planned):  # holds a planned shard: never removed with it
+            continue
+        print(f"shard {folder} is not in the plan: removing it", file=sys.stderr)
+        shutil.rmtree(folder)
+        removed.append(key)
+        parent = folder.parent
+        while parent != out and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    return removed
+
+
 @dataclasses.dataclass
 class RunResult:
     """What :func:`run_plan` returns: every shard's stats (plan order) and what this call did.
@@ -219,11 +259,22 @@ class RunResult:
 
 def run_plan(out_dir: str | os.PathLike[str], identity: Mapping[str, Any], shards: list[Shard],
              task: Callable[[Shard, Path], dict], *, workers: int = 1, executor: Executor | None = None,
-             progress: bool = True, desc: str = "shards", unit: str = "item") -> RunResult:
+             progress: bool = True, desc: str = "shards", unit: str = "item",
+             prune_unplanned: bool = False) -> RunResult:
     """Produce every shard of the plan in ``out_dir`` (resuming finished ones); see the module doc.
 
     ``task`` must be a module-level function (it is pickled to the workers) that builds its own
     simulation state from ``shard`` alone.
+
+    ``prune_unplanned``: remove every shard folder (a folder holding a ``shard.json``) under ``out_dir`` whose key is
+    not in ``shards``, before anything runs. A caller must pass True when its ``identity`` leaves out which shards
+    are planned (e.g. it hashes what each shard depends on but not how many there are, so that a longer plan resumes
+    the shorter one's shards): otherwise a shorter plan under the same identity keeps the longer one's extra shards,
+    and ``out_dir`` — a DVC output — depends on what ran before. The default (False) keeps them, for a caller that
+    fills one folder with several partial plans in turn; where the identity covers the plan (every caller of this
+    repository: its config or hashed inputs fix the shard list), a changed plan has a changed identity, which wipes
+    ``out_dir`` anyway, and the flag changes nothing. Files outside shard folders (a generator's ``dataset.json``,
+    merged annotations) are never touched.
     """
     from tqdm import tqdm
 
@@ -245,6 +296,8 @@ def run_plan(out_dir: str | os.PathLike[str], identity: Mapping[str, Any], shard
     for leftover in list(out.rglob("*.tmp")):
         if leftover.is_dir():
             shutil.rmtree(leftover)
+    if prune_unplanned:
+        _prune_unplanned(out, set(keys))
     stats: dict[str, dict] = {}
     repaired: list[str] = []
     for s in shards:
