@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from ..seed import derive_seed
-from ..world.shards import Shard, plan_identity, run_plan
+from ..world.shards import Shard, plan_identity, recorded_config, run_plan
 from .config import DonDataConfig
 from .config_grasp import SETTINGS, DonGraspConfig
 
@@ -338,7 +338,7 @@ def run_grasps(cfg: DonGraspConfig, data: DonDataConfig, data_dir: Path, models_
     if control is not None and control.get("checkpoint"):
         inputs["control_backbone"] = Path(control["checkpoint"]).parent
     ident = plan_identity(generator="don grasp trials", config={**dataclasses.asdict(cfg), "keys": keys,
-                                                                "data": dataclasses.asdict(data),
+                                                                "data": recorded_config(dataclasses.asdict(data)),
                                                                 "control": {k: str(v) for k, v in (control or {}).items()
                                                                             if k != "checkpoint"}},
                           seed=seed, code_modules=CODE_MODULES, inputs=inputs)

@@ -315,8 +315,10 @@ def train_rows(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crops_di
                              train_crops_dir=str(train_crops_dir),
                              inpainter_dir=str(inpainter_dir) if inpainter_dir else None, pretrained=str(pretrained),
                              grasp_seeds=grasp_seeds)
+    # the identity leaves out which rows and seeds are planned, so a model no longer planned is removed: the folder
+    # holds what a fresh run with this plan would hold
     res = run_plan(models_dir, ident, shards, task, workers=cfg.workers, executor=executor, progress=progress,
-                   desc="Table II models", unit="model")
+                   desc="Table II models", unit="model", prune_unplanned=True)
     from ..common.live import publish
 
     publish(models_dir, [s.key for s in shards], live_dir)  # every model's log, resumed or not

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..common.records import read_json
 from ..seed import derive_seed
-from ..world.shards import Shard, plan_identity, run_plan
+from ..world.shards import Shard, plan_identity, recorded_config, run_plan
 from .config_instances import Table2Config, Table3Config
 from .picking import FAILURES, DiagnosisSettings, PlannerSettings
 
@@ -110,8 +110,9 @@ def run_table3(cfg: Table3Config, t2cfg: Table2Config, rows: Sequence[str], data
     md5s = {f"{r}_seed{k}": hashlib.md5((Path(table2_dir) / f"{r}_seed{k}" / "model.pt").read_bytes()).hexdigest()
             for r in rows for k in range(t2cfg.n_seeds)}
     ident = plan_identity(generator="graspseg Table III trials",
-                          config={"table3": dataclasses.asdict(cfg), "rows": list(rows), "n_seeds": t2cfg.n_seeds,
-                                  "data": dataclasses.asdict(data_cfg), "models_md5": md5s},
+                          config={"table3": recorded_config(dataclasses.asdict(cfg)), "rows": list(rows),
+                                  "n_seeds": t2cfg.n_seeds, "data": recorded_config(dataclasses.asdict(data_cfg)),
+                                  "models_md5": md5s},  # worker counts left out, nested ones too: they change no byte
                           seed=seed, code_modules=CODE_MODULES, inputs={"data": data_dir})
     task = functools.partial(_trial_shard, rows=list(rows), n_seeds=t2cfg.n_seeds, table2_dir=str(table2_dir),
                              data_cfg=dataclasses.asdict(data_cfg), planner=planner, diagnosis=diagnosis,
