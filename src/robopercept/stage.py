@@ -17,7 +17,9 @@ The stage convention (README, "Stages"):
    (dvc.yaml marks them ``persist: true`` so DVC does not delete them first); its error names
    the stage, the failing cell and the executed notebook, which is kept for inspection. Files
    under ``reports/timings/`` are the only undeclared outputs allowed (timings are kept apart from
-   DVC-tracked outputs).
+   DVC-tracked outputs). A notebook that finished but wrote an undeclared report, or missed a
+   declared one, is refused before anything moves; the error names the scratch folder holding
+   what it wrote and the executed notebook, both kept.
 5. The executed notebook is normalized (papermill's timestamps and absolute paths removed) and
    becomes ``reports/notebooks/<same path>.ipynb``.
 """
@@ -210,7 +212,8 @@ def _swap_into_place(src: Path, dst: Path) -> None:
 
 def _publish(spec: StageSpec, staged: Path, reports: Path) -> list[Path]:
     """Move the staged reports into ``reports``: every declared out must be there; nothing else may
-    be, except timing records."""
+    be, except timing records. Both are checked before anything moves, so a refusal (:class:`StageFailed`)
+    leaves ``reports`` as it was and ``staged`` untouched for inspection."""
     missing = [o for o in spec.report_outs if not (staged / o).exists()]
     if missing:
         raise StageFailed(f"stage {spec.name}: the notebook did not write its declared output(s) "
@@ -309,7 +312,11 @@ def run(notebook: str | Path, *, params: Mapping[str, Any] | None = None, notebo
     (staged / nb_rel).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(result, staged / nb_rel)
     _record_run(spec, staged, whole, started, commit, cpu)
-    _publish(spec, staged, reports)
+    try:
+        _publish(spec, staged, reports)
+    except StageFailed as e:  # refused before anything moved: keep what the notebook wrote, and say where
+        raise StageFailed(f"{e}\nnothing was published and reports/ was left as it was; what the notebook wrote is "
+                          f"kept in {staged} and the executed notebook at {executed}") from None
     shutil.rmtree(scratch, ignore_errors=True)
     return reports / nb_rel
 

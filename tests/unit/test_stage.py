@@ -21,8 +21,11 @@ import json, os
 if params["environment"]["gallery_objects"] == 7:
     raise RuntimeError("boom")
 os.makedirs(os.path.join(reports_dir, "tables", "tiny"), exist_ok=True)
-json.dump({"checkpoint": params["graspseg_model"]["pretrained_checkpoint"], "seed": params["seed"]},
-          open(os.path.join(reports_dir, "tables", "tiny", "v.json"), "w"))
+if params["environment"]["gallery_objects"] == 8:  # a report dvc.yaml does not declare
+    open(os.path.join(reports_dir, "tables", "tiny", "stray.csv"), "w").write("x\\n")
+if params["environment"]["gallery_objects"] != 9:  # 9: the declared report is not written
+    json.dump({"checkpoint": params["graspseg_model"]["pretrained_checkpoint"], "seed": params["seed"]},
+              open(os.path.join(reports_dir, "tables", "tiny", "v.json"), "w"))
 print("ran", params["stage"])
 '''
 
@@ -141,6 +144,36 @@ def test_failed_run_leaves_previous_reports(project):
     shutil.rmtree(kept.parent)  # a test leaves nothing in the system temp folder
     after = {p: p.read_bytes() for p in (root / "reports").rglob("*") if p.is_file() and "timings" not in p.parts}
     assert after == before and out.exists()
+
+
+@pytest.mark.parametrize("gallery, refusal", [
+    (8, r"wrote undeclared report\(s\) reports/tables/tiny/stray.csv; declare them"),
+    (9, r"did not write its declared output\(s\) reports/tables/tiny/v.json"),
+])
+def test_refused_publication_names_the_kept_scratch_and_publishes_nothing(project, gallery, refusal):
+    """A notebook that finished but wrote an undeclared report (or missed a declared one) is refused before anything
+    moves (its timing record included), and the error names the scratch folder holding what it wrote and the executed
+    notebook, both kept (issue #10: the refusal used to name neither, and its evidence was hard to find)."""
+    root, params = project
+    run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    before = {p: p.read_bytes() for p in (root / "reports").rglob("*") if p.is_file()}
+    bad = json.loads(json.dumps(params))
+    bad["environment"]["gallery_objects"] = gallery
+    with pytest.raises(StageFailed, match=refusal) as err:
+        run(root / "notebooks" / "tiny.py", params=bad, reports_dir=root / "reports")
+    msg = str(err.value)
+    assert "nothing was published" in msg
+    staged = Path(msg.split("kept in ")[1].split(" and the executed notebook at ")[0])
+    executed = Path(msg.split(" and the executed notebook at ")[1].strip())
+    try:
+        assert staged.name == "reports" and staged.parent.name.startswith("robopercept-tiny-")
+        assert executed.parent == staged.parent and "ran tiny" in executed.read_text()
+        assert (staged / "timings" / "stages" / "tiny.json").is_file()  # the run's record, not published
+        assert (staged / "tables" / "tiny" / "stray.csv").exists() == (gallery == 8)
+        assert (staged / "tables" / "tiny" / "v.json").exists() == (gallery != 9)
+    finally:
+        shutil.rmtree(staged.parent)  # a test leaves nothing in the system temp folder
+    assert {p: p.read_bytes() for p in (root / "reports").rglob("*") if p.is_file()} == before
 
 
 def test_bad_params_refused_before_the_kernel(project):
