@@ -10,7 +10,9 @@ The stage convention (README, "Stages"):
    starts) and the stage's sections are handed to the notebook's ``params`` variable through
    papermill. No value ever passes through a shell.
 3. **Inputs are checked first**: a stage that depends on ``data/`` refuses to start when ``data/``
-   differs from ``data.manifest.json``, naming the files (:mod:`robopercept.data.materialize`).
+   differs from ``data.manifest.json``, naming the files (:mod:`robopercept.data.materialize`), and
+   puts back the commit's ``data.dvc`` that ``dvc repro`` rewrote to the changed ``data/`` before
+   any stage ran (:func:`robopercept.data.materialize.restore_pin`).
 4. **Reports are replaced atomically on success.** The notebook writes its reports into a scratch
    folder; only when it finished are the stage's declared ``reports/`` outputs moved into place
    (each file or folder swapped by rename). A failed run leaves the previous reports untouched
@@ -278,9 +280,13 @@ def run(notebook: str | Path, *, params: Mapping[str, Any] | None = None, notebo
     check_parameters(defaults, given, where=spec.notebook)
     data_dir = paths.resolve(args.get("data_dir", defaults.get("data_dir", "data")))
     if spec.reads_data and data_dir == paths.data_dir():
-        from .data.materialize import check_files
+        from .data.materialize import DataMismatch, check_files, restore_pin
 
-        check_files()  # raises DataMismatch naming the files that differ
+        try:
+            check_files()  # raises DataMismatch naming the files that differ
+        except DataMismatch as e:  # `dvc repro` has already re-pinned the changed data/ into data.dvc: undo that
+            restored = restore_pin()
+            raise DataMismatch(f"stage {spec.name}: {e}" + (f"\n{restored}" if restored else "")) from None
     reports = paths.resolve(reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"robopercept-{spec.name}-"))
