@@ -69,6 +69,7 @@ cfg, model_cfg = run["graspseg_table1"], run["graspseg_model"]
 fcfg = FilterConfig(t_occ=cfg.t_occ, t_ent=cfg.t_ent, min_contour_px_at_paper_res=cfg.min_contour_px_at_paper_res)
 dataset = run.datasets / "graspseg_grasps"
 models_dir = run.models / "graspseg" / "variants"
+ckpts = T1.read_checkpoints(trained_models(model_cfg), models_dir)  # first: a bad one stops here, not after tuning
 out_tables = run.tables
 out_figures = run.figures
 test = [read_sample(f) for f in iter_grasp_folders(dataset, "labeled_test")]
@@ -120,7 +121,7 @@ _, val_folders = split_labeled_train(dataset, model_cfg)
 val_ds = GraspSegDataset(val_folders)
 models = T1.evaluate_models(trained_models(model_cfg), models_dir, test_ds, val_ds, gts, fcfg,
                             calibrate=cfg.calibrate_t_ent, good_iou=cfg.good_iou,
-                            calibration_models=[n for n, v in VARIANTS.items() if not v.ablation])
+                            calibration_models=[n for n, v in VARIANTS.items() if not v.ablation], checkpoints=ckpts)
 baseline_results = list(results)
 results += models.results
 probs, ckpts, filter_checks, t_used = models.probs, models.checkpoints, models.verdicts, models.t_used

@@ -10,14 +10,18 @@ The stage convention (README, "Stages"):
    starts) and the stage's sections are handed to the notebook's ``params`` variable through
    papermill. No value ever passes through a shell.
 3. **Inputs are checked first**: a stage that depends on ``data/`` refuses to start when ``data/``
-   differs from ``data.manifest.json``, naming the files (:mod:`robopercept.data.materialize`).
+   differs from ``data.manifest.json``, naming the files (:mod:`robopercept.data.materialize`), and
+   puts back the commit's ``data.dvc`` that ``dvc repro`` rewrote to the changed ``data/`` before
+   any stage ran (:func:`robopercept.data.materialize.restore_pin`).
 4. **Reports are replaced atomically on success.** The notebook writes its reports into a scratch
    folder; only when it finished are the stage's declared ``reports/`` outputs moved into place
    (each file or folder swapped by rename). A failed run leaves the previous reports untouched
    (dvc.yaml marks them ``persist: true`` so DVC does not delete them first); its error names
    the stage, the failing cell and the executed notebook, which is kept for inspection. Files
    under ``reports/timings/`` are the only undeclared outputs allowed (timings are kept apart from
-   DVC-tracked outputs).
+   DVC-tracked outputs). A notebook that finished but wrote an undeclared report, or missed a
+   declared one, is refused before anything moves; the error names the scratch folder holding
+   what it wrote and the executed notebook, both kept.
 5. The executed notebook is normalized (papermill's timestamps and absolute paths removed) and
    becomes ``reports/notebooks/<same path>.ipynb``.
 """
@@ -210,7 +214,8 @@ def _swap_into_place(src: Path, dst: Path) -> None:
 
 def _publish(spec: StageSpec, staged: Path, reports: Path) -> list[Path]:
     """Move the staged reports into ``reports``: every declared out must be there; nothing else may
-    be, except timing records."""
+    be, except timing records. Both are checked before anything moves, so a refusal (:class:`StageFailed`)
+    leaves ``reports`` as it was and ``staged`` untouched for inspection."""
     missing = [o for o in spec.report_outs if not (staged / o).exists()]
     if missing:
         raise StageFailed(f"stage {spec.name}: the notebook did not write its declared output(s) "
@@ -275,9 +280,13 @@ def run(notebook: str | Path, *, params: Mapping[str, Any] | None = None, notebo
     check_parameters(defaults, given, where=spec.notebook)
     data_dir = paths.resolve(args.get("data_dir", defaults.get("data_dir", "data")))
     if spec.reads_data and data_dir == paths.data_dir():
-        from .data.materialize import check_files
+        from .data.materialize import DataMismatch, check_files, restore_pin
 
-        check_files()  # raises DataMismatch naming the files that differ
+        try:
+            check_files()  # raises DataMismatch naming the files that differ
+        except DataMismatch as e:  # `dvc repro` has already re-pinned the changed data/ into data.dvc: undo that
+            restored = restore_pin()
+            raise DataMismatch(f"stage {spec.name}: {e}" + (f"\n{restored}" if restored else "")) from None
     reports = paths.resolve(reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"robopercept-{spec.name}-"))
@@ -309,7 +318,11 @@ def run(notebook: str | Path, *, params: Mapping[str, Any] | None = None, notebo
     (staged / nb_rel).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(result, staged / nb_rel)
     _record_run(spec, staged, whole, started, commit, cpu)
-    _publish(spec, staged, reports)
+    try:
+        _publish(spec, staged, reports)
+    except StageFailed as e:  # refused before anything moved: keep what the notebook wrote, and say where
+        raise StageFailed(f"{e}\nnothing was published and reports/ was left as it was; what the notebook wrote is "
+                          f"kept in {staged} and the executed notebook at {executed}") from None
     shutil.rmtree(scratch, ignore_errors=True)
     return reports / nb_rel
 

@@ -1,5 +1,8 @@
 import json
+import shutil
+from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 import torch
@@ -119,3 +122,31 @@ def test_table1_without_calibration_uses_the_papers_threshold(graspseg_pipeline)
     assert [(r.name, r.seed) for r in out.results] == [("Grasp-100", 0)]
     assert all(a.filtered_keep.tolist() == b.filtered_keep.tolist()
                for a, b in zip(out.results, out.results_at["paper"]))
+
+
+def test_a_truncated_checkpoint_stops_table1_in_its_first_cell(graspseg_pipeline, run_stage, tmp_path):
+    """Issue #10 item 6: the notebook reads every model's checkpoint before it tunes the baselines (minutes on the
+    cpu profile), so a truncated Grasp-200 checkpoint stops the stage in its first own cell, naming the file and the
+    stage that makes it."""
+    from robopercept.stage import StageFailed
+
+    artifacts = tmp_path / "artifacts"  # the pipeline's datasets, a copy of its models (the session's stay intact)
+    (artifacts / "models" / "graspseg").mkdir(parents=True)
+    (artifacts / "datasets").symlink_to(graspseg_pipeline / "artifacts" / "datasets")
+    shutil.copytree(graspseg_pipeline / "artifacts/models/graspseg/variants", artifacts / "models/graspseg/variants")
+    bad = artifacts / "models/graspseg/variants/Grasp-200_seed0/model.pt"
+    bad.write_bytes(bad.read_bytes()[:1000])
+    with pytest.raises(StageFailed) as err:
+        run_stage("graspseg_table1", out=tmp_path)
+    msg = str(err.value)
+    assert "Grasp-200_seed0/model.pt" in msg and "truncated or corrupt" in msg and "graspseg_train" in msg, msg
+    executed = Path(msg.split("kept at ")[1].split(";")[0])
+    try:
+        code = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"]
+        own = [k for k, c in enumerate(code)
+               if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+        failed = [k for k, c in enumerate(code) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+        assert failed == [own[0]] and "read_checkpoints" in code[own[0]].source, (failed, own)
+    finally:
+        shutil.rmtree(executed.parent)  # a test leaves nothing in the system temp folder
+    assert not (tmp_path / "reports" / "tables").exists()  # nothing published

@@ -135,16 +135,25 @@ def test_a_stage_failing_under_dvc_keeps_its_reports(repo):
 
 def test_a_corrupted_data_file_is_refused_by_dvc_repro_naming_it(repo):
     """Issue #10, item 4: one flipped byte in data/ and `dvc repro` of a stage that reads it fails, naming the file,
-    before any computation; the reports stay as they were."""
+    before any computation; the reports stay as they were. `dvc repro` re-pins the changed data/ into data.dvc (and
+    autostage stages it) before any stage runs; the refusing stage puts the commit's data.dvc back, work tree and
+    index, and says so."""
+    path, env = repo
     _dvc(repo, "repro", "environment")
     before = _report_files(repo, "environment")
-    mesh = sorted((repo[0] / "data").rglob("*.obj"))[0]
+    pin = (path / "data.dvc").read_bytes()
+    assert pin == subprocess.run(["git", "show", "HEAD:data.dvc"], cwd=path, capture_output=True, check=True).stdout
+    mesh = sorted((path / "data").rglob("*.obj"))[0]
     original = mesh.read_bytes()
     try:
         mesh.write_bytes(bytes([original[0] ^ 1]) + original[1:])
         r = _run_dvc(repo, "repro", "environment")
         assert r.returncode != 0
-        assert mesh.name in r.stdout + r.stderr, (r.stdout[-2000:], r.stderr[-2000:])
+        out = r.stdout + r.stderr
+        assert mesh.name in out, (r.stdout[-2000:], r.stderr[-2000:])
         assert _report_files(repo, "environment") == before
+        assert (path / "data.dvc").read_bytes() == pin  # the corrupted data/ is not left pinned
+        assert _sh(["git", "status", "--porcelain", "--", "data.dvc"], path, env) == ""  # nor staged
+        assert "data.dvc" in out and "restored to the commit's" in out, out[-2000:]
     finally:
         mesh.write_bytes(original)

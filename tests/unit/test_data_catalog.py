@@ -166,3 +166,34 @@ def test_dvc_is_found_beside_the_interpreter_without_path(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     out = materialize._dvc("--version")
     assert out.returncode == 0 and out.stdout.strip()
+
+
+def test_restore_pin_puts_back_the_commits_data_dvc_in_the_work_tree_and_the_index(tmp_path):
+    """Issue #10 item 4: `dvc repro` re-pins a changed data/ into data.dvc and stages it before any stage runs; the
+    stage that refuses data/ puts the commit's data.dvc back (end to end: tests/pipeline/test_dvc_repro.py)."""
+    import subprocess
+
+    from robopercept.data.materialize import restore_pin
+
+    def git(*args: str) -> str:
+        env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@t", "PATH": __import__("os").environ["PATH"]}
+        return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert restore_pin(repo) is None  # not a git checkout: nothing to do, no error
+    committed = (paths.root() / "data.dvc").read_bytes()
+    (repo / "data.dvc").write_bytes(committed)
+    git("init", "-q")
+    git("add", "data.dvc")
+    git("commit", "-qm", "pin")
+    assert restore_pin(repo) is None  # already the commit's
+    (repo / "data.dvc").write_bytes(committed.replace(b"md5: ", b"md5: 0", 1))  # what `dvc repro` pins
+    git("add", "data.dvc")  # and what autostage stages
+    assert git("status", "--porcelain", "data.dvc").strip()
+    assert "restored to the commit's" in restore_pin(repo)
+    assert (repo / "data.dvc").read_bytes() == committed
+    assert git("status", "--porcelain", "data.dvc") == ""  # the index too
+    (repo / "sub").mkdir()
+    assert restore_pin(repo / "sub") is None  # a folder inside a checkout is not a project root

@@ -21,8 +21,11 @@ import json, os
 if params["environment"]["gallery_objects"] == 7:
     raise RuntimeError("boom")
 os.makedirs(os.path.join(reports_dir, "tables", "tiny"), exist_ok=True)
-json.dump({"checkpoint": params["graspseg_model"]["pretrained_checkpoint"], "seed": params["seed"]},
-          open(os.path.join(reports_dir, "tables", "tiny", "v.json"), "w"))
+if params["environment"]["gallery_objects"] == 8:  # a report dvc.yaml does not declare
+    open(os.path.join(reports_dir, "tables", "tiny", "stray.csv"), "w").write("x\\n")
+if params["environment"]["gallery_objects"] != 9:  # 9: the declared report is not written
+    json.dump({"checkpoint": params["graspseg_model"]["pretrained_checkpoint"], "seed": params["seed"]},
+              open(os.path.join(reports_dir, "tables", "tiny", "v.json"), "w"))
 print("ran", params["stage"])
 '''
 
@@ -143,6 +146,36 @@ def test_failed_run_leaves_previous_reports(project):
     assert after == before and out.exists()
 
 
+@pytest.mark.parametrize("gallery, refusal", [
+    (8, r"wrote undeclared report\(s\) reports/tables/tiny/stray.csv; declare them"),
+    (9, r"did not write its declared output\(s\) reports/tables/tiny/v.json"),
+])
+def test_refused_publication_names_the_kept_scratch_and_publishes_nothing(project, gallery, refusal):
+    """A notebook that finished but wrote an undeclared report (or missed a declared one) is refused before anything
+    moves (its timing record included), and the error names the scratch folder holding what it wrote and the executed
+    notebook, both kept (issue #10: the refusal used to name neither, and its evidence was hard to find)."""
+    root, params = project
+    run(root / "notebooks" / "tiny.py", params=params, reports_dir=root / "reports")
+    before = {p: p.read_bytes() for p in (root / "reports").rglob("*") if p.is_file()}
+    bad = json.loads(json.dumps(params))
+    bad["environment"]["gallery_objects"] = gallery
+    with pytest.raises(StageFailed, match=refusal) as err:
+        run(root / "notebooks" / "tiny.py", params=bad, reports_dir=root / "reports")
+    msg = str(err.value)
+    assert "nothing was published" in msg
+    staged = Path(msg.split("kept in ")[1].split(" and the executed notebook at ")[0])
+    executed = Path(msg.split(" and the executed notebook at ")[1].strip())
+    try:
+        assert staged.name == "reports" and staged.parent.name.startswith("robopercept-tiny-")
+        assert executed.parent == staged.parent and "ran tiny" in executed.read_text()
+        assert (staged / "timings" / "stages" / "tiny.json").is_file()  # the run's record, not published
+        assert (staged / "tables" / "tiny" / "stray.csv").exists() == (gallery == 8)
+        assert (staged / "tables" / "tiny" / "v.json").exists() == (gallery != 9)
+    finally:
+        shutil.rmtree(staged.parent)  # a test leaves nothing in the system temp folder
+    assert {p: p.read_bytes() for p in (root / "reports").rglob("*") if p.is_file()} == before
+
+
 def test_bad_params_refused_before_the_kernel(project):
     root, params = project
     params["environment"]["gallery_objects"] = -1
@@ -185,20 +218,29 @@ def test_normalized_notebooks_do_not_depend_on_worker_count_or_stream_chunking()
     assert [o["name"] for o in a.cells[0].outputs] == ["stderr", "stdout"]
 
 
-def test_every_report_output_survives_a_failed_run():
-    """DVC deletes a non-persistent output before it runs a stage: every output under reports/ must be
-    ``persist: true`` so that a failure leaves the committed reports as they were (issue #10, item 5; the stage
-    runner publishes them only on success)."""
+def test_every_committed_output_survives_a_failed_run():
+    """DVC deletes a non-persistent output before it runs a stage: every output under reports/, and every other
+    output committed to git (``cache: false``, or tracked by git: the pretrained backbone), must be ``persist: true``
+    so that a failure leaves the committed files as they were (issue #10, item 5; the stage runner publishes reports
+    only on success). A failed pretrained_backbone run once lost the committed backbone.pt, and provenance read the
+    deletion as ``+dirty``."""
+    import subprocess
+
     from robopercept import paths
 
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=paths.root(), capture_output=True).stdout.decode()
+    tracked = set(filter(None, tracked.split("\0")))
     stages = yaml.safe_load((paths.root() / "dvc.yaml").read_text())["stages"]
-    seen, loose = 0, []
+    seen, loose = [], []
     for name, spec in stages.items():
         for kind in ("outs", "metrics", "plots"):
             for out in spec.get(kind, []):
                 path, opts = (out, {}) if isinstance(out, str) else next(iter(out.items()))
-                if str(path).startswith("reports/"):
-                    seen += 1
-                    if not (opts or {}).get("persist"):
+                path, opts = str(path), opts or {}
+                committed = opts.get("cache") is False or any(t == path or t.startswith(path + "/") for t in tracked)
+                if path.startswith("reports/") or committed:
+                    seen.append(path)
+                    if not opts.get("persist"):
                         loose.append(f"{name}: {path}")
-    assert seen > 100 and not loose, loose
+    assert len(seen) > 100 and "artifacts/models/pretrain/backbone.pt" in seen, "the check covers too little"
+    assert not loose, loose

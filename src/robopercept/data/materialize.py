@@ -8,7 +8,8 @@ pinned packages, and :func:`verify` checks the bytes against the hash ``data.dvc
 what :func:`check_files` compares against — file by file, naming what differs — and what every
 stage that reads ``data/`` checks before it starts (``robopercept.stage``). That matters because
 ``dvc repro`` itself accepts a changed ``data/``: it re-hashes the folder and rewrites ``data.dvc``
-to match, so ``data.dvc`` alone cannot catch a corrupted catalog.
+to match (and stages it), so ``data.dvc`` alone cannot catch a corrupted catalog; the stage that
+refuses it puts the commit's ``data.dvc`` back (:func:`restore_pin`).
 """
 
 from __future__ import annotations
@@ -98,6 +99,44 @@ def check_files(data_dir: Path | None = None) -> str:
                            "`python -m robopercept.data materialize`; if `dvc repro` already rewrote data.dvc, "
                            "`git checkout data.dvc` first.")
     return f"data/ matches data.manifest.json ({len(want)} files)"
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
+    """``git`` in ``root``; None when git is missing or ``root`` is not the top of a work tree (a test's temporary
+    project inside no repository, or a folder inside someone else's)."""
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True)
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != root.resolve():
+            return None
+        return subprocess.run(["git", *args], cwd=root, capture_output=True)
+    except OSError:
+        return None
+
+
+def restore_pin(root: Path | None = None) -> str | None:
+    """Put back the commit's ``data.dvc`` (work tree and index) when it differs from ``HEAD``'s; say what was done.
+
+    ``dvc repro`` re-hashes a changed ``data/`` and rewrites ``data.dvc`` to match — with ``core.autostage`` it
+    also stages it — before any stage runs (``frozen: true`` does not stop it). A stage that then refuses the
+    changed ``data/`` (:func:`check_files`) calls this, so the refused bytes are not left pinned and staged, ready to
+    be committed. None (nothing done) outside a git checkout, when ``HEAD`` has no ``data.dvc``, or when the work
+    tree's and the index's ``data.dvc`` are already ``HEAD``'s.
+    """
+    root = root or paths.root()
+    head = _git(root, "show", "HEAD:data.dvc")
+    if head is None or head.returncode != 0:
+        return None
+    fn = root / "data.dvc"
+    index = _git(root, "show", ":data.dvc")
+    if fn.exists() and fn.read_bytes() == head.stdout and index is not None and index.stdout == head.stdout:
+        return None
+    res = _git(root, "checkout", "HEAD", "--", "data.dvc")  # the work tree and the index, in one step
+    if res is None or res.returncode != 0:
+        err = res.stderr.decode(errors="replace").strip() if res is not None else "git unavailable"
+        return (f"data.dvc differs from the commit's and could not be restored ({err}); "
+                "run `git checkout HEAD -- data.dvc`")
+    return ("data.dvc (re-pinned to the changed data/ by `dvc repro`) was restored to the commit's, in the work tree "
+            "and the index")
 
 
 def build(data_dir: Path | None = None) -> Path:

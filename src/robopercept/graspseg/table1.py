@@ -244,10 +244,21 @@ def calibration_pool(values: dict[tuple[str, int], np.ndarray], names: Sequence[
     return np.concatenate([values[k] for k in keys])
 
 
+def read_checkpoints(models: Sequence[tuple[str, int]], models_dir) -> dict[tuple[str, int], dict]:
+    """Every (variant, seed)'s checkpoint, read before anything is computed: a missing or truncated one stops the
+    stage at once, naming the file and ``graspseg_train``, instead of after the baselines' tuning (minutes on the cpu
+    profile). Hand the result to :func:`evaluate_models` (``checkpoints``): the files are read once."""
+    from .train import read_checkpoint
+    from .variants import checkpoint_path
+
+    return {key: read_checkpoint(checkpoint_path(models_dir, *key)) for key in models}
+
+
 def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_ds, gts: Sequence[np.ndarray],
                     paper_cfg: FilterConfig, calibrate: bool, good_iou: float,
                     recall_reference: str = "Grasp-100",
-                    calibration_models: Sequence[str] | None = None) -> ModelEvaluation:
+                    calibration_models: Sequence[str] | None = None,
+                    checkpoints: dict[tuple[str, int], dict] | None = None) -> ModelEvaluation:
     """Predict the test and validation grasps with each (variant, seed), choose one entropy threshold
     for all models on the pooled validation predictions (as the paper uses one ``t_ent``; see
     ``filters.calibrate_entropy_threshold``) unless ``calibrate`` is off, and evaluate the -Filter rows
@@ -257,14 +268,21 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
     ("recall-matched": our whole filter — non-empty, occlusion, entropy, contours — as selective on
     validation grasps as the paper's was on its test grasps). ``calibration_models``: the variants whose validation
     predictions set the F1 threshold (the paper's own rows; our ablations are evaluated at it but do not choose it);
-    every model when None."""
+    every model when None. ``checkpoints``: the models' checkpoints already read (:func:`read_checkpoints`); read
+    from ``models_dir`` when None."""
     from .filters import calibrate_entropy_threshold, passes_all_but_entropy, relative_entropy
-    from .train import load_checkpoint, predict
-    from .variants import checkpoint_path
+    from .train import model_from_checkpoint, predict
 
-    probs, ckpts, seconds, val_rel, val_iou, val_other = {}, {}, {}, {}, {}, {}
+    if checkpoints is None:
+        checkpoints = read_checkpoints(models, models_dir)
+    missing = [f"{name} seed {k}" for name, k in models if (name, k) not in checkpoints]
+    if missing:
+        raise ValueError(f"evaluate_models: no checkpoint given for {', '.join(missing)}; read every model's with "
+                         "read_checkpoints")
+    ckpts = {key: checkpoints[key] for key in models}
+    probs, seconds, val_rel, val_iou, val_other = {}, {}, {}, {}, {}
     for key in models:
-        model, ckpts[key] = load_checkpoint(checkpoint_path(models_dir, *key))
+        model = model_from_checkpoint(ckpts[key])
         t0 = time.perf_counter()
         probs[key] = predict(model, test_ds, batch_size=16)  # eval mode: batch size changes nothing but float rounding
         seconds[key] = (time.perf_counter() - t0) / len(test_ds)  # per pair at batch 16 (a timing, kept apart)

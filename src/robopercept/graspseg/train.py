@@ -119,10 +119,21 @@ def save_checkpoint(model: GraspSegmentationModel, path: str | Path, *, settings
                              "settings": dataclasses.asdict(settings), "history": history}, path)
 
 
-def load_checkpoint(path: str | Path) -> tuple[GraspSegmentationModel, dict]:
-    ckpt = checkpoints.load(path, stage="graspseg_train", required=("model", "settings", "variant"),
+def read_checkpoint(path: str | Path) -> dict:
+    """The checkpoint's contents (weights, settings, variant, history); a missing, truncated or foreign file raises
+    :class:`~robopercept.common.checkpoints.CheckpointError` naming it and the ``graspseg_train`` stage."""
+    return checkpoints.load(path, stage="graspseg_train", required=("model", "settings", "variant"),
                             kind="grasp segmentation checkpoint")
+
+
+def model_from_checkpoint(ckpt: dict) -> GraspSegmentationModel:
+    """The model :func:`read_checkpoint` read, in eval mode."""
     model = GraspSegmentationModel(ckpt["settings"]["backbone"], tuple(ckpt["settings"]["head_channels"]))
     model.load_state_dict(ckpt["model"])
     model.eval()
-    return model, ckpt
+    return model
+
+
+def load_checkpoint(path: str | Path) -> tuple[GraspSegmentationModel, dict]:
+    ckpt = read_checkpoint(path)
+    return model_from_checkpoint(ckpt), ckpt
