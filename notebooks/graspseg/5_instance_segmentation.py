@@ -50,11 +50,12 @@
 #   the paper; as in that code, a prediction the loop cannot bring within the margin in 25 steps is trained towards
 #   the mask it reached (`robopercept.graspseg.instance_losses` states the one branch where we follow that code's
 #   intent rather than its letter).
-# * the robust set loss refines *every* matched target of a -Robust row's batch, the labeled base image's clean
-#   instances as well as the pasted crops (`instance_losses.robust_criterion`): once a prediction is within the IoU
-#   margin of a labeled mask, it is trained towards its own refined mask rather than the label. The paper says only
-#   that the robust set loss replaces Mask2Former's mask loss; Pathak et al.'s setting has no clean labels to spare.
-#   Refining the pasted instances alone would be the other reading; it is not run here.
+# * the robust set loss refines the matched targets of the **pasted** crops only (`graspseg_table2.robust_targets:
+#   pasted`, `instance_losses.robust_criterion`): their masks are the noisy labels the loss is for, while the
+#   labeled base image's own instances keep Mask2Former's mask loss towards their human labels. The paper says only
+#   that the robust set loss replaces Mask2Former's mask loss (Pathak et al.'s setting has no clean labels beside the
+#   noisy ones); `robust_targets: all` is that literal reading — every matched target refined, clean ones too — which
+#   sessions 10–42 ran.
 #
 # **Uncertainty.** Every row is trained with `n_seeds` seeds (seed *k* pastes from Grasp-100 seed *k*); the table
 # is the mean over seeds and every interval and claim verdict comes from a bootstrap over test images (one resample
