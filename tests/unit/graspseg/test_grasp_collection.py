@@ -253,3 +253,61 @@ def test_summary_and_datacard_say_which_objects_each_split_was_grasped_from(data
     assert rows["unlabeled"] == f"train ({by['train']} pairs) + test ({by['test']} pairs)"
     assert (rows["labeled_train"], rows["labeled_test"]) == ("train", "test")
     assert "share 0.5 of the unlabeled shards" in (dataset / "DATACARD.md").read_text()
+
+
+KILLED_CHILD = r'''
+import json, sys
+from pathlib import Path
+from robopercept import paths
+from robopercept.graspseg import grasp_collection as G
+from robopercept.graspseg.config import GraspDataConfig
+
+cfg, out, marker = GraspDataConfig(**json.loads(sys.argv[1])), sys.argv[2], Path(sys.argv[3])
+real, calls = G.collect_shard, []
+
+
+def watched(shard, folder, **kw):  # says which shard has started once one shard is finished, then works on
+    calls.append(shard.key)
+    if len(calls) == 2:
+        marker.write_text(shard.key)
+    return real(shard, folder, **kw)
+
+
+G.collect_shard = watched
+G.generate(cfg, 3, paths.data_dir(), out, progress=False)
+'''
+
+
+def test_a_real_kill_9_mid_shard_then_resume_gives_the_uninterrupted_bytes(dataset, tmp_path):
+    """Issue #10 item 2, with a real SIGKILL: the generator process is killed while it writes its second shard (the
+    first one finished); the resumed run regenerates what was cut and ends with the bytes of an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out, marker = tmp_path / "killed", tmp_path / "started"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[3] / "src"),
+                                                       os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, json.dumps(dataclasses.asdict(CFG)), str(out),
+                              str(marker)], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert marker.exists(), f"the generator never started a second shard (exit code {child.poll()})"
+        os.killpg(child.pid, signal.SIGKILL)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    cut = marker.read_text()
+    assert not (out / cut / "shard.json").exists()  # killed before the second shard finished
+    assert len(list(out.glob("*/shard.json"))) + len(list(out.glob("*/*/shard.json"))) >= 1  # the first one did
+    summary = generate(CFG, 3, paths.data_dir(), out, progress=False)
+    assert 0 < summary["generated_now"] < 10  # resumed: the finished shard kept, the cut one and the rest made
+    assert not list(out.rglob("*.tmp"))
+    a, b = _files(dataset), _files(out)
+    assert a.keys() == b.keys() and [k for k in a if a[k] != b[k]] == []
