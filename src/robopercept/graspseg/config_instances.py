@@ -9,7 +9,7 @@ import typing
 
 from ..config import Validated, require
 
-# Table II's rows in the paper's order, and what each is made of (graspseg.table2 documents them).
+# Table II's rows in the paper's order, and what each is made of (graspseg.table2_train documents them).
 TABLE2_ROWS = ("Mask2Former-100", "Single-Object-100", "Paste-Subtract", "Paste-Subtract-Robust", "Paste-Train",
                "Paste-Grasp", "Paste-Grasp-Filter", "Paste-Grasp-Robust", "Paste-Grasp-Inpaint",
                "Paste-Grasp-OpenCVInpaint", "Mask2Former-1000")  # Paste-Grasp-OpenCVInpaint: ours, not the paper's
@@ -72,7 +72,7 @@ class InpaintConfig(Validated):
 
 @dataclasses.dataclass(frozen=True)
 class Table2Config(Validated):
-    """``graspseg_table2``: §V, Table II (graspseg.table2)."""
+    """``graspseg_table2``: §V, Table II (trained by graspseg.table2_train, tabulated by graspseg.table2)."""
 
     _where: typing.ClassVar[str] = "graspseg_table2"
     rows: list[str] = dataclasses.field(default_factory=lambda: list(TABLE2_ROWS))

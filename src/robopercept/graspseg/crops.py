@@ -124,14 +124,15 @@ def collect_train_object_crops(dataset: Path, image_files: Iterable[str], out: P
     return w.close()
 
 
-def read_index(folder: Path) -> dict:
-    """The index of one crop folder (provenance and one record per considered grasp)."""
-    return read_json(Path(folder) / INDEX, stage="graspseg_crops", kind="crop index", required=("records",))
+def read_index(folder: Path, stage: str = "graspseg_crops") -> dict:
+    """The index of one crop folder (provenance and one record per considered grasp); ``stage`` is the stage that
+    writes it (graspseg_crops; graspseg_table2 for the Train Objects crops it cuts itself)."""
+    return read_json(Path(folder) / INDEX, stage=stage, kind="crop index", required=("records",))
 
 
-def load_crops(folder: Path, filtered: bool) -> list[Crop]:
+def load_crops(folder: Path, filtered: bool, stage: str = "graspseg_crops") -> list[Crop]:
     """The crops of one method's folder: every non-empty one, or (``filtered``) those the filter kept."""
-    index = read_index(folder)
+    index = read_index(folder, stage)
     crops = [read_crop(Path(folder) / r["file"], r["grasp"]) for r in index["records"]
              if r["file"] is not None and (r["kept"] or not filtered)]
     if not crops:

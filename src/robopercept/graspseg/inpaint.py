@@ -90,9 +90,10 @@ class StableDiffusionInpainter:
     """A local Stable Diffusion inpainting pipeline (diffusers folder layout, ``model_index.json``).
 
     Stable Diffusion is trained at one resolution (SD-2 inpainting: 512 pixels, its UNet's ``sample_size`` times the
-    VAE's factor 8) and degrades far from it; our frames are much smaller than the paper's 640x960. So each frame is
-    scaled up until its short side is ``short_side`` (default: the pipeline's native size), inpainted there, scaled
-    back, and only the masked pixels of the original frame are replaced (:func:`composite`).
+    VAE's factor 8) and degrades far from it; our frames are much smaller than the paper's 640x960. So a frame whose
+    short side is below ``short_side`` (default: the pipeline's native size) is scaled up to it, inpainted there and
+    scaled back; a larger frame (the paper profile's) is inpainted at its own size. Only the masked pixels of the
+    original frame are replaced (:func:`composite`).
     """
 
     name = "Stable Diffusion inpainting"
@@ -133,7 +134,7 @@ class StableDiffusionInpainter:
 
         _check(image, mask)
         h, w = image.shape[:2]
-        scale = self.short_side / min(h, w)
+        scale = max(1.0, self.short_side / min(h, w))  # up only: a frame larger than native stays at its size
         sh, sw = max(8, round(h * scale)), max(8, round(w * scale))  # the frame at the pipeline's native size
         big = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_CUBIC) if (sh, sw) != (h, w) else image
         big_mask = cv2.resize(mask.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST) > 0

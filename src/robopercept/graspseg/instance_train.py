@@ -40,8 +40,8 @@ class Batch:
     images: np.ndarray  # (B, H, W, 3) uint8
     masks: list[np.ndarray]  # per image (K, H, W) bool
     single_object: bool = False  # supervise the given mask only; no "no object" term
-    # per image (K,) bool: True where the instance's mask is a noisy label (a pasted crop's predicted mask), False
-    # where it is a human label; None: every instance is a human label (labeled batches)
+    # per image (K,) bool: True where the instance's mask is a noisy label (a pasted crop's or a grasp's predicted
+    # mask), False where it is a human label; None: every instance is a human label (labeled batches)
     noisy: list[np.ndarray] | None = None
 
 
@@ -73,7 +73,9 @@ class LabeledBatches:
             img, masks = _flip(rng, img, masks)
             out_i.append(img)
             out_m.append(masks)
-        return Batch(np.stack(out_i), out_m, self.single_object)
+        # single-object batches carry Grasp-100's predicted mask of the grasped object: a noisy label
+        noisy = [np.ones(len(m), bool) for m in out_m] if self.single_object else None
+        return Batch(np.stack(out_i), out_m, self.single_object, noisy=noisy)
 
 
 class PasteBatches:

@@ -57,7 +57,7 @@ import pandas as pd
 
 from ..common.records import read_json
 from ..seed import derive_seed
-from ..world.shards import Shard, plan_identity, run_plan
+from ..world.shards import Shard, dataset_md5, plan_identity, run_plan
 from .config_instances import TABLE2_ROWS, Table2Config
 from .labeled import labeled_images
 
@@ -113,6 +113,11 @@ def train_object_crops(dataset: Path, cfg: Table2Config, out: Path, t_occ: float
     from .crops import collect_train_object_crops
 
     return collect_train_object_crops(dataset, split_files(dataset, cfg)["small"], Path(out) / TRAIN_OBJECTS, t_occ)
+
+
+def crops_stage(source: str) -> str:
+    """The stage that writes a crop source's folder: graspseg_crops, or this stage for the Train Objects crops."""
+    return "graspseg_table2" if source == TRAIN_OBJECTS else "graspseg_crops"
 
 
 def model_key(row: str, seed_index: int) -> str:
@@ -205,7 +210,7 @@ def batch_source(row: str, seed_index: int, seed: int, cfg: Table2Config, datase
         return AlternatingBatches(LabeledBatches(train, seed), LabeledBatches(single, seed + 1, single_object=True))
     pcfg = PasteConfig(min_objects=cfg.min_pasted, max_objects=cfg.max_pasted, min_scale=cfg.min_scale,
                        max_scale=cfg.max_scale)
-    sampler = PasteSampler(train, load_crops(folder, filtered=r.filtered), pcfg, seed=seed)
+    sampler = PasteSampler(train, load_crops(folder, filtered=r.filtered, stage=crops_stage(r.crops)), pcfg, seed=seed)
     return PasteBatches(sampler, row_inpainter(row, cfg, inpainter_dir), radius=inpaint_radius(train[0][0].shape[1]))
 
 
@@ -261,7 +266,7 @@ def crop_pool_problem(row: str, seed_index: int, crops_dir: Path, train_crops_di
     if r.crops is None:
         return None
     folder = crop_folder(train_crops_dir if r.crops == TRAIN_OBJECTS else crops_dir, r.crops, seed_index, grasp_seeds)
-    recs = read_index(folder)["records"]
+    recs = read_index(folder, crops_stage(r.crops))["records"]
     usable = sum(1 for x in recs if x["file"] is not None and (x["kept"] or not r.filtered))
     if usable == 0:
         what = "kept by the filters" if r.filtered else "non-empty"
@@ -281,7 +286,9 @@ def sweep_identity(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crop
     the pretrained backbone's md5, the base seed and the md5 of every input folder. The inpainter (and a local
     Stable Diffusion folder) enter whenever given, whatever rows are planned — so the identity does not depend on the
     planned rows, and planning fewer rows or seeds keeps the models still planned."""
-    inputs = {"dataset": dataset, "crops": crops_dir, "train_crops": train_crops_dir}
+    # the grasp dataset by its files, not its plan.json (which holds the generator's code md5): a regeneration that
+    # writes the same bytes keeps the models
+    inputs = {"crops": crops_dir, "train_crops": train_crops_dir}
     if inpainter_dir is not None:
         inputs["inpainter"] = inpainter_dir
     if cfg.sd_pipeline:
@@ -290,7 +297,8 @@ def sweep_identity(cfg: Table2Config, dataset: Path, crops_dir: Path, train_crop
         inputs["sd_pipeline"] = paths.resolve(cfg.sd_pipeline)  # its weights' hash in the plan: another folder retrains
     return plan_identity(generator="graspseg Table II sweep",
                          config={**training_fields(cfg), "grasp_seeds": grasp_seeds,
-                                 "pretrained_md5": hashlib.md5(Path(pretrained).read_bytes()).hexdigest()},
+                                 "pretrained_md5": hashlib.md5(Path(pretrained).read_bytes()).hexdigest(),
+                                 "dataset_md5": dataset_md5(dataset)},
                          seed=seed, code_modules=CODE_MODULES, inputs=inputs)
 
 

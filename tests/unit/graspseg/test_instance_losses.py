@@ -153,10 +153,12 @@ def test_robust_criterion_counts_the_predictions_left_outside_the_margin():
 
 
 def test_robust_criterion_refines_only_the_flagged_targets():
-    """``criterion.refine`` (per image, which targets are noisy) limits the refinement: refining image 0's target,
-    then image 1's, counts what refining both counts, and an unflagged target keeps the plain mask loss."""
-    wrong = torch.where(square(), -9.0, 9.0)  # confidently wrong: refined, stays outside the margin
-    logits = torch.stack([wrong, wrong])[:, None]  # (2 images, 1 query, H, W)
+    """``criterion.refine`` (per image, which targets are noisy) limits the refinement to the flagged image's target:
+    image 0's prediction is confidently wrong (refined, stays outside the margin), image 1's within the margin (its
+    own target), so each flag shows in the counts; refining both counts what the two single flags do."""
+    wrong = torch.where(square(), -9.0, 9.0)
+    close = torch.where(square(x=9), 3.0, -3.0)  # IoU 0.85 with the square
+    logits = torch.stack([wrong, close])[:, None]  # (2 images, 1 query, H, W)
     labels = [square()[None].float(), square()[None].float()]
     indices = [(torch.tensor([0]), torch.tensor([0])), (torch.tensor([0]), torch.tensor([0]))]
     counts, losses = {}, {}
@@ -167,10 +169,12 @@ def test_robust_criterion_refines_only_the_flagged_targets():
         crit.refine = None if flags is None else [torch.tensor(f) for f in flags]
         losses[name] = crit.loss_masks(logits, labels, indices, num_masks=2)
         counts[name] = list(crit.robust_counts)
-    assert counts["none"] == [0, 0] and counts["first"] == [1, 1] and counts["second"] == [1, 1]
+    assert counts["none"] == [0, 0] and counts["first"] == [1, 1] and counts["second"] == [1, 0]
     assert counts["both"] == counts["all"] == [a + b for a, b in zip(counts["first"], counts["second"])]
     standard = build(TINY).criterion.loss_masks(logits, labels, indices, num_masks=2)
     for k in standard:  # nothing flagged: Mask2Former's own mask loss, to the bit
         assert torch.equal(losses["none"][k], standard[k])
         assert torch.equal(losses["both"][k], losses["all"][k])
     assert not torch.equal(losses["first"]["loss_mask"], standard["loss_mask"])
+    assert not torch.equal(losses["second"]["loss_mask"], standard["loss_mask"])  # image 1's target is its prediction
+    assert not torch.equal(losses["first"]["loss_mask"], losses["second"]["loss_mask"])

@@ -115,6 +115,13 @@ def test_robust_loss_on_labeled_batches_only_is_the_standard_loss():
     assert all(np.isnan(h["robust_unresolved_pct"]) for h in h_robust)
     for (k, v), v2 in zip(plain.state_dict().items(), robust.state_dict().values()):
         assert torch.equal(v, v2), k
+    # with pasted crops in the batches the robust loss does refine (a finite unresolved share at every evaluation)
+    crops = [Crop.cut(img, m[0], f"c{i}") for i, (img, m) in enumerate(imgs[:4])]
+    paste = PasteBatches(PasteSampler(imgs[:4], crops, PasteConfig(min_objects=2, max_objects=3), seed=2))
+    _, h_paste = train_instance_model(TINY, s, paste, imgs[4:], robust_iou=0.7, robust_targets="pasted")
+    assert all(np.isfinite(h["robust_unresolved_pct"]) for h in h_paste)
+    single = LabeledBatches([(i, m[:1]) for i, m in imgs[:4]], seed=1, single_object=True).batch(0, 2)
+    assert [n.tolist() for n in single.noisy] == [[True], [True]]  # a grasp's predicted mask is a noisy label
     with pytest.raises(ValueError, match="robust_targets"):
         train_instance_model(TINY, s, LabeledBatches(imgs[:4], seed=0), imgs[4:], robust_iou=0.7, robust_targets="some")
 

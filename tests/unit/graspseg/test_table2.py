@@ -228,5 +228,7 @@ def test_sweep_identity_depends_on_training_not_on_the_plan(tmp_path):
     (folders["inpainter"] / "x.txt").write_text("other weights")
     assert ident(Table2Config()) != base
     (folders["inpainter"] / "x.txt").write_text("inpainter")
+    (folders["dataset"] / "plan.json").write_text('{"code_md5": "another generator edit"}')  # the same data files
+    assert ident(Table2Config()) == base
     (folders["dataset"] / "x.txt").write_text("other data")
     assert ident(Table2Config()) != base
