@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
