@@ -43,7 +43,7 @@ from robopercept import paths
 from robopercept.notebook import setup
 from robopercept.graspseg.loss import PAPER_HEIGHT, PAPER_KERNELS, scaled_kernels
 from robopercept.graspseg.train import load_checkpoint
-from robopercept.graspseg.variants import checkpoint_path, train_variants, trained_models
+from robopercept.graspseg.variants import checkpoint_path, model_key, train_variants, trained_models
 from robopercept.reporting import figures, tables
 from robopercept.reporting.uncertainty import seed_difference
 from robopercept.reporting.convergence import unconverged
@@ -69,6 +69,9 @@ display(Markdown(f"Loss kernels: the paper's {PAPER_KERNELS} at {PAPER_HEIGHT} r
 # %%
 summary = train_variants(cfg, dataset, pretrained, models_dir, run.training / "variants", run.seed,
                          progress=False)  # no progress bar: its timings would enter the notebook
+_steps = {model_key(v, k): int(st) for v, k, st in zip(summary.variant, summary.seed, summary.steps)}
+_ = run.write_timings("graspseg_train", {"workers": cfg.workers, "models": {  # the models this run trained, not resumed ones
+    key: {**t, "steps": _steps[key]} for key, t in summary.attrs["timings"].items()}})
 summary["stopped"] = ["early (converged)" if st < cap else "at max_steps" for st, cap in zip(summary.steps,
                                                                                               summary.max_steps)]
 _ = tables.write_table(summary, out_tables, "grasp_model_training",

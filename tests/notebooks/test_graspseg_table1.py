@@ -41,6 +41,11 @@ def test_train_stage_writes_every_variant(graspseg_pipeline):
     assert caps["Grasp-100-Scratch"] == caps["Grasp-100-LiteralLoss"] == 1 and caps["Grasp-100"] == 2
     ablations = pd.read_csv(graspseg_pipeline / "reports/tables/graspseg/grasp_model_ablations.csv")
     assert len(ablations) == 3 and ablations.val_mIOU.between(0, 100).all()
+    # the timing record (kept apart from the DVC outputs): every model this run trained, its seconds and steps
+    timing = json.loads((graspseg_pipeline / "reports/timings/graspseg/graspseg_train.json").read_text())
+    assert set(timing["models"]) == {f"{v}_seed0" for v in VARIANTS}
+    assert all(m["seconds"] > 0 and m["steps"] == dict(zip(summary.variant, summary.steps))[k[:-len("_seed0")]]
+               for k, m in timing["models"].items())
 
 
 def test_table1_stage(graspseg_pipeline):
@@ -91,9 +96,10 @@ def test_a_resumed_train_stage_publishes_every_models_log(graspseg_pipeline, tmp
     models_dir = out / "artifacts/models/graspseg/variants"
     before = {p: p.stat().st_mtime_ns for p in models_dir.glob("*/model.pt")}
     cfg = GraspModelConfig(**load_profile("smoke")["graspseg_model"])
-    train_variants(cfg, out / "artifacts/datasets/graspseg_grasps", out / "artifacts/models/pretrain/backbone.pt",
-                   models_dir, tmp_path / "live", load_profile("smoke")["seed"], progress=False)
+    summary = train_variants(cfg, out / "artifacts/datasets/graspseg_grasps", out / "artifacts/models/pretrain/backbone.pt",
+                             models_dir, tmp_path / "live", load_profile("smoke")["seed"], progress=False)
     assert {p: p.stat().st_mtime_ns for p in models_dir.glob("*/model.pt")} == before  # resumed, not retrained
+    assert summary.attrs["timings"] == {}  # nothing trained by this call: no seconds to record
     published = sorted(d.name for d in (tmp_path / "live").iterdir())
     assert published == sorted(f"{n}_seed{k}" for n, k in trained_models(cfg))
     for key in published:

@@ -115,7 +115,8 @@ def train_variants(cfg: GraspModelConfig, dataset: Path, pretrained: Path, model
                    seed: int, names=tuple(VARIANTS), executor: Executor | None = None,
                    progress: bool = True) -> pd.DataFrame:
     """Train every (variant, seed) on the shard runner (``cfg.workers`` at a time), save checkpoints
-    and dvclive curves; return one summary row per model (wall-clock kept out: rerun = same bytes)."""
+    and dvclive curves; return one summary row per model (wall-clock kept out: rerun = same bytes; the seconds of
+    the models trained by this call are in the frame's ``attrs["timings"]``, for the stage's timing record)."""
     for n in names:
         if n not in VARIANTS:
             raise ValueError(f"unknown grasp segmentation variant {n!r}; choose from {list(VARIANTS)}")
@@ -133,4 +134,6 @@ def train_variants(cfg: GraspModelConfig, dataset: Path, pretrained: Path, model
     from ..common.live import publish
 
     publish(models_dir, [s.key for s in shards], live_dir)  # every model's log, resumed or not (session 24's defect)
-    return pd.DataFrame([res.stats[s.key] for s in shards])
+    out = pd.DataFrame([res.stats[s.key] for s in shards])
+    out.attrs["timings"] = {s.key: res.timings[s.key] for s in shards if s.key in res.timings}  # this call's runs only
+    return out

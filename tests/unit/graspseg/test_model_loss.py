@@ -36,6 +36,29 @@ def test_model_output_at_input_resolution(hw):
         assert m(x).shape == (1, 2, *hw)
 
 
+@pytest.mark.parametrize("hw", [(64, 96), (67, 101)])
+def test_stride4_level_is_the_full_fpns_level_0_bit_for_bit(hw):
+    """The head reads the FPN's stride-4 level only: the shortcut forward gives torchvision's level "0" exactly, in
+    training mode (batch statistics) too, and the same gradients on every parameter it uses."""
+    torch.manual_seed(0)
+    m = GraspSegmentationModel("resnet18", (16, 8, 4))
+    x = torch.randn(2, 10, *hw)
+    for train in (False, True):
+        m.train(train)
+        full = m.backbone(x)["0"]
+        short = m.fpn_stride4(x)
+        assert torch.equal(full, short)
+    grads = []
+    for fn in (lambda: m.backbone(x)["0"], lambda: m.fpn_stride4(x)):
+        m.zero_grad(set_to_none=True)
+        fn().square().mean().backward()
+        grads.append({n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and grads[0]
+    assert all(torch.equal(grads[0][n], grads[1][n]) for n in grads[0])
+    # the skipped layers (coarser levels' output convolutions) never get a gradient
+    assert not any(n.startswith("backbone.fpn.layer_blocks.1") for n in grads[1])
+
+
 def test_model_bad_inputs():
     m = GraspSegmentationModel("resnet18", (16, 8, 4))
     with pytest.raises(ValueError, match="differ in shape"):
