@@ -16,11 +16,14 @@
 # on each known object's mask in the frame where it shows most (the paper picked them by hand). Each table reports
 # the mean over seeds, σ over seeds (the paper's ± σ) and a 95 % bootstrap interval over test pairs and seeds
 # (`robopercept.don.results`); claims are checked against that interval. With the profile's seeds below the paper's
-# five (the cpu profile trains 2), σ is the spread of that many values and the seed part of the bootstrap has few
-# distinct resamples: a "held" verdict is less certain than its interval suggests. Every run sees the same number of
-# image pairs, so a batch of B takes 1/B of the updates (columns `batch_size`, `steps`) — as an epoch-based schedule
-# does, but at the cpu profile's 150 pairs a short run's handicap is larger than at the paper's 500 epochs. The paper's
-# temperature study (§IV-F.4) has its own stage and notebook (`5_temperature`): every model here trains at τ = 0.1.
+# five (the cpu profile trains 3), σ is the spread of that many values and the seed part of the bootstrap has few
+# distinct resamples (10 with 3 seeds): a "held" verdict is less certain than its interval suggests. Every run sees the
+# same number of image pairs, so a batch of B takes 1/B of the updates (columns `batch_size`, `steps`) — as an
+# epoch-based schedule does, but at the cpu profile's 80 pairs a short run's handicap is larger than at the paper's 500
+# epochs. The paper's temperature study (§IV-F.4) has its own stage and notebook (`5_temperature`): every model here
+# trains at τ = 0.1. Only the experiments of `don_train.experiments` are trained and evaluated (the cpu profile: Table
+# I and Fig. 5, to fit its budget; the paper profile: all six); the tables and figures of the others say "not trained
+# at this profile", and the claims on their rows are **not evaluated**.
 
 # %% tags=["parameters"]
 params = {}  # filled from params.yaml by robopercept.stage (empty: the notebook reads params.yaml)
@@ -40,6 +43,7 @@ from robopercept import paths
 from robopercept.don import paper as P
 from robopercept.don import control as C
 from robopercept.don import results as R
+from robopercept.don.config import EXPERIMENTS
 from robopercept.don.evaluate import evaluate_all
 from robopercept.don.experiments import experiments, unique_variants
 from robopercept.don.model import load_trained
@@ -58,6 +62,7 @@ n_multi = len(splits(logs)["multi_train"])
 exps = experiments(tcfg, n_multi)
 variants = unique_variants(tcfg, n_multi)
 keys = [model_key(v, k) for v in variants for k in range(tcfg.seeds)]
+not_trained = f"not trained at this profile (don_train.experiments: {', '.join(tcfg.experiments)})"
 
 # %% [markdown]
 # ## Evaluating every model
@@ -95,8 +100,9 @@ shown = ["label", "steps", "AUC", "sigma", "AUC_lo", "AUC_hi", "untrained_AUC", 
 # (`tests/unit/test_don_sweep.py::test_the_pixelwise_losses_learn_correspondences_on_a_scene_they_train_on`) trains
 # each from scratch on one small scene for 60 steps at a learning rate of 1e-3 and requires the PCK AUC on that
 # scene's pairs to rise by more than 0.03 (when it was written: 0.17 to 0.29 pixelwise, to 0.21 cross-object). So a pixelwise row at its starting network's AUC
-# below says that 150 pairs at the cpu profile's learning rate (1e-4) did not move it, not that the loss is broken; how
-# many pairs it would take on these scenes is not measured.
+# below says that the profile's training (`don_train.pairs` image pairs at its learning rate; the cpu profile: 80
+# pairs at 1e-4) did not move it, not that the loss is broken; how many pairs it would take on these scenes is not
+# measured.
 
 # %%
 pretrained = standin_backbone(tcfg, run.models, "don_train.backbone_checkpoint")  # None: from scratch
@@ -144,6 +150,8 @@ if "table1" in exps:
                                    "and seeds; track_median_mm: median keypoint-tracking error. Columns `paper_*`: "
                                    "Adrian et al., Table I (5 seeds, real scenes, 640 x 480)." + control_note)
     display(t1.rename(columns={"table1": "label"})[shown].round(3))
+else:
+    display(Markdown(f"Table I: {not_trained}."))
 
 # %% [markdown]
 # ## Fig. 4: keypoint tracking errors
@@ -179,6 +187,8 @@ if "table1" in exps:
     _ = tables.write_table(quart.reset_index(), run.tables, "fig4_tracking_quartiles",
                            caption="Keypoint-tracking error quartiles (mm) per Table I configuration, seeds pooled.")
     display(quart)
+else:
+    display(Markdown(f"Fig. 4 (Table I's models): {not_trained}."))
 
 # %% [markdown]
 # ## Fig. 5: adding multi-object scenes
@@ -216,6 +226,8 @@ if "fig5" in exps:
     display(Image(filename=str(figures.save_figure(fig, run.figures / "fig5_scenes.png"))))
     plt.close(fig)
     display(t5.rename(columns={"fig5": "label"})[shown].round(3))
+else:
+    display(Markdown(f"Fig. 5: {not_trained}."))
 
 # %% [markdown]
 # ## Fig. 6: adding augmentations one at a time
@@ -244,6 +256,8 @@ if "fig6" in exps:
     display(Image(filename=str(figures.save_figure(fig, run.figures / "fig6_augmentations.png"))))
     plt.close(fig)
     display(t6.rename(columns={"fig6": "label"})[shown].round(3))
+else:
+    display(Markdown(f"Fig. 6: {not_trained}."))
 
 # %% [markdown]
 # ## Tables II–IV: descriptor dimension, batch size, correspondences
@@ -271,6 +285,8 @@ for name, caption in captions.items():
         _ = tables.write_table(t, run.tables, name, caption=caption + f" Ours: {tcfg.seeds} seeds." + control_note)
         display(Markdown(f"**{name}**"))
         display(t.rename(columns={name: "label"})[shown].round(3))
+    else:
+        display(Markdown(f"**{name}**: {not_trained}."))
 
 # %% [markdown]
 # ## Fig. 1: what the descriptors look like
@@ -304,6 +320,35 @@ if "table1" in exps:
         ax.set_axis_off()
     display(Image(filename=str(figures.save_figure(fig, run.figures / "fig1_descriptors.png"))))
     plt.close(fig)
+else:
+    display(Markdown(f"Fig. 1 (Table I's models): {not_trained}."))
+
+# %% [markdown]
+# ## Experiments this profile did not train
+#
+# An experiment left out of `don_train.experiments` still has its tables and figures written, each saying "not
+# trained at this profile" instead of numbers: every output of this stage comes from this run, none is left over from
+# an earlier run with other parameters. The claims on its rows name a row that is not in the table and read **not
+# evaluated** below.
+
+# %%
+skipped = [e for e in EXPERIMENTS if e not in exps]
+outputs = {"table1": (["table1", "fig4_tracking_quartiles"], ["fig4_tracking", "fig1_descriptors"]),  # tables, figures
+           "fig5": (["fig5_scenes"], ["fig5_scenes"]), "fig6": (["fig6_augmentations"], ["fig6_augmentations"]),
+           "table2": (["table2"], []), "table3": (["table3"], []), "table4": (["table4"], [])}
+for e in skipped:
+    table_names, figure_names = outputs[e]
+    for name in table_names:
+        _ = tables.write_table(pd.DataFrame({"experiment": [e], "status": [not_trained]}), run.tables, name,
+                               caption=f"{e}: {not_trained}.")
+    for name in figure_names:
+        fig, ax = plt.subplots(figsize=(6.5, 1.0))
+        ax.text(0.5, 0.5, f"{e}: {not_trained}", ha="center", va="center", fontsize=9)
+        ax.set_axis_off()
+        _ = figures.save_figure(fig, run.figures / f"{name}.png")
+        plt.close(fig)
+display(Markdown(f"Trained and evaluated: {', '.join(exps)}. " + (f"Not trained at this profile: {', '.join(skipped)}."
+                                                                   if skipped else "Every experiment was trained.")))
 
 # %% [markdown]
 # ## The paper's claims on this run

@@ -71,6 +71,51 @@ def test_eval_stage_writes_every_table_with_paper_columns_and_claims(don_pipelin
     assert set(m["claims"]["verdicts"]) == set(claims.id)
 
 
+DROPPED_CLAIMS = {"perspective_affine_most_beneficial", "flips_rotations_no_benefit",
+                  "color_augmentations_small_decrease", "dimensions_help", "ntxent_batch_invariant", "pixelwise_batch_hurts", "ntxent_less_sensitive",
+                  "pixelwise_needs_20k", "both_robust_to_correspondences"}  # the claims on Fig. 6 and Tables II-IV
+
+
+def test_eval_stage_writes_every_declared_output_when_experiments_are_left_out(don_pipeline, run_stage, tmp_path):
+    """The cpu profile trains Table I and Fig. 5 only: don_eval still writes every output dvc.yaml declares (the
+    left-out experiments' tables and figures say so) and the claims on their rows read "not evaluated". Scores the
+    smoke pipeline's models (a superset) from a fresh folder, so the shared pipeline's outputs are left alone."""
+    import yaml
+
+    from robopercept import paths
+    from robopercept.config import load_profile
+
+    for sub in ("datasets", "models/don"):  # don_eval's inputs: the scene logs and don_train's models
+        (tmp_path / "artifacts" / sub).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "artifacts" / sub).symlink_to(don_pipeline / "artifacts" / sub)
+    params = load_profile("smoke")
+    params["don_train"]["experiments"] = ["table1", "fig5"]
+    nb, _ = run_stage("don_eval", out=tmp_path, params=params)
+    text = nb.read_text()
+    assert "Not trained at this profile: fig6, table2, table3, table4." in text
+    assert "Not evaluated here: row 'fig6: + affine' is not in the table" in text  # the claim names its missing row
+    outs = yaml.safe_load((paths.root() / "dvc.yaml").read_text())["stages"]["don_eval"]
+    declared = [next(iter(o)) if isinstance(o, dict) else o for o in outs["outs"] + outs["metrics"]]
+    missing = [d for d in declared if not (tmp_path / d).exists()]
+    assert not missing, missing
+    for name in ("fig6_augmentations", "table2", "table3", "table4"):
+        t = pd.read_csv(tmp_path / f"reports/tables/don/{name}.csv")
+        assert list(t.columns) == ["experiment", "status"] and len(t) == 1, name
+        assert t.status[0] == "not trained at this profile (don_train.experiments: table1, fig5)", name
+    assert (tmp_path / "reports/figures/don/fig6_augmentations.png").stat().st_size > 0
+    assert len(pd.read_csv(tmp_path / "reports/tables/don/table1.csv")) == 7  # the trained ones as before
+    assert "NT-Xent, 1 scene, augmentations" in set(pd.read_csv(tmp_path / "reports/tables/don/fig5_scenes.csv").fig5)
+    claims = pd.read_csv(tmp_path / "reports/tables/don/claims.csv").set_index("id")
+    assert DROPPED_CLAIMS <= set(claims.index)
+    assert (claims.loc[sorted(DROPPED_CLAIMS), "verdict"] == "not evaluated").all()
+    evaluated = set(claims.index[claims.verdict != "not evaluated"])
+    assert evaluated == {"multi_beats_single", "ntxent_beats_pixelwise", "augmentations_hurt_single",
+                         "ntxent_multi_aug_best", "long_tails"}  # Table I's; smoke's Fig. 5 has 1 scene only
+    m = read_metrics(tmp_path / "reports/metrics/don/correspondence.json", paper="don", stage="don_eval")
+    assert {m["claims"]["verdicts"][c] for c in DROPPED_CLAIMS} == {"not evaluated"}
+    assert not any(r.startswith(("fig6:", "table2:", "table3:", "table4:")) for r in m["tables"]["auc"])
+
+
 def test_grasp_stage_writes_table5_with_oracle_control_paper_columns_and_claims(don_pipeline):
     out = don_pipeline
     t5 = pd.read_csv(out / "reports/tables/don/table5.csv")
