@@ -101,6 +101,7 @@ display(Image(filename=str(figures.save_figure(fig, run.figures / "arc.png"))))
 plt.close(fig)
 
 # %%
+keyed = summary.assign(set=summary.kind + "_" + summary.split)  # the metrics' row key: kind alone repeats
 _ = run.write_metrics("scene_logs", values={"scenes": len(scenes), "frames": int(scenes.frames.sum()),
                                             "frames_per_scene": float(scenes.frames.mean())},
-                      tables={"scene_logs": summary})
+                      tables={"scene_logs": keyed[["set", *summary.columns]]})

@@ -11,11 +11,12 @@
 # non-correspondences each; the cross-object loss always adds "a triplet of images, that is, two corresponding views
 # and one noncorresponding view of a different object"; "We trained each model configuration 5 times" (§IV-C).
 #
-# **Here.** Every configuration that Tables I–IV and Figs. 5–6 compare (`robopercept.don.experiments`: 7 Table I rows,
-# the scene-count and augmentation sweeps, D, batch size and correspondence counts), each trained `seeds` times on the
-# shard runner (`robopercept.don.sweep`); a configuration shared by several experiments (the default NT-Xent +
-# multi-object + augmentations model is in all of them) is trained once per seed. Deviations, each forced by the
-# budget or the world and stated where it matters:
+# **Here.** Every configuration that the profile's experiments compare (`don_train.experiments`, of Tables I–IV and
+# Figs. 5–6: the cpu profile trains Table I and Fig. 5 only, to fit its budget, the paper profile all six;
+# `robopercept.don.experiments`: 7 Table I rows, the scene-count and augmentation sweeps, D, batch size and
+# correspondence counts), each trained `seeds` times on the shard runner (`robopercept.don.sweep`); a configuration
+# shared by several experiments (the default NT-Xent + multi-object + augmentations model is in all of them) is
+# trained once per seed. Deviations, each forced by the budget or the world and stated where it matters:
 #
 # * no ImageNet weights can be fetched: the `cpu` profile starts the ResNet body from the shared stand-in backbone
 #   (`pretrained_backbone`, a ResNet-18 pretrained on simulated bins), the `paper` profile trains ResNet-34 from
@@ -75,9 +76,12 @@ display(Markdown(f"{len(variants)} distinct configurations x {cfg.seeds} seeds =
 
 # %%
 summary = train_all(cfg, logs_root, pretrained, models_dir, run.seed, progress=False)  # no progress bar: timings
+by_key = {v.key(): v for v in variants}
+summary.insert(0, "model", [model_key(by_key[k], s) for k, s in zip(summary.key, summary.seed)])  # the row key: unique
 _ = tables.write_table(summary, run.tables, "training",
                        caption=f"Every DON trained ({cfg.pairs} image pairs each, validation PCK@80 every "
-                               f"{cfg.validate_every_pairs} pairs; `best_step`: the step of the kept state; "
+                               f"{cfg.validate_every_pairs} pairs; `model`: its folder under artifacts/models/don; "
+                               "`best_step`: the step of the kept state; "
                                "`final_loss`: mean training loss over the last validation interval).")
 display(summary.round(3))
 

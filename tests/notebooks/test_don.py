@@ -20,6 +20,7 @@ def test_data_stage_writes_logs_the_reader_accepts(don_pipeline):
     assert len(pd.read_csv(out / "reports/tables/don/known_objects.csv")) == 8
     m = read_metrics(out / "reports/metrics/don/scene_logs.json", paper="don", stage="don_data")
     assert m["values"]["scenes"] == 6 and m["values"]["frames"] > 0
+    assert set(m["tables"]["scene_logs"]) == {f"{k}_{s}" for k, s in zip(summary.kind, summary.split)}  # every row
     for fig in ("scene_examples", "arc"):
         assert (out / f"reports/figures/don/{fig}.png").exists()
 
@@ -38,6 +39,9 @@ def test_training_stage_trains_every_configuration_once_per_seed(don_pipeline):
         assert (out / f"artifacts/models/don/{k}_seed0/model.pt").is_file()
     m = read_metrics(out / "reports/metrics/don/training.json", paper="don", stage="don_train")
     assert m["values"]["models"] == len(summary)
+    assert summary.columns[0] == "model"
+    assert list(summary.model) == [f"{k}_seed{s}" for k, s in zip(summary.key, summary.seed)]
+    assert set(m["tables"]["training"]) == set(summary.model)  # one row a model (keyed by best_step, rows overwrote)
 
 
 def test_eval_stage_writes_every_table_with_paper_columns_and_claims(don_pipeline):
