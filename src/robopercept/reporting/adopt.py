@@ -19,10 +19,11 @@ and checks it first:
    (text otherwise untouched, so ``git diff dvc.lock`` shows exactly the adopted stages).
 
 A check that fails names the stage and what is wrong, and nothing is written; the writing itself copies everything
-beside its place first and renames back on a failure (:func:`apply`). Nothing here runs DVC or a stage, and nothing
-under ``artifacts/`` moves: after adopting a producer, this checkout's datasets and checkpoints (if it has any) are
-not the ones the lock describes — ``dvc status`` says so, and ``dvc repro`` or a ``dvc pull`` from the clone's cache
-brings them.
+beside its place first and renames back on a failure (:func:`apply`). Nothing here runs DVC or a stage, and of
+``artifacts/`` only the outputs git holds (``cache: false`` in ``dvc.yaml``: the shared backbone checkpoint) move
+(session 45: without it the lock named the regenerated backbone while git kept the old file): after adopting a
+producer, this checkout's other datasets and checkpoints (if it has any) are not the ones the lock describes —
+``dvc status`` says so, and ``dvc repro`` or a ``dvc pull`` from the clone's cache brings them.
 """
 
 from __future__ import annotations
@@ -138,6 +139,19 @@ def _timing_files(src: Path, stage: str) -> list[str]:
     return files
 
 
+def _git_committed_outs(stage_spec: dict) -> set[str]:
+    """The stage's outputs that ``dvc.yaml`` keeps out of DVC's cache (``cache: false``): git holds them, so a clone
+    has the committed bytes — under ``artifacts/`` too (the shared backbone checkpoint) — and they move with the
+    entry like the reports do."""
+    out = set()
+    for o in stage_spec.get("outs") or []:
+        if isinstance(o, dict):
+            (path, opts), = o.items()
+            if (opts or {}).get("cache") is False:
+                out.add(freshness._norm(path))
+    return out
+
+
 def plan(src: str | Path, stages: list[str], root: str | Path = ".") -> Plan:
     """Every check of the module's docstring; the plan of what :func:`apply` would write."""
     src, root = Path(src).resolve(), Path(root).resolve()
@@ -167,9 +181,10 @@ def plan(src: str | Path, stages: list[str], root: str | Path = ".") -> Plan:
                          f"{', '.join(wrong)})")
     outputs: dict[str, str] = {}
     for s in stages:
+        in_git = _git_committed_outs(spec[s])
         for o in theirs[s].get("outs") or []:
             path = freshness._norm(o["path"])
-            if path.split("/")[0] in freshness.ARTIFACT_ROOTS:
+            if path.split("/")[0] in freshness.ARTIFACT_ROOTS and path not in in_git:
                 continue
             f = src / path
             if not f.exists():

@@ -174,3 +174,24 @@ def test_a_failure_while_writing_puts_every_file_back(two, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         A.apply(fresh, p, ours)
     assert {q: q.read_bytes() for q in ours.rglob("*") if q.is_file()} == before  # nothing new left beside
+
+
+def test_an_artifact_git_holds_moves_with_its_entry_and_a_cached_one_does_not(two):
+    """``cache: false`` outputs are committed to git: under ``artifacts/`` too (the backbone checkpoint) they move,
+    or a clone would get the old file beside a lock entry naming the new one. Cached artifacts stay."""
+    ours, fresh = two
+    for root, text in ((ours, "old weights"), (fresh, "new weights")):
+        spec = yaml.safe_load((root / "dvc.yaml").read_text())
+        spec["stages"]["make"]["outs"].append({"artifacts/ckpt.pt": {"cache": False, "persist": True}})
+        (root / "dvc.yaml").write_text(yaml.safe_dump(spec))
+        (root / "artifacts").mkdir(exist_ok=True)
+        (root / "artifacts/ckpt.pt").write_text(text)
+        lock = (root / "dvc.lock").read_text().replace(
+            "    - path: reports/t.md\n",
+            f"    - path: artifacts/ckpt.pt\n      hash: md5\n      md5: {md5(text)}\n    - path: reports/t.md\n", 1)
+        (root / "dvc.lock").write_text(lock)
+    p = A.plan(fresh, ["make", "use"], ours)
+    assert list(p.outputs) == ["artifacts/ckpt.pt", "reports/t.md", "reports/runs"]  # not artifacts/set (cached)
+    A.apply(fresh, p, ours)
+    assert (ours / "artifacts/ckpt.pt").read_text() == "new weights"
+    assert not (ours / "artifacts/set").exists()
