@@ -43,14 +43,14 @@ from robopercept import paths
 from robopercept.don import paper as P
 from robopercept.don import control as C
 from robopercept.don import results as R
-from robopercept.don.config import EXPERIMENTS
+from robopercept.don.config import EXPERIMENTS, DonDataConfig, DonTrainConfig
 from robopercept.don.evaluate import evaluate_all
 from robopercept.don.experiments import experiments, unique_variants
 from robopercept.don.model import load_trained
 from robopercept.don.sweep import COMPOSITE, model_key, splits, standin_backbone, steps_for
 from robopercept.formats.don_logs import DonLogs
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables, untrained, verdicts
+from robopercept.reporting import claims, figures, not_trained as N, tables, untrained, verdicts
 from robopercept.seed import derive_seed
 
 run = setup("don_eval", params, paper="don", data_dir=data_dir, artifacts_dir=artifacts_dir, reports_dir=reports_dir)
@@ -62,7 +62,8 @@ n_multi = len(splits(logs)["multi_train"])
 exps = experiments(tcfg, n_multi)
 variants = unique_variants(tcfg, n_multi)
 keys = [model_key(v, k) for v in variants for k in range(tcfg.seeds)]
-not_trained = f"not trained at this profile (don_train.experiments: {', '.join(tcfg.experiments)})"
+setting = f"don_train.experiments: {', '.join(tcfg.experiments)}"  # what leaves an experiment out
+not_trained = N.status(setting)
 
 # %% [markdown]
 # ## Evaluating every model
@@ -78,8 +79,15 @@ ev = R.load(run.models / "don_eval", variants, tcfg.seeds)
 table, replicates = R.tables(exps, ev, cfg.n_boot, derive_seed(run.seed, "don_eval_bootstrap"),
                              steps=lambda v: steps_for(v, tcfg))
 n_test = len(splits(logs)["test"])
+known = sorted({o for names in splits(logs).values() for s in names for o in logs.scene(s).objects.values()})
+uncovered = sorted(set(known) - {p["object"] for p in pairs})
+if uncovered:  # the test scenes do not hold the object (too few of them), or none of its pairs passed the pose filter
+    raise ValueError(f"no test pair shows the known objects {uncovered} ({n_test} test scenes, don_data.multi_test): "
+                     "every known object must be evaluated; record more test scenes (another don_data.multi_test or "
+                     "seed) or relax don_eval.min_translation_m / min_angle_deg")
 display(Markdown(f"{len(pairs)} test pairs ({cfg.pairs_per_object} per known object where the {n_test} test scenes "
-                 f"allow; paper: 500) with up to {cfg.queries} queries each; {len(queries)} tracked query sets "
+                 f"allow; paper: 500 per object, from 8 test scenes) over all {len(known)} known objects, with up to "
+                 f"{cfg.queries} queries each; {len(queries)} tracked query sets "
                  f"({cfg.tracking_queries} points each) over every frame of their scene, for Table I's models (Fig. 4; "
                  "tracking reads every test frame, the bulk of the evaluation's cost)."))
 shown = ["label", "steps", "AUC", "sigma", "AUC_lo", "AUC_hi", "untrained_AUC", "untrained_seeds", "paper_AUC",
@@ -327,9 +335,10 @@ else:
 # ## Experiments this profile did not train
 #
 # An experiment left out of `don_train.experiments` still has its tables and figures written, each saying "not
-# trained at this profile" instead of numbers: every output of this stage comes from this run, none is left over from
-# an earlier run with other parameters. The claims on its rows name a row that is not in the table and read **not
-# evaluated** below.
+# trained at this profile" instead of numbers (`robopercept.reporting.not_trained`: the site shows such a table as
+# not trained and does not count it as reproduced): every output of this stage comes from this run, none is left over
+# from an earlier run with other parameters. The claims on its rows read **not evaluated** below, their caveat naming
+# the experiment that was not trained.
 
 # %%
 skipped = [e for e in EXPERIMENTS if e not in exps]
@@ -339,8 +348,7 @@ outputs = {"table1": (["table1", "fig4_tracking_quartiles"], ["fig4_tracking", "
 for e in skipped:
     table_names, figure_names = outputs[e]
     for name in table_names:
-        _ = tables.write_table(pd.DataFrame({"experiment": [e], "status": [not_trained]}), run.tables, name,
-                               caption=f"{e}: {not_trained}.")
+        _ = tables.write_table(N.placeholder(e, setting), run.tables, name, caption=f"{e}: {not_trained}.")
     for name in figure_names:
         fig, ax = plt.subplots(figsize=(6.5, 1.0))
         ax.text(0.5, 0.5, f"{e}: {not_trained}", ha="center", va="center", fontsize=9)
@@ -355,13 +363,18 @@ display(Markdown(f"Trained and evaluated: {', '.join(exps)}. " + (f"Not trained 
 #
 # Each claim quotes the paper; its verdict is **held** / **missed** only when the comparison holds / fails on at
 # least 97.5 % of the bootstrap replicates, else **inconclusive**. A claim on a row this profile did not train is
-# **not evaluated**.
+# **not evaluated**, and its caveat says why: its experiment is not in `don_train.experiments`, or the profile's sweep
+# leaves the row out. A claim naming a row that no experiment has (a typo in the claims file), or one whose rows were
+# all trained yet is not evaluated, stops the notebook with an error.
 
 # %%
 numeric = ["row", "AUC", "track_median_mm", "track_p90_mm", "track_log_skew"]
 claims_file = paths.root() / "src/robopercept/don/claims.yaml"
 verdict = claims.evaluate_claims(claims_file, table[numeric], [r[numeric] for r in replicates])
 verdict = untrained.flag(verdict, claims_file, table, "untrained_seeds")  # a row that never learned spoils a claim
+design = experiments(DonTrainConfig(), DonDataConfig().multi_train)  # every row at the paper's sizes (the defaults)
+design_rows = {f"{e}: {label}": e for e, rows in design.items() for label, _ in rows}
+verdict = N.explain_claims(verdict, claims_file, list(table.row), design_rows, skipped, setting)  # why not evaluated
 short, text = verdicts.claims_report(verdict, run.tables, "claims",
                                      caption=f"don §IV-E/F claims against our tables ({cfg.n_boot} paired bootstrap "
                                              "replicates over test pairs, tracked queries and seeds).")

@@ -152,3 +152,23 @@ def test_stages_whose_results_this_checkout_would_not_make_are_named_on_their_pa
     # a tree without dvc.lock (a course copy) gets no freshness column values, not an error
     (repo / "dvc.lock").unlink()
     assert all(not b["checked"] for b in write_sources(tmp_path / "src3", repo).values())
+
+
+def test_a_table_the_profile_did_not_train_is_shown_as_such_and_not_counted_as_reproduced(tmp_path):
+    """don's cpu profile trains Table I and Fig. 5 only: don_eval writes Tables II-IV as placeholders
+    (robopercept.reporting.not_trained), which have no paper column and must not count as reproduced."""
+    from robopercept.reporting import not_trained, tables
+
+    root = _copy_repo(tmp_path / "repo")
+    before = write_sources(tmp_path / "src0", root)["don"]
+    setting = "don_train.experiments: table1, fig5"
+    for name in ("table2", "table3", "table4"):
+        tables.write_table(not_trained.placeholder(name, setting), root / "reports" / "tables" / "don", name,
+                           caption=f"{name}: {not_trained.status(setting)}.")
+    board = write_sources(tmp_path / "src", root)["don"]
+    assert board["tables_not_trained"] == 3 and board["tables"] == before["tables"] - 3
+    page = (tmp_path / "src" / "don" / "index.md").read_text()
+    section = page.split("### Table II", 1)[1].split("###", 1)[0]
+    assert "Not trained at this profile (don\\_train.experiments: table1, fig5)" in section
+    assert "(3 not trained at this profile)" in page  # the paper's scoreboard says how many
+    assert f"{board['tables']} / 5 (3 not trained at this profile)" in (tmp_path / "src" / "index.md").read_text()

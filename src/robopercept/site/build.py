@@ -2,12 +2,15 @@
 
 Everything a page shows is read from committed files; nothing is computed anew except counts and sums:
 
-* **scoreboards** — per paper: the paper's tables we reproduce (a table counts when its CSV is in ``reports/``),
+* **scoreboards** — per paper: the paper's tables we reproduce (a table counts when its CSV is in ``reports/`` with
+  numbers of ours: a placeholder that says the profile did not train it, :mod:`robopercept.reporting.not_trained`,
+  is counted apart as "not trained at this profile"),
   the claim verdicts of every ``*claims.csv`` (held / missed / inconclusive / not evaluated, and how many rest on a
   row that never learned or a collapsed baseline), the cpu-profile wall time of the paper's stages and the commits
   and profile they ran at (``reports/timings/stages/*.json``);
 * **tables** — each results table with our columns and the paper's side by side (a paper column is named
-  ``paper_X`` or ``X (paper)`` in our CSVs), its caption the first paragraph of the table's ``.md``;
+  ``paper_X`` or ``X (paper)`` in our CSVs), its caption the first paragraph of the table's ``.md``; a placeholder
+  table reads "Not trained at this profile (…)";
 * **claims** — every claim with the paper's sentence, its section, our margin and interval and the verdict;
 * **departures** — the "**Here.**" paragraph of each notebook's introduction, where every notebook states what it
   does differently from the paper, gathered on one page per paper;
@@ -285,6 +288,8 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
     """Write the MyST sources of the site into ``src`` (emptied first). Returns each paper's scoreboard."""
     import nbformat
 
+    from ..reporting import not_trained
+
     root = Path(root) if root else paths.root()
     reports = root / "reports"
     if not (reports / "notebooks").is_dir():
@@ -343,12 +348,15 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
             if dep:
                 deps.append((stem, title, dep))
         tables_dir = reports / "tables" / paper.key
-        present = [t for t in paper.tables if t.csv and (tables_dir / t.csv).is_file()]
+        written = {t.csv: _read_csv(tables_dir / t.csv) for t in paper.tables
+                   if t.csv and (tables_dir / t.csv).is_file()}
+        untrained_tables = [c for c, df in written.items() if not_trained.is_placeholder(df)]
+        present = [c for c in written if c not in untrained_tables]
         counts = claim_counts(root, paper.key)
         stages = {s: t for s, t in timings.items() if s.startswith(f"{paper.key}_")}
         all_stages = [s for s in stage_of.values() if s.startswith(f"{paper.key}_")]
         board = {
-            "tables": len(present), "tables_total": len(paper.tables),
+            "tables": len(present), "tables_total": len(paper.tables), "tables_not_trained": len(untrained_tables),
             "claims": counts,
             "cpu_s": sum(t.get("wall_s", 0.0) for t in stages.values() if t.get("profile") == "cpu"),
             "stages_run": len(stages), "stages_total": len(all_stages),
@@ -380,7 +388,12 @@ def write_sources(src: Path, root: Path | None = None) -> dict[str, dict]:
             if not f.is_file():
                 md += [f"Not yet run on the committed profile (`reports/tables/{paper.key}/{t.csv}` is absent).", ""]
                 continue
-            df = _read_csv(f)
+            df = written[t.csv]
+            if not_trained.is_placeholder(df):
+                why = not_trained.reason(df)
+                md += [f"{_cell(why[:1].upper() + why[1:])}: this run has no numbers of ours for it "
+                       f"(`reports/tables/{paper.key}/{t.csv}`).", ""]
+                continue
             if t.paper_csv:
                 pf = tables_dir / t.paper_csv
                 if not pf.is_file():
@@ -467,10 +480,16 @@ def _stale_md(b: dict) -> str:
                       "may change:", "", *items, ":::"])
 
 
+def _tables_cell(b: dict) -> str:
+    """Paper tables reproduced, "2 / 5 (3 not trained at this profile)" when the profile left some out."""
+    n = b.get("tables_not_trained", 0)
+    return f"{b['tables']} / {b['tables_total']}" + (f" ({n} not trained at this profile)" if n else "")
+
+
 def _scoreboard_md(paper: Paper, b: dict) -> str:
     c = b["claims"]
     cpu = _fmt_minutes(b["cpu_s"]) if b["cpu_s"] else "–"
-    rows = [[f"{b['tables']} / {b['tables_total']}", c["held"], c["missed"], c["inconclusive"], c["not evaluated"],
+    rows = [[_tables_cell(b), c["held"], c["missed"], c["inconclusive"], c["not evaluated"],
              c["flagged"], f"{b['stages_run']} / {b['stages_total']}", _current(b), cpu,
              ", ".join(b["commits"]) or "–", ", ".join(b["profiles"]) or "–", ", ".join(b["dates"]) or "–"]]
     header = ["paper tables reproduced", "claims held", "missed", "inconclusive", "not evaluated",
@@ -485,7 +504,7 @@ def _home_md(boards: dict[str, dict], packages: dict[str, str], timings: dict[st
     rows = []
     for p in PAPERS:
         b, c = boards[p.key], boards[p.key]["claims"]
-        rows.append([f"[{p.key}]({p.key}/index.md) — {_cell(p.title)}", f"{b['tables']} / {b['tables_total']}",
+        rows.append([f"[{p.key}]({p.key}/index.md) — {_cell(p.title)}", _tables_cell(b),
                      c["held"], c["missed"], c["inconclusive"], c["flagged"], f"{b['stages_run']} / {b['stages_total']}",
                      _current(b), _fmt_minutes(b["cpu_s"]) if b["cpu_s"] else "–", ", ".join(b["commits"]) or "–",
                      ", ".join(b["profiles"]) or "–"])
