@@ -70,8 +70,10 @@ display(Markdown(f"Loss kernels: the paper's {PAPER_KERNELS} at {PAPER_HEIGHT} r
 summary = train_variants(cfg, dataset, pretrained, models_dir, run.training / "variants", run.seed,
                          progress=False)  # no progress bar: its timings would enter the notebook
 _steps = {model_key(v, k): int(st) for v, k, st in zip(summary.variant, summary.seed, summary.steps)}
-_ = run.write_timings("graspseg_train", {"workers": cfg.workers, "models": {  # the models this run trained, not resumed ones
-    key: {**t, "steps": _steps[key]} for key, t in summary.attrs["timings"].items()}})
+_ = run.write_timings("graspseg_train", {"workers": cfg.workers, "models_trained_now": len(summary.attrs["timings"]),
+                                         "models_resumed": len(summary) - len(summary.attrs["timings"]),
+                                         "models": {key: {**t, "steps": _steps[key]}  # this invocation's models only
+                                                    for key, t in summary.attrs["timings"].items()}})
 summary["stopped"] = ["early (converged)" if st < cap else "at max_steps" for st, cap in zip(summary.steps,
                                                                                               summary.max_steps)]
 _ = tables.write_table(summary, out_tables, "grasp_model_training",

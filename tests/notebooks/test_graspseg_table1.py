@@ -44,7 +44,8 @@ def test_train_stage_writes_every_variant(graspseg_pipeline):
     # the timing record (kept apart from the DVC outputs): every model this run trained, its seconds and steps
     timing = json.loads((graspseg_pipeline / "reports/timings/graspseg/graspseg_train.json").read_text())
     assert set(timing["models"]) == {f"{v}_seed0" for v in VARIANTS}
-    assert all(m["seconds"] > 0 and m["steps"] == dict(zip(summary.variant, summary.steps))[k[:-len("_seed0")]]
+    assert timing["models_trained_now"] == len(VARIANTS) and timing["models_resumed"] == 0
+    assert all(m["seconds"] >= 0 and m["steps"] == dict(zip(summary.variant, summary.steps))[k[:-len("_seed0")]]
                for k, m in timing["models"].items())
 
 

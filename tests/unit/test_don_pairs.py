@@ -99,3 +99,21 @@ def test_augmentation_comes_before_drawing_so_an_augmented_pair_keeps_its_count(
         aug = training_pair(scene, np.random.default_rng(seed), n=200, augmentations=("affine", "perspective"),
                             unique=True)
         assert len(plain.uv_a) == len(aug.uv_a) == 200
+
+
+def test_test_pairs_must_show_every_known_object_or_the_draw_names_the_missing_ones(logs, monkeypatch):
+    """The check runs when the pairs are drawn, before any model is scored (not after the whole evaluation)."""
+    import robopercept.don.pairs as pairs_module
+    from robopercept.don.config import DonEvalConfig
+    from robopercept.don.evaluate import draw_test_pairs
+    from robopercept.don.sweep import splits
+
+    known = sorted({o for names in splits(logs).values() for s in names for o in logs.scene(s).objects.values()})
+    cfg = DonEvalConfig(pairs_per_object=2, queries=10, min_translation_m=0.0, min_angle_deg=0.0)
+    monkeypatch.setattr(pairs_module, "evaluation_pairs",
+                        lambda *a, **k: [{"object": o} for o in known])  # every known object shown: accepted
+    assert len(draw_test_pairs(logs, cfg, 0)) == len(known)
+    monkeypatch.setattr(pairs_module, "evaluation_pairs",
+                        lambda *a, **k: [{"object": o} for o in known[1:]])
+    with pytest.raises(ValueError, match=rf"known objects \['{known[0]}'\].*don_data.multi_test"):
+        draw_test_pairs(logs, cfg, 0)

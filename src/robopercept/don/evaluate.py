@@ -47,6 +47,13 @@ def draw_test_pairs(logs: DonLogs, cfg: DonEvalConfig, seed: int) -> list[dict]:
         raise ValueError(f"{logs.root}: no test pair satisfies the pose filter ({cfg.min_translation_m} m, "
                          f"{cfg.min_angle_deg} deg) with a known object in view; lower don_eval.min_translation_m / "
                          "min_angle_deg or record longer arcs")
+    n_test = len(splits(logs)["test"])
+    known = {o for names in splits(logs).values() for s in names for o in logs.scene(s).objects.values()}
+    uncovered = sorted(known - {p["object"] for p in pairs})
+    if uncovered:  # the test scenes do not hold the object (too few of them), or none of its pairs passed the filter
+        raise ValueError(f"{logs.root}: no test pair shows the known objects {uncovered} ({n_test} test scenes, "
+                         "don_data.multi_test): every known object must be evaluated; record more test scenes "
+                         "(another don_data.multi_test or seed) or relax don_eval.min_translation_m / min_angle_deg")
     return pairs
 
 

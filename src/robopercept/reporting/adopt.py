@@ -139,19 +139,6 @@ def _timing_files(src: Path, stage: str) -> list[str]:
     return files
 
 
-def _git_committed_outs(stage_spec: dict) -> set[str]:
-    """The stage's outputs that ``dvc.yaml`` keeps out of DVC's cache (``cache: false``): git holds them, so a clone
-    has the committed bytes — under ``artifacts/`` too (the shared backbone checkpoint) — and they move with the
-    entry like the reports do."""
-    out = set()
-    for o in stage_spec.get("outs") or []:
-        if isinstance(o, dict):
-            (path, opts), = o.items()
-            if (opts or {}).get("cache") is False:
-                out.add(freshness._norm(path))
-    return out
-
-
 def plan(src: str | Path, stages: list[str], root: str | Path = ".") -> Plan:
     """Every check of the module's docstring; the plan of what :func:`apply` would write."""
     src, root = Path(src).resolve(), Path(root).resolve()
@@ -181,7 +168,7 @@ def plan(src: str | Path, stages: list[str], root: str | Path = ".") -> Plan:
                          f"{', '.join(wrong)})")
     outputs: dict[str, str] = {}
     for s in stages:
-        in_git = _git_committed_outs(spec[s])
+        in_git = freshness.git_committed_outs(spec[s])
         for o in theirs[s].get("outs") or []:
             path = freshness._norm(o["path"])
             if path.split("/")[0] in freshness.ARTIFACT_ROOTS and path not in in_git:

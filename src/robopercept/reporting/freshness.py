@@ -146,6 +146,19 @@ def _producer(path: str, outs_of: dict[str, list[str]]) -> str | None:
     return None
 
 
+def git_committed_outs(stage_spec: dict) -> set[str]:
+    """The stage's outputs that ``dvc.yaml`` keeps out of DVC's cache (``cache: false``): git holds them, so a checkout
+    has the bytes — under ``artifacts/`` too (the shared backbone checkpoint) — and they are checked, and adopted, like
+    the reports."""
+    out = set()
+    for o in stage_spec.get("outs") or []:
+        if isinstance(o, dict):
+            (path, opts), = o.items()
+            if (opts or {}).get("cache") is False:
+                out.add(_norm(path))
+    return out
+
+
 def check(root: str | Path = ".", lock: dict | None = None) -> list[Freshness]:
     """One :class:`Freshness` per stage of ``dvc.yaml``, in its order. ``lock``: a parsed ``dvc.lock`` to judge
     instead of the checkout's (what :mod:`robopercept.reporting.adopt` would write)."""
@@ -220,9 +233,10 @@ def check(root: str | Path = ".", lock: dict | None = None) -> list[Freshness]:
                     add("code", f"{path}: changed")
             else:  # a folder outside artifacts/ (DVC hashes its listing; not recomputed here)
                 add("unchecked", f"{path}: a folder dependency")
+        in_git = git_committed_outs(stage)
         for o in entry.get("outs") or []:
             path = _norm(o["path"])
-            if path.split("/")[0] in ARTIFACT_ROOTS or not o.get("md5"):
+            if (path.split("/")[0] in ARTIFACT_ROOTS and path not in in_git) or not o.get("md5"):
                 continue
             if o.get("hash") != "md5":
                 add("unchecked", f"{path}: output recorded with hash {o.get('hash')!r}")

@@ -190,6 +190,8 @@ def test_an_artifact_git_holds_moves_with_its_entry_and_a_cached_one_does_not(tw
             "    - path: reports/t.md\n",
             f"    - path: artifacts/ckpt.pt\n      hash: md5\n      md5: {md5(text)}\n    - path: reports/t.md\n", 1)
         (root / "dvc.lock").write_text(lock)
+    (fresh / "artifacts/set").mkdir()
+    (fresh / "artifacts/set/x.bin").write_text("cached")  # DVC's cache holds it: a clone pulls it, adopt leaves it
     p = A.plan(fresh, ["make", "use"], ours)
     assert list(p.outputs) == ["artifacts/ckpt.pt", "reports/t.md", "reports/runs"]  # not artifacts/set (cached)
     A.apply(fresh, p, ours)

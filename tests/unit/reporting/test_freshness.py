@@ -166,6 +166,23 @@ def test_a_folder_hashes_as_dvc_records_it(tmp_path):
     assert F.output_md5(d / "a/y.tsv") == md5("2")
 
 
+def test_an_artifact_git_holds_is_checked_like_a_report_and_a_cached_one_is_not(repo):
+    """``cache: false`` under ``artifacts/`` (the backbone checkpoint): git holds it, so a checkout whose file is not
+    the bytes its producing entry names is stale by it (session 45: the lock named the regenerated checkpoint while
+    git kept the old one)."""
+    spec = yaml.safe_load((repo / "dvc.yaml").read_text())
+    spec["stages"]["make"]["outs"].append({"artifacts/ckpt.pt": {"cache": False, "persist": True}})
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    lock["stages"]["make"]["outs"].append({"path": "artifacts/ckpt.pt", "hash": "md5", "md5": md5("new weights")})
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock).replace("1.0e-05", "1e-05"))
+    (repo / "artifacts").mkdir()
+    (repo / "artifacts/ckpt.pt").write_text("new weights")
+    assert by_stage(repo)["make"].current  # artifacts/set (cached, absent here) is not read
+    (repo / "artifacts/ckpt.pt").write_text("old weights")
+    assert by_stage(repo)["make"].reasons == {"reports": ["artifacts/ckpt.pt: not the bytes the run recorded"]}
+
+
 def test_the_repository_s_committed_reports_are_what_its_lock_recorded():
     root = F.Path(__file__).resolve().parents[3]
     wrong = {r.stage: r.reasons["reports"] for r in F.check(root) if "reports" in r.reasons}
