@@ -7,8 +7,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from robopercept import paths
+from robopercept.reporting.freshness import git_committed_outs
 from robopercept.site import PAPERS, SiteError, write_sources
 from robopercept.site.build import claim_counts, departures, paper_base, paper_column, results_table_md, section_order
 
@@ -19,6 +21,11 @@ def _copy_repo(dst: Path) -> Path:
     for name in ("notebooks", "reports"):
         shutil.copytree(ROOT / name, dst / name)
     shutil.copy2(ROOT / "dvc.yaml", dst / "dvc.yaml")
+    for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values():
+        for path in git_committed_outs(stage):  # the outputs git holds, under artifacts/ too (the backbone)
+            if path.startswith("artifacts/") and (ROOT / path).is_file():
+                (dst / path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / path, dst / path)
     return dst
 
 
