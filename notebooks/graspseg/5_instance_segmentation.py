@@ -88,7 +88,7 @@ from robopercept.graspseg.instance_eval import METRICS, area_ranges, class_agnos
 from robopercept.graspseg.instance_losses import MAX_ITER
 from robopercept.graspseg.labeled import labeled_images
 from robopercept.notebook import setup
-from robopercept.reporting import claims, figures, tables, untrained, verdicts
+from robopercept.reporting import claims, figures, not_trained as N, tables, untrained, verdicts
 from robopercept.reporting.convergence import unconverged
 from robopercept.seed import derive_seed
 
@@ -118,117 +118,150 @@ display(Markdown(f"A paste image holds at most {most_instances} instances ({cfg.
                     f"**{cfg.num_queries} queries cannot match them all**: Hungarian matching leaves the rest "
                     "unsupervised on the fullest images.")))
 
-# %% [markdown]
-# ## Training the rows
-
 # %%
 train_index = T2train.train_object_crops(dataset, cfg, train_crops_dir, cfg.t_occ_train_objects)
 display(Markdown(f"Paste-Train's crops: {train_index['kept']} unoccluded instances (visible/amodal > "
                  f"{cfg.t_occ_train_objects}) of {train_index['considered']} in the {len(split['small'])} labeled images."))
-summary, not_trained = T2train.train_rows(cfg, dataset, crops_dir, train_crops_dir, inpainter_dir, pretrained, models_dir,
-                                     run.training / "table2", run.seed, grasp_seeds=ccfg.grasp_seeds,
-                                     progress=False)  # no progress bar: its timings would enter the notebook
-if len(not_trained):
-    display(Markdown("**Not trained** (their crop source is empty; their Table II cells stay empty and claims on them "
-                     "are not evaluated):\n" + "\n".join(f"- {r.row} seed {r.seed}: {r.reason}"
-                                                         for r in not_trained.itertuples())))
-_ = tables.write_table(summary, out_tables, "table2_training",
-                       caption=f"Table II models: best validation AP (%) and the step it was reached; `stopped`: early "
-                               f"stopping after {cfg.patience} evaluations without a new best (never before step "
-                               f"{cfg.min_steps}, the warm-up), or at `max_steps` ({cfg.max_steps}; for "
-                               "Single-Object-100, half of whose batches are single-object ones, max_steps, the "
-                               "warm-up and the evaluation interval are twice these, so that it waits as many labeled "
-                               "batches).")
-display(summary.round(2))
+
+# %% [markdown]
+# ## The rows this profile trains
+#
+# Table II is 11 rows × `n_seeds` Mask2Former models of up to `max_steps` steps each. On two CPU cores that is hours
+# even at the smallest Mask2Former that still learns: at the cpu profile's former sizes (3 seeds, ≤ 500 steps) about
+# 6.5 h on an AMD Zen 3 and 3 h on an Intel Xeon, estimated from the recorded runs (`docs/graspseg_cpu_budget.md`), while
+# 16 of the 20 runs recorded at 500 steps were still at their best validation AP when the cap stopped them, so fewer
+# steps would compare undertrained rows (rows differ by about 1 AP). The `cpu` profile
+# therefore trains none (`graspseg_table2.rows: []`), as don's cpu profile leaves out Fig. 6 and Tables II–IV: every
+# output of this stage is still written, its tables and figures saying "not trained at this profile"
+# (`robopercept.reporting.not_trained`; the site shows them so and does not count them as reproduced), and every
+# claim reads **not evaluated** with that reason; Table III (§VI notebook) then runs its oracle row alone. The
+# `paper` profile — and any profile that names rows — trains them, and the cells below then fill the table.
 
 # %%
-trained = list(zip(summary.row, summary.seed))
-curves = pd.concat([pd.DataFrame(checkpoints.load(models_dir / T2.model_key(r, k) / "model.pt", stage="graspseg_table2",
-                                                  required=("history",), kind="Table II checkpoint")["history"])
-                    .assign(row=r, seed=k) for r, k in trained])
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-sns.lineplot(curves, x="step", y="train_loss", hue="row", units="seed", estimator=None, lw=0.8, ax=axes[0], legend=False)
-sns.lineplot(curves, x="step", y="val_AP", hue="row", units="seed", estimator=None, lw=0.8, ax=axes[1])
-axes[0].set(ylabel="training loss (Mask2Former)", yscale="log")
-axes[1].set(ylabel="validation mask AP (%)")
-axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1, 1))
-display(Image(filename=str(figures.save_figure(fig, out_figures / "table2_curves.png"))))
-plt.close(fig)
-if "robust_unresolved_pct" in curves:
-    ru = (curves.dropna(subset=["robust_unresolved_pct"]).groupby(["row", "seed"]).robust_unresolved_pct
-          .agg(first="first", last="last", max="max").reset_index())
-    display(Markdown(f"The robust set loss's matched predictions that {MAX_ITER} refinement steps could not bring within the "
-                     "IoU margin (% per evaluation interval, every decoder layer counted): they train towards the mask "
-                     "they reached, not the label — a high share means the loss mostly reinforces the model's own "
-                     "masks."))
-    display(ru.round(1))
-cut = summary[(summary.stopped == "at max_steps") & (summary.best_step == summary.steps)]
-every = cfg.eval_every * summary.max_steps / cfg.max_steps  # per run (Single-Object-100's interval is doubled)
-summary["unconverged"] = unconverged(summary.steps, summary.best_step, summary.max_steps, every, cfg.patience)
-display(Markdown(
-    f"{len(cut)} of {len(summary)} runs were still at their best validation AP when max_steps stopped them, and "
-    f"{int(summary.unconverged.sum())} stopped at max_steps before early stopping could fire ({cfg.patience} "
-    "evaluations without a new best): "
-    + ("those rows may be undertrained — their validation AP could still rise with more steps (by row: "
-       + ", ".join(f"{r} {int(n)}" for r, n in summary.groupby("row", sort=False).unconverged.sum().items() if n)
-       + ")." if summary.unconverged.any() else "every run ended by early stopping within the budget.")))
+claims_file = paths.root() / "src/robopercept/graspseg/claims_table2.yaml"
+trains = bool(cfg.rows)
+setting = "graspseg_table2.rows: []"
+if trains:
+    display(Markdown(f"Rows trained at profile {run.profile}: {', '.join(cfg.rows)} ({cfg.n_seeds} seeds each)."))
+else:
+    verdict = T2.write_not_trained(out_tables, out_figures, run.training / "table2", models_dir,
+                                   run.models / "graspseg" / "table2_ap_replicates.csv", claims_file, setting)
+    display(Markdown(f"**Table II is not trained at profile {run.profile}** ({setting}): its tables and figures are "
+                     f"placeholders, and its {len(verdict)} claims are not evaluated. The cells below do nothing."))
+    display(verdict[["id", "section", "verdict", "caveat"]])
+
+# %% [markdown]
+# ## Training the rows
+
+# %%
+if trains:
+    summary, not_trained = T2train.train_rows(cfg, dataset, crops_dir, train_crops_dir, inpainter_dir, pretrained, models_dir,
+                                         run.training / "table2", run.seed, grasp_seeds=ccfg.grasp_seeds,
+                                         progress=False)  # no progress bar: its timings would enter the notebook
+    if len(not_trained):
+        display(Markdown("**Not trained** (their crop source is empty; their Table II cells stay empty and claims on them "
+                         "are not evaluated):\n" + "\n".join(f"- {r.row} seed {r.seed}: {r.reason}"
+                                                             for r in not_trained.itertuples())))
+    _ = tables.write_table(summary, out_tables, "table2_training",
+                           caption=f"Table II models: best validation AP (%) and the step it was reached; `stopped`: early "
+                                   f"stopping after {cfg.patience} evaluations without a new best (never before step "
+                                   f"{cfg.min_steps}, the warm-up), or at `max_steps` ({cfg.max_steps}; for "
+                                   "Single-Object-100, half of whose batches are single-object ones, max_steps, the "
+                                   "warm-up and the evaluation interval are twice these, so that it waits as many labeled "
+                                   "batches).")
+    display(summary.round(2))
+
+# %%
+if trains:
+    trained = list(zip(summary.row, summary.seed))
+    curves = pd.concat([pd.DataFrame(checkpoints.load(models_dir / T2.model_key(r, k) / "model.pt", stage="graspseg_table2",
+                                                      required=("history",), kind="Table II checkpoint")["history"])
+                        .assign(row=r, seed=k) for r, k in trained])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    sns.lineplot(curves, x="step", y="train_loss", hue="row", units="seed", estimator=None, lw=0.8, ax=axes[0], legend=False)
+    sns.lineplot(curves, x="step", y="val_AP", hue="row", units="seed", estimator=None, lw=0.8, ax=axes[1])
+    axes[0].set(ylabel="training loss (Mask2Former)", yscale="log")
+    axes[1].set(ylabel="validation mask AP (%)")
+    axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1, 1))
+    display(Image(filename=str(figures.save_figure(fig, out_figures / "table2_curves.png"))))
+    plt.close(fig)
+    if "robust_unresolved_pct" in curves:
+        ru = (curves.dropna(subset=["robust_unresolved_pct"]).groupby(["row", "seed"]).robust_unresolved_pct
+              .agg(first="first", last="last", max="max").reset_index())
+        display(Markdown(f"The robust set loss's matched predictions that {MAX_ITER} refinement steps could not bring within the "
+                         "IoU margin (% per evaluation interval, every decoder layer counted): they train towards the mask "
+                         "they reached, not the label — a high share means the loss mostly reinforces the model's own "
+                         "masks."))
+        display(ru.round(1))
+    cut = summary[(summary.stopped == "at max_steps") & (summary.best_step == summary.steps)]
+    every = cfg.eval_every * summary.max_steps / cfg.max_steps  # per run (Single-Object-100's interval is doubled)
+    summary["unconverged"] = unconverged(summary.steps, summary.best_step, summary.max_steps, every, cfg.patience)
+    display(Markdown(
+        f"{len(cut)} of {len(summary)} runs were still at their best validation AP when max_steps stopped them, and "
+        f"{int(summary.unconverged.sum())} stopped at max_steps before early stopping could fire ({cfg.patience} "
+        "evaluations without a new best): "
+        + ("those rows may be undertrained — their validation AP could still rise with more steps (by row: "
+           + ", ".join(f"{r} {int(n)}" for r, n in summary.groupby("row", sort=False).unconverged.sum().items() if n)
+           + ")." if summary.unconverged.any() else "every run ended by early stopping within the budget.")))
 
 # %% [markdown]
 # ## Table II
 
 # %%
-matches = T2.evaluate(models_dir, dataset, trained)
-table, replicates = T2.table2(matches, cfg.n_boot, derive_seed(run.seed, "graspseg_table2_bootstrap"), rows=cfg.rows)
-labeled = {r: len(split[T2.ROWS[r].labeled]) for r in cfg.rows}
-untrained_by_row = T2.untrained_seeds(summary, cfg.rows)
-for t in [table, *replicates]:
-    t["labeled_images"] = [labeled[r] for r in t.method]
-    t["untrained_seeds"] = [untrained_by_row[r] for r in t.method]
-# Table II's AP replicates, for Table III's claim that the two evaluations rank the models alike
-T2.write_ap_replicates(replicates, run.models / "graspseg" / "table2_ap_replicates.csv")
-for m in METRICS:
-    vals = np.stack([rep[m].to_numpy() for rep in replicates])
-    table[f"{m}_lo"], table[f"{m}_hi"] = np.percentile(vals, 2.5, axis=0), np.percentile(vals, 97.5, axis=0)
-for m in P.TABLE2_METRICS:
-    table[f"paper_{m}"] = [P.table2(r)[m] if r in P.TABLE2 else np.nan for r in table.method]
-table["paper_labeled_images"] = [P.TABLE2[r][1] if r in P.TABLE2 else np.nan for r in table.method]
-_ = tables.write_table(
-    table, out_tables, "table2",
-    caption=(f"Table II — instance segmentation on the labeled test images (simulated, profile {run.profile}, "
-             f"{len(labeled_images(dataset, 'labeled_test'))} test images, class-agnostic mask AP in %). Mean over `seeds`; <metric>_lo/hi: "
-             f"95 % bootstrap interval over test images and seeds ({cfg.n_boot} replicates). Columns `paper_*`: Liu et al., "
-             "Table II, real robot data. AP_L/AP_M use COCO's area split scaled to our resolution."))
-display(table[["method", "paste_from", "labeled_images", "seeds", "untrained_seeds", *METRICS, "AP_lo", "AP_hi",
-             "paper_AP"]].round(1))
-# pycocotools on a real model's results: our evaluator (instance_eval, which the bootstrap needs per image) against
-# COCO's own on the first trained model's predictions, written as a COCO results file
-check_key = trained[0]
-gt_coco = class_agnostic_gt(json.loads((dataset / "labeled_test" / "annotations.coco.json").read_text()))
-h0, w0 = (int(gt_coco["images"][0][k]) for k in ("height", "width"))
-ref = coco_eval(gt_coco, models_dir / T2.model_key(*check_key) / "results.coco.json", area_ranges(h0, w0))
-ours = table2_metrics(matches[check_key])
-gap = max((abs(ours[m] - ref[m]) for m in ref if np.isfinite(ref[m]) and np.isfinite(ours[m])), default=0.0)
-display(Markdown(f"pycocotools' segm evaluation of {check_key[0]} seed {check_key[1]}'s results file "
-                 + ("gives the table's numbers" if gap <= 1e-6 else "**departs from the table's evaluator**")
-                 + f" (largest difference {gap:.1e} AP points over {', '.join(ref)})."))
-failed = {r: n for r, n in untrained_by_row.items() if n}
-display(Markdown(f"`untrained_seeds`: seeds whose best validation AP stayed below {T2.UNTRAINED_VAL_AP:.0f} % — runs that "
-                 "never learned. " + (f"This run has {sum(failed.values())}: "
-                                      + ", ".join(f"{r} ({n})" for r, n in failed.items())
-                                      + "; their rows' cells average a failed run in, and claims comparing them are "
-                                        "flagged below." if failed else "This run has none.")))
+if trains:
+    matches = T2.evaluate(models_dir, dataset, trained)
+    table, replicates = T2.table2(matches, cfg.n_boot, derive_seed(run.seed, "graspseg_table2_bootstrap"), rows=cfg.rows)
+    labeled = {r: len(split[T2.ROWS[r].labeled]) for r in cfg.rows}
+    untrained_by_row = T2.untrained_seeds(summary, cfg.rows)
+    for t in [table, *replicates]:
+        t["labeled_images"] = [labeled[r] for r in t.method]
+        t["untrained_seeds"] = [untrained_by_row[r] for r in t.method]
+    # Table II's AP replicates, for Table III's claim that the two evaluations rank the models alike
+    T2.write_ap_replicates(replicates, run.models / "graspseg" / "table2_ap_replicates.csv")
+    for m in METRICS:
+        vals = np.stack([rep[m].to_numpy() for rep in replicates])
+        table[f"{m}_lo"], table[f"{m}_hi"] = np.percentile(vals, 2.5, axis=0), np.percentile(vals, 97.5, axis=0)
+    for m in P.TABLE2_METRICS:
+        table[f"paper_{m}"] = [P.table2(r)[m] if r in P.TABLE2 else np.nan for r in table.method]
+    table["paper_labeled_images"] = [P.TABLE2[r][1] if r in P.TABLE2 else np.nan for r in table.method]
+    _ = tables.write_table(
+        table, out_tables, "table2",
+        caption=(f"Table II — instance segmentation on the labeled test images (simulated, profile {run.profile}, "
+                 f"{len(labeled_images(dataset, 'labeled_test'))} test images, class-agnostic mask AP in %). Mean over `seeds`; <metric>_lo/hi: "
+                 f"95 % bootstrap interval over test images and seeds ({cfg.n_boot} replicates). Columns `paper_*`: Liu et al., "
+                 "Table II, real robot data. AP_L/AP_M use COCO's area split scaled to our resolution."))
+    display(table[["method", "paste_from", "labeled_images", "seeds", "untrained_seeds", *METRICS, "AP_lo", "AP_hi",
+                 "paper_AP"]].round(1))
+    # pycocotools on a real model's results: our evaluator (instance_eval, which the bootstrap needs per image) against
+    # COCO's own on the first trained model's predictions, written as a COCO results file
+    check_key = trained[0]
+    gt_coco = class_agnostic_gt(json.loads((dataset / "labeled_test" / "annotations.coco.json").read_text()))
+    h0, w0 = (int(gt_coco["images"][0][k]) for k in ("height", "width"))
+    ref = coco_eval(gt_coco, models_dir / T2.model_key(*check_key) / "results.coco.json", area_ranges(h0, w0))
+    ours = table2_metrics(matches[check_key])
+    gap = max((abs(ours[m] - ref[m]) for m in ref if np.isfinite(ref[m]) and np.isfinite(ours[m])), default=0.0)
+    display(Markdown(f"pycocotools' segm evaluation of {check_key[0]} seed {check_key[1]}'s results file "
+                     + ("gives the table's numbers" if gap <= 1e-6 else "**departs from the table's evaluator**")
+                     + f" (largest difference {gap:.1e} AP points over {', '.join(ref)})."))
+    failed = {r: n for r, n in untrained_by_row.items() if n}
+    display(Markdown(f"`untrained_seeds`: seeds whose best validation AP stayed below {T2.UNTRAINED_VAL_AP:.0f} % — runs that "
+                     "never learned. " + (f"This run has {sum(failed.values())}: "
+                                          + ", ".join(f"{r} ({n})" for r, n in failed.items())
+                                          + "; their rows' cells average a failed run in, and claims comparing them are "
+                                            "flagged below." if failed else "This run has none.")))
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 3.2))
-order = list(table.method)
-ax.errorbar(table.AP, range(len(order)), xerr=[table.AP - table.AP_lo, table.AP_hi - table.AP], fmt="o", label="ours")
-ax.scatter(table.paper_AP, range(len(order)), marker="x", color="grey", label="paper (real data)")
-ax.set_yticks(range(len(order)), order, fontsize=7)
-ax.invert_yaxis()
-ax.set_xlabel("mask AP (%)")
-ax.legend(fontsize=7)
-display(Image(filename=str(figures.save_figure(fig, out_figures / "table2_ap.png"))))
-plt.close(fig)
+if trains:
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    order = list(table.method)
+    ax.errorbar(table.AP, range(len(order)), xerr=[table.AP - table.AP_lo, table.AP_hi - table.AP], fmt="o", label="ours")
+    ax.scatter(table.paper_AP, range(len(order)), marker="x", color="grey", label="paper (real data)")
+    ax.set_yticks(range(len(order)), order, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("mask AP (%)")
+    ax.legend(fontsize=7)
+    display(Image(filename=str(figures.save_figure(fig, out_figures / "table2_ap.png"))))
+    plt.close(fig)
 
 # %% [markdown]
 # **Is diffusion worth it here?** Paste-Grasp-Inpaint against our reference row, the same crops and pastes with
@@ -237,13 +270,14 @@ plt.close(fig)
 # AP, their 95 % interval over the same bootstrap replicates.
 
 # %%
-pairs = [("Paste-Grasp-Inpaint", "Paste-Grasp-OpenCVInpaint"), ("Paste-Grasp-Inpaint", "Paste-Grasp"),
-         ("Paste-Grasp-OpenCVInpaint", "Paste-Grasp")]
-have = set(table.dropna(subset=["AP"]).method)
-lines = [f"{a} − {b}: {d:+.1f} AP ([{lo:+.1f}, {hi:+.1f}]"
-         + ("; inside the noise)" if lo <= 0 <= hi else ")") for a, b in pairs if {a, b} <= have
-         for d, lo, hi in [T2.paired_difference(table, replicates, a, b)]]
-display(Markdown("; ".join(lines) + "." if lines else "The inpainting rows were not trained on this profile."))
+if trains:
+    pairs = [("Paste-Grasp-Inpaint", "Paste-Grasp-OpenCVInpaint"), ("Paste-Grasp-Inpaint", "Paste-Grasp"),
+             ("Paste-Grasp-OpenCVInpaint", "Paste-Grasp")]
+    have = set(table.dropna(subset=["AP"]).method)
+    lines = [f"{a} − {b}: {d:+.1f} AP ([{lo:+.1f}, {hi:+.1f}]"
+             + ("; inside the noise)" if lo <= 0 <= hi else ")") for a, b in pairs if {a, b} <= have
+             for d, lo, hi in [T2.paired_difference(table, replicates, a, b)]]
+    display(Markdown("; ".join(lines) + "." if lines else "The inpainting rows were not trained on this profile."))
 
 # %% [markdown]
 # ## The paper's claims on this run
@@ -252,34 +286,34 @@ display(Markdown("; ".join(lines) + "." if lines else "The inpainting rows were 
 # at least the share of bootstrap replicates printed below, else **inconclusive**.
 
 # %%
-claims_file = paths.root() / "src/robopercept/graspseg/claims_table2.yaml"
-verdict = claims.evaluate_claims(claims_file, table.drop(columns=["paste_from"]), replicates)  # numeric cells only
-verdict = untrained.flag(verdict, claims_file, table, "untrained_seeds")
-# the same claims on each seed's own table: whether the seeds agree (the bootstrap's seed resample has few draws)
-by_seed = T2.claims_by_seed(claims_file, matches, cfg.rows, {"labeled_images": labeled, "untrained_seeds": untrained_by_row})
-verdict = verdict.merge(by_seed, on="id", how="left")
-_ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
-                                "share_held", "held_by_seed", "untrained_rows", "caveat"]], out_tables, "table2_claims",
-                       caption=f"graspseg §V-B claims checked against our Table II: margin in AP points, its 95 % interval "
-                               f"and the verdict from {cfg.n_boot} bootstrap replicates over test images and seeds; "
-                               "`held_by_seed`: the claim on each seed's own table (seed 0, 1, …); "
-                               "`untrained_rows`: compared rows with a seed that never learned (the verdict is then "
-                               "evidence neither way).")
-display(verdict[["id", "section", "verdict", "margin", "margin_lo", "margin_hi", "held_by_seed"]].round(2))
-split_seeds = verdict[(verdict.seeds > 0) & (verdict.seeds_held > 0) & (verdict.seeds_held < verdict.seeds)]
-n_seed_draws = math.comb(2 * cfg.n_seeds - 1, cfg.n_seeds)
-display(Markdown(f"A verdict is held or missed when the comparison holds or fails in at least "
-                 f"{100 * claims.CONFIDENCE:g} % of the replicates. Each replicate also resamples the {cfg.n_seeds} "
-                 f"seeds, which has only {n_seed_draws} distinct draws: the seeds' own tables are the plainer evidence. "
-                 + (f"The seeds disagree on {len(split_seeds)} of the {int((verdict.seeds > 0).sum())} claims "
-                    f"evaluated ({', '.join(f'`{i}` {h}' for i, h in zip(split_seeds.id, split_seeds.held_by_seed))}"
-                    "): a held or missed verdict there is about the mean over these seeds, not every training run."
-                    if len(split_seeds) else
-                    "Every seed's table gives each claim the same outcome." if cfg.n_seeds > 1 else
-                    "With one seed there is no seed to compare.")))
-display(Markdown("**" + " / ".join(f"{n} {v}" for v, n in claims.tally(verdict).items()) + "**; "
-                 f"{untrained.count(verdict)} of them compare a row with a seed that never learned."))
-display(Markdown(verdicts.sentences(verdict)))
+if trains:
+    verdict = claims.evaluate_claims(claims_file, table.drop(columns=["paste_from"]), replicates)  # numeric cells only
+    verdict = untrained.flag(verdict, claims_file, table, "untrained_seeds")
+    # the same claims on each seed's own table: whether the seeds agree (the bootstrap's seed resample has few draws)
+    by_seed = T2.claims_by_seed(claims_file, matches, cfg.rows, {"labeled_images": labeled, "untrained_seeds": untrained_by_row})
+    verdict = verdict.merge(by_seed, on="id", how="left")
+    _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
+                                    "share_held", "held_by_seed", "untrained_rows", "caveat"]], out_tables, "table2_claims",
+                           caption=f"graspseg §V-B claims checked against our Table II: margin in AP points, its 95 % interval "
+                                   f"and the verdict from {cfg.n_boot} bootstrap replicates over test images and seeds; "
+                                   "`held_by_seed`: the claim on each seed's own table (seed 0, 1, …); "
+                                   "`untrained_rows`: compared rows with a seed that never learned (the verdict is then "
+                                   "evidence neither way).")
+    display(verdict[["id", "section", "verdict", "margin", "margin_lo", "margin_hi", "held_by_seed"]].round(2))
+    split_seeds = verdict[(verdict.seeds > 0) & (verdict.seeds_held > 0) & (verdict.seeds_held < verdict.seeds)]
+    n_seed_draws = math.comb(2 * cfg.n_seeds - 1, cfg.n_seeds)
+    display(Markdown(f"A verdict is held or missed when the comparison holds or fails in at least "
+                     f"{100 * claims.CONFIDENCE:g} % of the replicates. Each replicate also resamples the {cfg.n_seeds} "
+                     f"seeds, which has only {n_seed_draws} distinct draws: the seeds' own tables are the plainer evidence. "
+                     + (f"The seeds disagree on {len(split_seeds)} of the {int((verdict.seeds > 0).sum())} claims "
+                        f"evaluated ({', '.join(f'`{i}` {h}' for i, h in zip(split_seeds.id, split_seeds.held_by_seed))}"
+                        "): a held or missed verdict there is about the mean over these seeds, not every training run."
+                        if len(split_seeds) else
+                        "Every seed's table gives each claim the same outcome." if cfg.n_seeds > 1 else
+                        "With one seed there is no seed to compare.")))
+    display(Markdown("**" + " / ".join(f"{n} {v}" for v, n in claims.tally(verdict).items()) + "**; "
+                     f"{untrained.count(verdict)} of them compare a row with a seed that never learned."))
+    display(Markdown(verdicts.sentences(verdict)))
 
 # %% [markdown]
 # **What the claims that did not hold rest on.** For each claim that is not held, the rows it compares: their AP
@@ -289,16 +323,17 @@ display(Markdown(verdicts.sentences(verdict)))
 # notebook).
 
 # %%
-evidence = T2.claims_evidence(verdict, summary, matches)
-if len(evidence):
-    display(evidence.round(2))
-    unconv = evidence.groupby("claim").unconverged.any()
-    display(Markdown("Claims not held that compare a run stopped before it converged: "
-                     + (", ".join(f"`{c}`" for c in unconv[unconv].index)
-                        + "; for those, the verdict may be the step budget's as much as the method's."
-                        if unconv.any() else "none.")))
-else:
-    display(Markdown("Every evaluated claim held."))
+if trains:
+    evidence = T2.claims_evidence(verdict, summary, matches)
+    if len(evidence):
+        display(evidence.round(2))
+        unconv = evidence.groupby("claim").unconverged.any()
+        display(Markdown("Claims not held that compare a run stopped before it converged: "
+                         + (", ".join(f"`{c}`" for c in unconv[unconv].index)
+                            + "; for those, the verdict may be the step budget's as much as the method's."
+                            if unconv.any() else "none.")))
+    else:
+        display(Markdown("Every evaluated claim held."))
 
 # %% [markdown]
 # ## What the models predict
@@ -308,30 +343,35 @@ else:
 # trained).
 
 # %%
-test = labeled_images(dataset, "labeled_test")
-gt = class_agnostic_gt(json.loads((dataset / "labeled_test" / "annotations.coco.json").read_text()))
-show_rows = [r for r in ("Mask2Former-100", "Paste-Subtract-Robust", "Paste-Grasp", "Paste-Grasp-Inpaint",
-                         "Mask2Former-1000") if (r, 0) in trained]
-n_show = min(3, len(test))
-preds = {r: T2.read_results(models_dir / T2.model_key(r, 0) / "results.coco.json", gt, limit=n_show) for r in show_rows}
-fig, axes = plt.subplots(n_show, len(show_rows) + 1, figsize=(2.2 * (len(show_rows) + 1), 1.7 * n_show), squeeze=False)
-rng = np.random.default_rng(0)
-palette = rng.integers(60, 255, (200, 3))
-for i in range(n_show):
-    _, img, gtm = test[i]
-    panels = [("ground truth", gtm)] + [(r, preds[r][i][0][preds[r][i][1] >= 0.5]) for r in show_rows]
-    for j, (title, masks) in enumerate(panels):
-        over = img.copy()
-        for c, m in enumerate(masks):
-            over[m] = (0.5 * over[m] + 0.5 * palette[c % len(palette)]).astype(np.uint8)
-        axes[i, j].imshow(over)
-        axes[i, j].axis("off")
-        if i == 0:
-            axes[i, j].set_title(title, fontsize=7)
-display(Image(filename=str(figures.save_figure(fig, out_figures / "table2_examples.png"))))
-plt.close(fig)
+if trains:
+    test = labeled_images(dataset, "labeled_test")
+    gt = class_agnostic_gt(json.loads((dataset / "labeled_test" / "annotations.coco.json").read_text()))
+    show_rows = [r for r in ("Mask2Former-100", "Paste-Subtract-Robust", "Paste-Grasp", "Paste-Grasp-Inpaint",
+                             "Mask2Former-1000") if (r, 0) in trained]
+    n_show = min(3, len(test))
+    preds = {r: T2.read_results(models_dir / T2.model_key(r, 0) / "results.coco.json", gt, limit=n_show) for r in show_rows}
+    fig, axes = plt.subplots(n_show, len(show_rows) + 1, figsize=(2.2 * (len(show_rows) + 1), 1.7 * n_show), squeeze=False)
+    rng = np.random.default_rng(0)
+    palette = rng.integers(60, 255, (200, 3))
+    for i in range(n_show):
+        _, img, gtm = test[i]
+        panels = [("ground truth", gtm)] + [(r, preds[r][i][0][preds[r][i][1] >= 0.5]) for r in show_rows]
+        for j, (title, masks) in enumerate(panels):
+            over = img.copy()
+            for c, m in enumerate(masks):
+                over[m] = (0.5 * over[m] + 0.5 * palette[c % len(palette)]).astype(np.uint8)
+            axes[i, j].imshow(over)
+            axes[i, j].axis("off")
+            if i == 0:
+                axes[i, j].set_title(title, fontsize=7)
+    display(Image(filename=str(figures.save_figure(fig, out_figures / "table2_examples.png"))))
+    plt.close(fig)
 
 # %%
-_ = run.write_metrics("table2", values={"test_images": len(test), "labeled_images": labeled,
-                                        "train_object_crops": train_index["kept"]},
-                      tables={"table2": table[["method", *METRICS]]}, claims=verdict)
+if trains:
+    _ = run.write_metrics("table2", values={"test_images": len(test), "labeled_images": labeled,
+                                            "train_object_crops": train_index["kept"]},
+                          tables={"table2": table[["method", *METRICS]]}, claims=verdict)
+else:
+    _ = run.write_metrics("table2", values={"train_object_crops": train_index["kept"]},
+                          tables={"table2": N.placeholder("table2", setting)}, claims=verdict)

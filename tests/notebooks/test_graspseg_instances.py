@@ -125,3 +125,57 @@ def test_table3_stage(graspseg_instances_pipeline):
     assert (failed_on <= t.errors).all()  # failures with a plan (no_mask has none)
     assert (out / "reports/figures/graspseg/fig4_failures.png").exists()
     read_metrics(out / "reports/metrics/graspseg/table3.json", paper="graspseg", stage="graspseg_table3")
+
+
+def test_tables_2_and_3_when_the_profile_trains_no_table2_row(graspseg_instances_pipeline, run_stage, tmp_path):
+    """The cpu profile trains no Table II row (graspseg_table2.rows: []; README "Profiles"): graspseg_table2 still
+    writes every output dvc.yaml declares — placeholders the site shows as not trained, every claim "not evaluated"
+    with the reason — and graspseg_table3 runs the oracle row alone, its model claims not evaluated. Runs from a
+    fresh folder on the smoke pipeline's inputs, so the shared pipeline's outputs are left alone."""
+    import yaml
+
+    from robopercept.config import load_profile
+    from robopercept.graspseg.table3 import ORACLE
+    from robopercept.reporting import not_trained
+
+    src = graspseg_instances_pipeline
+    for sub in ("datasets/graspseg_grasps", "datasets/graspseg_crops", "models/graspseg/inpainter", "models/pretrain"):
+        (tmp_path / "artifacts" / sub).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "artifacts" / sub).symlink_to(src / "artifacts" / sub)
+    # a model left from a run with rows must not enter Table III: rows [] means none, whatever lies in the folder
+    stale = tmp_path / "artifacts/models/graspseg/table2"
+    stale.mkdir(parents=True)
+    (stale / "Paste-Grasp-Inpaint_seed0").symlink_to(src / "artifacts/models/graspseg/table2/Paste-Grasp-Inpaint_seed0")
+    params = load_profile("smoke")
+    params["graspseg_table2"]["rows"] = []
+    status = "not trained at this profile (graspseg_table2.rows: [])"
+    nb, _ = run_stage("graspseg_table2", out=tmp_path, params=params)
+    assert "Table II is not trained at profile smoke" in nb.read_text()
+    stages = yaml.safe_load((paths.root() / "dvc.yaml").read_text())["stages"]
+    for stage in ("graspseg_table2",):
+        outs = stages[stage]
+        declared = [next(iter(o)) if isinstance(o, dict) else o for o in outs["outs"] + outs["metrics"]]
+        missing = [d for d in declared if not (tmp_path / d).exists()]
+        assert not missing, missing
+    for name in ("table2", "table2_training"):
+        t = pd.read_csv(tmp_path / f"reports/tables/graspseg/{name}.csv")
+        assert not_trained.is_placeholder(t) and t.status[0] == status, name
+    claims = pd.read_csv(tmp_path / "reports/tables/graspseg/table2_claims.csv")
+    assert list(claims.id) == [c["id"] for c in load_spec(CLAIMS / "claims_table2.yaml")["claims"]]
+    assert (claims.verdict == "not evaluated").all() and (claims.caveat == f"table2 {status}").all()
+    for fig in ("table2_curves", "table2_ap", "table2_examples"):
+        assert (tmp_path / f"reports/figures/graspseg/{fig}.png").stat().st_size > 0
+    m = read_metrics(tmp_path / "reports/metrics/graspseg/table2.json", paper="graspseg", stage="graspseg_table2")
+    assert set(m["claims"]["verdicts"].values()) == {"not evaluated"}
+
+    nb3, _ = run_stage("graspseg_table3", out=tmp_path, params=params)
+    outs = stages["graspseg_table3"]
+    declared = [next(iter(o)) if isinstance(o, dict) else o for o in outs["outs"] + outs["metrics"]]
+    assert not [d for d in declared if not (tmp_path / d).exists()]
+    table = pd.read_csv(tmp_path / "reports/tables/graspseg/table3.csv")
+    assert list(table.method) == [ORACLE] and (table.trials == 4).all()  # the stale model above is not used
+    claims3 = pd.read_csv(tmp_path / "reports/tables/graspseg/table3_claims.csv").set_index("id")
+    assert list(claims3.index) == [c["id"] for c in load_spec(CLAIMS / "claims_table3.yaml")["claims"]]
+    assert (claims3.verdict == "not evaluated").all()  # every Table III claim compares Table II's models
+    assert claims3.caveat.str.contains(f"table2 {status}", regex=False).all()
+    assert "Table II is not trained at profile smoke" in nb3.read_text()

@@ -172,21 +172,80 @@ def claims_by_seed(claims_file: Path, matches: dict[tuple[str, int], list[ImageM
 def write_ap_replicates(replicates: Sequence[pd.DataFrame], path: Path, metric: str = "AP") -> Path:
     """Table II's bootstrap replicates of ``metric`` (one row per replicate and method) for Table III, whose claim
     that the grasping evaluation is consistent with Table II then carries Table II's uncertainty too."""
-    long = pd.concat([r[["method", metric]].assign(replicate=i) for i, r in enumerate(replicates)], ignore_index=True)
+    long = (pd.concat([r[["method", metric]].assign(replicate=i) for i, r in enumerate(replicates)], ignore_index=True)
+            if len(replicates) else pd.DataFrame(columns=["replicate", "method", metric]))  # no row trained: header only
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     long[["replicate", "method", metric]].to_csv(path, index=False, float_format="%.6f")
     return path
 
 
-def read_ap_replicates(path: Path, metric: str = "AP") -> list[dict[str, float]]:
-    """:func:`write_ap_replicates`' file back: one ``{method: value}`` per replicate, in replicate order."""
+def read_ap_replicates(path: Path, metric: str = "AP", empty_ok: bool = False) -> list[dict[str, float]]:
+    """:func:`write_ap_replicates`' file back: one ``{method: value}`` per replicate, in replicate order.
+    ``empty_ok``: a header-only file (Table II trained no row) reads as ``[]`` instead of an error."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: Table II's bootstrap replicates are missing; run the graspseg_table2 stage "
                                 "first (Table III's claims compare with them)")
     long = pd.read_csv(path)
+    if empty_ok and list(long.columns) == ["replicate", "method", metric] and long.empty:
+        return []  # Table II trained no row (its profile's rows: [])
     if not {"replicate", "method", metric} <= set(long.columns) or long.empty:
         raise ValueError(f"{path}: expected rows with columns 'replicate', 'method' and {metric!r}, found "
                          f"{list(long.columns)} ({len(long)} rows)")
     return [{str(m): float(v) for m, v in zip(g.method, g[metric])} for _, g in long.groupby("replicate", sort=True)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# A profile that trains no row (graspseg_table2.rows: [])
+# ---------------------------------------------------------------------------------------------------
+
+NOT_TRAINED_TABLES = ("table2", "table2_training")
+NOT_TRAINED_FIGURES = ("table2_curves", "table2_ap", "table2_examples")
+
+
+def not_trained_claims(claims_file: Path, setting: str) -> pd.DataFrame:
+    """Table II's claims when no row is trained: every one "not evaluated", its caveat naming the setting that left
+    the rows out (:func:`robopercept.reporting.not_trained.explain_claims`; a claim naming a row no experiment has
+    is an error there, as on a trained table)."""
+    from ..reporting import claims, not_trained
+
+    empty = pd.DataFrame({"method": pd.Series(dtype=str), **{m: pd.Series(dtype=float) for m in METRICS}})
+    verdict = claims.evaluate_claims(claims_file, empty)
+    verdict = not_trained.explain_claims(verdict, claims_file, [], {r: "table2" for r in ROWS}, ["table2"], setting)
+    for col in ("held_by_seed", "untrained_rows"):
+        verdict[col] = ""
+    return verdict
+
+
+def write_not_trained(out_tables: Path, out_figures: Path, training_dir: Path, models_dir: Path,
+                      replicates_path: Path, claims_file: Path, setting: str) -> pd.DataFrame:
+    """Every output stage ``graspseg_table2`` declares, for a profile that trains no row: Table II and its training
+    table as placeholders ("not trained at this profile (<setting>)", :mod:`robopercept.reporting.not_trained`), a
+    figure saying so for each of its figures, the claims (:func:`not_trained_claims`, returned and written as
+    ``table2_claims``), an empty replicates file (header only: Table III reads it as "no row") and a status file in
+    the model and training-log folders, which hold no model. Nothing from an earlier run with rows stands in for
+    this one's outputs."""
+    from matplotlib import pyplot as plt
+
+    from ..reporting import figures, not_trained, tables
+
+    status = not_trained.status(setting)
+    for name in NOT_TRAINED_TABLES:
+        tables.write_table(not_trained.placeholder("table2", setting), out_tables, name, caption=f"Table II: {status}.")
+    for name in NOT_TRAINED_FIGURES:
+        fig, ax = plt.subplots(figsize=(6.5, 1.0))
+        ax.text(0.5, 0.5, f"Table II: {status}", ha="center", va="center", fontsize=9)
+        ax.set_axis_off()
+        figures.save_figure(fig, Path(out_figures) / f"{name}.png")
+        plt.close(fig)
+    verdict = not_trained_claims(claims_file, setting)
+    tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo",
+                                "margin_hi", "share_held", "held_by_seed", "untrained_rows", "caveat"]],
+                       out_tables, "table2_claims",
+                       caption=f"graspseg §V-B claims: Table II {status}, so none is evaluated (the caveat says why).")
+    for folder in (training_dir, models_dir):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / "not_trained.txt").write_text(f"Table II: {status}\n")
+    write_ap_replicates([], replicates_path)
+    return verdict

@@ -312,12 +312,17 @@ def claims_by_seed(claims_file: Path, trials: pd.DataFrame, order: Sequence[str]
 def table2_ap(table2_csv: Path, column: str = "AP") -> dict[str, float]:
     """A column of our Table II per method (the previous stage's table): the mask AP, for the claim that the grasping
     evaluation is consistent with the instance segmentation one, or ``labeled_images``, for the caveat on
-    "10x the amount of labeled data". Rows Table II did not train are NaN."""
+    "10x the amount of labeled data". Rows Table II did not train are NaN; a placeholder table (a profile that trains
+    no Table II row, :mod:`robopercept.reporting.not_trained`) gives ``{}``."""
+    from ..reporting.not_trained import is_placeholder
+
     path = Path(table2_csv)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: Table II's table is missing; run the graspseg_table2 stage first "
                                 "(Table III's claims compare with it)")
     t2 = pd.read_csv(path)
+    if is_placeholder(t2):
+        return {}
     if not {"method", column} <= set(t2.columns):
         raise ValueError(f"{path}: expected columns 'method' and {column!r}, found {list(t2.columns)}")
     return {str(m): float(a) for m, a in zip(t2.method, t2[column])}

@@ -232,3 +232,37 @@ def test_sweep_identity_depends_on_training_not_on_the_plan(tmp_path):
     assert ident(Table2Config()) == base
     (folders["dataset"] / "x.txt").write_text("other data")
     assert ident(Table2Config()) != base
+
+
+def test_a_profile_may_train_no_row_and_each_profile_says_which():
+    """rows: [] is the cpu profile's (Table II not trained there, README "Profiles"); the paper and smoke profiles
+    train every row; an unknown or repeated row is still refused."""
+    from robopercept.config import ConfigError, load_profile
+
+    assert Table2Config(rows=[]).rows == []
+    with pytest.raises(ConfigError, match="rows"):
+        Table2Config(rows=["Paste-Grasp", "Paste-Grasp"])
+    with pytest.raises(ConfigError, match="unknown row"):
+        Table2Config(rows=["Paste-Everything"])
+    assert load_profile("cpu")["graspseg_table2"]["rows"] == []
+    for profile in ("smoke", "paper"):
+        assert load_profile(profile)["graspseg_table2"]["rows"] == list(TABLE2_ROWS), profile
+
+
+def test_no_trained_row_leaves_every_claim_not_evaluated_with_the_reason(tmp_path):
+    from robopercept import paths
+    from robopercept.reporting import not_trained
+
+    claims_file = paths.root() / "src/robopercept/graspseg/claims_table2.yaml"
+    v = T2.not_trained_claims(claims_file, "graspseg_table2.rows: []")
+    assert len(v) >= 10 and (v.verdict == "not evaluated").all()
+    assert (v.caveat == "table2 not trained at this profile (graspseg_table2.rows: [])").all()
+    out = tmp_path / "reports"
+    T2.write_not_trained(out / "tables", out / "figures", tmp_path / "training", tmp_path / "models",
+                         tmp_path / "models.csv", claims_file, "graspseg_table2.rows: []")
+    for name in T2.NOT_TRAINED_TABLES:
+        assert not_trained.is_placeholder(pd.read_csv(out / "tables" / f"{name}.csv"))
+    assert all((out / "figures" / f"{n}.png").stat().st_size > 0 for n in T2.NOT_TRAINED_FIGURES)
+    assert T2.read_ap_replicates(tmp_path / "models.csv", empty_ok=True) == []
+    with pytest.raises(ValueError, match="expected rows"):  # an empty file is refused where Table II trained rows
+        T2.read_ap_replicates(tmp_path / "models.csv")
