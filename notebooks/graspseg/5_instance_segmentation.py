@@ -292,8 +292,7 @@ if trains:
     # the same claims on each seed's own table: whether the seeds agree (the bootstrap's seed resample has few draws)
     by_seed = T2.claims_by_seed(claims_file, matches, cfg.rows, {"labeled_images": labeled, "untrained_seeds": untrained_by_row})
     verdict = verdict.merge(by_seed, on="id", how="left")
-    _ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
-                                    "share_held", "held_by_seed", "untrained_rows", "caveat"]], out_tables, "table2_claims",
+    _ = tables.write_table(verdict[T2.CLAIMS_COLUMNS], out_tables, "table2_claims",
                            caption=f"graspseg §V-B claims checked against our Table II: margin in AP points, its 95 % interval "
                                    f"and the verdict from {cfg.n_boot} bootstrap replicates over test images and seeds; "
                                    "`held_by_seed`: the claim on each seed's own table (seed 0, 1, …); "

@@ -179,8 +179,7 @@ verdict = verdict.merge(T3.claims_by_seed(claims_file, trials, order,
 if not configured:  # each claim not evaluated says why (a row it names that no experiment has is an error there)
     verdict = N.explain_claims(verdict, claims_file, list(table.method), {**{r: "table2" for r in TABLE3_ROWS},
                                                                           T3.ORACLE: "table3"}, ["table2"], setting)
-_ = tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi",
-                                "share_held", "held_by_seed", "untrained_rows", "caveat"]], out_tables, "table3_claims",
+_ = tables.write_table(verdict[T2.CLAIMS_COLUMNS], out_tables, "table3_claims",
                        caption=f"graspseg §VI-B–C claims checked against our simulated Table III: margin in the units "
                                f"each claim states (mostly percentage points of trials), its 95 % interval and the verdict from {cfg.n_boot} paired bootstrap "
                                "replicates that draw the Table II seeds, then the trials each seed planned (trial t uses "

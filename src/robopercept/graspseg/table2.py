@@ -200,6 +200,9 @@ def read_ap_replicates(path: Path, metric: str = "AP", empty_ok: bool = False) -
 # A profile that trains no row (graspseg_table2.rows: [])
 # ---------------------------------------------------------------------------------------------------
 
+# the columns of Table II's and Table III's claims tables (graspseg.table3 writes its own with them too)
+CLAIMS_COLUMNS = ["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi", "share_held",
+                  "held_by_seed", "untrained_rows", "caveat"]
 NOT_TRAINED_TABLES = ("table2", "table2_training")
 NOT_TRAINED_FIGURES = ("table2_curves", "table2_ap", "table2_examples")
 
@@ -240,9 +243,7 @@ def write_not_trained(out_tables: Path, out_figures: Path, training_dir: Path, m
         figures.save_figure(fig, Path(out_figures) / f"{name}.png")
         plt.close(fig)
     verdict = not_trained_claims(claims_file, setting)
-    tables.write_table(verdict[["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo",
-                                "margin_hi", "share_held", "held_by_seed", "untrained_rows", "caveat"]],
-                       out_tables, "table2_claims",
+    tables.write_table(verdict[CLAIMS_COLUMNS], out_tables, "table2_claims",
                        caption=f"graspseg §V-B claims: Table II {status}, so none is evaluated (the caveat says why).")
     for folder in (training_dir, models_dir):
         Path(folder).mkdir(parents=True, exist_ok=True)
