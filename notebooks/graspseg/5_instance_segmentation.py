@@ -140,7 +140,7 @@ display(Markdown(f"Paste-Train's crops: {train_index['kept']} unoccluded instanc
 # %%
 claims_file = paths.root() / "src/robopercept/graspseg/claims_table2.yaml"
 trains = bool(cfg.rows)
-setting = "graspseg_table2.rows: []"
+setting = T2.NO_ROWS_SETTING
 if trains:
     display(Markdown(f"Rows trained at profile {run.profile}: {', '.join(cfg.rows)} ({cfg.n_seeds} seeds each)."))
 else:

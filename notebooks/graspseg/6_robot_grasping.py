@@ -69,7 +69,7 @@ out_tables, out_figures = run.tables, run.figures
 # oracle's alone there) and whose every seed has a model: never a model left from a run with other parameters
 configured = [r for r in TABLE3_ROWS if r in t2cfg.rows]
 trained = [r for r in configured if all((table2_dir / model_key(r, k) / "model.pt").exists() for k in range(t2cfg.n_seeds))]
-setting = "graspseg_table2.rows: []"
+setting = T2.NO_ROWS_SETTING
 if not configured:
     display(Markdown(f"**Table II is not trained at profile {run.profile}** ({setting}; the §V notebook says why): this "
                      f"table has the oracle row alone, the simulator's ceiling on {cfg.n_trials} picks, and the claims "

@@ -200,6 +200,8 @@ def read_ap_replicates(path: Path, metric: str = "AP", empty_ok: bool = False) -
 # A profile that trains no row (graspseg_table2.rows: [])
 # ---------------------------------------------------------------------------------------------------
 
+# the setting that trains no row, as the notebooks name it in their placeholders and caveats (the cpu profile's)
+NO_ROWS_SETTING = "graspseg_table2.rows: []"
 # the columns of Table II's and Table III's claims tables (graspseg.table3 writes its own with them too)
 CLAIMS_COLUMNS = ["id", "section", "quote", "claim", "verdict", "holds", "margin", "margin_lo", "margin_hi", "share_held",
                   "held_by_seed", "untrained_rows", "caveat"]

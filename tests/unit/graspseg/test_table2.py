@@ -254,12 +254,12 @@ def test_no_trained_row_leaves_every_claim_not_evaluated_with_the_reason(tmp_pat
     from robopercept.reporting import not_trained
 
     claims_file = paths.root() / "src/robopercept/graspseg/claims_table2.yaml"
-    v = T2.not_trained_claims(claims_file, "graspseg_table2.rows: []")
+    v = T2.not_trained_claims(claims_file, T2.NO_ROWS_SETTING)
     assert len(v) >= 10 and (v.verdict == "not evaluated").all()
     assert (v.caveat == "table2 not trained at this profile (graspseg_table2.rows: [])").all()
     out = tmp_path / "reports"
     T2.write_not_trained(out / "tables", out / "figures", tmp_path / "training", tmp_path / "models",
-                         tmp_path / "models.csv", claims_file, "graspseg_table2.rows: []")
+                         tmp_path / "models.csv", claims_file, T2.NO_ROWS_SETTING)
     for name in T2.NOT_TRAINED_TABLES:
         assert not_trained.is_placeholder(pd.read_csv(out / "tables" / f"{name}.csv"))
     assert all((out / "figures" / f"{n}.png").stat().st_size > 0 for n in T2.NOT_TRAINED_FIGURES)
