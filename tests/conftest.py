@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import yaml
@@ -18,8 +21,6 @@ def pytest_configure(config):
     """Under xdist (``make test`` runs ``-n 2`` on 2 cores) each worker's in-process torch keeps one thread, as the
     stages' workers do: at torch's default of one thread per core, two workers oversubscribe the cores (a fastseg
     test took 53 s instead of 4.9 beside another job). Notebook kernels and subprocesses keep their own settings."""
-    import os
-
     if os.environ.get("PYTEST_XDIST_WORKER"):
         import torch
 
@@ -59,28 +60,78 @@ def run_stage(tmp_path):
     return _stage_runner(tmp_path)
 
 
-def _pipeline(tmp_path_factory, name: str, stages: tuple[str, ...]) -> Path:
-    """Run ``stages`` in DVC order on the smoke profile, into one temporary folder."""
-    root = tmp_path_factory.mktemp(name)
-    run = _stage_runner(root)
-    for stage in stages:
-        run(stage)
+def shared_folder(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder ``build`` fills once per test session, whichever worker asks first.
+
+    ``make test`` runs two xdist workers with ``--dist loadfile``: a session fixture is built once *per worker*, so
+    a pipeline read by test files on both workers (graspseg's: three files) was built twice, and the shared
+    ``pretrained_backbone`` once per paper. Here the first worker builds under a file lock in the session's common
+    temporary folder and the others wait and reuse it. A failed build is recorded beside the folder, so a waiting
+    worker fails at once with that message instead of building again. Tests must treat the folder as read-only
+    (copy what they change into their own ``tmp_path``)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.mktemp(name)
+        build(root)
+        return root
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp().parent  # one per session, common to its workers
+    root, built, failed = base / f"shared-{name}", base / f"shared-{name}.built", base / f"shared-{name}.failed"
+    with FileLock(str(base / f"shared-{name}.lock")):
+        if failed.exists():
+            pytest.fail(f"shared test folder {name!r}: its build failed on another worker: {failed.read_text()}")
+        if not built.exists():
+            if root.exists():
+                shutil.rmtree(root)
+            root.mkdir()
+            try:
+                build(root)
+            except BaseException as e:  # noqa: BLE001 - recorded for the other workers, then re-raised
+                failed.write_text(f"{type(e).__name__}: {e}")
+                raise
+            built.touch()
     return root
 
 
+def _pipeline(tmp_path_factory, name: str, stages: tuple[str, ...], base: Path | None = None) -> Path:
+    """Run ``stages`` in DVC order on the smoke profile, into one shared temporary folder (:func:`shared_folder`),
+    starting from a copy of ``base`` (an earlier stage's outputs) when given."""
+
+    def build(root: Path) -> None:
+        if base is not None:
+            shutil.copytree(base, root, dirs_exist_ok=True, symlinks=True)
+        run = _stage_runner(root)
+        for stage in stages:
+            run(stage)
+
+    return shared_folder(tmp_path_factory, name, build)
+
+
 @pytest.fixture(scope="session")
-def graspseg_pipeline(tmp_path_factory):
+def backbone_pipeline(tmp_path_factory):
+    """``pretrained_backbone`` on the smoke profile, once per session: graspseg's and latentmrcnn's pipelines start
+    from a copy of it."""
+    return _pipeline(tmp_path_factory, "pretrained_backbone", ("pretrained_backbone",))
+
+
+@pytest.fixture(scope="session")
+def graspseg_pipeline(tmp_path_factory, backbone_pipeline):
     """The graspseg stages on the smoke profile, into one temporary folder."""
-    return _pipeline(tmp_path_factory, "graspseg",
-                     ("pretrained_backbone", "graspseg_grasp_data", "graspseg_train", "graspseg_table1"))
+    return _pipeline(tmp_path_factory, "graspseg", ("graspseg_grasp_data", "graspseg_train", "graspseg_table1"),
+                     base=backbone_pipeline)
 
 
 @pytest.fixture(scope="session")
-def graspseg_instances_pipeline(graspseg_pipeline):
-    """graspseg's instance segmentation stages (§III-B, Tables II-III) on top of the Table I pipeline."""
-    run = _stage_runner(graspseg_pipeline)
-    for stage in ("graspseg_crops", "graspseg_table2", "graspseg_table3"):
-        run(stage)
+def graspseg_instances_pipeline(tmp_path_factory, graspseg_pipeline):
+    """graspseg's instance segmentation stages (§III-B, Tables II-III) on top of the Table I pipeline (in the same
+    folder: they write only their own outputs, which no Table I test reads)."""
+
+    def build(_: Path) -> None:
+        run = _stage_runner(graspseg_pipeline)
+        for stage in ("graspseg_crops", "graspseg_table2", "graspseg_table3"):
+            run(stage)
+
+    shared_folder(tmp_path_factory, "graspseg_instances", build)
     return graspseg_pipeline
 
 
@@ -97,10 +148,10 @@ def mlgsl_pipeline(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def latentmrcnn_pipeline(tmp_path_factory):
+def latentmrcnn_pipeline(tmp_path_factory, backbone_pipeline):
     """The latentmrcnn stages on the smoke profile, into one temporary folder."""
-    return _pipeline(tmp_path_factory, "latentmrcnn", ("pretrained_backbone", "latentmrcnn_data", "latentmrcnn_train",
-                                                         "latentmrcnn_table1", "latentmrcnn_table2"))
+    return _pipeline(tmp_path_factory, "latentmrcnn", ("latentmrcnn_data", "latentmrcnn_train", "latentmrcnn_table1",
+                                                         "latentmrcnn_table2"), base=backbone_pipeline)
 
 
 @pytest.fixture(scope="session")

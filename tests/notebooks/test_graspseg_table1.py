@@ -94,7 +94,8 @@ def test_a_resumed_train_stage_publishes_every_models_log(graspseg_pipeline, tmp
     from robopercept.graspseg.variants import train_variants, trained_models
 
     out = graspseg_pipeline
-    models_dir = out / "artifacts/models/graspseg/variants"
+    models_dir = tmp_path / "variants"  # a copy: the session's pipeline is shared with other tests (read-only)
+    shutil.copytree(out / "artifacts/models/graspseg/variants", models_dir)
     before = {p: p.stat().st_mtime_ns for p in models_dir.glob("*/model.pt")}
     cfg = GraspModelConfig(**load_profile("smoke")["graspseg_model"])
     summary = train_variants(cfg, out / "artifacts/datasets/graspseg_grasps", out / "artifacts/models/pretrain/backbone.pt",
