@@ -34,7 +34,7 @@ def table1(per_seed: dict[tuple[str, int], dict[str, dict[str, M.OverlapEval]]],
         n_img = len(next(iter(per_seed[s, seeds[0]][modes[0]].values())).params.imgIds)
         point = {(k, m): E.table_row(per_seed[s, k][m]) for k in seeds for m in modes}
         draws = [(rng.integers(0, n_img, n_img), rng.integers(0, len(seeds), len(seeds))) for _ in range(n_boot)]
-        rep_scores = {(k, m): [{name: E.SCORES[name](E.resampled(ev, pos)) for name, ev in per_seed[s, k][m].items()}
+        rep_scores = {(k, m): [{name: E.SCORES[name](E.resampled_scores(ev, pos)) for name, ev in per_seed[s, k][m].items()}
                                for pos, _ in draws] for k in seeds for m in modes}
         paper = TABLE1.get(PAPER_DATASET.get(s, ""), {})
         for m in modes:
