@@ -108,6 +108,7 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
     by_sample = [np.flatnonzero(which == j) for j in range(k)]
     S = sparse.csr_matrix(M, dtype=np.float32)
     inter = (S @ S.T).toarray()  # |q ∩ m| for every pair, kept up to date
+    by_pixel = S.tocsc()  # the masks covering each pixel: who loses area when a pixel is picked
     area = inter.diagonal().copy()  # remaining area of each mask (shrinks as pixels are picked)
     full = area.astype(float).copy()  # |m_j| as predicted: the score's denominator
     support = [np.flatnonzero(m) for m in M]  # each mask's own pixels (before any pick)
@@ -140,7 +141,7 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
                 break
             q, members = qs[i], members_of[i]
             sup = support[q]
-            inside = free[sup] & M[members][:, sup].all(0)  # ĉ_p = ∩_{m_j ∈ I} m_j, on q's pixels (ĉ ⊆ q)
+            inside = free[sup] & M[np.ix_(members, sup)].all(0)  # ĉ_p = ∩_{m_j ∈ I} m_j, on q's pixels (ĉ ⊆ q)
             size = int(inside.sum())
             if size == 0:
                 continue
@@ -153,8 +154,12 @@ def confidence_masks(samples: Sequence[Sample], p: float = PAPER_P,
         c[best_pix] = True
         out_m.append(c.reshape(hw))
         out_s.append(best_score)
-        taken = M[:, best_pix].astype(np.float32)  # every mask's share of the picked pixels (all were free)
-        inter -= taken @ taken.T  # exclude the pixels of the confidence masks predicted so far
+        # exclude the pixels of the confidence masks predicted so far: every pair loses the picked pixels both
+        # cover (all were free). Only masks covering one of them change; counts are exact integers in float32.
+        cover = by_pixel[:, best_pix]
+        hit = np.unique(cover.indices)
+        taken = cover[hit].toarray()
+        inter[np.ix_(hit, hit)] -= taken @ taken.T
         area = inter.diagonal().copy()
         free[best_pix] = False
     if not out_m:

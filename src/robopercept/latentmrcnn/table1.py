@@ -155,10 +155,21 @@ def sample_agreement(samples: Sequence[tuple[np.ndarray, np.ndarray]], min_score
     sample i's masks scoring above ``min_score`` that some mask of sample j (also above ``min_score``) overlaps with
     IoU >= ``iou``. 1.0: every sample predicts the same instances (the prior's latents change nothing, so
     confidence masks reduce to one sample's masks); lower: the samples disagree. NaN when no sample has a mask."""
+    from scipy import sparse
+
     kept = []
     for m, sc in samples:
         m = np.asarray(m, bool)[np.asarray(sc) > min_score]
         kept.append(m.reshape(len(m), int(np.prod(m.shape[1:])) if m.ndim == 3 else 0))
+    sizes = [len(a) for a in kept]
+    if not any(sizes):
+        return float("nan")
+    # every pair's intersection at once (a sparse product: masks cover a few percent of an image); the counts are
+    # exact integers, so in float32 they and the IoU below equal a dense product's bit for bit
+    flat = sparse.csr_matrix(np.concatenate([a for a in kept if len(a)]), dtype=np.float32)
+    inter_all = (flat @ flat.T).toarray()
+    area_all = inter_all.diagonal().copy()
+    start = np.concatenate([[0], np.cumsum(sizes)])
     hits = total = 0
     for i, a in enumerate(kept):
         for j, b in enumerate(kept):
@@ -167,9 +178,9 @@ def sample_agreement(samples: Sequence[tuple[np.ndarray, np.ndarray]], min_score
             total += len(a)
             if len(b) == 0:
                 continue
-            af, bf = a.astype(np.float32), b.astype(np.float32)
-            inter = af @ bf.T
-            union = af.sum(1)[:, None] + bf.sum(1)[None] - inter
+            rows, cols = slice(start[i], start[i + 1]), slice(start[j], start[j + 1])
+            inter = inter_all[rows, cols]
+            union = area_all[rows][:, None] + area_all[cols][None] - inter
             hits += int(((inter / np.maximum(union, 1)) >= iou).any(1).sum())
     return hits / total if total else float("nan")
 

@@ -116,6 +116,42 @@ def test_sample_agreement_one_for_identical_samples_and_falls_when_they_disagree
     assert np.isnan(sample_agreement([low, low]))
 
 
+
+def _dense_agreement(samples, min_score=0.5, iou=0.5):
+    """sample_agreement as first written (a dense float32 product per pair of samples): the reference."""
+    kept = [np.asarray(m, bool)[np.asarray(sc) > min_score] for m, sc in samples]
+    kept = [m.reshape(len(m), m.shape[1] * m.shape[2]) for m in kept]
+    hits = total = 0
+    for i, a in enumerate(kept):
+        for j, b in enumerate(kept):
+            if i == j or len(a) == 0:
+                continue
+            total += len(a)
+            if len(b) == 0:
+                continue
+            af, bf = a.astype(np.float32), b.astype(np.float32)
+            inter = af @ bf.T
+            union = af.sum(1)[:, None] + bf.sum(1)[None] - inter
+            hits += int(((inter / np.maximum(union, 1)) >= iou).any(1).sum())
+    return hits / total if total else float("nan")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sample_agreement_equals_the_dense_reference(seed):
+    """The sparse all-pairs product gives the dense per-pair result exactly, with empty and low-scoring samples."""
+    from robopercept.latentmrcnn.table1 import sample_agreement
+
+    rng = np.random.default_rng(seed)
+    samples = []
+    for k in range(6):
+        n = 0 if k == 2 else int(rng.integers(1, 7))
+        masks = np.stack([_square(int(rng.integers(0, 30)), int(rng.integers(0, 30)), int(rng.integers(3, 14)), 48)
+                          for _ in range(n)]) if n else np.zeros((0, 48, 48), bool)
+        samples.append((masks, rng.random(n)))
+    for min_score, iou in ((0.5, 0.5), (0.0, 0.3), (0.9, 0.7)):
+        a, b = sample_agreement(samples, min_score, iou), _dense_agreement(samples, min_score, iou)
+        assert a == b or (np.isnan(a) and np.isnan(b)), (min_score, iou, a, b)
+
 def test_best_overlaps_takes_the_best_iou_and_the_largest_iop_over_all_ground_truths():
     from robopercept.latentmrcnn.table1 import best_overlaps
 
