@@ -132,7 +132,7 @@ for set_name in tcfg.sets:
                   "iop_above_0.95_pct": 100 * float((ov_mr.iop > 0.95).mean()) if len(ov_mr) else np.nan})
     pts = {f"{set_name}: MaskRCNN": {"per_image": per_mr, "overlaps": ov_mr}}
     for p in sorted(set(ecfg.p_sweep) | {ecfg.p}):
-        conf = [confidence_masks(smp, p, ecfg.min_score) for smp in samples]
+        conf = preds["confidence"] if p == ecfg.p else [confidence_masks(smp, p, ecfg.min_score) for smp in samples]
         ov = T1.best_overlaps(conf, gt)
         per_conf = T1.per_image_picks(conf, gt, ecfg.gripper_radius_px)
         sweep.append({"set": set_name, "method": "Confidence", "p": p, **T1.pooled_picks(per_conf),

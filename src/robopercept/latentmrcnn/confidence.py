@@ -178,11 +178,13 @@ def union_nms(samples: Sequence[Sample], iou_threshold: float = 0.3,
     M, s = M[keep], s[keep]
     if len(M) == 0:
         return np.zeros((0, *hw), bool), np.zeros(0)
+    from scipy import sparse
+
     order = np.argsort(-s, kind="stable")
     M, s = M[order], s[order]
-    Mf = M.astype(np.float32)
-    area = Mf.sum(1)
-    inter = Mf @ Mf.T
+    S = sparse.csr_matrix(M, dtype=np.float32)
+    inter = (S @ S.T).toarray()  # a sparse product (exact integer counts, as a dense float32 product gives)
+    area = inter.diagonal().copy()
     iou = inter / np.maximum(area[:, None] + area[None, :] - inter, 1)
     left = np.ones(len(M), bool)
     later = np.triu(np.ones((len(M), len(M)), bool), 1)  # later[i, j]: j comes after i in score order
