@@ -57,24 +57,17 @@ s = E.InferenceSettings(k=ecfg.k, p=ecfg.p, nms_iou=ecfg.nms_iou, min_score=ecfg
 # ## Predicting the validation images with every mode
 #
 # One set of `k` prior samples per image and seed serves Union-NMS, the confidence masks and every p of the sweep.
+# Each (set, seed) is predicted and scored by `table1.evaluate_seed` — the first seed's also runs Fig. 5's sweep
+# (below) — on `workers` processes with one torch thread each, so the bytes do not depend on the machine's core count
+# or on how many workers run.
 
 # %%
-per_seed, cache, vals = {}, {}, {}
+evals = T1.evaluate_all(tcfg.sets, tcfg.seeds, models_dir=models_dir, datasets_dir=run.datasets, ecfg=ecfg, s=s)
+per_seed = {key: e.evaluators for key, e in evals.items()}
+vals = {}
 for set_name in tcfg.sets:
     root = run.datasets / f"latentmrcnn_{set_name}"
-    val = InstanceSet(root / "annotations" / "instances_val.json", root, class_agnostic=True).head(ecfg.n_val)
-    vals[set_name] = val
-    gt = E.gt_coco(val)
-    for k in range(tcfg.seeds):
-        mrcnn, _ = load_model(models_dir, set_name, "maskrcnn", k)
-        latent, _ = load_model(models_dir, set_name, "latent", k)
-        samples = E.sample_set(latent, val, s)
-        preds = {"maskrcnn": E.predict(mrcnn, val, "maskrcnn", s),
-                 "union_nms": E.predict(latent, val, "union_nms", s, samples=samples),
-                 "confidence": E.predict(latent, val, "confidence", s, samples=samples),
-                 "prior_mean": E.predict(latent, val, "prior_mean", s)}
-        per_seed[set_name, k] = {m: E.evaluators(gt, E.results(val, p), use_cats=False) for m, p in preds.items()}
-        cache[set_name, k] = (preds, samples)
+    vals[set_name] = InstanceSet(root / "annotations" / "instances_val.json", root, class_agnostic=True).head(ecfg.n_val)
 gts = {name: [val.ground_truth(i)[0] for i in range(len(val))] for name, val in vals.items()}
 
 # %% [markdown]
@@ -107,9 +100,10 @@ display(Markdown(verdicts.sentences(t1_verdict)))
 # %% [markdown]
 # ## Fig. 5 and Table III: double picks, pickable area, and what scores say about masks
 #
-# For each p of the sweep, the confidence masks of the first seed's samples; Mask R-CNN has one point, from its
-# detections scoring above `pick_score_thresh` (the masks a robot would pick from; the confidence masks are used as
-# produced, down to their own stop at `min_score`). Table III's AUC uses every detection each model outputs. Then
+# For each p of the sweep, the confidence masks of the first seed's samples (computed in `evaluate_seed`); Mask R-CNN
+# has one point, from its detections scoring above `pick_score_thresh` (the masks a robot would pick from; the
+# confidence masks are used as produced, down to their own stop at `min_score`). Table III's AUC uses every detection
+# each model outputs. Then
 # the rows the claims compare (Table I's p as `Confidence mask`, and every p of the sweep) with a paired bootstrap
 # over images. With `k` samples, p asks for ⌈p·k⌉ of them — the paper's "at least kp" (the authors' code rounds
 # down); this profile's case is printed below.
@@ -122,26 +116,11 @@ display(Markdown(f"At k = {ecfg.k}, Table I's p = {ecfg.p:g} asks for {n_require
 sweep, points = [], {}
 picking_tables, picking_reps = [], []
 for set_name in tcfg.sets:
-    preds, samples = cache[set_name, 0]
-    gt = gts[set_name]
-    # the robot picks from Mask R-CNN's detections above pick_score_thresh; the AUC uses every detection it outputs
-    picked = [(m[sc > ecfg.pick_score_thresh], sc[sc > ecfg.pick_score_thresh]) for m, sc in preds["maskrcnn"]]
-    per_mr = T1.per_image_picks(picked, gt, ecfg.gripper_radius_px)
-    ov_mr = T1.best_overlaps(preds["maskrcnn"], gt)
-    sweep.append({"set": set_name, "method": "MaskRCNN", "p": np.nan, **T1.pooled_picks(per_mr),
-                  "iop_above_0.95_pct": 100 * float((ov_mr.iop > 0.95).mean()) if len(ov_mr) else np.nan})
-    pts = {f"{set_name}: MaskRCNN": {"per_image": per_mr, "overlaps": ov_mr}}
-    for p in sorted(set(ecfg.p_sweep) | {ecfg.p}):
-        conf = preds["confidence"] if p == ecfg.p else [confidence_masks(smp, p, ecfg.min_score) for smp in samples]
-        ov = T1.best_overlaps(conf, gt)
-        per_conf = T1.per_image_picks(conf, gt, ecfg.gripper_radius_px)
-        sweep.append({"set": set_name, "method": "Confidence", "p": p, **T1.pooled_picks(per_conf),
-                      "iop_above_0.95_pct": 100 * float((ov.iop > 0.95).mean()) if len(ov) else np.nan})
-        pts[f"{set_name}: Confidence p={p:g}"] = {"per_image": per_conf, "overlaps": ov}  # every p: Fig. 5's claims
-        if p == ecfg.p:
-            pts[f"{set_name}: Confidence mask"] = {"per_image": per_conf, "overlaps": ov}
-            points[set_name] = (ov_mr, ov)
-    t, reps = T1.picking_table(pts, ecfg.n_boot, derive_seed(run.seed, "latentmrcnn_picking_bootstrap", set_name))
+    first = evals[set_name, 0]
+    sweep += first.sweep
+    points[set_name] = first.fig8
+    t, reps = T1.picking_table(first.points, ecfg.n_boot,
+                               derive_seed(run.seed, "latentmrcnn_picking_bootstrap", set_name))
     picking_tables.append(t)
     picking_reps.append(reps)
 sweep = pd.DataFrame(sweep)
@@ -203,7 +182,8 @@ display(Markdown(verdicts.sentences(pv)))
 
 # %%
 val = vals[fig_set]
-preds, samples = cache[fig_set, 0]
+examples = evals[fig_set, 0].examples  # the first n_examples images: their samples and Mask R-CNN's detections
+samples = examples["samples"]
 ps = [p for p in (0.5, 0.7, 0.9, 1.0) if p > 0]
 fig, axes = plt.subplots(ecfg.n_examples, 2 + len(ps), figsize=(2.6 * (2 + len(ps)), 2 * ecfg.n_examples),
                          squeeze=False)
@@ -263,7 +243,7 @@ for r in range(min(ecfg.n_examples, len(val))):
     axes[r, 1].set_title("zoomed-in centre", fontsize=8)
     axes[r, 2].imshow(overlay(img, gts[fig_set][r]))
     axes[r, 2].set_title("ground truth", fontsize=8)
-    axes[r, 3].imshow(overlay(img, preds["maskrcnn"][r][0][preds["maskrcnn"][r][1] > 0.5]))
+    axes[r, 3].imshow(overlay(img, examples["maskrcnn"][r][0][examples["maskrcnn"][r][1] > 0.5]))
     axes[r, 3].set_title("MaskRCNN (score > 0.5)", fontsize=8)
     for c in range(n_show):
         m, sc = samples[r][c]
@@ -296,13 +276,12 @@ for set_name in tcfg.sets:
     for k in range(tcfg.seeds):
         _, ck = load_model(models_dir, set_name, "latent", k)
         last = ck["history"][-max(1, len(ck["history"]) // 10):]
-        agree = [T1.sample_agreement(smp) for smp in cache[set_name, k][1]]
+        agree = evals[set_name, k].agreement
         diag.append({"set": set_name, "seed": k, "final_kl": float(np.mean([h["kl"] for h in last])),
                      "prior_sigma": float(np.exp(0.5 * np.mean([h.get("logvar_p", np.nan) for h in last]))),
                      "posterior_sigma": float(np.exp(0.5 * np.mean([h.get("logvar_q", np.nan) for h in last]))),
                      "sample_agreement": float(np.nanmean(agree)) if np.isfinite(agree).any() else np.nan,
-                     "masks_per_sample": float(np.mean([(sc > 0.5).sum() for smps in cache[set_name, k][1]
-                                                        for _, sc in smps]))})
+                     "masks_per_sample": float(np.mean(evals[set_name, k].masks_per_sample))})
 diag = pd.DataFrame(diag).groupby("set", sort=False).mean(numeric_only=True).drop(columns="seed").reset_index()
 mr = table[table["mode"] == E.MODE_LABELS["maskrcnn"]].set_index("set")
 diag["maskrcnn_mAP"] = diag.set.map(mr["mAP"])

@@ -63,6 +63,39 @@ def test_table1_stage_writes_every_table_figure_and_claim(latentmrcnn_pipeline):
         assert (out / f"reports/figures/latentmrcnn/{fig}.png").exists()
 
 
+
+def test_table1_evaluations_are_the_same_bytes_on_one_worker_and_on_two(latentmrcnn_pipeline):
+    """latentmrcnn_eval.workers says how Table I's (set, seed) pairs run, never what they give: the smoke profile's
+    one in-process worker (torch on one thread) and a pool of two score, sweep and diagnose identically."""
+    import dataclasses
+    import pickle
+
+    import numpy as np
+
+    from robopercept.config import load_profile
+    from robopercept.latentmrcnn import evaluate as E
+    from robopercept.latentmrcnn import table1 as T1
+    from robopercept.latentmrcnn.config import LatentEvalConfig
+    from robopercept.seed import derive_seed
+
+    params = load_profile("smoke")
+    ecfg = LatentEvalConfig.from_mapping(params["latentmrcnn_eval"])
+    assert ecfg.workers == 1
+    s = E.InferenceSettings(k=ecfg.k, p=ecfg.p, nms_iou=ecfg.nms_iou, min_score=ecfg.min_score,
+                            seed=derive_seed(params["seed"], "latentmrcnn_sampling"))
+    kw = dict(models_dir=latentmrcnn_pipeline / "artifacts/models/latentmrcnn",
+              datasets_dir=latentmrcnn_pipeline / "artifacts/datasets", s=s)
+    sets = ["apparel", "street"]  # the smoke profile trains one seed: two (set, seed) pairs, one per worker
+    one = T1.evaluate_all(sets, 1, ecfg=ecfg, **kw)
+    two = T1.evaluate_all(sets, 1, ecfg=dataclasses.replace(ecfg, workers=2), **kw)
+    assert list(one) == list(two) == [("apparel", 0), ("street", 0)]
+    for key in one:
+        a, b = one[key], two[key]
+        assert {m: E.table_row(ev) for m, ev in a.evaluators.items()} == \
+            {m: E.table_row(ev) for m, ev in b.evaluators.items()}
+        assert np.array_equal(a.agreement, b.agreement, equal_nan=True) and a.masks_per_sample == b.masks_per_sample
+        assert a.sweep is not None and pickle.dumps((a.sweep, a.examples)) == pickle.dumps((b.sweep, b.examples))
+
 def test_table2_robot_stage_writes_the_table_with_oracle_paper_columns_and_claims(latentmrcnn_pipeline):
     from robopercept.latentmrcnn import robot as R
 

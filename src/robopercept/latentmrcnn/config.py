@@ -115,9 +115,11 @@ class LatentEvalConfig(Validated):
     n_val: int = 0  # validation images evaluated per set (0: all)
     n_boot: int = 200  # paired bootstrap replicates (images x seeds)
     n_examples: int = 2
+    workers: int = 2  # processes predicting (set, seed) pairs, one torch thread each (never changes a byte)
 
     def check(self) -> None:
         require(self.k >= 1, "k", "must be >= 1")
+        require(self.workers >= 1, "workers", "must be >= 1")
         require(0 < self.p <= 1, "p", "must be in (0, 1]")
         require(len(self.p_sweep) >= 1 and all(0 < v <= 1 for v in self.p_sweep), "p_sweep",
                 "must be values in (0, 1]")

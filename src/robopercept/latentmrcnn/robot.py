@@ -204,7 +204,7 @@ def run_robot(cfg: LatentRobotConfig, ecfg: LatentEvalConfig, data: LatentDataCo
             for k in range(seeds) for m in ("maskrcnn", "latent")}
     ident = plan_identity(generator="latentmrcnn Table II robot trials",
                           config={"robot": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "workers"},
-                                  "eval": dataclasses.asdict(ecfg),
+                                  "eval": {k: v for k, v in dataclasses.asdict(ecfg).items() if k != "workers"},
                                   "data": {k: v for k, v in dataclasses.asdict(data).items() if k != "workers"},
                                   "seeds": seeds, "models_md5": md5s},
                           seed=seed, code_modules=CODE_MODULES, inputs={})

@@ -8,7 +8,11 @@ replicates resample validation images (one resample shared by every mode and see
 
 from __future__ import annotations
 
-from typing import Sequence
+import contextlib
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,6 +20,114 @@ import pandas as pd
 from . import evaluate as E
 from . import metrics as M
 from .paper import PAPER_DATASET, TABLE1, TABLE1_METRICS
+
+
+@dataclasses.dataclass
+class SeedEvaluation:
+    """Everything the evaluation notebook needs of one (set, seed): Table I's evaluations of the four modes, the
+    latent's diagnostics per image, and — for the first seed, which Fig. 5, Table III and Figs. 4/7/8 use — the sweep's
+    points and the example images' samples and Mask R-CNN detections. Masks of the other images stay in the worker."""
+
+    set_name: str
+    seed_index: int
+    evaluators: dict[str, dict[str, M.OverlapEval]]  # mode -> {"MR@HP", "AR", "mAP"}
+    agreement: list[float]  # per image: :func:`sample_agreement` of its k samples
+    masks_per_sample: list[int]  # per image and sample: masks scoring above 0.5
+    sweep: list[dict] | None = None  # first seed: Fig. 5's rows (MaskRCNN, then confidence masks at every p)
+    points: dict[str, dict] | None = None  # first seed: :func:`picking_table`'s input
+    fig8: tuple[pd.DataFrame, pd.DataFrame] | None = None  # first seed: best overlaps of MaskRCNN and of Table I's p
+    examples: dict | None = None  # first seed: the first images' samples and MaskRCNN detections (Figs. 4, 7)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """torch on one thread, as in a pool worker: a (set, seed) evaluates to the same bytes in or out of the pool."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _slim(ev: M.OverlapEval) -> M.OverlapEval:
+    """An evaluation without what only matching needed (the COCO objects, overlaps, per-image annotations): what
+    Table I's scores and bootstrap read — ``params``, ``evalImgs``, ``eval`` — crosses the process boundary."""
+    ev.cocoGt = ev.cocoDt = None
+    ev.ious, ev._gts, ev._dts = {}, None, None
+    return ev
+
+
+def evaluate_seed(job: tuple[str, int], *, models_dir: str, datasets_dir: str, ecfg, s: E.InferenceSettings,
+                  first_seed: int = 0) -> SeedEvaluation:
+    """One (set, seed) of the evaluation notebook, on one torch thread: the set's validation images predicted with
+    every mode (one set of ``k`` prior samples per image serves Union-NMS, the confidence masks and every p of the
+    sweep), scored by :func:`evaluate.evaluators`; for ``first_seed`` also Fig. 5's sweep — Mask R-CNN's point from its
+    detections above ``pick_score_thresh`` (the masks a robot picks from; Table III's AUC and Fig. 8 use every
+    detection) and the confidence masks at each p (at Table I's p, Table I's own)."""
+    from .confidence import confidence_masks
+    from .data import InstanceSet
+    from .sweep import load_model
+
+    set_name, k = job
+    with _one_thread():
+        root = Path(datasets_dir) / f"latentmrcnn_{set_name}"
+        val = InstanceSet(root / "annotations" / "instances_val.json", root, class_agnostic=True,
+                          stage="latentmrcnn_data").head(ecfg.n_val)
+        mrcnn, _ = load_model(Path(models_dir), set_name, "maskrcnn", k)
+        latent, _ = load_model(Path(models_dir), set_name, "latent", k)
+        samples = E.sample_set(latent, val, s)
+        preds = {"maskrcnn": E.predict(mrcnn, val, "maskrcnn", s),
+                 "union_nms": E.predict(latent, val, "union_nms", s, samples=samples),
+                 "confidence": E.predict(latent, val, "confidence", s, samples=samples),
+                 "prior_mean": E.predict(latent, val, "prior_mean", s)}
+        gt = E.gt_coco(val)
+        out = SeedEvaluation(
+            set_name, k, {m: {name: _slim(ev) for name, ev in E.evaluators(gt, E.results(val, p), use_cats=False).items()}
+                          for m, p in preds.items()},
+            agreement=[sample_agreement(smp) for smp in samples],
+            masks_per_sample=[int((sc > 0.5).sum()) for smp in samples for _, sc in smp])
+        if k != first_seed:
+            return out
+        gts = [val.ground_truth(i)[0] for i in range(len(val))]
+        thresh = ecfg.pick_score_thresh
+        picked = [(m[sc > thresh], sc[sc > thresh]) for m, sc in preds["maskrcnn"]]
+        per_mr = per_image_picks(picked, gts, ecfg.gripper_radius_px)
+        ov_mr = best_overlaps(preds["maskrcnn"], gts)
+        out.sweep = [{"set": set_name, "method": "MaskRCNN", "p": np.nan, **pooled_picks(per_mr),
+                      "iop_above_0.95_pct": 100 * float((ov_mr.iop > 0.95).mean()) if len(ov_mr) else np.nan}]
+        out.points = {f"{set_name}: MaskRCNN": {"per_image": per_mr, "overlaps": ov_mr}}
+        for p in sorted(set(ecfg.p_sweep) | {ecfg.p}):
+            conf = preds["confidence"] if p == ecfg.p else [confidence_masks(smp, p, ecfg.min_score) for smp in samples]
+            ov = best_overlaps(conf, gts)
+            per_conf = per_image_picks(conf, gts, ecfg.gripper_radius_px)
+            out.sweep.append({"set": set_name, "method": "Confidence", "p": p, **pooled_picks(per_conf),
+                              "iop_above_0.95_pct": 100 * float((ov.iop > 0.95).mean()) if len(ov) else np.nan})
+            out.points[f"{set_name}: Confidence p={p:g}"] = {"per_image": per_conf, "overlaps": ov}  # Fig. 5's claims
+            if p == ecfg.p:
+                out.points[f"{set_name}: Confidence mask"] = {"per_image": per_conf, "overlaps": ov}
+                out.fig8 = (ov_mr, ov)
+        n = min(ecfg.n_examples, len(val))
+        out.examples = {"samples": samples[:n], "maskrcnn": preds["maskrcnn"][:n]}
+        return out
+
+
+def evaluate_all(sets: Sequence[str], seeds: int, *, models_dir: Path, datasets_dir: Path, ecfg,
+                 s: E.InferenceSettings) -> dict[tuple[str, int], SeedEvaluation]:
+    """:func:`evaluate_seed` for every (set, seed), on ``ecfg.workers`` processes (one torch thread each; with 1, in
+    this process on one thread: the same bytes either way). First seeds go first: they also run the sweep."""
+    from ..world.shards import process_pool
+
+    jobs = [(name, k) for k in range(seeds) for name in sets]
+    task = functools.partial(evaluate_seed, models_dir=str(models_dir), datasets_dir=str(datasets_dir), ecfg=ecfg, s=s)
+    if ecfg.workers == 1 or len(jobs) == 1:
+        results = [task(job) for job in jobs]
+    else:
+        with process_pool(min(ecfg.workers, len(jobs))) as pool:
+            results = list(pool.map(task, jobs))
+    return {job: r for job, r in zip(jobs, results)}
 
 
 def row_key(set_name: str, mode: str) -> str:
