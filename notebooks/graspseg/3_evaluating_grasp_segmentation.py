@@ -48,7 +48,6 @@ reports_dir = "reports"
 import numpy as np
 import pandas as pd
 import seaborn as sns
-import torch
 from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
@@ -121,7 +120,8 @@ _, val_folders = split_labeled_train(dataset, model_cfg)
 val_ds = GraspSegDataset(val_folders)
 models = T1.evaluate_models(trained_models(model_cfg), models_dir, test_ds, val_ds, gts, fcfg,
                             calibrate=cfg.calibrate_t_ent, good_iou=cfg.good_iou,
-                            calibration_models=[n for n, v in VARIANTS.items() if not v.ablation], checkpoints=ckpts)
+                            calibration_models=[n for n, v in VARIANTS.items() if not v.ablation], checkpoints=ckpts,
+                            workers=model_cfg.workers)  # one-thread processes: the same bytes on any machine
 baseline_results = list(results)
 results += models.results
 probs, ckpts, filter_checks, t_used = models.probs, models.checkpoints, models.verdicts, models.t_used
@@ -188,7 +188,7 @@ display(thresholds.round(3))
 # %%
 timing = pd.DataFrame([{"method": f"{r.name} (seed {r.seed})", "ms_per_pair": 1000 * r.seconds_per_pair}
                        for r in results])
-_ = run.write_timings("table1_inference_time", {"threads": torch.get_num_threads(),
+_ = run.write_timings("table1_inference_time", {"threads": 1, "processes": min(model_cfg.workers, len(probs)),
                                                 "ms_per_pair": dict(zip(timing.method, timing.ms_per_pair))})
 drops = pd.DataFrame({f"{n} (seed {k})": 100 * (1 - v[["nonempty", "occlusion", "entropy", "contours"]].mean())
                       for (n, k), v in filter_checks.items()}).T.add_suffix(" fails %")

@@ -132,6 +132,44 @@ def test_table1_without_calibration_uses_the_papers_threshold(graspseg_pipeline)
                for a, b in zip(out.results, out.results_at["paper"]))
 
 
+def test_table1_predictions_are_the_same_bytes_in_this_process_and_on_two_workers(graspseg_pipeline):
+    """``evaluate_models(workers=2)`` predicts on one-thread pool workers, ``workers=1`` here on one thread, whatever
+    this process's torch thread count: the probabilities and every derived number are the same bytes (a prediction's
+    float rounding otherwise follows the machine's core count)."""
+    import numpy as np
+
+    from robopercept.formats.grasp_pairs import iter_grasp_folders, read_sample
+    from robopercept.graspseg.data import GraspSegDataset
+    from robopercept.graspseg.filters import FilterConfig
+    from robopercept.graspseg.table1 import evaluate_models
+
+    dataset = graspseg_pipeline / "artifacts/datasets/graspseg_grasps"
+    test_folders = list(iter_grasp_folders(dataset, "labeled_test"))[:6]
+    val_folders = list(iter_grasp_folders(dataset, "labeled_train"))[:4]
+    gts = [read_sample(f).visible for f in test_folders]
+    models = [("Grasp-100", 0), ("Grasp-200", 0)]
+    outs = []
+    threads = torch.get_num_threads()
+    try:
+        for workers, torch_threads in ((1, 2), (2, 1)):
+            torch.set_num_threads(torch_threads)  # the caller's setting does not reach the predictions
+            outs.append(evaluate_models(models, graspseg_pipeline / "artifacts/models/graspseg/variants",
+                                        GraspSegDataset(test_folders), GraspSegDataset(val_folders), gts,
+                                        FilterConfig(t_ent=0.1), calibrate=True, good_iou=0.5, workers=workers))
+    finally:
+        torch.set_num_threads(threads)
+    one, two = outs
+    assert list(one.probs) == models == list(two.probs)
+    assert all(one.probs[k].tobytes() == two.probs[k].tobytes() for k in models)
+    assert one.calibrations == two.calibrations and one.thresholds == two.thresholds
+    for a, b in zip(one.results, two.results):
+        assert (a.name, a.seed) == (b.name, b.seed)
+        assert all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("iou", "error", "nonempty", "filtered_keep"))
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        evaluate_models(models, graspseg_pipeline / "artifacts/models/graspseg/variants", GraspSegDataset(test_folders),
+                        GraspSegDataset(val_folders), gts, FilterConfig(), calibrate=False, good_iou=0.5, workers=0)
+
+
 def test_a_truncated_checkpoint_stops_table1_in_its_first_cell(graspseg_pipeline, run_stage, tmp_path):
     """Issue #10 item 6: the notebook reads every model's checkpoint before it tunes the baselines (minutes on the
     cpu profile), so a truncated Grasp-200 checkpoint stops the stage in its first own cell, naming the file and the

@@ -5,7 +5,10 @@ mask ``g``, concatenated on channels (3 + 3 + 3 + 1 = 10). Backbone: ResNet + FP
 first convolution is freshly initialised (10 input channels), every other backbone weight can be
 loaded from a Mask R-CNN checkpoint (:func:`load_detection_backbone`). Head: from the stride-4 FPN
 level, two gated residual blocks ``y = x + σ(C2(x))·C1(x)``, each followed by a stride-2 transposed
-convolution, back to the input resolution; a 2-channel output (visible, amodal) of logits.
+convolution, back to the input resolution; a 2-channel output (visible, amodal) of logits. A head narrower
+than the FPN starts with a 1x1 reduction, computed together with the FPN's output convolution as one
+convolution (:meth:`GraspSegmentationModel.reduced_stride4`: the same function and gradients, a quarter of the
+cost of that layer).
 
 The paper uses ResNet-50; ``backbone="resnet18"`` is the cpu profile's smaller stand-in (the table
 footer says which ran). Batch norm is trainable (``nn.BatchNorm2d``) so the same model also trains
@@ -75,26 +78,61 @@ class GraspSegmentationModel(nn.Module):
             raise ValueError(f"grasp mask {tuple(grasp_mask.shape)} does not match images {tuple(before.shape)}")
         return torch.cat([before - 0.5, after - 0.5, before - after, grasp_mask.float() - 0.5], dim=1)
 
-    def fpn_stride4(self, x: torch.Tensor) -> torch.Tensor:
-        """The FPN's stride-4 level ("0"), the only one the head reads, without the 3x3 output convolutions and the
-        max-pool of the coarser levels (~11 % of a forward pass at 160 x 240): the same arithmetic as
-        ``self.backbone(x)["0"]`` (torchvision's top-down pathway; a test checks equality), and the skipped layers
-        never received a gradient."""
+    def fpn_topdown_stride4(self, x: torch.Tensor) -> torch.Tensor:
+        """The FPN's top-down sum at stride 4 (lateral 1x1 plus the upsampled coarser levels), before its 3x3
+        output convolution: torchvision's top-down pathway, without the coarser levels' output convolutions and
+        max-pool, which the head never reads."""
         feats = list(self.backbone.body(x).values())
         fpn = self.backbone.fpn
         last = fpn.get_result_from_inner_blocks(feats[-1], -1)
         for idx in range(len(feats) - 2, -1, -1):
             lateral = fpn.get_result_from_inner_blocks(feats[idx], idx)
             last = lateral + F.interpolate(last, size=lateral.shape[-2:], mode="nearest")
-        return fpn.get_result_from_layer_blocks(last, 0)
+        return last
+
+    def fpn_stride4(self, x: torch.Tensor) -> torch.Tensor:
+        """The FPN's stride-4 level ("0"), the only one the head reads, without the 3x3 output convolutions and the
+        max-pool of the coarser levels (~11 % of a forward pass at 160 x 240): the same arithmetic as
+        ``self.backbone(x)["0"]`` (torchvision's top-down pathway; a test checks equality), and the skipped layers
+        never received a gradient."""
+        return self.backbone.fpn.get_result_from_layer_blocks(self.fpn_topdown_stride4(x), 0)
+
+    def _fpn_output_conv(self) -> nn.Conv2d | None:
+        """The stride-4 level's 3x3 output convolution when it is a bare convolution (torchvision builds the FPN
+        without norm or activation), else None."""
+        block = self.backbone.fpn.layer_blocks[0]
+        mods = list(block.children()) if isinstance(block, nn.Sequential) else [block]
+        if len(mods) == 1 and isinstance(mods[0], nn.Conv2d) and mods[0].groups == 1 and mods[0].padding_mode == "zeros":
+            return mods[0]
+        return None
+
+    def reduced_stride4(self, x: torch.Tensor) -> torch.Tensor:
+        """``reduce(fpn_stride4(x))``, the head's input, computed as one convolution where that is exact.
+
+        With a head narrower than the FPN (the cpu profile: 64 of 256 channels) the FPN's 3x3 output convolution
+        ``W`` (256 → 256) is followed by the 1x1 reduction ``R`` (256 → 64) with nothing between them, and
+        ``R·(W∗z + b) + r = (R·W)∗z + (R·b + r)``. Convolving with the product ``R·W`` (256 → 64) costs a quarter
+        of ``W`` alone — which was ~30 % of a training step at 120 x 180 on one thread. The parameters stay ``W, b,
+        R, r`` (same state dict, same optimiser), and autograd through the product gives each of them the same
+        gradient as the two-layer form (``∂L/∂W = Rᵀ·∂L/∂(RW)``): the same function and the same training, up to
+        float rounding (a test holds outputs and gradients to the unfused form)."""
+        conv = self._fpn_output_conv()
+        if not isinstance(self.reduce, nn.Conv2d) or conv is None:
+            return self.reduce(self.fpn_stride4(x))
+        z = self.fpn_topdown_stride4(x)
+        r = self.reduce.weight.flatten(1)  # (c0, fpn)
+        w = torch.einsum("oc,cikl->oikl", r, conv.weight)
+        b = r @ conv.bias + self.reduce.bias if conv.bias is not None else self.reduce.bias
+        if z.is_contiguous(memory_format=torch.channels_last):
+            w = w.contiguous(memory_format=torch.channels_last)
+        return F.conv2d(z, w, b, stride=conv.stride, padding=conv.padding, dilation=conv.dilation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, 2, H, W): channel 0 visible, channel 1 amodal."""
         if x.shape[1] != IN_CHANNELS:
             raise ValueError(f"expected {IN_CHANNELS} input channels [i_b, i_a, i_b - i_a, g], got {x.shape[1]}")
         h, w = x.shape[-2:]
-        f = self.fpn_stride4(x)
-        f = self.up1(self.block1(self.reduce(f)))
+        f = self.up1(self.block1(self.reduced_stride4(x)))
         f = self.up2(self.block2(f))
         out = self.head(f)
         if out.shape[-2:] != (h, w):  # sizes not divisible by 32

@@ -18,6 +18,7 @@ replicate draws the same seeds for both (see :data:`RATIOS`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Callable, Sequence
 
@@ -253,11 +254,55 @@ def read_checkpoints(models: Sequence[tuple[str, int]], models_dir) -> dict[tupl
     return {key: read_checkpoint(checkpoint_path(models_dir, *key)) for key in models}
 
 
+@dataclasses.dataclass
+class ModelPredictions:
+    """One model's predictions for :func:`evaluate_models`."""
+
+    probs: np.ndarray  # test grasps: sigmoid probabilities (N, 2, H, W), float32
+    seconds_per_pair: float  # a timing (kept apart from the committed tables)
+    val_rel_entropy: np.ndarray  # validation grasps: relative entropy of the visible prediction
+    val_iou: np.ndarray  # validation grasps: IOU of the visible prediction at 0.5
+    val_passes_other: np.ndarray  # validation grasps: every filter but the entropy one (the calibrations set it)
+
+
+def predict_model(checkpoint: dict, test_ds, val_ds, paper_cfg: FilterConfig) -> ModelPredictions:
+    """Predict the test and validation grasps with one checkpoint (:func:`train.predict`: one torch thread, so the
+    bytes are the same in this process and in a pool worker, on any machine)."""
+    from .filters import passes_all_but_entropy, relative_entropy
+    from .train import model_from_checkpoint, predict
+
+    model = model_from_checkpoint(checkpoint)
+    t0 = time.perf_counter()
+    probs = predict(model, test_ds, batch_size=16)  # eval mode: batch size changes nothing but float rounding
+    seconds = (time.perf_counter() - t0) / len(test_ds)  # per pair at batch 16
+    val_probs = predict(model, val_ds)
+    return ModelPredictions(
+        probs, seconds,
+        np.array([relative_entropy(p[0]) for p in val_probs]),
+        np.array([iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)]),
+        np.array([passes_all_but_entropy(p[0], p[1], paper_cfg) for p in val_probs]))
+
+
+_WORKER_DATASETS: dict[tuple, tuple] = {}
+
+
+def _predict_task(checkpoint: dict, *, test_folders: tuple[str, ...], val_folders: tuple[str, ...],
+                  paper_cfg: FilterConfig) -> ModelPredictions:
+    """:func:`predict_model` in a pool worker, which reads the grasps once (not once per model)."""
+    from .data import GraspSegDataset
+
+    key = (test_folders, val_folders)
+    if key not in _WORKER_DATASETS:
+        _WORKER_DATASETS.clear()
+        _WORKER_DATASETS[key] = (GraspSegDataset(list(test_folders)), GraspSegDataset(list(val_folders)))
+    return predict_model(checkpoint, *_WORKER_DATASETS[key], paper_cfg)
+
+
 def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_ds, gts: Sequence[np.ndarray],
                     paper_cfg: FilterConfig, calibrate: bool, good_iou: float,
                     recall_reference: str = "Grasp-100",
                     calibration_models: Sequence[str] | None = None,
-                    checkpoints: dict[tuple[str, int], dict] | None = None) -> ModelEvaluation:
+                    checkpoints: dict[tuple[str, int], dict] | None = None, workers: int = 1) -> ModelEvaluation:
     """Predict the test and validation grasps with each (variant, seed), choose one entropy threshold
     for all models on the pooled validation predictions (as the paper uses one ``t_ent``; see
     ``filters.calibrate_entropy_threshold``) unless ``calibrate`` is off, and evaluate the -Filter rows
@@ -268,9 +313,9 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
     validation grasps as the paper's was on its test grasps). ``calibration_models``: the variants whose validation
     predictions set the F1 threshold (the paper's own rows; our ablations are evaluated at it but do not choose it);
     every model when None. ``checkpoints``: the models' checkpoints already read (:func:`read_checkpoints`); read
-    from ``models_dir`` when None."""
-    from .filters import calibrate_entropy_threshold, passes_all_but_entropy, relative_entropy
-    from .train import model_from_checkpoint, predict
+    from ``models_dir`` when None. ``workers``: models predicted at once, in one-thread processes (1: here, on one
+    thread); the same bytes either way (:func:`predict_model`)."""
+    from .filters import calibrate_entropy_threshold
 
     if checkpoints is None:
         checkpoints = read_checkpoints(models, models_dir)
@@ -278,18 +323,23 @@ def evaluate_models(models: Sequence[tuple[str, int]], models_dir, test_ds, val_
     if missing:
         raise ValueError(f"evaluate_models: no checkpoint given for {', '.join(missing)}; read every model's with "
                          "read_checkpoints")
+    if workers < 1:
+        raise ValueError(f"evaluate_models: workers must be >= 1, got {workers}")
     ckpts = {key: checkpoints[key] for key in models}
-    probs, seconds, val_rel, val_iou, val_other = {}, {}, {}, {}, {}
-    for key in models:
-        model = model_from_checkpoint(ckpts[key])
-        t0 = time.perf_counter()
-        probs[key] = predict(model, test_ds, batch_size=16)  # eval mode: batch size changes nothing but float rounding
-        seconds[key] = (time.perf_counter() - t0) / len(test_ds)  # per pair at batch 16 (a timing, kept apart)
-        val_probs = predict(model, val_ds)
-        val_rel[key] = np.array([relative_entropy(p[0]) for p in val_probs])
-        val_iou[key] = np.array([iou(p[0] > 0.5, item[3]) for p, item in zip(val_probs, val_ds.items)])
-        # every filter but the entropy one (which the calibrations set)
-        val_other[key] = np.array([passes_all_but_entropy(p[0], p[1], paper_cfg) for p in val_probs])
+    if workers == 1 or len(models) == 1:
+        preds = [predict_model(ckpts[key], test_ds, val_ds, paper_cfg) for key in models]
+    else:
+        from ..world.shards import process_pool
+
+        task = functools.partial(_predict_task, test_folders=tuple(map(str, test_ds.folders)),
+                                 val_folders=tuple(map(str, val_ds.folders)), paper_cfg=paper_cfg)
+        with process_pool(min(workers, len(models))) as pool:
+            preds = list(pool.map(task, [ckpts[key] for key in models]))
+    probs = {key: p.probs for key, p in zip(models, preds)}
+    seconds = {key: p.seconds_per_pair for key, p in zip(models, preds)}
+    val_rel = {key: p.val_rel_entropy for key, p in zip(models, preds)}
+    val_iou = {key: p.val_iou for key, p in zip(models, preds)}
+    val_other = {key: p.val_passes_other for key, p in zip(models, preds)}
     f1_t = (calibrate_entropy_threshold(calibration_pool(val_rel, calibration_models),
                                         calibration_pool(val_iou, calibration_models), good_iou)
             if calibrate else paper_cfg.t_ent)

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..common import checkpoints
+from ..common.threads import one_torch_thread
 from .data import GraspSegDataset, collate
 from .loss import grasp_segmentation_loss, scaled_kernels
 from .metrics import iou
@@ -42,14 +43,21 @@ class TrainSettings:
 
 @torch.no_grad()
 def predict(model: GraspSegmentationModel, ds: GraspSegDataset, batch_size: int = 16) -> np.ndarray:
-    """Sigmoid probabilities (N, 2, H, W) as float32, without augmentation."""
+    """Sigmoid probabilities (N, 2, H, W) as float32, without augmentation.
+
+    On one torch thread and channels-last (as in training), whatever the caller's settings: the bytes of a
+    prediction then do not depend on the machine's core count (``common.threads``). ``model`` is left in eval mode
+    and channels-last."""
     model.eval()
+    model.to(memory_format=torch.channels_last)
     augment, ds.augment = ds.augment, False
     out = []
     try:
-        for batch in DataLoader(ds, batch_size=batch_size, collate_fn=collate):
-            x = model.inputs(batch["before"], batch["after"], batch["grasp_mask"])
-            out.append(torch.sigmoid(model(x)).numpy())
+        with one_torch_thread():
+            for batch in DataLoader(ds, batch_size=batch_size, collate_fn=collate):
+                x = model.inputs(batch["before"], batch["after"], batch["grasp_mask"]).contiguous(
+                    memory_format=torch.channels_last)
+                out.append(torch.sigmoid(model(x)).numpy())
     finally:
         ds.augment = augment
     return np.concatenate(out)

@@ -59,6 +59,59 @@ def test_stride4_level_is_the_full_fpns_level_0_bit_for_bit(hw):
     assert any(n.startswith("backbone.fpn.layer_blocks.0") for n in grads[1])
 
 
+@pytest.mark.parametrize("hw", [(64, 96), (67, 101)])
+def test_fused_fpn_output_and_reduction_match_the_two_layers(hw):
+    """A head narrower than the FPN reads ``reduce(fpn_stride4(x))`` as one convolution with the product weights:
+    the same outputs and the same gradient on every parameter (the FPN's output convolution included) as the two
+    layers, up to float rounding, in both memory formats; a head as wide as the FPN has no reduction to fuse."""
+    torch.manual_seed(0)
+    m = GraspSegmentationModel("resnet18", (16, 8, 4)).train()
+    assert m._fpn_output_conv() is not None
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        m = m.to(memory_format=fmt)
+        x = torch.randn(2, 10, *hw).contiguous(memory_format=fmt)
+        outs, grads = [], []
+        for fn in (lambda: m.reduce(m.fpn_stride4(x)), lambda: m.reduced_stride4(x)):
+            m.zero_grad(set_to_none=True)
+            y = fn()
+            (y * torch.linspace(-1, 1, y.numel()).reshape(y.shape)).sum().backward()
+            outs.append(y.detach())
+            grads.append({n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None})
+        torch.testing.assert_close(outs[1], outs[0], rtol=1e-4, atol=1e-4)
+        assert grads[0].keys() == grads[1].keys()
+        assert {"backbone.fpn.layer_blocks.0.0.weight", "backbone.fpn.layer_blocks.0.0.bias", "reduce.weight",
+                "reduce.bias"} <= grads[1].keys()
+        for n in grads[0]:
+            torch.testing.assert_close(grads[1][n], grads[0][n], rtol=1e-3, atol=1e-5 * grads[0][n].abs().max().item())
+    wide = GraspSegmentationModel("resnet18", (256, 8, 4)).eval()
+    assert isinstance(wide.reduce, torch.nn.Identity)
+    x = torch.randn(1, 10, *hw)
+    with torch.no_grad():
+        assert torch.equal(wide.reduced_stride4(x), wide.fpn_stride4(x))
+
+
+def test_max_pool_same_equals_max_pool2d():
+    """The loss's weight maps: running sums on {0, 1} masks give max_pool2d's k x k max exactly (every kernel of eq.
+    (2) at the cpu and paper heights, borders, masks empty and full, images narrower than the kernel); other inputs
+    take max_pool2d itself; an even kernel is refused."""
+    from robopercept.graspseg.loss import max_pool_same
+
+    def ref(m, k):
+        rows = torch.nn.functional.max_pool2d(m, (1, k), 1, (0, k // 2))
+        return torch.nn.functional.max_pool2d(rows, (k, 1), 1, (k // 2, 0))
+
+    g = torch.Generator().manual_seed(0)
+    kernels = sorted(set(scaled_kernels(120)) | set(scaled_kernels(640)) | {1, 3})
+    for hw, p in [((120, 180), 0.7), ((7, 9), 0.95), ((1, 5), 0.5), ((64, 3), 0.0), ((16, 16), 1.01)]:
+        m = (torch.rand(3, 1, *hw, generator=g) > p).float()
+        for k in kernels:
+            assert torch.equal(max_pool_same(m, k), ref(m, k)), (hw, p, k)
+    soft = torch.rand(2, 1, 20, 30, generator=g)
+    assert torch.equal(max_pool_same(soft, 5), ref(soft, 5))
+    with pytest.raises(ValueError, match="odd kernel"):
+        max_pool_same(soft, 4)
+
+
 def test_model_bad_inputs():
     m = GraspSegmentationModel("resnet18", (16, 8, 4))
     with pytest.raises(ValueError, match="differ in shape"):
