@@ -52,19 +52,22 @@ def collect_model_crops(checkpoint: Path, dataset: Path, folders: Sequence[Path]
     §III-B.1 filter verdicts (``kept`` = all pass)."""
     import torch
 
+    from ..common.threads import one_torch_thread
     from .model import GraspSegmentationModel
     from .train import load_checkpoint
 
     model, ckpt = load_checkpoint(checkpoint)
+    model = model.to(memory_format=torch.channels_last)  # as train.predict: one thread, channels-last
     w = CropWriter(out, dataset, {"method": ckpt.get("variant", "?"), "kind": "grasp segmentation model",
                                "checkpoint": "/".join(Path(checkpoint).parts[-2:]),  # <variant>_seed<k>/model.pt
                                "checkpoint_md5": file_md5(Path(checkpoint)),
                                "filter": dataclasses.asdict(filter_cfg)})
     to_t = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
-    with torch.no_grad():
+    with torch.no_grad(), one_torch_thread():  # the same bytes on any machine's core count (common.threads)
         for batch in _batches(folders, batch_size):
             x = GraspSegmentationModel.inputs(to_t([s.before for s in batch]), to_t([s.after for s in batch]),
                                               torch.from_numpy(np.stack([s.grasp_mask for s in batch]))[:, None].float())
+            x = x.contiguous(memory_format=torch.channels_last)
             probs = torch.sigmoid(model(x)).numpy()
             for s, p in zip(batch, probs):
                 verdicts = model_filter(p[0], p[1], filter_cfg)
