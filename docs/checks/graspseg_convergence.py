@@ -24,11 +24,11 @@ from robopercept.reporting.convergence import unconverged
 
 VARIANTS = ("Grasp-100", "Grasp-200", "Grasp-100-NoAug")  # the paper's variants, 3 seeds each
 CAPS = (150, 200, 250, 300, 350, 400, 450)
-EVAL_EVERY, PATIENCE = 50, 3  # the cpu profile's graspseg_model (unchanged since session 46)
 
 
-def histories(models_dir: Path) -> dict[tuple[str, int], list[dict]]:
-    out = {}
+def histories(models_dir: Path) -> tuple[dict[tuple[str, int], list[dict]], tuple[int, int]]:
+    """Each run's validation history, and the (eval_every, patience) its checkpoints were trained with."""
+    out, rules = {}, set()
     for d in sorted(models_dir.iterdir()):
         if not (d / "model.pt").exists():
             continue
@@ -36,9 +36,12 @@ def histories(models_dir: Path) -> dict[tuple[str, int], list[dict]]:
         if name in VARIANTS:
             ckpt = read_checkpoint(d / "model.pt")
             out[(name, int(seed))] = list(ckpt["history"])
+            rules.add((ckpt["settings"]["eval_every"], ckpt["settings"]["patience"]))
     if not out:
         raise SystemExit(f"{models_dir}: no checkpoints of {', '.join(VARIANTS)} (expected <variant>_seed<k>/model.pt)")
-    return out
+    if len(rules) != 1:
+        raise SystemExit(f"{models_dir}: runs trained with different (eval_every, patience): {sorted(rules)}")
+    return out, rules.pop()
 
 
 def best_up_to(history: list[dict], cap: int) -> tuple[float, int]:
@@ -52,7 +55,7 @@ def main(argv: list[str]) -> int:
     if len(argv) not in (1, 2):
         print(__doc__, file=sys.stderr)
         return 2
-    long_runs = histories(Path(argv[0]))
+    long_runs, (eval_every, patience) = histories(Path(argv[0]))
     last = {k: h[-1]["step"] for k, h in long_runs.items()}
     print(f"# graspseg: validation mIOU of the kept checkpoint at each step cap\n\nFrom `{argv[0]}` "
           f"({len(long_runs)} runs; each ended at step {', '.join(f'{k[0]} {k[1]}: {s}' for k, s in last.items())}). "
@@ -70,8 +73,8 @@ def main(argv: list[str]) -> int:
             means[v], stds[v] = statistics.mean(vals), statistics.stdev(vals)
             cells.append(f"{means[v]:.2f} ± {stds[v]:.2f}")
             if v in ("Grasp-100", "Grasp-200"):  # a run cut at cap, or its own early stop if that came first
-                open_runs += int(sum(unconverged(min(h[-1]["step"], cap), best_up_to(h, cap)[1], cap, EVAL_EVERY,
-                                                 PATIENCE) for h in runs))
+                open_runs += int(sum(unconverged(min(h[-1]["step"], cap), best_up_to(h, cap)[1], cap, eval_every,
+                                                 patience) for h in runs))
         d, noise = means["Grasp-200"] - means["Grasp-100"], max(stds["Grasp-200"], stds["Grasp-100"])
         reading = "Grasp-200 ahead" if d > noise else "Grasp-200 behind" if d < -noise else "within the seed std"
         readings.append((cap, d, noise, reading, open_runs))
@@ -96,7 +99,7 @@ def main(argv: list[str]) -> int:
         curve = ", ".join(f"{e['step']}: {100 * e['val_mIOU']:.1f}" for e in h)
         print(f"| {n} seed {k} | {bs} | {b:.2f} | {cs} | {c:.2f} | {curve} |")
     if len(argv) == 2:
-        capped = histories(Path(argv[1]))
+        capped, _ = histories(Path(argv[1]))
         print("\n## The capped stage's curves against the long runs'\n")
         same = 0
         for key, h in sorted(capped.items()):
