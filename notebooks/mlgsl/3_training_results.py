@@ -32,6 +32,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+import torch
 from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
@@ -51,6 +52,7 @@ from robopercept.world.catalog import load_catalog
 run = setup("mlgsl_results", params, paper="mlgsl", data_dir=data_dir, artifacts_dir=artifacts_dir,
             reports_dir=reports_dir)
 tcfg, ecfg = run["mlgsl_train"], run["mlgsl_eval"]
+torch.set_num_threads(1)  # predictions on one thread, as in training's validation: the same bytes on any core count
 jacquard_root = run.datasets / "mlgsl_jacquard"
 clutter_root = run.datasets / "mlgsl_clutter"
 models_dir = run.models / "mlgsl"

@@ -404,10 +404,7 @@ def load_planner(name: str, checkpoint: str | Path, image_size: int, stored_size
                  fixed_opening_m: float | None = None, point_from_label: bool = False) -> Planner:
     from .train import load_model
 
-    model, ckpt = load_model(checkpoint)
-    # channels-last weights let oneDNN pick its fast convolution kernels on the CPU: ~3x faster at
-    # 300x300, identical outputs (benchmark: python -m robopercept.mlgsl.benchmark)
-    model = model.to(memory_format=torch.channels_last)
+    model, ckpt = load_model(checkpoint)  # channels-last weights (benchmark: python -m robopercept.mlgsl.benchmark)
     return Planner(name, model, Selection.of(image_size, ecfg), stored_size, fixed_opening_m, point_from_label)
 
 

@@ -126,3 +126,43 @@ def test_fcn_rejects_bad_input():
         GraspFCN("everywhere")
     with pytest.raises(ValueError, match="B x C x H x W"):
         GraspFCN()(torch.randn(1, 32, 32))
+
+
+@pytest.mark.parametrize("attention", ["none", "all"])
+def test_channels_last_training_step_is_the_same_function(attention):
+    # mlgsl_train trains channels-last (oneDNN's fast kernels); the layout may change float rounding only:
+    # the loss and every gradient agree with torch's default layout to float precision
+    torch.manual_seed(0)
+    ref = GraspFCN(attention)
+    fast = GraspFCN(attention)
+    fast.load_state_dict(ref.state_dict())
+    fast = fast.to(memory_format=torch.channels_last)
+    x = 0.7 + 0.01 * torch.randn(4, 1, 40, 40)
+    g = torch.Generator().manual_seed(1)
+    labels = {"rows": torch.randint(0, 40, (4, 3), generator=g), "cols": torch.randint(0, 40, (4, 3), generator=g),
+              "cos": torch.rand(4, 3, generator=g), "sin": torch.rand(4, 3, generator=g),
+              "width": torch.rand(4, 3, generator=g), "valid": torch.ones(4, 3)}
+    loss_ref = L.mlgsl_loss(ref(x), labels)
+    loss_fast = L.mlgsl_loss(fast(x.contiguous(memory_format=torch.channels_last)), labels)
+    loss_ref.backward()
+    loss_fast.backward()
+    assert float(loss_fast) == pytest.approx(float(loss_ref), rel=1e-5)
+    for (name, a), (_, b) in zip(ref.named_parameters(), fast.named_parameters()):
+        assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-6), name
+
+
+def test_checkpoint_weights_are_stored_contiguous_and_load_channels_last(tmp_path):
+    from robopercept.common import checkpoints
+    from robopercept.mlgsl.train import load_model
+
+    model = GraspFCN("down").to(memory_format=torch.channels_last)
+    state = {k: t.contiguous() for k, t in model.state_dict().items()}  # as train_run saves it
+    assert not model.down[1][0].weight.is_contiguous() and all(t.is_contiguous() for t in state.values())
+    run = {"name": "MLGSL + SAM (down)", "loss": "MLGSL", "attention": "down"}
+    checkpoints.save({"model": state, "run": run, "history": [], "quality_head": "sigmoid"}, tmp_path / "model.pt")
+    loaded, _ = load_model(tmp_path / "model.pt")
+    assert loaded.down[1][0].weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        for a, b in zip(model.eval()(x), loaded(x)):
+            assert torch.equal(a, b)
