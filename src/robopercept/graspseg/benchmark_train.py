@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import time
+
+from ..common.bench import per_process
 
 
 def step_seconds(height: int, width: int, backbone: str, head_width: int, batch: int, threads: int, warmup: int,
@@ -48,24 +49,10 @@ def step_seconds(height: int, width: int, backbone: str, head_width: int, batch:
     return float(sum(times) / len(times))
 
 
-def _worker(args: tuple, out) -> None:
-    out.put(step_seconds(*args))
-
-
 def bench(height: int, width: int, backbone: str, head_width: int, batch: int, threads: int, processes: int,
           warmup: int, steps: int) -> dict:
     args = (height, width, backbone, head_width, batch, threads, warmup, steps)
-    if processes == 1:
-        per = [step_seconds(*args)]
-    else:
-        ctx = mp.get_context("spawn")
-        q = ctx.Queue()
-        procs = [ctx.Process(target=_worker, args=(args, q)) for _ in range(processes)]
-        for p in procs:
-            p.start()
-        per = sorted(q.get() for _ in procs)
-        for p in procs:
-            p.join()
+    per = per_process(step_seconds, args, processes)
     return {"image": [height, width], "backbone": backbone, "head_width": head_width, "batch": batch,
             "threads": threads, "processes": processes, "warmup": warmup, "steps": steps,
             "s_per_step": [round(s, 3) for s in per]}

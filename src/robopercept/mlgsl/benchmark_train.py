@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import time
+
+from ..common.bench import per_process
 
 LAYOUTS = ("channels_last", "nchw")
 
@@ -52,25 +53,10 @@ def step_seconds(size: int, batch: int, attention: str, layout: str, labels: int
     return float(sum(times) / len(times))
 
 
-def _worker(args: tuple, out) -> None:
-    out.put(step_seconds(*args))
-
-
 def bench(size: int, batch: int, attention: str, layout: str, labels: int, threads: int, processes: int,
           warmup: int, steps: int) -> list[float]:
     """Seconds a step in each of ``processes`` processes running at once, sorted."""
-    args = (size, batch, attention, layout, labels, threads, warmup, steps)
-    if processes == 1:
-        return [step_seconds(*args)]
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(args, q)) for _ in range(processes)]
-    for p in procs:
-        p.start()
-    per = sorted(q.get() for _ in procs)
-    for p in procs:
-        p.join()
-    return per
+    return per_process(step_seconds, (size, batch, attention, layout, labels, threads, warmup, steps), processes)
 
 
 def main(argv: list[str] | None = None) -> int:
