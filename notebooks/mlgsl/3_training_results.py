@@ -80,7 +80,7 @@ oracle = TrialOracle(load_catalog(run.data), data_cfg)
 per_seed, units = R.evaluate_runs(models_dir, tcfg.n_seeds, test, clutter_test, tcfg.image_size, ecfg,
                                   finger_px(data_cfg), oracle, [s.scene for s in acc_samples],
                                   [s.perfect_depth for s in acc_samples], run.seed,
-                                  test_masks=R.object_masks(acc_samples, tcfg.image_size))
+                                  test_masks=R.object_masks(acc_samples, tcfg.image_size), workers=tcfg.workers)
 oracle.close()
 agg, replicates = R.aggregate(per_seed, units, ecfg.n_boot, run.seed)
 _ = tables.write_table(per_seed, out_tables, "runs_per_seed", caption="Every run and seed on the test objects.")

@@ -97,7 +97,7 @@ width_planners = {name: load_planner(name, best_seed_checkpoint(models_dir, RUN_
 # %%
 all_records = pd.DataFrame(single_object_trials(list(planners.values()) + list(width_planners.values())
                                                 + list(other_seeds.values()), catalog, data_cfg, rcfg.n_objects,
-                                                rcfg.drops_per_object, run.seed))
+                                                rcfg.drops_per_object, run.seed, workers=tcfg.workers))
 # Table II: the deployed seeds (the label-point diagnostics have their own table)
 records = all_records[~all_records.method.isin({**other_seeds, **width_planners})].reset_index(drop=True)
 example_depth = jacquard.read_sample(*jacquard.list_samples(jacquard_root / "test")[0], depth_only=True).stereo_depth

@@ -48,38 +48,29 @@ RATIOS = {
 def evaluate_runs(models_dir: str | Path, n_seeds: int, test: list[Item], clutter_test: list[Item], image_size: int,
                   ecfg, finger_px: float, oracle=None, test_scenes: list[dict] | None = None,
                   test_perfect: list[np.ndarray] | None = None, seed: int = 0, runs: tuple[Run, ...] = RUNS,
-                  test_masks: list[np.ndarray] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  test_masks: list[np.ndarray] | None = None, workers: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every (run, seed) on the test sets. Returns ``(per_seed, units)``: one row per (run, seed) with
     its metrics, and the per-unit results behind them (one row per run, seed, unit group, unit) for
     :func:`aggregate`'s bootstrap. ``test_masks`` (object masks at the model's size) adds
     accuracy/recall for grasps sampled uniformly *on the object* (``*_on_object``), next to the
-    paper's sampling over the whole image; accuracy/recall are measured for the runs of Table I."""
-    rows, units = [], []
-    n_acc = ecfg.n_accuracy_images if oracle is not None else 0
-    for run in runs:
-        for s in range(n_seeds):
-            model, ckpt = load_model(checkpoint_path(models_dir, run, s))
-            sel = Selection.of(image_size, ecfg)
-            hits = topk_hits(model, test, sel)
-            clut = topk_hits(model, clutter_test, sel, ks=(1,))[:, 0]
-            col = collision_per_image(model, clutter_test, sel, finger_px)
-            key = {"method": run.name, "seed": s}
-            units += [{**key, "group": "test", "unit": i, "top1": float(h[0]), "top5": float(h[1])}
-                      for i, h in enumerate(hits)]
-            units += [{**key, "group": "clutter", "unit": i, "clutter_top1": float(c), "on_object": float(o),
-                       "free": float(f)} for i, (c, o, f) in enumerate(zip(clut, col["on_object"], col["free"]))]
-            units.append({**key, "group": "seed", "unit": 0, "top1_epoch1": float(ckpt["history"][0]["test_top1"])})
-            if n_acc > 0 and run.name in TABLE1_RUNS:
-                items = test[:n_acc]
-                for group, regions, tag in (("accuracy", None, "mlgsl_accuracy"),
-                                            ("accuracy_object", test_masks, "mlgsl_accuracy_object")):
-                    if group == "accuracy_object" and test_masks is None:
-                        continue
-                    per_image = accuracy_counts(model, sel, items, test_scenes, test_perfect, oracle,
-                                                ecfg.n_accuracy_grasps, ecfg.quality_threshold,
-                                                derive_seed(seed, tag, s), regions)
-                    units += [{**key, "group": group, "unit": i, **c} for i, c in enumerate(per_image)]
-            rows.append({**key, "best_epoch": ckpt["best_epoch"]})
+    paper's sampling over the whole image; accuracy/recall are measured for the runs of Table I.
+
+    With ``workers`` > 1 the (run, seed) pairs are evaluated in that many one-thread processes, each with its own
+    copy of ``oracle`` (a :class:`robopercept.mlgsl.robot.TrialOracle` pickles as a fresh world); the result is the
+    same for any ``workers`` (a stored scene is placed anew before its trials)."""
+    jobs = [(run, s) for run in runs for s in range(n_seeds)]
+    args = (models_dir, test, clutter_test, image_size, ecfg, finger_px, oracle, test_scenes, test_perfect, seed,
+            test_masks)
+    if workers <= 1 or len(jobs) < 2:
+        done = [_evaluate_one(run, s, *args) for run, s in jobs]
+    else:
+        from ..world.shards import process_pool
+
+        with process_pool(min(workers, len(jobs))) as pool:
+            futures = [pool.submit(_evaluate_one, run, s, *args) for run, s in jobs]
+            done = [f.result() for f in futures]
+    rows = [row for row, _ in done]
+    units = [u for _, part in done for u in part]
     units_df = pd.DataFrame(units)
     per_seed = []
     for row in rows:  # each seed's own metrics: the same ratios over that seed alone
@@ -87,6 +78,35 @@ def evaluate_runs(models_dir: str | Path, n_seeds: int, test: list[Item], clutte
         t, _ = bootstrap(one, _present(one), n_boot=1)
         per_seed.append({**row, **t.drop(columns="method").iloc[0].to_dict()})
     return pd.DataFrame(per_seed), units_df
+
+
+def _evaluate_one(run: Run, s: int, models_dir, test, clutter_test, image_size, ecfg, finger_px, oracle, test_scenes,
+                  test_perfect, seed, test_masks) -> tuple[dict, list[dict]]:
+    """One (run, seed) of :func:`evaluate_runs`: its row and its per-unit results."""
+    n_acc = ecfg.n_accuracy_images if oracle is not None else 0
+    units = []
+    model, ckpt = load_model(checkpoint_path(models_dir, run, s))
+    sel = Selection.of(image_size, ecfg)
+    hits = topk_hits(model, test, sel)
+    clut = topk_hits(model, clutter_test, sel, ks=(1,))[:, 0]
+    col = collision_per_image(model, clutter_test, sel, finger_px)
+    key = {"method": run.name, "seed": s}
+    units += [{**key, "group": "test", "unit": i, "top1": float(h[0]), "top5": float(h[1])}
+              for i, h in enumerate(hits)]
+    units += [{**key, "group": "clutter", "unit": i, "clutter_top1": float(c), "on_object": float(o),
+               "free": float(f)} for i, (c, o, f) in enumerate(zip(clut, col["on_object"], col["free"]))]
+    units.append({**key, "group": "seed", "unit": 0, "top1_epoch1": float(ckpt["history"][0]["test_top1"])})
+    if n_acc > 0 and run.name in TABLE1_RUNS:
+        items = test[:n_acc]
+        for group, regions, tag in (("accuracy", None, "mlgsl_accuracy"),
+                                    ("accuracy_object", test_masks, "mlgsl_accuracy_object")):
+            if group == "accuracy_object" and test_masks is None:
+                continue
+            per_image = accuracy_counts(model, sel, items, test_scenes, test_perfect, oracle,
+                                        ecfg.n_accuracy_grasps, ecfg.quality_threshold,
+                                        derive_seed(seed, tag, s), regions)
+            units += [{**key, "group": group, "unit": i, **c} for i, c in enumerate(per_image)]
+    return {**key, "best_epoch": ckpt["best_epoch"]}, units
 
 
 def _present(units: pd.DataFrame) -> dict:

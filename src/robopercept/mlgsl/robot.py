@@ -86,6 +86,10 @@ class TrialOracle:
     def close(self) -> None:
         self.world.close()
 
+    def __reduce__(self):
+        # sent to another process (results.evaluate_runs' workers): a fresh world there, the same catalog and config
+        return (TrialOracle, (self.catalog, self.world.cfg))
+
     def outcomes(self, scene: dict, perfect_depth: np.ndarray, grasps_model_px: list[GraspRect],
                  scale: float) -> list[bool]:
         """Try each grasp (model pixels; ``scale`` = model px per stored px) on the stored scene."""
@@ -185,14 +189,40 @@ def _execute(world: TableWorld, pl: Planner | None, perfect: np.ndarray, g: Gras
     return world.gripper.trial(pg)
 
 
+OBJECTS_PER_TASK = 5  # objects a worker takes at a time (a fresh world each): small enough to balance the load
+
+
 def single_object_trials(planners: list[Planner], catalog: Catalog, data_cfg: JacquardDataConfig, n_objects: int,
-                         drops: int, seed: int, oracle: bool = True) -> list[dict]:
+                         drops: int, seed: int, oracle: bool = True, workers: int = 1) -> list[dict]:
     """One record per (object, drop, planner); every planner sees the same drops. Each drop is first
     labeled as the dataset is; a record says whether the planner's grasp is correct by the rectangle
     criterion against those labels (``correct``; None when the drop has no label) and whether the
-    simulated grasp succeeded. ``oracle`` adds the :data:`ORACLE` planner."""
-    world = TableWorld(catalog, data_cfg)
+    simulated grasp succeeded. ``oracle`` adds the :data:`ORACLE` planner.
+
+    With ``workers`` > 1 the objects are split into runs of :data:`OBJECTS_PER_TASK`, each tried in a fresh world in
+    one of ``workers`` processes (the planners at this process's torch thread count); the records come back in object
+    order. A drop's rng depends only on (seed, object, drop), and a drop settles in a used world as in a fresh one
+    (:meth:`JawGripper.restore` parks the gripper; ``tests/unit/mlgsl/test_robot_drops.py``), so the records are the
+    same for any ``workers``."""
     objects = spread_objects(catalog, n_objects, data_cfg.n_test_objects)
+    if workers <= 1 or len(objects) <= OBJECTS_PER_TASK:
+        return _object_trials(planners, catalog, data_cfg, objects, drops, seed, oracle)
+    from ..world.shards import process_pool
+
+    chunks = [objects[i:i + OBJECTS_PER_TASK] for i in range(0, len(objects), OBJECTS_PER_TASK)]
+    threads = torch.get_num_threads()
+    with process_pool(min(workers, len(chunks))) as pool:
+        futures = [pool.submit(_object_trials, planners, catalog, data_cfg, chunk, drops, seed, oracle, threads)
+                   for chunk in chunks]
+        return [r for f in futures for r in f.result()]
+
+
+def _object_trials(planners: list[Planner], catalog: Catalog, data_cfg: JacquardDataConfig, objects: list,
+                   drops: int, seed: int, oracle: bool, threads: int | None = None) -> list[dict]:
+    """:func:`single_object_trials` on ``objects``, in a fresh world (``threads``: torch threads for the planners)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    world = TableWorld(catalog, data_cfg)
     records = []
     try:
         for obj in objects:

@@ -175,3 +175,65 @@ def test_seed_bootstrap_names_a_planner_without_records():
     recs = _records({"A0": 0.5})
     with pytest.raises(ValueError, match="no records of planner 'A1'"):
         robot.seed_bootstrap(recs, {"A": ["A0", "A1"]}, 10, 0)
+
+
+def _network_planner(name: str, seed: int, size: int = 64):
+    """A real planner (picklable: it goes to worker processes) with a random network."""
+    import torch
+
+    from robopercept.mlgsl.metrics import Selection
+    from robopercept.mlgsl.model import GraspFCN
+
+    torch.manual_seed(seed)
+    model = GraspFCN().to(memory_format=torch.channels_last).eval()
+    return robot.Planner(name, model, Selection(size), size)
+
+
+def test_the_drops_give_the_same_records_on_two_workers_as_in_one_world():
+    """``single_object_trials(workers=2)`` splits the objects into runs of OBJECTS_PER_TASK, each in a fresh world in
+    a worker process: the records (every drop's labels, outcomes and the planners' grasps) are those of one world."""
+    cfg = JacquardDataConfig(render_size=64, n_test_objects=12, labels_per_image=4, max_trials=8,
+                             max_poses_per_sample=2)
+    planners = [_network_planner("net a", 0), _network_planner("net b", 1)]
+    cat = load_catalog(paths.data_dir())
+    n_objects = robot.OBJECTS_PER_TASK + 2  # two tasks, the second starting in a fresh world mid-list
+    one = single_object_trials(planners, cat, cfg, n_objects=n_objects, drops=1, seed=7)
+    two = single_object_trials(planners, cat, cfg, n_objects=n_objects, drops=1, seed=7, workers=2)
+    assert len(one) == n_objects * 3 and one == two
+    assert any(r["n_labels"] for r in one)  # labelled drops: the oracle and the planners tried grasps
+
+
+def test_a_stored_scene_gives_the_same_trials_after_another_scene_and_in_a_pickled_oracle():
+    """``results.evaluate_runs(workers=2)`` sends its TrialOracle to worker processes: it pickles as a fresh world, and a
+    stored scene placed after another scene's trials gives the trials it gives in that fresh world."""
+    import pickle
+
+    cfg = JacquardDataConfig(render_size=64)
+    cat = load_catalog(paths.data_dir())
+    rng = np.random.default_rng(11)
+    pool = cat.objects("test", limit=8)
+    world = TableWorld(cat, cfg)
+    scenes = []
+    try:
+        for obj in (pool[5], pool[0]):  # a pouch, then a box
+            (inst,) = world.drop([obj], rng)
+            pos, orn = world.scene.pose(inst)
+            frame = world.observe(rng)
+            row, col = np.argwhere(frame.ids == inst).mean(0)
+            grasps = [GraspRect(row + dr, col + dc, a, 20.0, 5.0) for dr, dc in ((0, 0), (1, -1), (-1, 1))
+                      for a in (0.0, 0.8, 1.6)]
+            scenes.append(({"objects": [{"object_id": obj.id, "position": np.round(pos, 6).tolist(),
+                                          "orientation": np.round(orn, 6).tolist()}]}, frame.depth, grasps))
+    finally:
+        world.close()
+    used = robot.TrialOracle(cat, cfg)
+    used.outcomes(*scenes[0], 1.0)
+    after_other = used.outcomes(*scenes[1], 1.0)
+    fresh = pickle.loads(pickle.dumps(used))
+    used.close()
+    assert fresh.world is not used.world and fresh.world.cfg == cfg
+    try:
+        assert fresh.outcomes(*scenes[1], 1.0) == after_other
+    finally:
+        fresh.close()
+    assert any(after_other) and not all(after_other)  # real trials: some grasps lift the box, some fail
