@@ -32,3 +32,20 @@ def per_process(fn: Callable[..., float], args: tuple, processes: int) -> list[f
     for p in procs:
         p.join()
     return per
+
+
+def mean_step_seconds(loss_fn: Callable[[], "object"], optimizer, warmup: int, steps: int) -> float:
+    """Mean seconds of ``steps`` training steps (``loss_fn()``, zero_grad, backward, optimizer step) after ``warmup``
+    untimed ones."""
+    import time
+
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        loss = loss_fn()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return float(sum(times) / len(times))

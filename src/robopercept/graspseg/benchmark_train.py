@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
-from ..common.bench import per_process
+from ..common.bench import mean_step_seconds, per_process
 
 
 def step_seconds(height: int, width: int, backbone: str, head_width: int, batch: int, threads: int, warmup: int,
@@ -37,16 +36,7 @@ def step_seconds(height: int, width: int, backbone: str, head_width: int, batch:
     x = torch.rand(batch, IN_CHANNELS, height, width).contiguous(memory_format=torch.channels_last)
     visible = (torch.rand(batch, 1, height, width) > 0.7).float()
     amodal = torch.maximum(visible, (torch.rand(batch, 1, height, width) > 0.8).float())
-    times = []
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        loss = grasp_segmentation_loss(model(x), visible, amodal, kernels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return float(sum(times) / len(times))
+    return mean_step_seconds(lambda: grasp_segmentation_loss(model(x), visible, amodal, kernels), opt, warmup, steps)
 
 
 def bench(height: int, width: int, backbone: str, head_width: int, batch: int, threads: int, processes: int,

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
-from ..common.bench import per_process
+from ..common.bench import mean_step_seconds, per_process
 
 LAYOUTS = ("channels_last", "nchw")
 
@@ -41,16 +40,7 @@ def step_seconds(size: int, batch: int, attention: str, layout: str, labels: int
               "cols": torch.randint(0, size, (batch, labels), generator=g),
               "cos": torch.rand(batch, labels, generator=g) * 2 - 1, "sin": torch.rand(batch, labels, generator=g) * 2 - 1,
               "width": torch.rand(batch, labels, generator=g), "valid": torch.ones(batch, labels)}
-    times = []
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        loss = mlgsl_loss(model(x), target)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return float(sum(times) / len(times))
+    return mean_step_seconds(lambda: mlgsl_loss(model(x), target), opt, warmup, steps)
 
 
 def bench(size: int, batch: int, attention: str, layout: str, labels: int, threads: int, processes: int,
